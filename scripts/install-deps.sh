@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs everything sealpost needs to build, run and test on Debian 12.
+# Idempotent: a second run installs nothing new. Needs root or sudo for apt.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Build tools and libraries (see docs/ARCHITECTURE.md for why each is here).
+BUILD_PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libboost-system-dev
+  libssl-dev openssl
+  librnp-dev
+  libsqlite3-dev sqlite3
+  nlohmann-json3-dev
+  libtomlplusplus-dev
+  libkainjow-mustache-dev
+  libutf8proc-dev
+  libphonenumber-dev
+  libsodium-dev
+  libcli11-dev
+  libspdlog-dev libfmt-dev
+)
+
+# Tests: sanitizers and libFuzzer (clang), and the real peers we prove interop against.
+TEST_PKGS=(
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  gnupg
+  testssl.sh bsdextrautils
+  curl
+  python3
+  nginx-light
+  procps psmisc
+)
+
+want=("${BUILD_PKGS[@]}")
+if [ "${1:-}" = "--with-tests" ]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # nginx is a benchmark reference only: never leave Debian's default site running.
+  if printf '%s\n' "${missing[@]}" | grep -q '^nginx'; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+  fi
+else
+  echo "install-deps: everything already installed"
+fi
