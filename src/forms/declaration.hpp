@@ -1,0 +1,68 @@
+#pragma once
+// A form declaration (F4): one TOML document per form, as ../shared/examples/intake.toml.
+// Trust: administrator-supplied file; parsed with limits, every error reported with its
+// line and column and nothing stored.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace forms {
+
+enum class FieldType {
+  text, textarea, email, phone, number, date, select, radio, checkbox, consent, signature
+};
+std::string_view to_string(FieldType type);
+
+struct Choice {
+  std::string value;
+  std::string label;
+};
+
+struct Field {
+  std::string name;        // [a-z][a-z0-9_]{0,63}, unique in the form
+  FieldType type = FieldType::text;
+  std::string label;
+  std::string help;        // optional help text shown under the label
+  bool required = false;
+  std::optional<std::size_t> max_length;  // text, textarea, email, signature
+  std::optional<std::size_t> min_length;
+  std::optional<std::string> pattern;     // text: ECMAScript regex, whole-value match
+  // number: bounds and integer-only.
+  std::optional<double> min_number;
+  std::optional<double> max_number;
+  bool integer = false;
+  // date: "YYYY-MM-DD" or "today" (resolved at validation time).
+  std::optional<std::string> min_date;
+  std::optional<std::string> max_date;
+  std::string region;                     // phone: default region, e.g. "US"
+  std::vector<Choice> choices;            // select, radio, checkbox
+  std::string consent_text;               // consent: the legal text shown and recorded
+  std::string consent_version;            // consent: its version, recorded with the answer
+};
+
+struct FormDeclaration {
+  std::string id;           // [a-z0-9][a-z0-9-]{0,62}
+  std::string title;
+  std::string description;
+  std::vector<std::string> recipients;   // fingerprints as written; checked by the caller
+  std::size_t max_body_bytes = 65536;    // 1 KiB .. 10 MiB
+  int retention_days = 2190;             // 1 .. 36500
+  std::string success_message;
+  // Origins allowed to embed the form in an iframe (F12); empty = no embedding.
+  std::vector<std::string> frame_ancestors;
+  std::vector<Field> fields;
+};
+
+// Declarations are small; 256 KiB bounds the parser's memory on a hostile file.
+inline constexpr std::size_t kMaxDeclarationBytes = 256 * 1024;
+
+// Parses and checks a declaration. Every error's public text is one line, starting with
+// "line L, column C: " when it points into the document.
+core::Result<FormDeclaration> parse_declaration(std::string_view toml_text);
+
+}  // namespace forms

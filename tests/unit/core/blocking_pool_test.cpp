@@ -1,0 +1,31 @@
+#include "core/blocking_pool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+namespace {
+
+TEST(BlockingPool, RunsEveryAcceptedJobBeforeStopReturns) {
+  std::atomic<int> ran{0};
+  core::BlockingPool pool(2, 1000);
+  int accepted = 0;
+  for (int i = 0; i < 500; ++i) accepted += pool.post([&] { ++ran; }) ? 1 : 0;
+  pool.stop();
+  EXPECT_EQ(accepted, 500);
+  EXPECT_EQ(ran.load(), 500);
+  EXPECT_FALSE(pool.post([] {}));  // stopped pools refuse
+}
+
+TEST(BlockingPool, RefusesBeyondQueueLimit) {
+  core::BlockingPool pool(1, 2);
+  std::atomic<bool> release{false};
+  ASSERT_TRUE(pool.post([&] { while (!release) std::this_thread::yield(); }));
+  // The worker may or may not have taken the first job yet; fill until refused.
+  int accepted = 0;
+  while (pool.post([] {}) && accepted < 10) ++accepted;
+  EXPECT_LE(accepted, 2);
+  release = true;
+}
+
+}  // namespace
