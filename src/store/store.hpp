@@ -67,6 +67,10 @@ class Store {
   // thread, only after the transaction holding this submission is durable (fsynced) or
   // has failed. Errors: conflict (the token nonce was already used: a replay; nothing
   // stored), unavailable (disk full, I/O error, store closed; nothing stored).
+  // A submission refused before it is queued (store closed, too many waiting) gets its
+  // `done` inline, on the caller's thread, before append_submission returns: so do not
+  // hold a lock that `done` takes. A caller bug (unknown form version, duplicate
+  // reference, non-UTF-8 recipient) gets internal / invalid_input, nothing stored.
   // `done` must not block: post the answer to the caller's own executor.
   virtual void append_submission(NewSubmission submission,
                                  std::function<void(core::Status)> done) = 0;

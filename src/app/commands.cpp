@@ -1,0 +1,281 @@
+#include "app/commands.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "app/config.hpp"
+#include "app/data_dir.hpp"
+#include "app/files.hpp"
+#include "app/self_signed.hpp"
+#include "core/clock.hpp"
+#include "core/encoding.hpp"
+#include "core/rng.hpp"
+#include "crypto/openpgp.hpp"
+#include "forms/declaration.hpp"
+#include "store/store.hpp"
+
+namespace app {
+
+namespace fs = std::filesystem;
+using core::ErrorKind;
+
+int fail_line(const std::string& message) {
+  // One line, whatever the message holds.
+  std::string line = message;
+  for (auto& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "sealpost: %s\n", line.c_str());
+  return 1;
+}
+
+namespace {
+
+std::string date_of(std::int64_t unix_seconds) {
+  std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+core::Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir) {
+  if (!fs::exists(dir.config())) {
+    return core::fail(ErrorKind::invalid_input,
+                      dir.root().string() + " is not a sealpost data directory (run `sealpost "
+                                            "init --data " +
+                          dir.root().string() + "` first)");
+  }
+  return store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
+}
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+int run_init(const std::string& data_dir, const std::string& hostname) {
+  DataDir dir(data_dir);
+  std::error_code ec;
+  if (fs::exists(dir.root()) && !fs::is_empty(dir.root(), ec)) {
+    return fail_line(data_dir + " already exists and is not empty; refusing to overwrite it");
+  }
+  fs::create_directories(dir.root(), ec);
+  if (ec) return fail_line("cannot create " + data_dir + ": " + ec.message());
+  ::chmod(dir.root().c_str(), 0700);
+  fs::create_directories(dir.secrets_dir(), ec);
+  fs::create_directories(dir.tls_certificate().parent_path(), ec);
+  if (ec) return fail_line("cannot create directories in " + data_dir + ": " + ec.message());
+  ::chmod(dir.secrets_dir().c_str(), 0700);
+  ::chmod(dir.tls_certificate().parent_path().c_str(), 0700);
+
+  auto cert = make_self_signed(hostname);
+  if (!cert) return fail_line(cert.error().public_text());
+  if (auto s = write_file(dir.tls_certificate(), cert->certificate_pem, 0644, true); !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = write_file(dir.tls_private_key(), cert->private_key_pem.as_string_view(), 0600,
+                          true);
+      !s) {
+    return fail_line(s.error().public_text());
+  }
+
+  core::SecretBytes token_key(32);
+  core::SystemRng().fill(token_key.mutable_view());
+  if (auto s = write_file(dir.form_token_secret(), token_key.as_string_view(), 0600, true); !s) {
+    return fail_line(s.error().public_text());
+  }
+
+  auto signing = crypto::generate_signing_key("sealpost server <sealpost@" + hostname + ">");
+  if (!signing) return fail_line(signing.error().public_text());
+  if (auto s = write_file(dir.signing_secret_key(), signing->secret_armored.as_string_view(),
+                          0600, true);
+      !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = write_file(dir.signing_public_key(), signing->public_armored, 0644, true); !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = write_file(dir.config(), default_config_text(), 0600, true); !s) {
+    return fail_line(s.error().public_text());
+  }
+  auto store = store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
+  if (!store) return fail_line(store.error().public_text());
+  (*store)->close();
+
+  std::printf("Created %s\n", data_dir.c_str());
+  std::printf("  configuration:      %s\n", dir.config().c_str());
+  std::printf("  TLS certificate:    %s (self-signed for %s)\n", dir.tls_certificate().c_str(),
+              hostname.c_str());
+  std::printf("  server signing key: %s (fingerprint %s)\n", dir.signing_public_key().c_str(),
+              signing->fingerprint.hex().c_str());
+  std::printf("Next: sealpost key import --data %s KEYFILE; sealpost form add --data %s FORM.toml\n",
+              data_dir.c_str(), data_dir.c_str());
+  return 0;
+}
+
+int run_key_import(const std::string& data_dir, const std::string& file) {
+  DataDir dir(data_dir);
+  auto text = read_file(file, crypto::kMaxKeyFileBytes);
+  if (!text) return fail_line(text.error().public_text());
+  core::SystemClock clock;
+  auto now = clock.now();
+  auto keys = crypto::parse_public_keys(bytes_of(*text), now);
+  if (!keys) return fail_line(file + ": " + keys.error().public_text());
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  for (const auto& key : *keys) {
+    store::KeyRecord record;
+    record.fingerprint = key.info.fingerprint.hex();
+    record.armored = key.armored;
+    record.user_ids = key.info.user_ids;
+    record.created_at = key.info.created_at;
+    record.expires_at = key.info.expires_at;
+    record.imported_at = core::unix_seconds(now);
+    if (auto s = (*store)->put_key_blocking(record); !s) {
+      return fail_line(s.error().public_text());
+    }
+    auto usable = crypto::check_recipient(key.info, now);
+    std::printf("%s %s%s\n", record.fingerprint.c_str(),
+                key.info.user_ids.empty() ? "(no user id)" : key.info.user_ids.front().c_str(),
+                usable ? "" : ("  [cannot be a recipient: " + usable.error().public_text() + "]").c_str());
+  }
+  (*store)->close();
+  return 0;
+}
+
+int run_key_list(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto keys = (*store)->list_keys_blocking();
+  if (!keys) return fail_line(keys.error().public_text());
+  for (const auto& k : *keys) {
+    std::printf("%s %s created %s%s\n", k.fingerprint.c_str(),
+                k.user_ids.empty() ? "(no user id)" : k.user_ids.front().c_str(),
+                date_of(k.created_at).c_str(),
+                k.expires_at ? (" expires " + date_of(*k.expires_at)).c_str() : "");
+  }
+  (*store)->close();
+  return 0;
+}
+
+int run_form_add(const std::string& data_dir, const std::string& file) {
+  DataDir dir(data_dir);
+  auto text = read_file(file, forms::kMaxDeclarationBytes);
+  if (!text) return fail_line(text.error().public_text());
+  auto decl = forms::parse_declaration(*text);
+  if (!decl) return fail_line(file + ": " + decl.error().public_text());
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  core::SystemClock clock;
+  auto now = clock.now();
+  for (const auto& r : decl->recipients) {
+    auto fpr = crypto::Fingerprint::parse(r);
+    if (!fpr) return fail_line(file + ": recipient \"" + r + "\": " + fpr.error().public_text());
+    auto key = (*store)->find_key_blocking(fpr->hex());
+    if (!key) return fail_line(key.error().public_text());
+    if (!key->has_value()) {
+      return fail_line(file + ": recipient " + fpr->hex() +
+                       " is not imported (use `sealpost key import` first)");
+    }
+    auto parsed = crypto::parse_public_keys(bytes_of((*key)->armored), now);
+    if (!parsed || parsed->empty()) {
+      return fail_line("stored key " + fpr->hex() + " could not be read");
+    }
+    if (auto s = crypto::check_recipient(parsed->front().info, now); !s) {
+      return fail_line(file + ": recipient " + s.error().public_text());
+    }
+  }
+  auto version = (*store)->add_form_version_blocking(decl->id, *text, core::unix_seconds(now));
+  if (!version) return fail_line(version.error().public_text());
+  std::printf("form %s version %d added: /f/%s\n", decl->id.c_str(), *version, decl->id.c_str());
+  (*store)->close();
+  return 0;
+}
+
+int run_form_list(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto forms = (*store)->latest_forms_blocking();
+  if (!forms) return fail_line(forms.error().public_text());
+  for (const auto& f : *forms) {
+    auto count = (*store)->count_submissions_blocking(f.form_id);
+    std::printf("%s version %d %s submissions %zu\n", f.form_id.c_str(), f.version,
+                f.enabled ? "enabled" : "disabled", count ? *count : 0);
+  }
+  (*store)->close();
+  return 0;
+}
+
+int run_form_show(const std::string& data_dir, const std::string& form_id) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto form = (*store)->latest_form_blocking(form_id);
+  if (!form) return fail_line(form.error().public_text());
+  if (!form->has_value()) return fail_line("no form with id \"" + form_id + "\"");
+  std::printf("# form %s version %d (%s), added %s\n", (*form)->form_id.c_str(),
+              (*form)->version, (*form)->enabled ? "enabled" : "disabled",
+              date_of((*form)->created_at).c_str());
+  std::fwrite((*form)->declaration.data(), 1, (*form)->declaration.size(), stdout);
+  (*store)->close();
+  return 0;
+}
+
+int run_form_disable(const std::string& data_dir, const std::string& form_id) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  if (auto s = (*store)->set_form_enabled_blocking(form_id, false); !s) {
+    return fail_line(s.error().public_text());
+  }
+  std::printf("form %s disabled\n", form_id.c_str());
+  (*store)->close();
+  return 0;
+}
+
+int run_export(const std::string& data_dir, const std::string& form_id, const std::string& out,
+               const std::optional<std::string>& since) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto form = (*store)->latest_form_blocking(form_id);
+  if (!form) return fail_line(form.error().public_text());
+  if (!form->has_value()) return fail_line("no form with id \"" + form_id + "\"");
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) return fail_line("cannot create " + out + ": " + ec.message());
+  std::optional<std::string> after = since;
+  std::size_t written = 0;
+  constexpr std::size_t kBatch = 500;  // bounds memory whatever the form's size
+  for (;;) {
+    auto batch = (*store)->list_submissions_blocking(form_id, after, kBatch);
+    if (!batch) return fail_line(batch.error().public_text());
+    for (const auto& s : *batch) {
+      auto path = DataDir::export_file(out, s.meta.reference);
+      std::string_view bytes(reinterpret_cast<const char*>(s.ciphertext.data()),
+                             s.ciphertext.size());
+      if (auto st = write_file(path, bytes, 0600, false); !st) {
+        return fail_line(st.error().public_text());
+      }
+      ++written;
+    }
+    if (batch->size() < kBatch) break;
+    after = batch->back().meta.reference;
+    std::fprintf(stderr, "exported %zu...\n", written);
+  }
+  std::printf("exported %zu submission%s of form %s to %s\n", written, written == 1 ? "" : "s",
+              form_id.c_str(), out.c_str());
+  (*store)->close();
+  return 0;
+}
+
+}  // namespace app

@@ -1,0 +1,222 @@
+// Trust: administrator-supplied configuration file.
+#include "app/config.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <toml++/toml.h>
+#include <vector>
+
+namespace app {
+namespace {
+
+using core::ErrorKind;
+
+std::string where(const toml::source_region& source) {
+  return fmt::format("line {}, column {}", source.begin.line, source.begin.column);
+}
+
+// One setting: its section and key, and how to read it into Config with its bounds.
+struct Setting {
+  std::string_view section;
+  std::string_view key;
+  std::function<core::Status(const toml::node&, Config&)> read;
+};
+
+core::Status bad(const toml::node& node, std::string_view section, std::string_view key,
+                 std::string_view expected) {
+  return core::fail(ErrorKind::invalid_input,
+                    fmt::format("sealpost.toml {}: [{}] {} must be {}", where(node.source()),
+                                section, key, expected));
+}
+
+Setting string_setting(std::string_view section, std::string_view key,
+                       std::string Config::*member) {
+  return {section, key, [=](const toml::node& n, Config& c) -> core::Status {
+            auto v = n.value<std::string>();
+            if (!v) return bad(n, section, key, "a string");
+            c.*member = *v;
+            return core::ok();
+          }};
+}
+
+template <class T>
+Setting integer_setting(std::string_view section, std::string_view key, std::int64_t min,
+                        std::int64_t max, std::function<void(Config&, std::int64_t)> set) {
+  return {section, key, [=](const toml::node& n, Config& c) -> core::Status {
+            auto v = n.value<std::int64_t>();
+            if (!v || !n.is_integer() || *v < min || *v > max) {
+              return bad(n, section, key, fmt::format("an integer from {} to {}", min, max));
+            }
+            set(c, *v);
+            return core::ok();
+          }};
+}
+
+Setting number_setting(std::string_view section, std::string_view key, double min, double max,
+                       double Config::*member) {
+  return {section, key, [=](const toml::node& n, Config& c) -> core::Status {
+            auto v = n.value<double>();
+            if (!v || *v < min || *v > max) {
+              return bad(n, section, key, fmt::format("a number from {} to {}", min, max));
+            }
+            c.*member = *v;
+            return core::ok();
+          }};
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      string_setting("server", "https_listen", &Config::https_listen),
+      string_setting("server", "http_listen", &Config::http_listen),
+      string_setting("server", "public_origin", &Config::public_origin),
+      integer_setting<std::size_t>("server", "threads", 0, 64,
+                                   [](Config& c, auto v) { c.threads = v; }),
+      integer_setting<std::size_t>("server", "crypto_threads", 0, 64,
+                                   [](Config& c, auto v) { c.crypto_threads = v; }),
+      string_setting("tls", "certificate_file", &Config::tls_certificate_file),
+      string_setting("tls", "private_key_file", &Config::tls_private_key_file),
+      {"tls", "min_version",
+       [](const toml::node& n, Config& c) -> core::Status {
+         auto v = n.value<std::string>();
+         if (!v) return bad(n, "tls", "min_version", "\"1.2\" or \"1.3\"");
+         c.tls.min_version = *v;
+         return core::ok();
+       }},
+      {"tls", "ciphers_tls12",
+       [](const toml::node& n, Config& c) -> core::Status {
+         auto v = n.value<std::string>();
+         if (!v) return bad(n, "tls", "ciphers_tls12", "a string");
+         c.tls.tls12_ciphers = *v;
+         return core::ok();
+       }},
+      integer_setting<std::size_t>("limits", "header_bytes", 4096, 65536,
+                                   [](Config& c, auto v) { c.limits.header_bytes = v; }),
+      integer_setting<int>("limits", "request_timeout_seconds", 5, 300, [](Config& c, auto v) {
+        c.limits.request_timeout = std::chrono::seconds(v);
+      }),
+      integer_setting<int>("limits", "handshake_timeout_seconds", 2, 60, [](Config& c, auto v) {
+        c.limits.handshake_timeout = std::chrono::seconds(v);
+      }),
+      integer_setting<std::size_t>("limits", "max_connections", 16, 100000,
+                                   [](Config& c, auto v) { c.limits.max_connections = v; }),
+      integer_setting<int>("forms", "token_max_age_seconds", 300, 7 * 86400,
+                           [](Config& c, auto v) { c.token_max_age = std::chrono::seconds(v); }),
+      number_setting("rate_limit", "per_ip_per_minute", 1, 100000, &Config::per_ip_per_minute),
+      number_setting("rate_limit", "per_ip_burst", 1, 100000, &Config::per_ip_burst),
+      number_setting("rate_limit", "per_form_per_minute", 1, 10000000,
+                     &Config::per_form_per_minute),
+      number_setting("rate_limit", "per_form_burst", 1, 1000000, &Config::per_form_burst),
+      string_setting("recovery", "key_fingerprint", &Config::recovery_key_fingerprint),
+      {"log", "level",
+       [](const toml::node& n, Config& c) -> core::Status {
+         auto v = n.value<std::string>();
+         static const std::vector<std::string> levels = {"trace", "debug", "info",
+                                                         "warn",  "error", "off"};
+         if (!v || std::find(levels.begin(), levels.end(), *v) == levels.end()) {
+           return bad(n, "log", "level", "one of trace, debug, info, warn, error, off");
+         }
+         c.log_level = *v;
+         return core::ok();
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+core::Result<Config> load_config(const DataDir& dir) {
+  std::ifstream in(dir.config(), std::ios::binary);
+  if (!in) {
+    return core::fail(ErrorKind::invalid_input,
+                      "cannot read " + dir.config().string() + " (run `sealpost init` first)");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  toml::table doc;
+  try {
+    doc = toml::parse(text.str(), dir.config().string());
+  } catch (const toml::parse_error& e) {
+    return core::fail(ErrorKind::invalid_input,
+                      fmt::format("sealpost.toml {}: {}", where(e.source()), e.description()));
+  }
+  Config config;
+  for (auto&& [section_key, section_node] : doc) {
+    const auto* section = section_node.as_table();
+    if (section == nullptr) {
+      return core::fail(ErrorKind::invalid_input,
+                        fmt::format("sealpost.toml {}: unknown setting \"{}\"",
+                                    where(section_node.source()), section_key.str()));
+    }
+    for (auto&& [key, node] : *section) {
+      const Setting* found = nullptr;
+      for (const auto& s : settings()) {
+        if (s.section == section_key.str() && s.key == key.str()) found = &s;
+      }
+      if (found == nullptr) {
+        return core::fail(ErrorKind::invalid_input,
+                          fmt::format("sealpost.toml {}: unknown setting [{}] {}",
+                                      where(node.source()), section_key.str(), key.str()));
+      }
+      if (auto s = found->read(node, config); !s) return core::fail(s.error());
+    }
+  }
+  if (auto s = http::check_tls_policy(config.tls); !s) {
+    return core::fail(ErrorKind::invalid_input, "sealpost.toml [tls]: " + s.error().public_text());
+  }
+  if (config.tls_certificate_file.empty() != config.tls_private_key_file.empty()) {
+    return core::fail(ErrorKind::invalid_input,
+                      "sealpost.toml [tls]: set both certificate_file and private_key_file, or "
+                      "neither");
+  }
+  if (config.tls_certificate_file.empty()) {
+    config.tls_certificate_file = dir.tls_certificate().string();
+    config.tls_private_key_file = dir.tls_private_key().string();
+  }
+  return config;
+}
+
+std::string default_config_text() {
+  return R"(# sealpost configuration. Every setting is optional; the values shown are the
+# defaults. docs/OPERATIONS.md describes each one with its bounds.
+# Secrets are never written here: they live in files under secrets/.
+
+[server]
+# https_listen = "127.0.0.1:8443"   # ADDR:PORT; port 0 picks a free port
+# http_listen = "127.0.0.1:8080"    # redirect-only listener; "" disables it
+# public_origin = ""                # e.g. "https://forms.example.org"; used in redirects
+# threads = 0                       # event-loop threads, 0 = one per core (0..64)
+# crypto_threads = 0                # encryption workers, 0 = one per core (0..64)
+
+[tls]
+# certificate_file = ""             # PEM chain; empty = the self-signed tls/cert.pem
+# private_key_file = ""             # PEM key; empty = tls/key.pem
+# min_version = "1.2"               # "1.2" or "1.3"
+# ciphers_tls12 = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+[limits]
+# header_bytes = 16384              # 4096..65536
+# request_timeout_seconds = 30      # 5..300: whole request, and keep-alive idle time
+# handshake_timeout_seconds = 10    # 2..60
+# max_connections = 2048            # 16..100000
+
+[forms]
+# token_max_age_seconds = 14400     # 300..604800: how long a rendered form stays valid
+
+[rate_limit]
+# per_ip_per_minute = 30            # form posts per client address
+# per_ip_burst = 10
+# per_form_per_minute = 6000        # form posts per form, all clients together
+# per_form_burst = 600
+
+[recovery]
+# key_fingerprint = ""              # organisation recovery key, added to every form (S9)
+
+[log]
+# level = "info"                    # trace, debug, info, warn, error, off
+)";
+}
+
+}  // namespace app

@@ -1,0 +1,38 @@
+#pragma once
+// The one place that builds filesystem paths (SecureDrop's rule): every file sealpost
+// reads or writes lives under the data directory, at a name fixed here. No submitted value
+// is ever part of a path.
+
+#include <filesystem>
+#include <string>
+
+namespace app {
+
+class DataDir {
+ public:
+  explicit DataDir(std::filesystem::path root) : root_(std::move(root)) {}
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path config() const { return root_ / "sealpost.toml"; }
+  std::filesystem::path database() const { return root_ / "sealpost.db"; }
+  std::filesystem::path tls_certificate() const { return root_ / "tls" / "cert.pem"; }
+  std::filesystem::path tls_private_key() const { return root_ / "tls" / "key.pem"; }
+  std::filesystem::path secrets_dir() const { return root_ / "secrets"; }
+  std::filesystem::path form_token_secret() const { return secrets_dir() / "form-token.key"; }
+  std::filesystem::path signing_secret_key() const {
+    return secrets_dir() / "server-signing-key.sec.asc";
+  }
+  std::filesystem::path signing_public_key() const { return root_ / "server-signing-key.asc"; }
+
+  // Export file for one submission: named by its reference number, which we generated
+  // (Crockford base32 and dashes only), never by anything submitted.
+  static std::filesystem::path export_file(const std::filesystem::path& out_dir,
+                                           const std::string& reference) {
+    return out_dir / (reference + ".pgp");
+  }
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace app

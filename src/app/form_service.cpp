@@ -1,0 +1,526 @@
+// Trust: untrusted network input (form posts); every value is parsed and validated by
+// forms/ before anything else sees it, and only ciphertext leaves this file for the store.
+#include "app/form_service.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "core/encoding.hpp"
+#include "core/log.hpp"
+#include "forms/render.hpp"
+#include "forms/token.hpp"
+#include "forms/urlencoded.hpp"
+#include "forms/validation.hpp"
+
+namespace app {
+
+namespace bhttp = boost::beast::http;
+using core::ErrorKind;
+
+struct FormService::Shared {
+  const Config& config;
+  store::Store& store;
+  core::BlockingPool& pool;
+  const core::Clock& clock;
+  core::SecretBytes token_key;
+  http::RateLimiter per_ip;
+  http::RateLimiter per_form;
+  mutable std::mutex catalog_mutex;
+  std::shared_ptr<const Catalog> catalog;
+
+  Shared(const Config& c, store::Store& s, core::BlockingPool& p, const core::Clock& clk,
+         core::SecretBytes key)
+      : config(c),
+        store(s),
+        pool(p),
+        clock(clk),
+        token_key(std::move(key)),
+        per_ip(clk, c.per_ip_per_minute, c.per_ip_burst),
+        per_form(clk, c.per_form_per_minute, c.per_form_burst) {}
+
+  std::shared_ptr<const Catalog> snapshot() const {
+    std::lock_guard lock(catalog_mutex);
+    return catalog;
+  }
+};
+
+namespace {
+
+std::string random_token(std::size_t bytes) {
+  std::vector<std::uint8_t> b(bytes);
+  core::SystemRng().fill(b);
+  return core::base64url_encode(b);
+}
+
+// Reference numbers: 60 random bits as XXXX-XXXX-XXXX in Crockford base32, easy to read
+// out on the phone, and unguessable enough that references reveal nothing of volume.
+std::string new_reference() {
+  std::uint8_t b[8];
+  core::SystemRng().fill(b);
+  auto s = core::crockford_base32(b, 12);
+  return s.substr(0, 4) + "-" + s.substr(4, 4) + "-" + s.substr(8, 4);
+}
+
+bool looks_like_reference(std::string_view ref) {
+  if (ref.size() != 14) return false;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    char c = ref[i];
+    if (i == 4 || i == 9) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string iso_date(core::TimePoint t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::string frame_ancestors(const forms::FormDeclaration& form) {
+  if (form.frame_ancestors.empty()) return "'none'";
+  std::string out;
+  for (const auto& origin : form.frame_ancestors) {
+    if (!out.empty()) out += ' ';
+    out += origin;
+  }
+  return out;
+}
+
+std::string page_csp(std::string_view nonce, std::string_view ancestors) {
+  return fmt::format(
+      "default-src 'none'; style-src 'nonce-{}'; img-src 'self'; form-action 'self'; "
+      "base-uri 'none'; frame-ancestors {}",
+      nonce, ancestors);
+}
+
+http::Response html(unsigned status, std::string body, std::string_view csp) {
+  http::Response r{static_cast<bhttp::status>(status), 11};
+  r.set(bhttp::field::content_type, "text/html; charset=utf-8");
+  r.set("Content-Security-Policy", csp);
+  r.body() = std::move(body);
+  return r;
+}
+
+http::Response message_page(unsigned status, std::string_view title, std::string_view message) {
+  auto nonce = random_token(16);
+  return html(status, forms::render_message_page(title, message, nonce),
+              page_csp(nonce, "'none'"));
+}
+
+struct StatusText {
+  unsigned status;
+  std::string_view title;
+  std::string_view message;
+};
+constexpr StatusText kStatusTexts[] = {
+    {400, "Bad request", "The request could not be understood."},
+    {404, "Not found", "There is no page at this address."},
+    {405, "Method not allowed", "This page does not accept that kind of request."},
+    {409, "Already sent",
+     "This form has already been sent. If you want to send another response, open the form "
+     "again."},
+    {413, "Too large", "What was sent is larger than this form accepts."},
+    {415, "Unsupported", "This kind of upload is not supported by this form."},
+    {429, "Too many requests", "Too many submissions came from your connection. Please wait a "
+                               "minute and try again."},
+    {431, "Request headers too large", "The request headers are larger than we accept."},
+    {500, "Something went wrong", "An internal error occurred. Nothing you sent was stored."},
+    {503, "Temporarily unavailable",
+     "We could not store your submission just now, and nothing was kept. Please go back and "
+     "send it again in a moment."},
+};
+
+http::Response status_page(unsigned status, std::string_view request_id) {
+  for (const auto& s : kStatusTexts) {
+    if (s.status == status) {
+      std::string message(s.message);
+      if (status >= 500 && !request_id.empty()) {
+        message += fmt::format(" (Request {}.)", request_id);
+      }
+      return message_page(status, s.title, message);
+    }
+  }
+  return message_page(status, "Error", "The request could not be completed.");
+}
+
+const LoadedForm* find_form(const Catalog& catalog, std::string_view id) {
+  auto it = catalog.forms.find(id);
+  if (it == catalog.forms.end() || !it->second.enabled) return nullptr;
+  return &it->second;
+}
+
+}  // namespace
+
+core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
+    store::Store& store, const Config& config, const core::SecretBytes& signing_key,
+    core::TimePoint now, std::size_t encryptor_contexts) {
+  auto generation = store.config_generation_blocking();
+  if (!generation) return core::fail(generation.error());
+  auto keys = store.list_keys_blocking();
+  if (!keys) return core::fail(keys.error());
+  auto latest = store.latest_forms_blocking();
+  if (!latest) return core::fail(latest.error());
+
+  auto catalog = std::make_shared<Catalog>();
+  catalog->generation = *generation;
+  std::map<std::string, crypto::KeyInfo> key_info;
+  std::vector<std::string> armored;
+  for (const auto& k : *keys) {
+    auto parsed = crypto::parse_public_keys(
+        std::span(reinterpret_cast<const std::uint8_t*>(k.armored.data()), k.armored.size()),
+        now);
+    if (!parsed || parsed->empty()) {
+      spdlog::error("event=stored_key_unreadable fingerprint={}", k.fingerprint);
+      continue;
+    }
+    key_info.emplace(k.fingerprint, parsed->front().info);
+    armored.push_back(k.armored);
+  }
+  auto usable = [&](const std::string& fpr) -> core::Status {
+    auto it = key_info.find(fpr);
+    if (it == key_info.end()) {
+      return core::fail(ErrorKind::invalid_input, "key " + fpr + " is not imported");
+    }
+    return crypto::check_recipient(it->second, now);
+  };
+
+  std::optional<crypto::Fingerprint> recovery;
+  if (!config.recovery_key_fingerprint.empty()) {
+    auto fpr = crypto::Fingerprint::parse(config.recovery_key_fingerprint);
+    if (!fpr) {
+      return core::fail(ErrorKind::invalid_input,
+                        "[recovery] key_fingerprint: " + fpr.error().public_text());
+    }
+    if (auto s = usable(fpr->hex()); !s) {
+      return core::fail(ErrorKind::invalid_input,
+                        "[recovery] key_fingerprint: " + s.error().public_text());
+    }
+    recovery = *fpr;
+  }
+
+  for (const auto& fv : *latest) {
+    auto decl = forms::parse_declaration(fv.declaration);
+    if (!decl) {
+      spdlog::error("event=stored_form_invalid form={} version={} error={}", fv.form_id,
+                    fv.version, core::log_safe(decl.error().public_text()));
+      continue;
+    }
+    LoadedForm form;
+    form.version = fv.version;
+    form.enabled = fv.enabled;
+    for (const auto& r : decl->recipients) {
+      auto fpr = crypto::Fingerprint::parse(r);
+      if (!fpr) {
+        form.unavailable_reason = fpr.error().public_text();
+        break;
+      }
+      if (auto s = usable(fpr->hex()); !s) {
+        form.unavailable_reason = s.error().public_text();
+        break;
+      }
+      form.recipients.push_back(*fpr);
+    }
+    if (recovery &&
+        std::find(form.recipients.begin(), form.recipients.end(), *recovery) ==
+            form.recipients.end()) {
+      form.recipients.push_back(*recovery);
+    }
+    if (!form.unavailable_reason.empty()) {
+      spdlog::error("event=form_unavailable form={} reason={}", fv.form_id,
+                    core::log_safe(form.unavailable_reason));
+    }
+    form.declaration = std::move(*decl);
+    catalog->forms.emplace(fv.form_id, std::move(form));
+  }
+
+  auto encryptor = crypto::RnpEncryptor::create(armored, signing_key, encryptor_contexts);
+  if (!encryptor) return core::fail(encryptor.error());
+  catalog->encryptor = std::move(*encryptor);
+  return std::shared_ptr<const Catalog>(std::move(catalog));
+}
+
+FormService::FormService(const Config& config, store::Store& store, core::BlockingPool& pool,
+                         const core::Clock& clock, core::SecretBytes token_key)
+    : shared_(std::make_shared<Shared>(config, store, pool, clock, std::move(token_key))) {}
+
+void FormService::set_catalog(std::shared_ptr<const Catalog> catalog) {
+  std::lock_guard lock(shared_->catalog_mutex);
+  shared_->catalog = std::move(catalog);
+}
+
+std::shared_ptr<const Catalog> FormService::catalog() const { return shared_->snapshot(); }
+
+http::Response FormService::error_page(unsigned status, std::string_view request_id) const {
+  return status_page(status, request_id);
+}
+
+void FormService::register_routes(http::Router& router) {
+  router.add(bhttp::verb::get, "/f/{form}",
+             [this](http::Request&& req, http::RequestContext&& ctx, http::Responder r) {
+               get_form(std::move(req), std::move(ctx), std::move(r));
+             });
+  auto shared = shared_;
+  router.add(
+      bhttp::verb::post, "/f/{form}",
+      [this](http::Request&& req, http::RequestContext&& ctx, http::Responder r) {
+        post_form(std::move(req), std::move(ctx), std::move(r));
+      },
+      [shared](const http::Params& params) -> std::size_t {
+        auto catalog = shared->snapshot();
+        auto it = params.find("form");
+        if (catalog && it != params.end()) {
+          if (const auto* form = find_form(*catalog, it->second)) {
+            return form->declaration.max_body_bytes;
+          }
+        }
+        return 1024;  // unknown form: it will get a 404; read no more than that
+      });
+  router.add(bhttp::verb::get, "/f/{form}/thanks/{ref}",
+             [this](http::Request&& req, http::RequestContext&& ctx, http::Responder r) {
+               get_thanks(std::move(req), std::move(ctx), std::move(r));
+             });
+}
+
+namespace {
+
+http::Response render_form_page(const core::SecretBytes& token_key, const LoadedForm& form,
+                                core::TimePoint now, unsigned status,
+                                std::map<std::string, std::vector<std::string>> echo,
+                                std::vector<forms::FieldError> errors) {
+  forms::TokenClaims claims;
+  claims.form_id = form.declaration.id;
+  claims.form_version = form.version;
+  claims.issued_at = core::unix_seconds(now);
+  core::SystemRng().fill(claims.nonce);
+  forms::RenderContext ctx;
+  ctx.action = "/f/" + form.declaration.id;
+  ctx.token = forms::issue_token(token_key, claims);
+  ctx.csp_nonce = random_token(16);
+  ctx.echo = std::move(echo);
+  ctx.errors = std::move(errors);
+  auto body = forms::render_form(form.declaration, ctx);
+  // The echoed values are PHI: wipe them now that the page holds its escaped copy.
+  for (auto& [name, values] : ctx.echo) {
+    for (auto& v : values) core::secure_wipe(v.data(), v.size());
+  }
+  return html(status, std::move(body),
+              page_csp(ctx.csp_nonce, frame_ancestors(form.declaration)));
+}
+
+}  // namespace
+
+void FormService::get_form(http::Request&&, http::RequestContext&& ctx,
+                           http::Responder responder) {
+  auto catalog = shared_->snapshot();
+  const LoadedForm* form = catalog ? find_form(*catalog, ctx.params.at("form")) : nullptr;
+  if (form == nullptr) return responder.send(status_page(404, ctx.request_id));
+  if (!form->unavailable_reason.empty()) {
+    return responder.send(message_page(503, "Temporarily unavailable",
+                                       "This form cannot take submissions at the moment."));
+  }
+  responder.send(render_form_page(shared_->token_key, *form, shared_->clock.now(), 200, {}, {}));
+}
+
+void FormService::get_thanks(http::Request&&, http::RequestContext&& ctx,
+                             http::Responder responder) {
+  auto catalog = shared_->snapshot();
+  std::string form_id = ctx.params.at("form");
+  std::string ref = ctx.params.at("ref");
+  const LoadedForm* form = catalog ? find_form(*catalog, form_id) : nullptr;
+  if (form == nullptr || !looks_like_reference(ref)) {
+    return responder.send(status_page(404, ctx.request_id));
+  }
+  auto shared = shared_;
+  bool queued = shared_->pool.post([shared, catalog, form, form_id, ref, responder,
+                                    request_id = ctx.request_id] {
+    auto found = shared->store.find_submission_blocking(form_id, ref);
+    if (!found) {
+      spdlog::error("event=store_read_failed request_id={} detail={}", request_id,
+                    core::log_safe(found.error().detail()));
+      return responder.send(status_page(500, request_id));
+    }
+    if (!found->has_value()) return responder.send(status_page(404, request_id));
+    auto nonce = random_token(16);
+    responder.send(html(200, forms::render_thanks(form->declaration, ref, nonce),
+                        page_csp(nonce, frame_ancestors(form->declaration))));
+  });
+  if (!queued) responder.send(status_page(503, ctx.request_id));
+}
+
+void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
+                            http::Responder responder) {
+  auto& shared = *shared_;
+  auto catalog = shared.snapshot();
+  const std::string form_id = ctx.params.at("form");
+  const LoadedForm* form = catalog ? find_form(*catalog, form_id) : nullptr;
+  if (form == nullptr) return responder.send(status_page(404, ctx.request_id));
+  if (!form->unavailable_reason.empty()) return responder.send(status_page(503, ctx.request_id));
+
+  // Strange input is logged as an event with its kind, never with the values (F10).
+  auto reject = [&](unsigned status, std::string_view event, std::string_view detail) {
+    spdlog::warn("event={} form={} remote={} request_id={} detail={}", event, form_id,
+                 ctx.remote_address, ctx.request_id, core::log_safe(detail));
+    responder.send(status_page(status, ctx.request_id));
+  };
+
+  if (!shared.per_ip.allow(ctx.remote_address)) return reject(429, "rate_limited", "per_ip");
+  if (!shared.per_form.allow(form_id)) return reject(429, "rate_limited", "per_form");
+
+  auto content_type = req[bhttp::field::content_type];
+  auto semicolon = content_type.find(';');
+  auto media_type = content_type.substr(0, semicolon);
+  while (!media_type.empty() && media_type.back() == ' ') media_type.remove_suffix(1);
+  if (!boost::beast::iequals(media_type, "application/x-www-form-urlencoded")) {
+    return reject(415, "bad_content_type", media_type);
+  }
+
+  forms::UrlencodedLimits limits;
+  limits.max_bytes = form->declaration.max_body_bytes;
+  auto parsed = forms::parse_urlencoded(req.body(), limits);
+  core::secure_wipe(req.body().data(), req.body().size());
+  if (!parsed) return reject(400, "bad_body", parsed.error().public_text());
+
+  // Take the reserved inputs out; everything else must be a declared field.
+  std::string token;
+  std::string honeypot;
+  int token_count = 0;
+  forms::FieldPairs fields;
+  std::map<std::string, std::vector<std::string>> echo;
+  for (auto& [name, value] : *parsed) {
+    if (name == forms::kTokenInput) {
+      ++token_count;
+      token = value;
+    } else if (name == forms::kHoneypotInput) {
+      honeypot = value;
+    } else {
+      echo[name].push_back(value);
+      fields.emplace_back(std::move(name), std::move(value));
+    }
+  }
+  auto wipe_all = [&] {
+    for (auto& [n, v] : fields) core::secure_wipe(v.data(), v.size());
+    for (auto& [n, vs] : echo) {
+      for (auto& v : vs) core::secure_wipe(v.data(), v.size());
+    }
+  };
+  if (token_count != 1) {
+    wipe_all();
+    return reject(400, "bad_token", "missing or repeated token");
+  }
+  if (!honeypot.empty()) {
+    wipe_all();
+    return reject(400, "honeypot", "honeypot filled");
+  }
+
+  auto now = shared.clock.now();
+  auto check = forms::verify_token(shared.token_key, token, form_id, now,
+                                   shared.config.token_max_age);
+  if (!check.ok) {
+    if (check.problem == forms::TokenProblem::expired) {
+      // The page was open too long: give the form back with everything typed, and a fresh
+      // token, rather than lose the patient's work.
+      spdlog::info("event=token_expired form={} request_id={}", form_id, ctx.request_id);
+      auto page = render_form_page(
+          shared.token_key, *form, now, 422, std::move(echo),
+          {{"", "This page was open for too long. Please check your answers and send the form "
+                "again."}});
+      wipe_all();
+      return responder.send(std::move(page));
+    }
+    wipe_all();
+    spdlog::warn("event=bad_token form={} remote={} request_id={} problem={}", form_id,
+                 ctx.remote_address, ctx.request_id, static_cast<int>(check.problem));
+    return responder.send(message_page(
+        400, "This form could not be verified",
+        "Please open the form again from its link and send it once more."));
+  }
+  if (check.claims.form_version != form->version) {
+    auto page = render_form_page(
+        shared.token_key, *form, now, 422, std::move(echo),
+        {{"", "This form was updated while you were filling it in. Please check your answers "
+              "and send it again."}});
+    wipe_all();
+    return responder.send(std::move(page));
+  }
+
+  auto outcome = forms::validate(form->declaration, form->version, fields, iso_date(now));
+  if (!outcome.ok) {
+    spdlog::info("event=validation_failed form={} request_id={} fields={}", form_id,
+                 ctx.request_id, outcome.errors.size());
+    auto page = render_form_page(shared.token_key, *form, now, 422, std::move(echo),
+                                 std::move(outcome.errors));
+    wipe_all();
+    return responder.send(std::move(page));
+  }
+  wipe_all();
+
+  // Encrypt and store off the event loop. The catalog snapshot keeps `form` and the
+  // encryptor alive until the job is done.
+  auto self = shared_;
+  auto job = [self, catalog, form, responder, now, claims = check.claims,
+              submission = std::make_shared<forms::ValidatedSubmission>(
+                  std::move(outcome.submission)),
+              request_id = ctx.request_id]() {
+    auto used = self->store.token_used_blocking(claims.nonce);
+    if (used && *used) {
+      spdlog::warn("event=token_replay form={} request_id={}", claims.form_id, request_id);
+      return responder.send(status_page(409, request_id));
+    }
+    forms::Attestation attestation;
+    attestation.reference = new_reference();
+    attestation.received_at = core::unix_seconds(now);
+    attestation.token_issued_at = claims.issued_at;
+    attestation.honeypot_empty = true;
+    auto plaintext = forms::canonical_json(*submission, attestation);
+    submission->answers.clear();  // wipes the values (Answer's destructor)
+    auto ciphertext = catalog->encryptor->sign_and_encrypt(plaintext.view(), form->recipients);
+    plaintext.wipe();
+    if (!ciphertext) {
+      spdlog::error("event=encrypt_failed form={} request_id={} detail={}", claims.form_id,
+                    request_id, core::log_safe(ciphertext.error().detail()));
+      return responder.send(status_page(500, request_id));
+    }
+    store::NewSubmission record;
+    record.reference = attestation.reference;
+    record.form_id = claims.form_id;
+    record.form_version = claims.form_version;
+    record.received_at = attestation.received_at;
+    record.ciphertext = std::move(*ciphertext);
+    for (const auto& r : form->recipients) record.recipients.push_back(r.hex());
+    record.token_nonce = claims.nonce;
+    record.token_expires_at =
+        claims.issued_at + static_cast<std::int64_t>(self->config.token_max_age.count());
+    std::string location = "/f/" + claims.form_id + "/thanks/" + record.reference;
+    self->store.append_submission(
+        std::move(record), [responder, location, request_id, form_id = claims.form_id](
+                               core::Status status) {
+          if (!status) {
+            bool replay = status.error().kind() == ErrorKind::conflict;
+            spdlog::warn("event={} form={} request_id={} detail={}",
+                         replay ? "token_replay" : "store_failed", form_id, request_id,
+                         core::log_safe(status.error().detail()));
+            return responder.send(status_page(replay ? 409 : 503, request_id));
+          }
+          // Durable: only now is the submitter told it worked (S2).
+          http::Response r{bhttp::status::see_other, 11};
+          r.set(bhttp::field::location, location);
+          r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+          responder.send(std::move(r));
+        });
+  };
+  if (!shared.pool.post(std::move(job))) {
+    spdlog::warn("event=overloaded form={} request_id={}", form_id, ctx.request_id);
+    responder.send(status_page(503, ctx.request_id));
+  }
+}
+
+}  // namespace app

@@ -1,0 +1,80 @@
+// sealpost: one binary, one subcommand per job (O2).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "app/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App cli{"sealpost: secure web forms, encrypted on receipt to your staff's OpenPGP keys"};
+  cli.require_subcommand(1);
+  std::string data;
+  auto add_data = [&data](CLI::App* sub) {
+    sub->add_option("--data", data, "Data directory")->required();
+  };
+
+  std::string hostname = "localhost";
+  auto* init = cli.add_subcommand("init", "Create a data directory (config, TLS, keys, database)");
+  add_data(init);
+  init->add_option("--hostname", hostname, "Host name for the self-signed TLS certificate");
+
+  auto* key = cli.add_subcommand("key", "Manage recipient OpenPGP public keys");
+  key->require_subcommand(1);
+  std::string key_file;
+  auto* key_import = key->add_subcommand("import", "Import OpenPGP public keys from a file");
+  add_data(key_import);
+  key_import->add_option("FILE", key_file, "Armored or binary public key file")->required();
+  auto* key_list = key->add_subcommand("list", "List imported keys");
+  add_data(key_list);
+
+  auto* form = cli.add_subcommand("form", "Manage form declarations");
+  form->require_subcommand(1);
+  std::string form_file, form_id;
+  auto* form_add = form->add_subcommand("add", "Add a form, or a new version of it");
+  add_data(form_add);
+  form_add->add_option("FILE", form_file, "Form declaration (TOML)")->required();
+  auto* form_list = form->add_subcommand("list", "List forms");
+  add_data(form_list);
+  auto* form_show = form->add_subcommand("show", "Print a form's latest declaration");
+  add_data(form_show);
+  form_show->add_option("ID", form_id, "Form id")->required();
+  auto* form_disable = form->add_subcommand("disable", "Stop a form taking submissions");
+  add_data(form_disable);
+  form_disable->add_option("ID", form_id, "Form id")->required();
+
+  auto* serve = cli.add_subcommand("serve", "Serve the forms over HTTPS");
+  add_data(serve);
+  std::optional<std::string> https_listen, http_listen;
+  serve->add_option("--https-listen", https_listen, "ADDR:PORT for HTTPS (port 0: any free)");
+  serve->add_option("--http-listen", http_listen,
+                    "ADDR:PORT for the redirect-only HTTP listener (\"\" disables it)");
+
+  auto* exp = cli.add_subcommand("export", "Write each submission of a form as a .pgp file");
+  add_data(exp);
+  std::string out;
+  std::optional<std::string> since;
+  exp->add_option("--form", form_id, "Form id")->required();
+  exp->add_option("--out", out, "Output directory")->required();
+  exp->add_option("--since", since, "Only submissions after this reference number");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "sealpost: %s (see --help)\n", e.what());
+    return 2;
+  }
+
+  if (*init) return app::run_init(data, hostname);
+  if (*key_import) return app::run_key_import(data, key_file);
+  if (*key_list) return app::run_key_list(data);
+  if (*form_add) return app::run_form_add(data, form_file);
+  if (*form_list) return app::run_form_list(data);
+  if (*form_show) return app::run_form_show(data, form_id);
+  if (*form_disable) return app::run_form_disable(data, form_id);
+  if (*serve) return app::run_serve(data, https_listen, http_listen);
+  if (*exp) return app::run_export(data, form_id, out, since);
+  return 2;
+}

@@ -1,0 +1,201 @@
+// `sealpost serve`: wires config, store, crypto and the form handlers into the HTTP server,
+// and owns the process lifecycle (signals, reload, graceful drain).
+#include <signal.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "app/commands.hpp"
+#include "app/config.hpp"
+#include "app/data_dir.hpp"
+#include "app/files.hpp"
+#include "app/form_service.hpp"
+#include "core/blocking_pool.hpp"
+#include "core/log.hpp"
+#include "http/server.hpp"
+#include "http/tls_context.hpp"
+#include "store/store.hpp"
+
+namespace app {
+
+namespace net = boost::asio;
+
+namespace {
+
+// Watches the store's configuration generation so `form add`, `form disable` and
+// `key import`, run by an administrator in another process, take effect within seconds.
+class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
+ public:
+  CatalogReloader(net::io_context& io, FormService& service, store::Store& store,
+                  const Config& config, const core::SecretBytes& signing_key,
+                  core::BlockingPool& pool, std::size_t contexts)
+      : timer_(io),
+        service_(service),
+        store_(store),
+        config_(config),
+        signing_key_(signing_key),
+        pool_(pool),
+        contexts_(contexts) {}
+
+  void start() { schedule(); }
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+  }
+  // Checks now (SIGHUP).
+  void poke() { check(); }
+
+ private:
+  void schedule() {
+    if (stopped_) return;
+    timer_.expires_after(std::chrono::seconds(2));
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->stopped_) return;
+      self->check();
+      self->schedule();
+    });
+  }
+
+  void check() {
+    if (busy_.exchange(true)) return;
+    auto self = shared_from_this();
+    bool posted = pool_.post([self] {
+      auto generation = self->store_.config_generation_blocking();
+      auto current = self->service_.catalog();
+      if (generation && current && *generation != current->generation) {
+        core::SystemClock clock;
+        auto catalog = load_catalog_blocking(self->store_, self->config_, self->signing_key_,
+                                             clock.now(), self->contexts_);
+        if (catalog) {
+          self->service_.set_catalog(*catalog);
+          spdlog::info("event=catalog_reloaded generation={} forms={}", (*catalog)->generation,
+                       (*catalog)->forms.size());
+        } else {
+          spdlog::error("event=catalog_reload_failed detail={}",
+                        core::log_safe(catalog.error().public_text()));
+        }
+      }
+      self->busy_ = false;
+    });
+    if (!posted) busy_ = false;
+  }
+
+  net::steady_timer timer_;
+  FormService& service_;
+  store::Store& store_;
+  const Config& config_;
+  const core::SecretBytes& signing_key_;
+  core::BlockingPool& pool_;
+  std::size_t contexts_;
+  std::atomic<bool> busy_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+int run_serve(const std::string& data_dir, const std::optional<std::string>& https_listen,
+              const std::optional<std::string>& http_listen) {
+  // A client that disconnects must not kill us (SIGPIPE); a file-size limit must surface
+  // as a write error the store reports as 503, not as a signal (SIGXFSZ).
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGXFSZ, SIG_IGN);
+
+  DataDir dir(data_dir);
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+  if (https_listen) config->https_listen = *https_listen;
+  if (http_listen) config->http_listen = *http_listen;
+  core::init_logging(config->log_level);
+
+  auto token_key = read_secret_file(dir.form_token_secret(), 4096);
+  if (!token_key) return fail_line(token_key.error().public_text());
+  if (token_key->size() < 32) return fail_line("the form token secret is shorter than 32 bytes");
+  auto signing_key = read_secret_file(dir.signing_secret_key(), 64 * 1024);
+  if (!signing_key) return fail_line(signing_key.error().public_text());
+
+  auto tls = http::make_server_tls_context(config->tls_certificate_file,
+                                           config->tls_private_key_file, config->tls);
+  if (!tls) return fail_line(tls.error().public_text());
+
+  auto opened = store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
+  if (!opened) return fail_line(opened.error().public_text());
+  std::unique_ptr<store::Store> store = std::move(*opened);
+
+  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  std::size_t io_threads = config->threads ? config->threads : cores;
+  std::size_t crypto_threads = config->crypto_threads ? config->crypto_threads : cores;
+  // Queue bound: beyond ~1000 waiting jobs a submitter is better told 503 at once.
+  core::BlockingPool pool(crypto_threads, 1024);
+
+  core::SystemClock clock;
+  auto catalog =
+      load_catalog_blocking(*store, *config, *signing_key, clock.now(), crypto_threads);
+  if (!catalog) return fail_line(catalog.error().public_text());
+
+  FormService forms(*config, *store, pool, clock, std::move(*token_key));
+  forms.set_catalog(*catalog);
+
+  http::Router router;
+  forms.register_routes(router);
+
+  net::io_context io(static_cast<int>(io_threads));
+  http::ServerOptions options;
+  options.limits = config->limits;
+  options.https_listen = config->https_listen;
+  options.http_listen = config->http_listen;
+  options.public_origin = config->public_origin;
+  http::Server server(io, *tls, router, options, [&forms](unsigned status, std::string_view id) {
+    return forms.error_page(status, id);
+  });
+  if (auto s = server.start(); !s) return fail_line(s.error().public_text());
+
+  auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key,
+                                                    pool, crypto_threads);
+  reloader->start();
+
+  net::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+          reloader->poke();
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("event=draining signal={}", signo);
+        reloader->stop();
+        server.drain();
+      };
+  signals.async_wait(on_signal);
+
+  // Tests and scripts read these lines to find the ports (port 0 = any free port).
+  std::printf("listening https %s:%u\n",
+              config->https_listen.substr(0, config->https_listen.rfind(':')).c_str(),
+              server.https_port());
+  if (server.http_port() != 0) {
+    std::printf("listening http %s:%u\n",
+                config->http_listen.substr(0, config->http_listen.rfind(':')).c_str(),
+                server.http_port());
+  }
+  std::printf("forms at %s/f/<form id>\n", server.public_origin().c_str());
+  std::fflush(stdout);
+  spdlog::info("event=started https_port={} http_port={} forms={}", server.https_port(),
+               server.http_port(), (*catalog)->forms.size());
+
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+
+  // The event loop ran dry: every connection is closed. Finish encryption jobs, then let
+  // the store commit what it accepted.
+  pool.stop();
+  store->close();
+  spdlog::info("event=stopped");
+  return 0;
+}
+
+}  // namespace app

@@ -1,0 +1,462 @@
+// Trust: untrusted network input (every byte a client sends).
+//
+// SECURITY: this file faces the Internet. Each connection runs on its own strand; every
+// read has a deadline and a size limit; a request is parsed once by Beast and then handed
+// to the router. No exception or library text reaches a client: handlers' exceptions
+// become a 500 with a request id.
+#include "http/server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "core/encoding.hpp"
+#include "core/log.hpp"
+#include "core/rng.hpp"
+#include "http/security_headers.hpp"
+
+namespace http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void on_drain() = 0;
+};
+
+struct Server::Shared {
+  net::io_context& io;
+  std::shared_ptr<net::ssl::context> tls;
+  const Router& router;
+  ServerOptions options;
+  ErrorPageFn error_page;
+
+  std::optional<tcp::acceptor> https_acceptor;
+  std::optional<tcp::acceptor> http_acceptor;
+  std::uint16_t https_port = 0;
+  std::uint16_t http_port = 0;
+  std::string origin;
+
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> draining{false};
+  std::mutex sessions_mutex;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
+
+  std::string id_prefix;
+  std::atomic<std::uint64_t> next_id{0};
+
+  Shared(net::io_context& io_, std::shared_ptr<net::ssl::context> tls_, const Router& router_,
+         ServerOptions options_, ErrorPageFn error_page_)
+      : io(io_),
+        tls(std::move(tls_)),
+        router(router_),
+        options(std::move(options_)),
+        error_page(std::move(error_page_)) {
+    std::uint8_t bytes[4];
+    core::SystemRng().fill(bytes);
+    id_prefix = core::to_hex(bytes);
+  }
+
+  std::string new_request_id() { return fmt::format("{}-{}", id_prefix, next_id++); }
+
+  void add(const std::shared_ptr<SessionBase>& s) {
+    std::lock_guard lock(sessions_mutex);
+    sessions.emplace(s.get(), s);
+  }
+  void remove(SessionBase* s) {
+    std::lock_guard lock(sessions_mutex);
+    sessions.erase(s);
+  }
+
+  Response make_error(unsigned status, std::string_view request_id) {
+    if (error_page) return error_page(status, request_id);
+    Response r{static_cast<bhttp::status>(status), 11};
+    r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    r.body() = std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(status))) + "\n";
+    return r;
+  }
+};
+
+namespace {
+
+// Counts a connection for its whole life, so max_connections holds.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(std::atomic<std::size_t>& counter) : counter_(counter) { ++counter_; }
+  ~ConnectionSlot() { --counter_; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+ private:
+  std::atomic<std::size_t>& counter_;
+};
+
+std::string peer_address(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown") : ep.address().to_string();
+}
+
+// Beast's parse errors (bad method, bad target, bad header, ...) share one category with
+// the limit and end-of-stream codes, which callers handle before asking.
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+// One TLS connection: handshake, then requests one at a time (no pipelining of handlers),
+// each with a fresh parser whose limits are set per route before the body is read.
+class TlsSession final : public SessionBase, public std::enable_shared_from_this<TlsSession> {
+ public:
+  TlsSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared)
+      : shared_(std::move(shared)),
+        slot_(shared_->connections),
+        remote_(peer_address(socket)),
+        stream_(std::move(socket), *shared_->tls) {}
+  ~TlsSession() override { shared_->remove(this); }
+
+  void run() {
+    shared_->add(shared_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_handshake(); });
+  }
+
+  void on_drain() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      // Idle between requests (or still handshaking): close now. A request being read or
+      // handled is finished first; do_read() sees `draining` afterwards.
+      bool idle = self->state_ == State::handshaking ||
+                  (self->state_ == State::reading && !self->parser_->got_some());
+      if (idle) beast::get_lowest_layer(self->stream_).cancel();
+    });
+  }
+
+ private:
+  enum class State { handshaking, reading, handling, writing, closing };
+
+  const Limits& limits() const { return shared_->options.limits; }
+
+  void do_handshake() {
+    beast::get_lowest_layer(stream_).expires_after(limits().handshake_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) {
+                              if (ec) return;  // scanners, plain HTTP on the TLS port, timeouts
+                              self->do_read();
+                            });
+  }
+
+  void do_read() {
+    if (shared_->draining) return do_close();
+    state_ = State::reading;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits().header_bytes));
+    parser_->body_limit(limits().default_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(limits().request_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          self->on_header(ec);
+        });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream) return do_close();
+    if (ec == bhttp::error::header_limit) return send_error(431);
+    if (ec) {
+      if (is_parse_error(ec)) return send_error(400);
+      return;  // timeout, reset, cancelled by drain: nothing to answer
+    }
+    request_id_ = shared_->new_request_id();
+    auto& req = parser_->get();
+    match_ = shared_->router.match(req.method(), req.target());
+    if (!match_.route) return send_error(match_.path_known ? 405 : 404);
+    std::size_t limit = match_.route->body_limit ? match_.route->body_limit(match_.params)
+                                                 : limits().default_body_bytes;
+    if (auto length = parser_->content_length(); length && *length > limit) {
+      return send_error(413);
+    }
+    parser_->body_limit(limit);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_body(ec);
+                      });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return send_error(413);
+    if (ec) {
+      if (is_parse_error(ec)) return send_error(400);
+      if (ec == beast::error::timeout) {
+        spdlog::info("event=request_timeout request_id={} remote={}", request_id_, remote_);
+      }
+      return;
+    }
+    state_ = State::handling;
+    keep_alive_ = parser_->get().keep_alive();
+    RequestContext context{remote_, request_id_, std::move(match_.params)};
+    Responder responder([self = shared_from_this()](Response response) {
+      net::dispatch(self->stream_.get_executor(),
+                    [self, r = std::move(response)]() mutable { self->do_write(std::move(r)); });
+    });
+    try {
+      match_.route->handler(parser_->release(), std::move(context), std::move(responder));
+    } catch (const std::exception& e) {
+      spdlog::error("event=handler_exception request_id={} what={}", request_id_,
+                    core::log_safe(e.what()));
+      do_write(shared_->make_error(500, request_id_));
+    }
+  }
+
+  void send_error(unsigned status) {
+    if (request_id_.empty()) request_id_ = shared_->new_request_id();
+    spdlog::info("event=http_error status={} request_id={} remote={}", status, request_id_,
+                 remote_);
+    keep_alive_ = false;  // the rest of the request was not read: the stream is unusable
+    do_write(shared_->make_error(status, request_id_));
+  }
+
+  void do_write(Response response) {
+    if (state_ == State::writing || state_ == State::closing) return;  // answered already
+    state_ = State::writing;
+    ++served_;
+    bool keep = keep_alive_ && !shared_->draining && served_ < limits().max_requests_per_connection;
+    apply_security_headers(response);
+    response.keep_alive(keep);
+    response.prepare_payload();
+    auto message = std::make_shared<Response>(std::move(response));
+    beast::get_lowest_layer(stream_).expires_after(limits().request_timeout);
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message, keep](beast::error_code ec,
+                                                                  std::size_t) {
+                         if (ec) return;
+                         self->request_id_.clear();
+                         if (keep) return self->do_read();
+                         self->do_close();
+                       });
+  }
+
+  void do_close() {
+    if (state_ == State::closing) return;
+    state_ = State::closing;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+  }
+
+  std::shared_ptr<Server::Shared> shared_;
+  ConnectionSlot slot_;
+  std::string remote_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Router::Match match_;
+  std::string request_id_;
+  State state_ = State::handshaking;
+  bool keep_alive_ = false;
+  std::size_t served_ = 0;
+};
+
+std::string html_attribute_escape(std::string_view raw) {
+  std::string out;
+  for (char c : raw) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Plain HTTP: reads one request's headers and answers 301 to the same path on HTTPS. The
+// target host is the configured origin, never the client's Host header (no open redirect).
+class RedirectSession final : public SessionBase,
+                              public std::enable_shared_from_this<RedirectSession> {
+ public:
+  RedirectSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared)
+      : shared_(std::move(shared)), slot_(shared_->connections), stream_(std::move(socket)) {}
+  ~RedirectSession() override { shared_->remove(this); }
+
+  void run() {
+    shared_->add(shared_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+  void on_drain() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.cancel(); });
+  }
+
+ private:
+  void do_read() {
+    parser_.header_limit(static_cast<std::uint32_t>(shared_->options.limits.header_bytes));
+    stream_.expires_after(shared_->options.limits.request_timeout);
+    bhttp::async_read_header(stream_, buffer_, parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec == bhttp::error::header_limit) return self->respond(431);
+                               if (ec) return;
+                               self->respond(301);
+                             });
+  }
+
+  void respond(unsigned status) {
+    Response r;
+    if (status == 301) {
+      std::string_view target = parser_.get().target();
+      // Origin-form only; anything else (absolute-form, '*', control bytes) goes to "/".
+      bool clean = !target.empty() && target.front() == '/' &&
+                   (target.size() < 2 || target[1] != '/') &&
+                   target.find_first_of(" \t\r\n\\") == std::string_view::npos;
+      std::string location = shared_->origin + (clean ? std::string(target) : "/");
+      r = Response{bhttp::status::moved_permanently, 11};
+      r.set(bhttp::field::location, location);
+      r.set(bhttp::field::content_type, "text/html; charset=utf-8");
+      r.body() = "<a href=\"" + html_attribute_escape(location) + "\">Moved to HTTPS</a>\n";
+    } else {
+      r = shared_->make_error(status, shared_->new_request_id());
+    }
+    apply_security_headers(r);
+    r.keep_alive(false);
+    r.prepare_payload();
+    auto message = std::make_shared<Response>(std::move(r));
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message](beast::error_code, std::size_t) {
+                         beast::error_code ignored;
+                         self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                       });
+  }
+
+  std::shared_ptr<Server::Shared> shared_;
+  ConnectionSlot slot_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  bhttp::request_parser<bhttp::empty_body> parser_;
+};
+
+core::Result<tcp::endpoint> parse_listen(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    return core::fail(core::ErrorKind::invalid_input,
+                      "listen address \"" + text + "\" must be ADDR:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = text.substr(colon + 1);
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(port_text, &used);
+    if (used != port_text.size() || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return core::fail(core::ErrorKind::invalid_input,
+                      "listen address \"" + text + "\" has an invalid port");
+  }
+  beast::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (ec) {
+    return core::fail(core::ErrorKind::invalid_input,
+                      "listen address \"" + text + "\" is not an IP address");
+  }
+  return tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+core::Result<std::uint16_t> open_acceptor(std::optional<tcp::acceptor>& acceptor,
+                                          net::io_context& io, const std::string& listen) {
+  auto endpoint = parse_listen(listen);
+  if (!endpoint) return core::fail(endpoint.error());
+  acceptor.emplace(io);
+  beast::error_code ec;
+  acceptor->open(endpoint->protocol(), ec);
+  if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(*endpoint, ec);
+  if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return core::fail(core::ErrorKind::unavailable,
+                      "cannot listen on " + listen + ": " + ec.message());
+  }
+  return acceptor->local_endpoint().port();
+}
+
+template <class Session>
+void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor) {
+  acceptor.async_accept(
+      net::make_strand(shared->io),
+      [shared, &acceptor](beast::error_code ec, tcp::socket socket) {
+        if (shared->draining || !acceptor.is_open()) return;
+        if (!ec) {
+          if (shared->connections.load() >= shared->options.limits.max_connections) {
+            spdlog::warn("event=connection_refused reason=max_connections");
+            beast::error_code ignored;
+            socket.close(ignored);
+          } else {
+            std::make_shared<Session>(std::move(socket), shared)->run();
+          }
+        }
+        accept_loop<Session>(shared, acceptor);
+      });
+}
+
+}  // namespace
+
+Server::Server(net::io_context& io, std::shared_ptr<net::ssl::context> tls, const Router& router,
+               ServerOptions options, ErrorPageFn error_page)
+    : shared_(std::make_shared<Shared>(io, std::move(tls), router, std::move(options),
+                                       std::move(error_page))) {}
+
+Server::~Server() = default;
+
+core::Status Server::start() {
+  auto https = open_acceptor(shared_->https_acceptor, shared_->io, shared_->options.https_listen);
+  if (!https) return core::fail(https.error());
+  shared_->https_port = *https;
+  if (!shared_->options.http_listen.empty()) {
+    auto plain = open_acceptor(shared_->http_acceptor, shared_->io, shared_->options.http_listen);
+    if (!plain) return core::fail(plain.error());
+    shared_->http_port = *plain;
+  }
+  shared_->origin = shared_->options.public_origin;
+  if (shared_->origin.empty()) {
+    auto address = shared_->https_acceptor->local_endpoint().address();
+    std::string host = address.is_loopback() || address.is_unspecified()
+                           ? std::string("localhost")
+                           : address.to_string();
+    shared_->origin = fmt::format("https://{}:{}", host, shared_->https_port);
+  }
+  accept_loop<TlsSession>(shared_, *shared_->https_acceptor);
+  if (shared_->http_acceptor) accept_loop<RedirectSession>(shared_, *shared_->http_acceptor);
+  return core::ok();
+}
+
+std::uint16_t Server::https_port() const { return shared_->https_port; }
+std::uint16_t Server::http_port() const { return shared_->http_port; }
+const std::string& Server::public_origin() const { return shared_->origin; }
+
+void Server::drain() {
+  auto shared = shared_;
+  net::post(shared->io, [shared] {
+    shared->draining = true;
+    beast::error_code ignored;
+    if (shared->https_acceptor) shared->https_acceptor->close(ignored);
+    if (shared->http_acceptor) shared->http_acceptor->close(ignored);
+    std::vector<std::shared_ptr<SessionBase>> live;
+    {
+      std::lock_guard lock(shared->sessions_mutex);
+      for (auto& [ptr, weak] : shared->sessions) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) s->on_drain();
+  });
+}
+
+}  // namespace http

@@ -1,0 +1,18 @@
+#pragma once
+// Schema migrations, keyed on `PRAGMA user_version`.
+
+#include "core/result.hpp"
+#include "store/sqlite/detail/connection.hpp"
+
+namespace store::sqlite::detail {
+
+// The user_version this build writes; a database with a larger one was written by a newer
+// sealpost and is refused rather than misread.
+int schema_version();
+
+// Brings the database up to schema_version(), one migration per transaction. Safe to run
+// concurrently from several processes (each migration re-reads user_version under the
+// write lock) and a no-op on an up-to-date database.
+core::Status migrate_blocking(Connection& conn);
+
+}  // namespace store::sqlite::detail
