@@ -1,0 +1,64 @@
+"""The whole path of a submission: GET the form, POST it, 303 to the thank-you page,
+export, and gpg decrypts the canonical JSON and verifies the server's signature."""
+
+import json
+import os
+import re
+import unittest
+
+from harness import Sealpost, valid_intake
+
+
+class FlowTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sp = Sealpost().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.sp.stop()
+        cls.sp.close()
+        assert rc == 0, f"serve exited {rc} on SIGTERM"
+
+    def test_submit_export_decrypt(self):
+        status, headers, _ = self.sp.submit(valid_intake())
+        self.assertEqual(status, 303)
+        m = re.fullmatch(r"/f/intake/thanks/([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})",
+                         headers["location"])
+        self.assertIsNotNone(m, headers["location"])
+        ref = m.group(1)
+
+        status, _, body = self.sp.request("GET", headers["location"])
+        self.assertEqual(status, 200)
+        self.assertIn(ref.encode(), body)
+
+        out = os.path.join(self.sp.root, "export")
+        self.sp.export(out)
+        path = os.path.join(out, ref + ".pgp")
+        self.assertTrue(os.path.exists(path), os.listdir(out))
+        rc, plaintext, status_text = self.sp.gpg.decrypt(path)
+        self.assertEqual(rc, 0, status_text)
+        self.assertIn("DECRYPTION_OKAY", status_text)
+        self.assertIn("GOODSIG", status_text)
+        self.assertRegex(status_text, r"VALIDSIG " + self.sp.server_fpr)
+        doc = json.loads(plaintext)
+        self.assertEqual(doc["format"], "sealpost-submission/1")
+        self.assertEqual(doc["attestation"]["reference"], ref)
+        self.assertEqual(doc["attestation"]["form_id"], "intake")
+        self.assertEqual(doc["fields"]["full_name"], "Jürgen Doe")
+        self.assertEqual(doc["fields"]["phone"], "+12025550143")
+        self.assertEqual(doc["fields"]["contact_methods"], ["email", "phone"])
+        self.assertEqual(doc["fields"]["privacy_consent"], {"accepted": True, "version": "2026-01"})
+        # Canonical: exactly what json.dumps with sorted keys and no spaces produces.
+        self.assertEqual(plaintext.decode(),
+                         json.dumps(doc, sort_keys=True, separators=(",", ":"),
+                                    ensure_ascii=False))
+
+    def test_thanks_for_unknown_reference_is_404(self):
+        status, headers, _ = self.sp.request("GET", "/f/intake/thanks/0000-0000-0000")
+        self.assertEqual(status, 404)
+        self.assertIn("strict-transport-security", headers)
+
+
+if __name__ == "__main__":
+    unittest.main()

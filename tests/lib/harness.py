@@ -1,0 +1,227 @@
+"""Test harness: a real sealpost data directory, real GnuPG keys, the real binary.
+
+Everything runs on loopback with port 0 and in temporary directories, so tests are
+hermetic and can run side by side. Used by tests/integration, tests/interop and bench/.
+"""
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE_FORM = os.path.join(REPO, "examples", "intake.toml")
+
+
+def sealpost_binary():
+    path = os.environ.get("SEALPOST_BIN")
+    if not path or not os.path.exists(path):
+        raise RuntimeError("set SEALPOST_BIN to the sealpost binary (ctest does)")
+    return path
+
+
+def run(cmd, check=True, env=None, input=None):
+    """Runs a command, returns CompletedProcess with text output."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc
+
+
+class Gpg:
+    """A throwaway GnuPG home with keys made by the real gpg."""
+
+    def __init__(self, root):
+        self.home = os.path.join(root, "gnupg")
+        os.makedirs(self.home, mode=0o700)
+        self.env = dict(os.environ, GNUPGHOME=self.home)
+
+    def gpg(self, *args, check=True, input=None):
+        return run(["gpg", "--batch", "--yes", "--pinentry-mode", "loopback",
+                    "--passphrase", "", *args], check=check, env=self.env, input=input)
+
+    def new_key(self, uid, algo="future-default", usage="default", expire="never"):
+        self.gpg("--quick-gen-key", uid, algo, usage, expire)
+        out = self.gpg("--list-keys", "--with-colons", uid).stdout
+        fprs = re.findall(r"^fpr:+([0-9A-F]{40}):", out, re.M)
+        return fprs[0]
+
+    def export_public(self, fpr, path):
+        with open(path, "w") as f:
+            f.write(self.gpg("--armor", "--export", fpr).stdout)
+        return path
+
+    def decrypt(self, path):
+        """Returns (plaintext bytes, status text)."""
+        proc = subprocess.run(
+            ["gpg", "--batch", "--status-fd", "2", "--decrypt", path],
+            capture_output=True, env=self.env)
+        return proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")
+
+    def close(self):
+        subprocess.run(["gpgconf", "--kill", "all"], env=self.env, capture_output=True)
+
+
+class Sealpost:
+    """A data directory plus, once started, a running server."""
+
+    def __init__(self, root=None, form_text=None, recipients=1, config_extra=""):
+        self.root = root or tempfile.mkdtemp(prefix="sealpost-test-")
+        self.data = os.path.join(self.root, "data")
+        self.gpg = Gpg(self.root)
+        self.proc = None
+        self.bin = sealpost_binary()
+        self.cli("init", "--data", self.data)
+        if config_extra:
+            with open(os.path.join(self.data, "sealpost.toml"), "a") as f:
+                f.write("\n" + config_extra + "\n")
+        self.recipients = []
+        for i in range(recipients):
+            fpr = self.gpg.new_key(f"Recipient {i} <r{i}@example.org>")
+            key = self.gpg.export_public(fpr, os.path.join(self.root, f"r{i}.asc"))
+            self.cli("key", "import", "--data", self.data, key)
+            self.recipients.append(fpr)
+        # The server's signing key, so gpg can verify what the server signed (S8).
+        server_key = os.path.join(self.data, "server-signing-key.asc")
+        self.gpg.gpg("--import", server_key)
+        shown = self.gpg.gpg("--with-colons", "--show-keys", server_key).stdout
+        self.server_fpr = re.findall(r"^fpr:+([0-9A-F]{40}):", shown, re.M)[0]
+        if form_text is None:
+            with open(EXAMPLE_FORM) as f:
+                form_text = f.read().replace("@DEMO_RECIPIENT_FINGERPRINT@", self.recipients[0])
+        if form_text:
+            self.add_form(form_text)
+
+    def cli(self, *args, check=True):
+        return run([self.bin, *args], check=check)
+
+    def add_form(self, text, name="form.toml"):
+        path = os.path.join(self.root, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return self.cli("form", "add", "--data", self.data, path)
+
+    # -- server lifecycle -------------------------------------------------------------
+
+    def start(self, extra_env=None, preexec_fn=None):
+        env = dict(os.environ, **(extra_env or {}))
+        self.stderr_path = os.path.join(self.root, "serve.err")
+        self.stderr_file = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [self.bin, "serve", "--data", self.data, "--https-listen", "127.0.0.1:0",
+             "--http-listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=self.stderr_file, env=env, preexec_fn=preexec_fn)
+        self.https_port = self.http_port = None
+        deadline = time.time() + 60
+        while time.time() < deadline and (self.https_port is None or self.http_port is None):
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise AssertionError("server exited before listening: " + self.log())
+            m = re.match(r"listening (https|http) [^ ]+:(\d+)", line)
+            if m:
+                setattr(self, m.group(1) + "_port", int(m.group(2)))
+        if self.https_port is None:
+            raise AssertionError("server did not print its ports")
+        return self
+
+    def log(self):
+        self.stderr_file.flush()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self._release()
+        return rc
+
+    def _release(self):
+        self.proc.stdout.close()
+        self.stderr_file.close()
+        self.proc = None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self._release()
+
+    def close(self):
+        if self.proc is not None:
+            self.stop()
+        self.gpg.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    def connection(self, timeout=30):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the test data dir's self-signed certificate
+        return http.client.HTTPSConnection("127.0.0.1", self.https_port, context=ctx,
+                                           timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        own = conn is None
+        conn = conn or self.connection()
+        hdrs = dict(headers or {})
+        if body is not None and "Content-Type" not in hdrs:
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        if own:
+            conn.close()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+    def get_token(self, form="intake", conn=None):
+        status, _, body = self.request("GET", f"/f/{form}", conn=conn)
+        assert status == 200, status
+        m = re.search(rb'name="_token" value="([^"]+)"', body)
+        assert m, "no token in the form"
+        return m.group(1).decode()
+
+    def submit(self, fields, form="intake", token=None, conn=None):
+        """POSTs a form (list of (name, value) pairs); returns (status, headers, body)."""
+        token = token or self.get_token(form, conn=conn)
+        pairs = [("_token", token), ("_website", "")] + list(fields)
+        return self.request("POST", f"/f/{form}", urllib.parse.urlencode(pairs), conn=conn)
+
+    def export(self, out, form="intake", since=None):
+        args = ["export", "--data", self.data, "--form", form, "--out", out]
+        if since:
+            args += ["--since", since]
+        return self.cli(*args)
+
+
+def valid_intake(name="Jürgen Doe"):
+    return [
+        ("full_name", name), ("date_of_birth", "1980-02-03"), ("email", "j@example.org"),
+        ("phone", "+1 202 555 0143"), ("visit_reason", "new"), ("allergies", "none"),
+        ("pain_level", "3"), ("contact_methods", "email"), ("contact_methods", "phone"),
+        ("preferred_time", "morning"), ("privacy_consent", "yes"), ("signature", name),
+    ]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
