@@ -21,6 +21,7 @@ BUILD_PKGS=(
   libsodium-dev
   libcli11-dev
   libspdlog-dev libfmt-dev
+  gnupg            # the demo makes its recipient key with gpg; tests decrypt with it
 )
 
 # Tests: sanitizers and libFuzzer (clang), and the real peers we prove interop against.

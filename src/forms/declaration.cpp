@@ -244,6 +244,17 @@ class FieldParser {
 
   core::Result<Field> parse() {
     Field field;
+    // A misspelt key is reported as such, even when it is "name" or "type" itself.
+    for (const auto& [key, value] : table_) {
+      if (!known_field_key(key.str())) {
+        const auto* n = table_.get_as<std::string>("name");
+        const std::string owner = n != nullptr && detail::is_field_name(n->get())
+                                      ? fmt::format("field {}: ", quoted(n->get()))
+                                      : std::string();
+        return error_at(key.source().begin,
+                        fmt::format("{}unknown key {}", owner, quoted(key.str())));
+      }
+    }
     const toml::node* name = table_.get("name");
     if (name == nullptr) return error_at(table_, "a field has no \"name\"");
     auto name_text = get_string(*name, "\"name\"");
@@ -274,12 +285,9 @@ class FieldParser {
     for (const auto& [key, value] : table_) {
       const std::string_view k = key.str();
       if (contains(kCommonFieldKeys, k) || contains(options_for(field.type), k)) continue;
-      if (known_field_key(k)) {
-        return error_at(key.source().begin,
-                        fmt::format("{}{} is not valid for a field of type \"{}\"", prefix_,
-                                    quoted(k), to_string(field.type)));
-      }
-      return error_at(key.source().begin, fmt::format("{}unknown key {}", prefix_, quoted(k)));
+      return error_at(key.source().begin,
+                      fmt::format("{}{} is not valid for a field of type \"{}\"", prefix_,
+                                  quoted(k), to_string(field.type)));
     }
 
     const toml::node* label = table_.get("label");

@@ -289,6 +289,13 @@ TEST(Declaration, UnknownFieldKey) {
             "line 7, column 1: field \"a\": unknown key \"lable\"");
 }
 
+TEST(Declaration, MisspeltTypeKeyIsReportedAsUnknown) {
+  EXPECT_EQ(error_of(with_field("name = \"a\"\ntpye = \"text\"\nlabel = \"A\"\n")),
+            "line 6, column 1: field \"a\": unknown key \"tpye\"");
+  EXPECT_EQ(error_of(with_field("nmae = \"a\"\ntype = \"text\"\nlabel = \"A\"\n")),
+            "line 5, column 1: unknown key \"nmae\"");
+}
+
 TEST(Declaration, OptionNotValidForType) {
   EXPECT_EQ(error_of(with_field("name = \"a\"\ntype = \"text\"\nlabel = \"A\"\n"
                                 "choices = [{ value = \"x\", label = \"X\" }]\n")),
