@@ -68,7 +68,8 @@ Templates& templates() {
                            parse_template("templates/page_foot.mustache"),
                            parse_template("templates/form.mustache"),
                            parse_template("templates/thanks.mustache"),
-                           parse_template("templates/message.mustache"), load_css()};
+                           parse_template("templates/message.mustache"),
+                           load_css()};
   return t;
 }
 
@@ -80,9 +81,7 @@ void render_into(mustache& tmpl, const data& values, std::string& out) {
 std::string render_page(std::string_view title, std::string_view nonce, mustache& body,
                         const data& body_values) {
   Templates& t = templates();
-  data head{object{{"title", std::string(title)},
-                   {"nonce", std::string(nonce)},
-                   {"css", t.css}}};
+  data head{object{{"title", std::string(title)}, {"nonce", std::string(nonce)}, {"css", t.css}}};
   std::string out;
   out.reserve(t.css.size() + 8192);
   render_into(t.head, head, out);
@@ -307,8 +306,8 @@ data error_summary(const FormDeclaration& form, const RenderContext& context) {
   data items{data::type::list};
   for (const auto& e : context.errors) {
     const Field* field = e.field.empty() ? nullptr : find_field(form, e.field);
-    std::string text = field != nullptr && !field->label.empty() ? field->label + ": " + e.message
-                                                                 : e.message;
+    std::string text =
+        field != nullptr && !field->label.empty() ? field->label + ": " + e.message : e.message;
     items.push_back(object{{"has_link", flag(field != nullptr)},
                            {"target", field != nullptr ? field_id(field->name) : std::string()},
                            {"text", std::move(text)}});
@@ -344,9 +343,8 @@ std::string render_thanks(const FormDeclaration& form, std::string_view referenc
                           std::string_view csp_nonce) {
   const std::string message =
       form.success_message.empty() ? std::string(kDefaultSuccess) : form.success_message;
-  data body{object{{"title", form.title},
-                   {"message", message},
-                   {"reference", std::string(reference)}}};
+  data body{
+      object{{"title", form.title}, {"message", message}, {"reference", std::string(reference)}}};
   return render_page("Received: " + form.title, csp_nonce, templates().thanks, body);
 }
 

@@ -27,8 +27,8 @@ constexpr std::int64_t kNow = 1'800'000'000;
 constexpr std::chrono::seconds kMaxAge{3600};
 
 bool same_claims(const forms::TokenClaims& a, const forms::TokenClaims& b) {
-  return a.form_id == b.form_id && a.form_version == b.form_version &&
-         a.issued_at == b.issued_at && a.nonce == b.nonce;
+  return a.form_id == b.form_id && a.form_version == b.form_version && a.issued_at == b.issued_at &&
+         a.nonce == b.nonce;
 }
 
 }  // namespace

@@ -225,3 +225,86 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- helpers added for the bad-input / header / CLI tests (additive) ---------------------
+
+def toml_value(value):
+    """A Python scalar as TOML text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def set_config(data_dir, section, key, value):
+    """Sets [section] key = value in DATA/sealpost.toml, inside the existing [section] table.
+
+    `sealpost init` writes every section header (with commented-out settings), so text
+    appended with a second `[limits]` header would be a TOML table redefinition; this puts
+    the line right under the existing header instead (or adds the section if missing)."""
+    path = os.path.join(data_dir, "sealpost.toml")
+    with open(path) as f:
+        lines = f.read().split("\n")
+    line = f"{key} = {toml_value(value)}"
+    header = f"[{section}]"
+    for i, text in enumerate(lines):
+        if text.strip() == header:
+            lines.insert(i + 1, line)
+            break
+    else:
+        lines += [header, line]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def _sealpost_set_config(self, section, key, value):
+    set_config(self.data, section, key, value)
+
+
+def _sealpost_submission_count(self, form="intake"):
+    """The `submissions N` count `sealpost form list` prints for a form (None if absent)."""
+    out = self.cli("form", "list", "--data", self.data).stdout
+    m = re.search(rf"^{re.escape(form)} version \d+ \w+ submissions (\d+)$", out, re.M)
+    return int(m.group(1)) if m else None
+
+
+def _sealpost_tls_socket(self, timeout=30, source=None):
+    """A raw TLS socket to the HTTPS listener (no HTTP framing: send bytes yourself)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", self.https_port), timeout=timeout,
+                                   source_address=(source, 0) if source else None)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def read_response(sock):
+    """Reads one HTTP/1.1 response from a socket; returns (status, headers, body)."""
+    resp = http.client.HTTPResponse(sock)
+    resp.begin()
+    body = resp.read()
+    headers = {k.lower(): v for k, v in resp.getheaders()}
+    return resp.status, headers, body
+
+
+def _sealpost_raw_request(self, data, timeout=30):
+    """Sends raw bytes over TLS and reads one response: (status, headers, body)."""
+    with self.tls_socket(timeout=timeout) as s:
+        s.sendall(data)
+        return read_response(s)
+
+
+def _sealpost_http_raw(self, data, timeout=30):
+    """Sends raw bytes to the plain-HTTP listener and reads one response."""
+    with socket.create_connection(("127.0.0.1", self.http_port), timeout=timeout) as s:
+        s.sendall(data)
+        return read_response(s)
+
+
+Sealpost.set_config = _sealpost_set_config
+Sealpost.submission_count = _sealpost_submission_count
+Sealpost.tls_socket = _sealpost_tls_socket
+Sealpost.raw_request = _sealpost_raw_request
+Sealpost.http_raw = _sealpost_http_raw
