@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -109,6 +110,7 @@ const std::vector<Setting>& settings() {
       number_setting("rate_limit", "per_form_per_minute", 1, 10000000,
                      &Config::per_form_per_minute),
       number_setting("rate_limit", "per_form_burst", 1, 1000000, &Config::per_form_burst),
+      string_setting("store", "file_drop_dir", &Config::file_drop_dir),
       string_setting("recovery", "key_fingerprint", &Config::recovery_key_fingerprint),
       {"log", "level",
        [](const toml::node& n, Config& c) -> core::Status {
@@ -171,6 +173,12 @@ core::Result<Config> load_config(const DataDir& dir) {
                       "sealpost.toml [tls]: set both certificate_file and private_key_file, or "
                       "neither");
   }
+  if (!config.file_drop_dir.empty() &&
+      (config.file_drop_dir.front() != '/' || !std::filesystem::is_directory(config.file_drop_dir))) {
+    return core::fail(ErrorKind::invalid_input,
+                      "sealpost.toml [store] file_drop_dir must be an existing directory, given "
+                      "as an absolute path");
+  }
   if (config.tls_certificate_file.empty()) {
     config.tls_certificate_file = dir.tls_certificate().string();
     config.tls_private_key_file = dir.tls_private_key().string();
@@ -210,6 +218,9 @@ std::string default_config_text() {
 # per_ip_burst = 10
 # per_form_per_minute = 6000        # form posts per form, all clients together
 # per_form_burst = 600
+
+[store]
+# file_drop_dir = ""                # also write each submission as REF.pgp here (S4)
 
 [recovery]
 # key_fingerprint = ""              # organisation recovery key, added to every form (S9)

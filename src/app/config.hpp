@@ -34,6 +34,10 @@ struct Config {
   double per_ip_burst = 10;
   double per_form_per_minute = 6000;
   double per_form_burst = 600;
+  // [store]
+  // S4: also write each stored submission as REF.pgp into this directory (outside any web
+  // root), for pickup by SFTP or a file share. Empty = off.
+  std::string file_drop_dir;
   // [recovery]
   std::string recovery_key_fingerprint;  // S9: added to every form's recipients
   // [log]

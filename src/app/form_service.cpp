@@ -7,6 +7,8 @@
 
 #include <ctime>
 
+#include "app/data_dir.hpp"
+#include "app/files.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "forms/render.hpp"
@@ -500,9 +502,15 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
     record.token_expires_at =
         claims.issued_at + static_cast<std::int64_t>(self->config.token_max_age.count());
     std::string location = "/f/" + claims.form_id + "/thanks/" + record.reference;
+    // S4: the file drop gets the same ciphertext once it is durable in the store.
+    std::shared_ptr<std::vector<std::uint8_t>> drop_copy;
+    if (!self->config.file_drop_dir.empty()) {
+      drop_copy = std::make_shared<std::vector<std::uint8_t>>(record.ciphertext);
+    }
     self->store.append_submission(
-        std::move(record), [responder, location, request_id, form_id = claims.form_id](
-                               core::Status status) {
+        std::move(record), [self, responder, location, request_id, drop_copy,
+                            reference = attestation.reference,
+                            form_id = claims.form_id](core::Status status) {
           if (!status) {
             bool replay = status.error().kind() == ErrorKind::conflict;
             spdlog::warn("event={} form={} request_id={} detail={}",
@@ -511,10 +519,29 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
             return responder.send(status_page(replay ? 409 : 503, request_id));
           }
           // Durable: only now is the submitter told it worked (S2).
-          http::Response r{bhttp::status::see_other, 11};
-          r.set(bhttp::field::location, location);
-          r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-          responder.send(std::move(r));
+          auto see_other = [responder, location] {
+            http::Response r{bhttp::status::see_other, 11};
+            r.set(bhttp::field::location, location);
+            r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+            responder.send(std::move(r));
+          };
+          if (!drop_copy) return see_other();
+          // The drop is a copy for pickup: the store is the record. A failed drop write is
+          // logged (and `sealpost export` recreates it); the submission stays acknowledged.
+          bool queued = self->pool.post([self, drop_copy, reference, form_id, see_other] {
+            auto path = DataDir::export_file(self->config.file_drop_dir, reference);
+            std::string_view bytes(reinterpret_cast<const char*>(drop_copy->data()),
+                                   drop_copy->size());
+            if (auto s = write_file(path, bytes, 0600, true); !s) {
+              spdlog::error("event=file_drop_failed form={} detail={}", form_id,
+                            core::log_safe(s.error().public_text()));
+            }
+            see_other();
+          });
+          if (!queued) {
+            spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);
+            see_other();
+          }
         });
   };
   if (!shared.pool.post(std::move(job))) {

@@ -7,6 +7,7 @@
 #include "http/server.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -202,7 +203,12 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     state_ = State::handling;
     keep_alive_ = parser_->get().keep_alive();
     RequestContext context{remote_, request_id_, std::move(match_.params)};
-    Responder responder([self = shared_from_this()](Response response) {
+    // The handler may answer later, from another thread (encryption and the store's
+    // commit run off the event loop). The work guard keeps the io_context running until
+    // it has, so a graceful drain still answers every request in flight.
+    auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+        shared_->io.get_executor());
+    Responder responder([self = shared_from_this(), work](Response response) {
       net::dispatch(self->stream_.get_executor(),
                     [self, r = std::move(response)]() mutable { self->do_write(std::move(r)); });
     });
