@@ -271,17 +271,29 @@ std::string status_error(std::string_view step, unsigned status) {
   return std::string(step) + "_" + std::to_string(status);
 }
 
-// One submission on an open connection: GET form, POST, GET thanks.
-void submit_once(Connection& conn, const std::string& path) {
-  auto form = conn.exchange(bhttp::verb::get, path);
+// One submission: GET form, POST, GET thanks. A response that said "Connection: close"
+// (sealpost closes after max_requests_per_connection) makes the next request open a new
+// connection first, as a browser would.
+void submit_once(Shared& shared, Tally& tally, std::unique_ptr<Connection>& conn) {
+  auto ensure_open = [&] {
+    if (conn && conn->is_open() && !conn->server_closes()) return;
+    conn = std::make_unique<Connection>(shared);
+    ++tally.connections;
+    conn->open();
+  };
+  const std::string& path = shared.options.path;
+  ensure_open();
+  auto form = conn->exchange(bhttp::verb::get, path);
   if (form.result_int() != 200) throw Failure(status_error("get_form", form.result_int()));
   auto token = extract_token(form.body());
   if (!token) throw Failure("no_token");
-  auto posted = conn.exchange(bhttp::verb::post, path, intake_body(*token));
+  ensure_open();
+  auto posted = conn->exchange(bhttp::verb::post, path, intake_body(*token));
   if (posted.result_int() != 303) throw Failure(status_error("post", posted.result_int()));
-  auto location = posted[bhttp::field::location];
+  std::string location(posted[bhttp::field::location]);
   if (location.empty()) throw Failure("no_location");
-  auto thanks = conn.exchange(bhttp::verb::get, location_path(location));
+  ensure_open();
+  auto thanks = conn->exchange(bhttp::verb::get, location_path(location));
   if (thanks.result_int() != 200) throw Failure(status_error("get_thanks", thanks.result_int()));
 }
 
@@ -292,12 +304,7 @@ void worker(Shared& shared, Tally& tally) {
     bool failed = false;
     std::string error;
     try {
-      if (!conn || !conn->is_open()) {
-        conn = std::make_unique<Connection>(shared);
-        ++tally.connections;
-        conn->open();
-      }
-      submit_once(*conn, shared.options.path);
+      submit_once(shared, tally, conn);
     } catch (const Failure& f) {
       failed = true;
       error = f.what();
@@ -314,7 +321,7 @@ void worker(Shared& shared, Tally& tally) {
     if (counted) {
       tally.latencies_ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
     }
-    if (!shared.options.keep_alive || conn->server_closes()) conn.reset();
+    if (!shared.options.keep_alive) conn.reset();
   }
 }
 

@@ -6,9 +6,11 @@
 
 #include "crypto/openpgp.hpp"
 
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <cstdio>
 #include <limits>
 #include <mutex>
@@ -238,12 +240,48 @@ core::Result<Fingerprint> Fingerprint::parse(std::string_view text) {
 // ---------------------------------------------------------------------------------------
 // Key files
 
+namespace {
+
+// A cheap shape check before RNP sees the bytes: RNP prints its own diagnostics straight to
+// stderr for input that is not a key at all, and such input deserves our one-line error.
+// Armored: the first non-blank line is a PGP key block header. Binary: the first byte is a
+// packet header (high bit set) for a public (6) or secret (5) key packet.
+bool looks_like_key_file(std::span<const std::uint8_t> bytes) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return false;
+  text.remove_prefix(first);
+  if (text.starts_with("-----BEGIN PGP ")) {
+    return text.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----") ||
+           text.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----");
+  }
+  const std::uint8_t b = bytes[first];
+  if ((b & 0x80) == 0) return false;
+  const int tag = (b & 0x40) != 0 ? (b & 0x3F) : ((b >> 2) & 0x0F);
+  return tag == 6 || tag == 5;
+}
+
+// Whether `key` is valid at unix time `now`: not revoked, RNP-valid, not expired.
+bool valid_at(rnp_key_handle_t key, std::int64_t now) {
+  if (flag(rnp_key_is_revoked, key) || !flag(rnp_key_is_valid, key)) return false;
+  std::uint64_t valid_till = 0;
+  if (rnp_key_valid_till64(key, &valid_till) != RNP_SUCCESS) return false;
+  return valid_till == std::numeric_limits<std::uint64_t>::max() ||
+         static_cast<std::int64_t>(valid_till) > now;
+}
+
+}  // namespace
+
 core::Result<std::vector<PublicKey>> parse_public_keys(std::span<const std::uint8_t> bytes,
                                                        core::TimePoint now) {
   if (bytes.empty()) return core::fail(ErrorKind::invalid_input, "the key file is empty");
   if (bytes.size() > kMaxKeyFileBytes) {
     return core::fail(ErrorKind::too_large, "the key file is larger than 1 MiB",
                       std::to_string(bytes.size()) + " bytes");
+  }
+  if (!looks_like_key_file(bytes)) {
+    return core::fail(ErrorKind::invalid_input, "the file is not a readable OpenPGP public key",
+                      "neither an armored key block nor a binary key packet");
   }
   const std::int64_t now_s = core::unix_seconds(now);
 
@@ -521,7 +559,11 @@ core::Result<std::vector<std::uint8_t>> RnpEncryptor::sign_and_encrypt(
     rnp_key_handle_t raw_enc = nullptr;
     rc = rnp_key_get_default_key(key->get(), "encrypt", 0, &raw_enc);
     d::Key enc(raw_enc);
-    if (rc != RNP_SUCCESS || !enc || flag(rnp_key_is_revoked, key->get())) {
+    // RNP judges validity when keys are loaded; a key can expire while the server runs, and
+    // must then stop receiving (gpg refuses such a key too).
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    if (rc != RNP_SUCCESS || !enc || !valid_at(key->get(), now) ||
+        !usable_for_encryption(enc.get(), now)) {
       return core::fail(ErrorKind::invalid_input, "recipient key " + fpr.hex() + " cannot encrypt",
                         d::rnp_detail("rnp_key_get_default_key", rc));
     }

@@ -90,8 +90,6 @@ std::string render_page(std::string_view title, std::string_view nonce, mustache
   return out;
 }
 
-data flag(bool value) { return data(value); }
-
 // Shortest text that reads back as the same double; HTML accepts this syntax for min/max.
 std::string number_text(double value) {
   std::array<char, 32> buffer{};
@@ -113,8 +111,30 @@ bool is_fixed_date(const std::string& text) {
 
 std::string field_id(std::string_view name) { return "field-" + std::string(name); }
 
+// kainjow deep-copies a `list` or `object` when it is wrapped in a `data`, and its vector
+// copies rather than moves when it grows (the move constructor is not noexcept). So lists
+// are built by move in a reserved std::vector and wrapped once, and objects in place.
+class ListBuilder {
+ public:
+  explicit ListBuilder(std::size_t size) { items_.reserve(size); }
+  data& add() { return items_.emplace_back(data::type::object); }
+  data build() const { return data(items_); }
+
+ private:
+  kainjow::mustache::list items_;
+};
+
+// A field object carries only its true flags and non-empty texts: a section over a missing
+// key renders nothing, and this keeps the per-request copies small. That is safe only
+// because no key of the field part of form.mustache is also a key of the page object (a
+// missing key would be looked up there): see render_form.
+void set_flag(data& o, const char* key, bool value) {
+  if (value) o[key] = data(true);
+}
+
 void set_optional(data& o, const char* key, const std::string& value) {
-  o[std::string("has_") + key] = flag(!value.empty());
+  if (value.empty()) return;
+  o[std::string("has_") + key] = data(true);
   o[key] = value;
 }
 
@@ -211,21 +231,20 @@ data field_data(const Field& field, const RenderContext& context) {
   const bool is_input = !is_group && !is_consent && !is_select && !is_textarea;
   const auto* echo = echoed(context, field.name);
 
-  // Built in place: kainjow copies an `object` or `list` when it is wrapped in a `data`.
   data o{data::type::object};
   o["name"] = field.name;
   o["id"] = id;
   o["label"] = field.label;
-  o["required"] = flag(field.required);
+  set_flag(o, "required", field.required);
   // `required` on each box of a checkbox group would demand every box; the server checks
   // "at least one" instead, and the legend still says (required).
-  o["required_attr"] = flag(field.required && field.type != FieldType::checkbox);
-  o["is_group"] = flag(is_group);
-  o["is_labelled_first"] = flag(!is_group && !is_consent);
-  o["is_consent"] = flag(is_consent);
-  o["is_select"] = flag(is_select);
-  o["is_textarea"] = flag(is_textarea);
-  o["is_input"] = flag(is_input);
+  set_flag(o, "required_attr", field.required && field.type != FieldType::checkbox);
+  set_flag(o, "is_group", is_group);
+  set_flag(o, "is_labelled_first", !is_group && !is_consent);
+  set_flag(o, "is_consent", is_consent);
+  set_flag(o, "is_select", is_select);
+  set_flag(o, "is_textarea", is_textarea);
+  set_flag(o, "is_input", is_input);
 
   std::string help = field.help;
   if (field.type == FieldType::signature) {
@@ -234,30 +253,34 @@ data field_data(const Field& field, const RenderContext& context) {
   const std::string consent_id = id + "-text";
   const std::string help_id = id + "-help";
   const std::string error_id = id + "-error";
-  o["consent_id"] = consent_id;
-  o["consent_text"] = field.consent_text;
-  o["help_id"] = help_id;
-  o["error_id"] = error_id;
-  set_optional(o, "help", help);
-
-  data errors{data::type::list};
-  bool has_error = false;
-  for (const auto& e : context.errors) {
-    if (e.field != field.name) continue;
-    errors.push_back(object{{"message", e.message}});
-    has_error = true;
-  }
-  o["has_error"] = flag(has_error);
-  o["errors"] = std::move(errors);
-
   std::string describedby;
   const auto add_id = [&describedby](const std::string& part) {
     if (!describedby.empty()) describedby += ' ';
     describedby += part;
   };
-  if (is_consent) add_id(consent_id);
-  if (!help.empty()) add_id(help_id);
-  if (has_error) add_id(error_id);
+  if (is_consent) {
+    o["consent_id"] = consent_id;
+    o["consent_text"] = field.consent_text;
+    add_id(consent_id);
+  }
+  if (!help.empty()) {
+    o["help_id"] = help_id;
+    set_optional(o, "help", help);
+    add_id(help_id);
+  }
+
+  std::size_t error_count = 0;
+  for (const auto& e : context.errors) error_count += e.field == field.name ? 1 : 0;
+  if (error_count > 0) {
+    ListBuilder errors(error_count);
+    for (const auto& e : context.errors) {
+      if (e.field == field.name) errors.add()["message"] = e.message;
+    }
+    o["has_error"] = data(true);
+    o["error_id"] = error_id;
+    o["errors"] = errors.build();
+    add_id(error_id);
+  }
   set_optional(o, "describedby", describedby);
 
   const InputAttributes a = input_attributes(field);
@@ -270,28 +293,32 @@ data field_data(const Field& field, const RenderContext& context) {
   set_optional(o, "max", a.max);
   set_optional(o, "step", a.step);
 
-  o["value"] = (echo != nullptr && !echo->empty()) ? echo->front() : std::string();
-  bool consent_given = false;
+  if (echo != nullptr && !echo->empty()) o["value"] = echo->front();
   if (is_consent && echo != nullptr) {
-    for (const auto& v : *echo) consent_given = consent_given || !v.empty();
+    bool given = false;
+    for (const auto& v : *echo) given = given || !v.empty();
+    set_flag(o, "checked", given);
   }
-  o["checked"] = flag(consent_given);
 
-  data choices{data::type::list};
-  bool has_selection = false;
-  for (std::size_t i = 0; i < field.choices.size(); ++i) {
-    const Choice& choice = field.choices[i];
-    const bool checked = contains(echo, choice.value);
-    has_selection = has_selection || checked;
-    // The first box carries the field's own id, so the error summary's link lands on it.
-    const std::string choice_id = i == 0 ? id : id + "-" + std::to_string(i + 1);
-    choices.push_back(object{{"value", choice.value},
-                             {"label", choice.label},
-                             {"choice_id", choice_id},
-                             {"checked", flag(checked)}});
+  if (!field.choices.empty()) {
+    ListBuilder choices(field.choices.size());
+    bool has_selection = false;
+    for (std::size_t i = 0; i < field.choices.size(); ++i) {
+      const Choice& choice = field.choices[i];
+      const bool checked = contains(echo, choice.value);
+      has_selection = has_selection || checked;
+      // Every key, always: a choice sits inside its field, and a missing "label", "value"
+      // or "checked" would be taken from the field.
+      data& c = choices.add();
+      c["value"] = choice.value;
+      c["label"] = choice.label;
+      // The first box carries the field's own id, so the error summary's link lands on it.
+      c["choice_id"] = i == 0 ? id : id + "-" + std::to_string(i + 1);
+      c["checked"] = data(checked);
+    }
+    set_flag(o, "has_selection", has_selection);
+    o["choices"] = choices.build();
   }
-  o["has_selection"] = flag(has_selection);
-  o["choices"] = std::move(choices);
   return o;
 }
 
@@ -303,36 +330,39 @@ const Field* find_field(const FormDeclaration& form, const std::string& name) {
 }
 
 data error_summary(const FormDeclaration& form, const RenderContext& context) {
-  data items{data::type::list};
+  ListBuilder items(context.errors.size());
   for (const auto& e : context.errors) {
     const Field* field = e.field.empty() ? nullptr : find_field(form, e.field);
-    std::string text =
+    data& item = items.add();
+    item["has_link"] = data(field != nullptr);
+    item["target"] = field != nullptr ? field_id(field->name) : std::string();
+    item["text"] =
         field != nullptr && !field->label.empty() ? field->label + ": " + e.message : e.message;
-    items.push_back(object{{"has_link", flag(field != nullptr)},
-                           {"target", field != nullptr ? field_id(field->name) : std::string()},
-                           {"text", std::move(text)}});
   }
-  return items;
+  return items.build();
 }
 
 }  // namespace
 
 std::string render_form(const FormDeclaration& form, const RenderContext& context) {
-  data fields{data::type::list};
+  kainjow::mustache::list fields;
+  fields.reserve(form.fields.size());
   for (const auto& field : form.fields) fields.push_back(field_data(field, context));
 
   const bool has_errors = !context.errors.empty();
+  // The page's keys. None of them may be a key of the field part of the template too (a
+  // field that lacks the key would show the page's value): see set_flag.
   data body{data::type::object};
   body["title"] = form.title;
-  body["has_description"] = flag(!form.description.empty());
+  body["has_description"] = data(!form.description.empty());
   body["description"] = form.description;
-  body["has_errors"] = flag(has_errors);
+  body["has_errors"] = data(has_errors);
   body["summary"] = error_summary(form, context);
   body["action"] = context.action;
   body["token_name"] = std::string(kTokenInput);
   body["token"] = context.token;
   body["honeypot_name"] = std::string(kHoneypotInput);
-  body["fields"] = std::move(fields);
+  body["fields"] = data(fields);
 
   // "Error: " first, so a screen reader hears at once that the page came back with problems.
   const std::string title = has_errors ? "Error: " + form.title : form.title;

@@ -337,6 +337,17 @@ Answer::~Answer() {
   values.clear();
 }
 
+Answer& Answer::operator=(Answer&& other) noexcept {
+  if (this != &other) {
+    for (auto& value : values) wipe(value);
+    name = std::move(other.name);
+    type = other.type;
+    values = std::move(other.values);
+    consent_version = std::move(other.consent_version);
+  }
+  return *this;
+}
+
 ValidationOutcome validate(const FormDeclaration& form, int form_version, const FieldPairs& fields,
                            std::string_view today) {
   ValidationOutcome outcome;

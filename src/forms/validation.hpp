@@ -27,7 +27,8 @@ struct Answer {
   ~Answer();
   Answer() = default;
   Answer(Answer&&) noexcept = default;
-  Answer& operator=(Answer&&) noexcept = default;
+  // Wipes the values it replaces before taking the other's.
+  Answer& operator=(Answer&& other) noexcept;
 };
 
 struct ValidatedSubmission {

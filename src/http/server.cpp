@@ -14,6 +14,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <array>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -159,7 +161,11 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     state_ = State::reading;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(limits().header_bytes));
-    parser_->body_limit(limits().default_body_bytes);
+    // No body limit until the route is known (on_header sets it): otherwise Beast would
+    // judge Content-Length against the default while parsing the headers. (Not
+    // boost::none: Boost 1.74 compares Content-Length against an empty optional as
+    // "exceeded".)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(stream_).expires_after(limits().request_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -171,6 +177,7 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
   void on_header(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream) return do_close();
     if (ec == bhttp::error::header_limit) return send_error(431);
+    if (ec == bhttp::error::body_limit) return send_error(413);
     if (ec) {
       if (is_parse_error(ec)) return send_error(400);
       return;  // timeout, reset, cancelled by drain: nothing to answer
@@ -226,7 +233,22 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     spdlog::info("event=http_error status={} request_id={} remote={}", status, request_id_,
                  remote_);
     keep_alive_ = false;  // the rest of the request was not read: the stream is unusable
+    linger_ = true;
     do_write(shared_->make_error(status, request_id_));
+  }
+
+  // After an early answer (413 on Content-Length, 400 on a bad header) the client may still
+  // be sending its body; closing at once would reset the connection before it reads our
+  // answer. Read and discard for a bounded time and amount, as nginx's lingering close does.
+  void do_linger() {
+    if (linger_budget_ == 0) return do_close();
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_read_some(net::buffer(linger_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->do_close();
+                              self->linger_budget_ -= std::min(n, self->linger_budget_);
+                              self->do_linger();
+                            });
   }
 
   void do_write(Response response) {
@@ -245,6 +267,7 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
                          if (ec) return;
                          self->request_id_.clear();
                          if (keep) return self->do_read();
+                         if (self->linger_) return self->do_linger();
                          self->do_close();
                        });
   }
@@ -267,6 +290,9 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
   State state_ = State::handshaking;
   bool keep_alive_ = false;
   std::size_t served_ = 0;
+  bool linger_ = false;
+  std::size_t linger_budget_ = 1 << 20;  // at most 1 MiB discarded per connection
+  std::array<char, 16 * 1024> linger_buffer_{};
 };
 
 std::string html_attribute_escape(std::string_view raw) {

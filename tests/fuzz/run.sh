@@ -15,6 +15,9 @@ jobs=${FUZZ_BUILD_JOBS:-2}
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_urlencoded fuzz_declaration fuzz_token)
 
+# The fuzz build's UBSan recovers by default; a report must count as a crash.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+
 cd "$root"
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz -j "$jobs" --target "${targets[@]}"

@@ -80,8 +80,10 @@ class Sealpost:
         self.bin = sealpost_binary()
         self.cli("init", "--data", self.data)
         if config_extra:
-            with open(os.path.join(self.data, "sealpost.toml"), "a") as f:
-                f.write("\n" + config_extra + "\n")
+            # The file `init` writes is all comments and section headers, so a test's own
+            # settings replace it rather than add a second [section] header.
+            with open(os.path.join(self.data, "sealpost.toml"), "w") as f:
+                f.write(config_extra + "\n")
         self.recipients = []
         for i in range(recipients):
             fpr = self.gpg.new_key(f"Recipient {i} <r{i}@example.org>")
@@ -238,7 +240,7 @@ def toml_value(value):
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def set_config(data_dir, section, key, value):
+def set_config_value(data_dir, section, key, value):
     """Sets [section] key = value in DATA/sealpost.toml, inside the existing [section] table.
 
     `sealpost init` writes every section header (with commented-out settings), so text
@@ -260,7 +262,7 @@ def set_config(data_dir, section, key, value):
 
 
 def _sealpost_set_config(self, section, key, value):
-    set_config(self.data, section, key, value)
+    set_config_value(self.data, section, key, value)
 
 
 def _sealpost_submission_count(self, form="intake"):
@@ -308,3 +310,61 @@ Sealpost.submission_count = _sealpost_submission_count
 Sealpost.tls_socket = _sealpost_tls_socket
 Sealpost.raw_request = _sealpost_raw_request
 Sealpost.http_raw = _sealpost_http_raw
+
+
+# -- helpers for tests/interop and tests/integration/test_durability.py ---------------
+
+
+def set_config(sp, section, settings):
+    """Sets `key = value` pairs (values already in TOML syntax, e.g. '100000' or '"1.3"')
+    under [section] of the data dir's sealpost.toml, which `init` writes with every
+    section present (so appending a second [section] header would be a TOML error)."""
+    path = os.path.join(sp.data, "sealpost.toml")
+    with open(path) as f:
+        lines = f.read().split("\n")
+    header = f"[{section}]"
+    body = [f"{k} = {v}" for k, v in settings.items()]
+    if header in [l.strip() for l in lines]:
+        i = [l.strip() for l in lines].index(header)
+        lines[i + 1:i + 1] = body
+    else:
+        lines += ["", header] + body
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def generous_rate_limits(sp):
+    """Rate limits high enough that a load test measures the store, not the limiter
+    (the maxima sealpost.toml accepts)."""
+    set_config(sp, "rate_limit", {"per_ip_per_minute": "100000", "per_ip_burst": "100000",
+                                  "per_form_per_minute": "10000000",
+                                  "per_form_burst": "1000000"})
+
+
+def new_recipient_home(sp, name, uid):
+    """A second, independent GnuPG home holding one new recipient key (imported into
+    sealpost) and the server's public signing key. Returns (Gpg, fingerprint); call
+    .close() on the Gpg when done (Sealpost.close only stops its own agent)."""
+    home = Gpg(os.path.join(sp.root, name))
+    fpr = home.new_key(uid)
+    key = home.export_public(fpr, os.path.join(sp.root, f"{name}.asc"))
+    sp.cli("key", "import", "--data", sp.data, key)
+    home.gpg("--import", os.path.join(sp.data, "server-signing-key.asc"))
+    return home, fpr
+
+
+def location_reference(headers, form="intake"):
+    """The reference from a 303's Location (/f/FORM/thanks/XXXX-XXXX-XXXX), or None."""
+    m = re.fullmatch(rf"/f/{re.escape(form)}/thanks/([0-9A-Z]{{4}}-[0-9A-Z]{{4}}-[0-9A-Z]{{4}})",
+                     headers.get("location", ""))
+    return m.group(1) if m else None
+
+
+def sanitizer_reports(sp):
+    """Lines of the last server run's stderr that report an ASan/UBSan/LSan finding.
+    Readable after stop() or kill9() too (until the next start())."""
+    with open(sp.stderr_path, "rb") as f:
+        text = f.read().decode(errors="replace")
+    return [l for l in text.splitlines()
+            if re.search(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|"
+                         r"SUMMARY: \w+Sanitizer", l)]

@@ -432,6 +432,26 @@ TEST(Render, EchoRefillsWhatTheUserTyped) {
   EXPECT_TRUE(has_bare_attribute(control(html, "field-privacy_consent"), "checked"));
 }
 
+TEST(Render, PageValuesNeverLeakIntoFields) {
+  // A field object leaves out its false and empty keys; a lookup of a missing key would fall
+  // through to the page object. Distinct page values must each appear only where they belong.
+  FormDeclaration form = intake();
+  form.title = "PAGE-TITLE";
+  form.description = "PAGE-DESCRIPTION";
+  RenderContext c = context();
+  c.action = "PAGE-ACTION";
+  c.token = "PAGE-TOKEN";
+  c.errors = {{"", "PAGE-ERROR"}};
+  const std::string html = render_form(form, c);
+  EXPECT_EQ(count(html, "PAGE-TITLE"), 2u);  // <title> and <h1>
+  EXPECT_EQ(count(html, "PAGE-DESCRIPTION"), 1u);
+  EXPECT_EQ(count(html, "PAGE-ACTION"), 1u);
+  EXPECT_EQ(count(html, "PAGE-TOKEN"), 1u);
+  EXPECT_EQ(count(html, "PAGE-ERROR"), 1u);
+  EXPECT_EQ(count(html, "<div class=\"field\">"), form.fields.size());
+  EXPECT_EQ(count(html, "aria-invalid"), 0u);
+}
+
 TEST(Render, SelectWithoutAnswerPreselectsTheEmptyChoice) {
   const std::string html = render_form(intake(), context());
   EXPECT_NE(html.find("<option value=\"\" selected>Choose…</option>"), std::string::npos);
