@@ -230,6 +230,11 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
         break;
       }
       form.recipients.push_back(*fpr);
+      if (auto expiry = key_info.at(fpr->hex()).expires_at) {
+        if (!catalog->next_key_expiry || *expiry < *catalog->next_key_expiry) {
+          catalog->next_key_expiry = *expiry;
+        }
+      }
     }
     if (recovery &&
         std::find(form.recipients.begin(), form.recipients.end(), *recovery) ==

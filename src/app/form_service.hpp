@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct Catalog {
   std::map<std::string, LoadedForm, std::less<>> forms;
   std::shared_ptr<crypto::Encryptor> encryptor;
   std::int64_t generation = -1;
+  // The earliest expiry (unix seconds) among the recipient keys in use: once it passes, the
+  // catalog is rebuilt so the forms that key serves show "temporarily unavailable".
+  std::optional<std::int64_t> next_key_expiry;
 };
 
 // Builds a catalog from the store (forms, keys) and the signing key. Blocking.

@@ -26,7 +26,8 @@ namespace net = boost::asio;
 namespace {
 
 // Watches the store's configuration generation so `form add`, `form disable` and
-// `key import`, run by an administrator in another process, take effect within seconds.
+// `key import`, run by an administrator in another process, take effect within seconds;
+// and rebuilds the catalog when a recipient key in use expires.
 class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
  public:
   CatalogReloader(net::io_context& io, FormService& service, store::Store& store,
@@ -65,8 +66,10 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
     bool posted = pool_.post([self] {
       auto generation = self->store_.config_generation_blocking();
       auto current = self->service_.catalog();
-      if (generation && current && *generation != current->generation) {
-        core::SystemClock clock;
+      core::SystemClock clock;
+      bool key_expired = current && current->next_key_expiry &&
+                         core::unix_seconds(clock.now()) >= *current->next_key_expiry;
+      if (generation && current && (*generation != current->generation || key_expired)) {
         auto catalog = load_catalog_blocking(self->store_, self->config_, self->signing_key_,
                                              clock.now(), self->contexts_);
         if (catalog) {

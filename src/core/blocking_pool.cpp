@@ -1,5 +1,7 @@
 #include "core/blocking_pool.hpp"
 
+#include "core/log.hpp"
+
 namespace core {
 
 BlockingPool::BlockingPool(std::size_t threads, std::size_t max_queue) : max_queue_(max_queue) {
@@ -43,7 +45,15 @@ void BlockingPool::run() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    job();
+    // A job's exception is a bug; it must not take the process (and every request in
+    // flight) down with it. The job's owner sees its callback dropped.
+    try {
+      job();
+    } catch (const std::exception& e) {
+      spdlog::error("event=blocking_job_exception what={}", log_safe(e.what()));
+    } catch (...) {
+      spdlog::error("event=blocking_job_exception what=unknown");
+    }
   }
 }
 

@@ -431,6 +431,10 @@ void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor
             beast::error_code ignored;
             socket.close(ignored);
           } else {
+            // Responses go out in one write; Nagle's algorithm would only hold the last
+            // segment back waiting for an ACK (nginx sets tcp_nodelay too).
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
             std::make_shared<Session>(std::move(socket), shared)->run();
           }
         }
