@@ -109,8 +109,8 @@ std::string urlencode(std::string_view raw) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : raw) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '_' || c == '.' || c == '~') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
       out += static_cast<char>(c);
     } else if (c == ' ') {
       out += '+';
@@ -361,13 +361,13 @@ int main(int argc, char** argv) {
   }
 
   auto now = Clock::now();
-  shared.window_start = now + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(o.warmup));
+  shared.window_start =
+      now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
   shared.window_end = shared.window_start + std::chrono::duration_cast<Clock::duration>(
                                                 std::chrono::duration<double>(o.duration));
   std::printf("%s: %d connections, %.0f s warmup + %.0f s against https://%s:%s%s\n",
-              o.name.c_str(), o.connections, o.warmup, o.duration, o.host.c_str(),
-              o.port.c_str(), o.path.c_str());
+              o.name.c_str(), o.connections, o.warmup, o.duration, o.host.c_str(), o.port.c_str(),
+              o.path.c_str());
   std::fflush(stdout);
 
   std::vector<Tally> tallies(static_cast<std::size_t>(o.connections));
@@ -401,11 +401,11 @@ int main(int argc, char** argv) {
   double max = all.empty() ? 0 : all.back();
   std::printf("%s: %zu submissions in %.1f s = %.1f submissions/s\n", o.name.c_str(), all.size(),
               o.duration, rate);
-  std::printf("%s: latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", o.name.c_str(), p50,
-              p90, p99, max);
+  std::printf("%s: latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", o.name.c_str(), p50, p90,
+              p99, max);
   std::printf("%s: errors %ld%s%s  (TCP connections opened: %ld; load generator CPU %.1f s)\n",
-              o.name.c_str(), error_count, error_count ? " " : "", error_text.c_str(),
-              connections, cpu_in_window);
+              o.name.c_str(), error_count, error_count ? " " : "", error_text.c_str(), connections,
+              cpu_in_window);
   std::printf(
       "RESULT name=%s mode=%s connections=%d duration_s=%.1f submissions=%zu subs_per_s=%.1f "
       "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%ld loadgen_cpu_s=%.2f\n",

@@ -242,17 +242,25 @@ run_one() {  # server pid port mode
   [[ "$mode" == keep-alive ]] && flag="--keep-alive"
   say "$server, $mode: $CONNECTIONS connections, ${WARMUP}s warmup + ${DURATION}s"
   reset_peak_rss "$pid"
+  local stat0 stat1
+  stat0="$(head -1 /proc/stat)"
   cpu0="$(cpu_ticks "$pid")"
   out="$("$LOADGEN" --host 127.0.0.1 --port "$port" --path /f/intake --name "$server" \
     --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" $flag)"
   cpu1="$(cpu_ticks "$pid")"
+  stat1="$(head -1 /proc/stat)"
   printf '%s\n' "$out" | grep -v '^RESULT ' | sed 's/^/   /' >&2
   local result rss cpu
   result="$(printf '%s\n' "$out" | grep '^RESULT ')"
   rss="$(peak_rss_kib "$pid")"
   cpu="$(awk -v t=$((cpu1 - cpu0)) -v hz="$TICKS" -v s="$(awk -v a="$WARMUP" -v b="$DURATION" 'BEGIN { print a + b }')" \
     'BEGIN { printf "%.0f", 100 * t / hz / s }')"
-  echo "$result server=$server peak_rss_kib=$rss server_cpu_pct=$cpu" >>"$RESULTS"
+  # Share of the machine left idle during the run (all cores): near 0 means CPU-bound.
+  local idle
+  idle="$(printf '%s\n%s\n' "$stat0" "$stat1" | awk '
+    { total[NR] = 0; for (i = 2; i <= NF; i++) total[NR] += $i; idle[NR] = $5 + $6 }
+    END { printf "%.0f", 100 * (idle[2] - idle[1]) / (total[2] - total[1]) }')"
+  echo "$result server=$server peak_rss_kib=$rss server_cpu_pct=$cpu machine_idle_pct=$idle" >>"$RESULTS"
 }
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -278,17 +286,18 @@ awk '
     rate[s, m] = field($0, "subs_per_s"); p50[s, m] = field($0, "p50_ms")
     p99[s, m] = field($0, "p99_ms"); rss[s, m] = field($0, "peak_rss_kib")
     err[s, m] = field($0, "errors"); cpu[s, m] = field($0, "server_cpu_pct")
+    idle[s, m] = field($0, "machine_idle_pct")
     lcpu[s, m] = field($0, "loadgen_cpu_s") / field($0, "duration_s") * 100
   }
   END {
-    printf "%-9s %-11s %10s %9s %9s %12s %8s %11s %7s\n", "server", "mode", "subs/s", "p50 ms", "p99 ms", "peak RSS MiB", "srv CPU", "loadgen CPU", "errors"
+    printf "%-9s %-11s %10s %9s %9s %12s %8s %11s %9s %7s\n", "server", "mode", "subs/s", "p50 ms", "p99 ms", "peak RSS MiB", "srv CPU", "loadgen CPU", "idle CPU", "errors"
     split("browser keep-alive", modes, " ")
     for (i = 1; i <= 2; i++) {
       m = modes[i]
       split("sealpost nginx", servers, " ")
       for (j = 1; j <= 2; j++) {
         s = servers[j]
-        printf "%-9s %-11s %10.1f %9.2f %9.2f %12.1f %7s%% %10.0f%% %7s\n", s, m, rate[s, m], p50[s, m], p99[s, m], rss[s, m] / 1024, cpu[s, m], lcpu[s, m], err[s, m]
+        printf "%-9s %-11s %10.1f %9.2f %9.2f %12.1f %7s%% %10.0f%% %8s%% %7s\n", s, m, rate[s, m], p50[s, m], p99[s, m], rss[s, m] / 1024, cpu[s, m], lcpu[s, m], idle[s, m], err[s, m]
       }
     }
     print ""
@@ -301,6 +310,6 @@ awk '
 echo
 echo "stored in sealpost (sealpost form list): $STORED"
 echo "load average before the runs: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "(srv CPU and loadgen CPU: % of one core; the machine has $(nproc) cores for both)"
+echo "(srv CPU, loadgen CPU: % of one core; idle CPU: % of the whole machine ($(nproc) cores) left idle)"
 echo
 sed 's/^/  /' "$RESULTS"

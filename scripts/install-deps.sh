@@ -27,7 +27,7 @@ BUILD_PKGS=(
 # Tests: sanitizers and libFuzzer (clang), and the real peers we prove interop against.
 TEST_PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   gnupg
   testssl.sh bsdextrautils
   curl

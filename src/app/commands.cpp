@@ -47,8 +47,9 @@ std::string date_of(std::int64_t unix_seconds) {
 core::Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir) {
   if (!fs::exists(dir.config())) {
     return core::fail(ErrorKind::invalid_input,
-                      dir.root().string() + " is not a sealpost data directory (run `sealpost "
-                                            "init --data " +
+                      dir.root().string() +
+                          " is not a sealpost data directory (run `sealpost "
+                          "init --data " +
                           dir.root().string() + "` first)");
   }
   return store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
@@ -80,8 +81,8 @@ int run_init(const std::string& data_dir, const std::string& hostname) {
   if (auto s = write_file(dir.tls_certificate(), cert->certificate_pem, 0644, true); !s) {
     return fail_line(s.error().public_text());
   }
-  if (auto s = write_file(dir.tls_private_key(), cert->private_key_pem.as_string_view(), 0600,
-                          true);
+  if (auto s =
+          write_file(dir.tls_private_key(), cert->private_key_pem.as_string_view(), 0600, true);
       !s) {
     return fail_line(s.error().public_text());
   }
@@ -94,8 +95,8 @@ int run_init(const std::string& data_dir, const std::string& hostname) {
 
   auto signing = crypto::generate_signing_key("sealpost server <sealpost@" + hostname + ">");
   if (!signing) return fail_line(signing.error().public_text());
-  if (auto s = write_file(dir.signing_secret_key(), signing->secret_armored.as_string_view(),
-                          0600, true);
+  if (auto s = write_file(dir.signing_secret_key(), signing->secret_armored.as_string_view(), 0600,
+                          true);
       !s) {
     return fail_line(s.error().public_text());
   }
@@ -115,8 +116,9 @@ int run_init(const std::string& data_dir, const std::string& hostname) {
               hostname.c_str());
   std::printf("  server signing key: %s (fingerprint %s)\n", dir.signing_public_key().c_str(),
               signing->fingerprint.hex().c_str());
-  std::printf("Next: sealpost key import --data %s KEYFILE; sealpost form add --data %s FORM.toml\n",
-              data_dir.c_str(), data_dir.c_str());
+  std::printf(
+      "Next: sealpost key import --data %s KEYFILE; sealpost form add --data %s FORM.toml\n",
+      data_dir.c_str(), data_dir.c_str());
   return 0;
 }
 
@@ -142,9 +144,10 @@ int run_key_import(const std::string& data_dir, const std::string& file) {
       return fail_line(s.error().public_text());
     }
     auto usable = crypto::check_recipient(key.info, now);
-    std::printf("%s %s%s\n", record.fingerprint.c_str(),
-                key.info.user_ids.empty() ? "(no user id)" : key.info.user_ids.front().c_str(),
-                usable ? "" : ("  [cannot be a recipient: " + usable.error().public_text() + "]").c_str());
+    std::printf(
+        "%s %s%s\n", record.fingerprint.c_str(),
+        key.info.user_ids.empty() ? "(no user id)" : key.info.user_ids.front().c_str(),
+        usable ? "" : ("  [cannot be a recipient: " + usable.error().public_text() + "]").c_str());
   }
   (*store)->close();
   return 0;
@@ -222,9 +225,8 @@ int run_form_show(const std::string& data_dir, const std::string& form_id) {
   auto form = (*store)->latest_form_blocking(form_id);
   if (!form) return fail_line(form.error().public_text());
   if (!form->has_value()) return fail_line("no form with id \"" + form_id + "\"");
-  std::printf("# form %s version %d (%s), added %s\n", (*form)->form_id.c_str(),
-              (*form)->version, (*form)->enabled ? "enabled" : "disabled",
-              date_of((*form)->created_at).c_str());
+  std::printf("# form %s version %d (%s), added %s\n", (*form)->form_id.c_str(), (*form)->version,
+              (*form)->enabled ? "enabled" : "disabled", date_of((*form)->created_at).c_str());
   std::fwrite((*form)->declaration.data(), 1, (*form)->declaration.size(), stdout);
   (*store)->close();
   return 0;

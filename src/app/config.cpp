@@ -2,12 +2,12 @@
 #include "app/config.hpp"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
-#include <toml++/toml.h>
 #include <vector>
 
 namespace app {
@@ -95,12 +95,12 @@ const std::vector<Setting>& settings() {
        }},
       integer_setting<std::size_t>("limits", "header_bytes", 4096, 65536,
                                    [](Config& c, auto v) { c.limits.header_bytes = v; }),
-      integer_setting<int>("limits", "request_timeout_seconds", 5, 300, [](Config& c, auto v) {
-        c.limits.request_timeout = std::chrono::seconds(v);
-      }),
-      integer_setting<int>("limits", "handshake_timeout_seconds", 2, 60, [](Config& c, auto v) {
-        c.limits.handshake_timeout = std::chrono::seconds(v);
-      }),
+      integer_setting<int>(
+          "limits", "request_timeout_seconds", 5, 300,
+          [](Config& c, auto v) { c.limits.request_timeout = std::chrono::seconds(v); }),
+      integer_setting<int>(
+          "limits", "handshake_timeout_seconds", 2, 60,
+          [](Config& c, auto v) { c.limits.handshake_timeout = std::chrono::seconds(v); }),
       integer_setting<std::size_t>("limits", "max_connections", 16, 100000,
                                    [](Config& c, auto v) { c.limits.max_connections = v; }),
       integer_setting<int>("forms", "token_max_age_seconds", 300, 7 * 86400,
@@ -173,8 +173,8 @@ core::Result<Config> load_config(const DataDir& dir) {
                       "sealpost.toml [tls]: set both certificate_file and private_key_file, or "
                       "neither");
   }
-  if (!config.file_drop_dir.empty() &&
-      (config.file_drop_dir.front() != '/' || !std::filesystem::is_directory(config.file_drop_dir))) {
+  if (!config.file_drop_dir.empty() && (config.file_drop_dir.front() != '/' ||
+                                        !std::filesystem::is_directory(config.file_drop_dir))) {
     return core::fail(ErrorKind::invalid_input,
                       "sealpost.toml [store] file_drop_dir must be an existing directory, given "
                       "as an absolute path");

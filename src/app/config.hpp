@@ -18,8 +18,8 @@ struct Config {
   // [server]
   std::string https_listen = "127.0.0.1:8443";
   std::string http_listen = "127.0.0.1:8080";
-  std::string public_origin;  // e.g. "https://forms.example.org"; empty = from listener
-  std::size_t threads = 0;    // event-loop threads; 0 = one per core
+  std::string public_origin;       // e.g. "https://forms.example.org"; empty = from listener
+  std::size_t threads = 0;         // event-loop threads; 0 = one per core
   std::size_t crypto_threads = 0;  // encryption workers; 0 = one per core
   // [tls]
   std::string tls_certificate_file;  // empty = DataDir's self-signed one

@@ -34,8 +34,7 @@ core::Result<std::string> read_bounded(const std::filesystem::path& path, std::s
       ::close(fd);
       core::secure_wipe(out.data(), out.size());
       return core::fail(ErrorKind::too_large,
-                        path.string() + " is larger than " + std::to_string(max_bytes) +
-                            " bytes");
+                        path.string() + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, static_cast<std::size_t>(n));
   }

@@ -2,10 +2,11 @@
 // Small, careful file helpers for app/: bounded reads, and writes that are atomic (temp
 // file + fsync + rename + directory fsync) with an explicit mode.
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "core/result.hpp"
 #include "core/secret.hpp"

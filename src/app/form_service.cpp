@@ -114,8 +114,7 @@ http::Response html(unsigned status, std::string body, std::string_view csp) {
 
 http::Response message_page(unsigned status, std::string_view title, std::string_view message) {
   auto nonce = random_token(16);
-  return html(status, forms::render_message_page(title, message, nonce),
-              page_csp(nonce, "'none'"));
+  return html(status, forms::render_message_page(title, message, nonce), page_csp(nonce, "'none'"));
 }
 
 struct StatusText {
@@ -132,8 +131,9 @@ constexpr StatusText kStatusTexts[] = {
      "again."},
     {413, "Too large", "What was sent is larger than this form accepts."},
     {415, "Unsupported", "This kind of upload is not supported by this form."},
-    {429, "Too many requests", "Too many submissions came from your connection. Please wait a "
-                               "minute and try again."},
+    {429, "Too many requests",
+     "Too many submissions came from your connection. Please wait a "
+     "minute and try again."},
     {431, "Request headers too large", "The request headers are larger than we accept."},
     {500, "Something went wrong", "An internal error occurred. Nothing you sent was stored."},
     {503, "Temporarily unavailable",
@@ -178,8 +178,7 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
   std::vector<std::string> armored;
   for (const auto& k : *keys) {
     auto parsed = crypto::parse_public_keys(
-        std::span(reinterpret_cast<const std::uint8_t*>(k.armored.data()), k.armored.size()),
-        now);
+        std::span(reinterpret_cast<const std::uint8_t*>(k.armored.data()), k.armored.size()), now);
     if (!parsed || parsed->empty()) {
       spdlog::error("event=stored_key_unreadable fingerprint={}", k.fingerprint);
       continue;
@@ -212,8 +211,8 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
   for (const auto& fv : *latest) {
     auto decl = forms::parse_declaration(fv.declaration);
     if (!decl) {
-      spdlog::error("event=stored_form_invalid form={} version={} error={}", fv.form_id,
-                    fv.version, core::log_safe(decl.error().public_text()));
+      spdlog::error("event=stored_form_invalid form={} version={} error={}", fv.form_id, fv.version,
+                    core::log_safe(decl.error().public_text()));
       continue;
     }
     LoadedForm form;
@@ -236,9 +235,8 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
         }
       }
     }
-    if (recovery &&
-        std::find(form.recipients.begin(), form.recipients.end(), *recovery) ==
-            form.recipients.end()) {
+    if (recovery && std::find(form.recipients.begin(), form.recipients.end(), *recovery) ==
+                        form.recipients.end()) {
       form.recipients.push_back(*recovery);
     }
     if (!form.unavailable_reason.empty()) {
@@ -319,14 +317,12 @@ http::Response render_form_page(const core::SecretBytes& token_key, const Loaded
   for (auto& [name, values] : ctx.echo) {
     for (auto& v : values) core::secure_wipe(v.data(), v.size());
   }
-  return html(status, std::move(body),
-              page_csp(ctx.csp_nonce, frame_ancestors(form.declaration)));
+  return html(status, std::move(body), page_csp(ctx.csp_nonce, frame_ancestors(form.declaration)));
 }
 
 }  // namespace
 
-void FormService::get_form(http::Request&&, http::RequestContext&& ctx,
-                           http::Responder responder) {
+void FormService::get_form(http::Request&&, http::RequestContext&& ctx, http::Responder responder) {
   auto catalog = shared_->snapshot();
   const LoadedForm* form = catalog ? find_form(*catalog, ctx.params.at("form")) : nullptr;
   if (form == nullptr) return responder.send(status_page(404, ctx.request_id));
@@ -347,19 +343,19 @@ void FormService::get_thanks(http::Request&&, http::RequestContext&& ctx,
     return responder.send(status_page(404, ctx.request_id));
   }
   auto shared = shared_;
-  bool queued = shared_->pool.post([shared, catalog, form, form_id, ref, responder,
-                                    request_id = ctx.request_id] {
-    auto found = shared->store.find_submission_blocking(form_id, ref);
-    if (!found) {
-      spdlog::error("event=store_read_failed request_id={} detail={}", request_id,
-                    core::log_safe(found.error().detail()));
-      return responder.send(status_page(500, request_id));
-    }
-    if (!found->has_value()) return responder.send(status_page(404, request_id));
-    auto nonce = random_token(16);
-    responder.send(html(200, forms::render_thanks(form->declaration, ref, nonce),
-                        page_csp(nonce, frame_ancestors(form->declaration))));
-  });
+  bool queued = shared_->pool.post(
+      [shared, catalog, form, form_id, ref, responder, request_id = ctx.request_id] {
+        auto found = shared->store.find_submission_blocking(form_id, ref);
+        if (!found) {
+          spdlog::error("event=store_read_failed request_id={} detail={}", request_id,
+                        core::log_safe(found.error().detail()));
+          return responder.send(status_page(500, request_id));
+        }
+        if (!found->has_value()) return responder.send(status_page(404, request_id));
+        auto nonce = random_token(16);
+        responder.send(html(200, forms::render_thanks(form->declaration, ref, nonce),
+                            page_csp(nonce, frame_ancestors(form->declaration))));
+      });
   if (!queued) responder.send(status_page(503, ctx.request_id));
 }
 
@@ -429,8 +425,8 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
   }
 
   auto now = shared.clock.now();
-  auto check = forms::verify_token(shared.token_key, token, form_id, now,
-                                   shared.config.token_max_age);
+  auto check =
+      forms::verify_token(shared.token_key, token, form_id, now, shared.config.token_max_age);
   if (!check.ok) {
     if (check.problem == forms::TokenProblem::expired) {
       // The page was open too long: give the form back with everything typed, and a fresh
@@ -438,31 +434,33 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
       spdlog::info("event=token_expired form={} request_id={}", form_id, ctx.request_id);
       auto page = render_form_page(
           shared.token_key, *form, now, 422, std::move(echo),
-          {{"", "This page was open for too long. Please check your answers and send the form "
-                "again."}});
+          {{"",
+            "This page was open for too long. Please check your answers and send the form "
+            "again."}});
       wipe_all();
       return responder.send(std::move(page));
     }
     wipe_all();
     spdlog::warn("event=bad_token form={} remote={} request_id={} problem={}", form_id,
                  ctx.remote_address, ctx.request_id, static_cast<int>(check.problem));
-    return responder.send(message_page(
-        400, "This form could not be verified",
-        "Please open the form again from its link and send it once more."));
+    return responder.send(
+        message_page(400, "This form could not be verified",
+                     "Please open the form again from its link and send it once more."));
   }
   if (check.claims.form_version != form->version) {
     auto page = render_form_page(
         shared.token_key, *form, now, 422, std::move(echo),
-        {{"", "This form was updated while you were filling it in. Please check your answers "
-              "and send it again."}});
+        {{"",
+          "This form was updated while you were filling it in. Please check your answers "
+          "and send it again."}});
     wipe_all();
     return responder.send(std::move(page));
   }
 
   auto outcome = forms::validate(form->declaration, form->version, fields, iso_date(now));
   if (!outcome.ok) {
-    spdlog::info("event=validation_failed form={} request_id={} fields={}", form_id,
-                 ctx.request_id, outcome.errors.size());
+    spdlog::info("event=validation_failed form={} request_id={} fields={}", form_id, ctx.request_id,
+                 outcome.errors.size());
     auto page = render_form_page(shared.token_key, *form, now, 422, std::move(echo),
                                  std::move(outcome.errors));
     wipe_all();
@@ -474,8 +472,8 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
   // encryptor alive until the job is done.
   auto self = shared_;
   auto job = [self, catalog, form, responder, now, claims = check.claims,
-              submission = std::make_shared<forms::ValidatedSubmission>(
-                  std::move(outcome.submission)),
+              submission =
+                  std::make_shared<forms::ValidatedSubmission>(std::move(outcome.submission)),
               request_id = ctx.request_id]() {
     auto used = self->store.token_used_blocking(claims.nonce);
     if (used && *used) {
@@ -512,42 +510,41 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
     if (!self->config.file_drop_dir.empty()) {
       drop_copy = std::make_shared<std::vector<std::uint8_t>>(record.ciphertext);
     }
-    self->store.append_submission(
-        std::move(record), [self, responder, location, request_id, drop_copy,
-                            reference = attestation.reference,
-                            form_id = claims.form_id](core::Status status) {
-          if (!status) {
-            bool replay = status.error().kind() == ErrorKind::conflict;
-            spdlog::warn("event={} form={} request_id={} detail={}",
-                         replay ? "token_replay" : "store_failed", form_id, request_id,
-                         core::log_safe(status.error().detail()));
-            return responder.send(status_page(replay ? 409 : 503, request_id));
-          }
-          // Durable: only now is the submitter told it worked (S2).
-          auto see_other = [responder, location] {
-            http::Response r{bhttp::status::see_other, 11};
-            r.set(bhttp::field::location, location);
-            r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-            responder.send(std::move(r));
-          };
-          if (!drop_copy) return see_other();
-          // The drop is a copy for pickup: the store is the record. A failed drop write is
-          // logged (and `sealpost export` recreates it); the submission stays acknowledged.
-          bool queued = self->pool.post([self, drop_copy, reference, form_id, see_other] {
-            auto path = DataDir::export_file(self->config.file_drop_dir, reference);
-            std::string_view bytes(reinterpret_cast<const char*>(drop_copy->data()),
-                                   drop_copy->size());
-            if (auto s = write_file(path, bytes, 0600, true); !s) {
-              spdlog::error("event=file_drop_failed form={} detail={}", form_id,
-                            core::log_safe(s.error().public_text()));
-            }
-            see_other();
-          });
-          if (!queued) {
-            spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);
-            see_other();
-          }
-        });
+    self->store.append_submission(std::move(record), [self, responder, location, request_id,
+                                                      drop_copy, reference = attestation.reference,
+                                                      form_id =
+                                                          claims.form_id](core::Status status) {
+      if (!status) {
+        bool replay = status.error().kind() == ErrorKind::conflict;
+        spdlog::warn("event={} form={} request_id={} detail={}",
+                     replay ? "token_replay" : "store_failed", form_id, request_id,
+                     core::log_safe(status.error().detail()));
+        return responder.send(status_page(replay ? 409 : 503, request_id));
+      }
+      // Durable: only now is the submitter told it worked (S2).
+      auto see_other = [responder, location] {
+        http::Response r{bhttp::status::see_other, 11};
+        r.set(bhttp::field::location, location);
+        r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+        responder.send(std::move(r));
+      };
+      if (!drop_copy) return see_other();
+      // The drop is a copy for pickup: the store is the record. A failed drop write is
+      // logged (and `sealpost export` recreates it); the submission stays acknowledged.
+      bool queued = self->pool.post([self, drop_copy, reference, form_id, see_other] {
+        auto path = DataDir::export_file(self->config.file_drop_dir, reference);
+        std::string_view bytes(reinterpret_cast<const char*>(drop_copy->data()), drop_copy->size());
+        if (auto s = write_file(path, bytes, 0600, true); !s) {
+          spdlog::error("event=file_drop_failed form={} detail={}", form_id,
+                        core::log_safe(s.error().public_text()));
+        }
+        see_other();
+      });
+      if (!queued) {
+        spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);
+        see_other();
+      }
+    });
   };
   if (!shared.pool.post(std::move(job))) {
     spdlog::warn("event=overloaded form={} request_id={}", form_id, ctx.request_id);

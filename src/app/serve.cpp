@@ -134,8 +134,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   core::BlockingPool pool(crypto_threads, 1024);
 
   core::SystemClock clock;
-  auto catalog =
-      load_catalog_blocking(*store, *config, *signing_key, clock.now(), crypto_threads);
+  auto catalog = load_catalog_blocking(*store, *config, *signing_key, clock.now(), crypto_threads);
   if (!catalog) return fail_line(catalog.error().public_text());
 
   FormService forms(*config, *store, pool, clock, std::move(*token_key));
@@ -155,8 +154,8 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   });
   if (auto s = server.start(); !s) return fail_line(s.error().public_text());
 
-  auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key,
-                                                    pool, crypto_threads);
+  auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
+                                                    crypto_threads);
   reloader->start();
 
   net::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);

@@ -24,9 +24,7 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(TimePoint start = TimePoint(std::chrono::seconds(1'800'000'000)))
       : now_(start.time_since_epoch().count()) {}
-  TimePoint now() const override {
-    return TimePoint(TimePoint::duration(now_.load()));
-  }
+  TimePoint now() const override { return TimePoint(TimePoint::duration(now_.load())); }
   void advance(std::chrono::system_clock::duration by) { now_ += by.count(); }
 
  private:

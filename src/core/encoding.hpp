@@ -10,7 +10,7 @@
 
 namespace core {
 
-std::string to_hex(std::span<const std::uint8_t> bytes);  // lower case
+std::string to_hex(std::span<const std::uint8_t> bytes);            // lower case
 std::string base64url_encode(std::span<const std::uint8_t> bytes);  // no padding
 // Strict: rejects padding, whitespace and characters outside the URL-safe alphabet.
 std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text);

@@ -10,14 +10,14 @@ namespace core {
 
 // What kind of failure this is; each protocol maps kinds to its wire codes in one place.
 enum class ErrorKind {
-  invalid_input,    // the caller's bytes are wrong (400/422, a CLI one-liner)
-  not_found,        // no such object (404)
-  conflict,         // already exists / already used (409, replay)
-  too_large,        // a size limit was exceeded (413)
-  rate_limited,     // too many requests (429)
-  unavailable,      // a temporary failure of ours: disk full, database busy (503)
-  integrity,        // our own data failed a check: fail closed, raise an alert
-  internal,         // a bug or an unexpected library failure (500)
+  invalid_input,  // the caller's bytes are wrong (400/422, a CLI one-liner)
+  not_found,      // no such object (404)
+  conflict,       // already exists / already used (409, replay)
+  too_large,      // a size limit was exceeded (413)
+  rate_limited,   // too many requests (429)
+  unavailable,    // a temporary failure of ours: disk full, database busy (503)
+  integrity,      // our own data failed a check: fail closed, raise an alert
+  internal,       // a bug or an unexpected library failure (500)
 };
 
 class [[nodiscard]] Error {

@@ -6,12 +6,11 @@
 
 #include "crypto/openpgp.hpp"
 
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <limits>
 #include <mutex>
 #include <utility>

@@ -34,14 +34,14 @@ class Fingerprint {
 struct KeyInfo {
   Fingerprint fingerprint;
   std::vector<std::string> user_ids;
-  std::int64_t created_at = 0;                 // unix seconds
-  std::optional<std::int64_t> expires_at;      // primary key expiry, unix seconds
+  std::int64_t created_at = 0;             // unix seconds
+  std::optional<std::int64_t> expires_at;  // primary key expiry, unix seconds
   bool revoked = false;
-  bool has_secret = false;                     // never true for keys we accept
+  bool has_secret = false;  // never true for keys we accept
   // True when the primary key or a subkey is valid now, not revoked, not expired and
   // capable of encryption.
   bool can_encrypt = false;
-  std::string algorithm;                       // primary key algorithm, e.g. "EDDSA"
+  std::string algorithm;  // primary key algorithm, e.g. "EDDSA"
 };
 
 struct PublicKey {

@@ -14,7 +14,17 @@
 namespace forms {
 
 enum class FieldType {
-  text, textarea, email, phone, number, date, select, radio, checkbox, consent, signature
+  text,
+  textarea,
+  email,
+  phone,
+  number,
+  date,
+  select,
+  radio,
+  checkbox,
+  consent,
+  signature
 };
 std::string_view to_string(FieldType type);
 
@@ -24,14 +34,14 @@ struct Choice {
 };
 
 struct Field {
-  std::string name;        // [a-z][a-z0-9_]{0,63}, unique in the form
+  std::string name;  // [a-z][a-z0-9_]{0,63}, unique in the form
   FieldType type = FieldType::text;
   std::string label;
-  std::string help;        // optional help text shown under the label
+  std::string help;  // optional help text shown under the label
   bool required = false;
   std::optional<std::size_t> max_length;  // text, textarea, email, signature
   std::optional<std::size_t> min_length;
-  std::optional<std::string> pattern;     // text: ECMAScript regex, whole-value match
+  std::optional<std::string> pattern;  // text: ECMAScript regex, whole-value match
   // number: bounds and integer-only.
   std::optional<double> min_number;
   std::optional<double> max_number;
@@ -39,19 +49,19 @@ struct Field {
   // date: "YYYY-MM-DD" or "today" (resolved at validation time).
   std::optional<std::string> min_date;
   std::optional<std::string> max_date;
-  std::string region;                     // phone: default region, e.g. "US"
-  std::vector<Choice> choices;            // select, radio, checkbox
-  std::string consent_text;               // consent: the legal text shown and recorded
-  std::string consent_version;            // consent: its version, recorded with the answer
+  std::string region;           // phone: default region, e.g. "US"
+  std::vector<Choice> choices;  // select, radio, checkbox
+  std::string consent_text;     // consent: the legal text shown and recorded
+  std::string consent_version;  // consent: its version, recorded with the answer
 };
 
 struct FormDeclaration {
-  std::string id;           // [a-z0-9][a-z0-9-]{0,62}
+  std::string id;  // [a-z0-9][a-z0-9-]{0,62}
   std::string title;
   std::string description;
-  std::vector<std::string> recipients;   // fingerprints as written; checked by the caller
-  std::size_t max_body_bytes = 65536;    // 1 KiB .. 10 MiB
-  int retention_days = 2190;             // 1 .. 36500
+  std::vector<std::string> recipients;  // fingerprints as written; checked by the caller
+  std::size_t max_body_bytes = 65536;   // 1 KiB .. 10 MiB
+  int retention_days = 2190;            // 1 .. 36500
   std::string success_message;
   // Origins allowed to embed the form in an iframe (F12); empty = no embedding.
   std::vector<std::string> frame_ancestors;

@@ -18,9 +18,9 @@ inline constexpr std::string_view kTokenInput = "_token";
 inline constexpr std::string_view kHoneypotInput = "_website";
 
 struct RenderContext {
-  std::string action;        // e.g. "/f/intake"
-  std::string token;         // fresh form token
-  std::string csp_nonce;     // for the one inline <style>
+  std::string action;     // e.g. "/f/intake"
+  std::string token;      // fresh form token
+  std::string csp_nonce;  // for the one inline <style>
   // What the user typed, echoed back after an error (raw, escaped by the template).
   std::map<std::string, std::vector<std::string>> echo;
   std::vector<FieldError> errors;  // field "" = a message for the whole form

@@ -32,8 +32,8 @@ std::string issue_token(const core::SecretBytes& key, const TokenClaims& claims)
 // Structure only, no MAC check: for fuzzing and for the verifier.
 struct ParsedToken {
   TokenClaims claims;
-  std::string signed_part;   // the bytes the MAC covers
-  std::string mac;           // raw 32 bytes
+  std::string signed_part;  // the bytes the MAC covers
+  std::string mac;          // raw 32 bytes
 };
 core::Result<ParsedToken> parse_token(std::string_view token);
 
@@ -42,7 +42,7 @@ enum class TokenProblem { malformed, bad_mac, wrong_form, expired, from_future }
 struct TokenCheck {
   bool ok = false;
   TokenProblem problem = TokenProblem::malformed;
-  TokenClaims claims;   // valid only when ok
+  TokenClaims claims;  // valid only when ok
 };
 
 // Checks MAC (constant time), form id, age in [-skew, max_age]. Does not check single use.

@@ -13,8 +13,8 @@
 namespace forms {
 
 struct UrlencodedLimits {
-  std::size_t max_bytes = 1 << 20;     // the body as a whole
-  std::size_t max_pairs = 1000;        // a form has at most a few hundred inputs
+  std::size_t max_bytes = 1 << 20;  // the body as a whole
+  std::size_t max_pairs = 1000;     // a form has at most a few hundred inputs
   std::size_t max_name_bytes = 128;
 };
 

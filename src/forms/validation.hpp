@@ -51,13 +51,13 @@ struct ValidationOutcome {
 // `fields` must already have the reserved inputs (token, honeypot) removed. Unknown names
 // and repeats of single-valued fields are errors. `today` is "YYYY-MM-DD" (UTC) for
 // "today" bounds.
-ValidationOutcome validate(const FormDeclaration& form, int form_version,
-                           const FieldPairs& fields, std::string_view today);
+ValidationOutcome validate(const FormDeclaration& form, int form_version, const FieldPairs& fields,
+                           std::string_view today);
 
 // Attested facts the server signs inside the ciphertext (S8).
 struct Attestation {
   std::string reference;
-  std::int64_t received_at = 0;     // unix seconds
+  std::int64_t received_at = 0;  // unix seconds
   std::int64_t token_issued_at = 0;
   bool honeypot_empty = true;
 };

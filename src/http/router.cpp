@@ -42,8 +42,10 @@ Router::Match Router::match(bhttp::verb method, std::string_view target) const {
     for (std::size_t i = 0; i < parts.size() && ok; ++i) {
       const auto& seg = route.segments[i];
       if (is_param(seg)) {
-        if (parts[i].empty()) ok = false;
-        else params.emplace(seg.substr(1, seg.size() - 2), std::string(parts[i]));
+        if (parts[i].empty())
+          ok = false;
+        else
+          params.emplace(seg.substr(1, seg.size() - 2), std::string(parts[i]));
       } else {
         ok = seg == parts[i];
       }

@@ -6,6 +6,7 @@
 // become a 500 with a request id.
 #include "http/server.hpp"
 
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <array>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -169,9 +169,7 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     beast::get_lowest_layer(stream_).expires_after(limits().request_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) {
-          self->on_header(ec);
-        });
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -192,10 +190,9 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
       return send_error(413);
     }
     parser_->body_limit(limit);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_body(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -261,15 +258,15 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     response.prepare_payload();
     auto message = std::make_shared<Response>(std::move(response));
     beast::get_lowest_layer(stream_).expires_after(limits().request_timeout);
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, keep](beast::error_code ec,
-                                                                  std::size_t) {
-                         if (ec) return;
-                         self->request_id_.clear();
-                         if (keep) return self->do_read();
-                         if (self->linger_) return self->do_linger();
-                         self->do_close();
-                       });
+    bhttp::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keep](beast::error_code ec, std::size_t) {
+          if (ec) return;
+          self->request_id_.clear();
+          if (keep) return self->do_read();
+          if (self->linger_) return self->do_linger();
+          self->do_close();
+        });
   }
 
   void do_close() {
@@ -299,12 +296,23 @@ std::string html_attribute_escape(std::string_view raw) {
   std::string out;
   for (char c : raw) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -422,8 +430,7 @@ core::Result<std::uint16_t> open_acceptor(std::optional<tcp::acceptor>& acceptor
 template <class Session>
 void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor) {
   acceptor.async_accept(
-      net::make_strand(shared->io),
-      [shared, &acceptor](beast::error_code ec, tcp::socket socket) {
+      net::make_strand(shared->io), [shared, &acceptor](beast::error_code ec, tcp::socket socket) {
         if (shared->draining || !acceptor.is_open()) return;
         if (!ec) {
           if (shared->connections.load() >= shared->options.limits.max_connections) {
@@ -463,9 +470,8 @@ core::Status Server::start() {
   shared_->origin = shared_->options.public_origin;
   if (shared_->origin.empty()) {
     auto address = shared_->https_acceptor->local_endpoint().address();
-    std::string host = address.is_loopback() || address.is_unspecified()
-                           ? std::string("localhost")
-                           : address.to_string();
+    std::string host = address.is_loopback() || address.is_unspecified() ? std::string("localhost")
+                                                                         : address.to_string();
     shared_->origin = fmt::format("https://{}:{}", host, shared_->https_port);
   }
   accept_loop<TlsSession>(shared_, *shared_->https_acceptor);

@@ -89,8 +89,8 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_server_tls_context
   SSL_CTX* raw = ctx->native_handle();
   if (auto s = apply_policy(raw, policy); !s) return core::fail(s.error());
   if (SSL_CTX_use_certificate_chain_file(raw, cert_file.c_str()) != 1) {
-    return core::fail(ErrorKind::invalid_input,
-                      "cannot read the TLS certificate " + cert_file, openssl_errors());
+    return core::fail(ErrorKind::invalid_input, "cannot read the TLS certificate " + cert_file,
+                      openssl_errors());
   }
   if (SSL_CTX_use_PrivateKey_file(raw, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     return core::fail(ErrorKind::invalid_input, "cannot read the TLS private key " + key_file,

@@ -19,14 +19,14 @@ using TokenNonce = std::array<std::uint8_t, 16>;
 struct FormVersion {
   std::string form_id;
   int version = 0;
-  std::string declaration;     // the TOML text, as added
-  bool enabled = true;         // per form id (all versions), set by `form disable`
-  std::int64_t created_at = 0; // unix seconds
+  std::string declaration;      // the TOML text, as added
+  bool enabled = true;          // per form id (all versions), set by `form disable`
+  std::int64_t created_at = 0;  // unix seconds
 };
 
 struct KeyRecord {
-  std::string fingerprint;                // 40 upper-case hex
-  std::string armored;                    // public key only
+  std::string fingerprint;  // 40 upper-case hex
+  std::string armored;      // public key only
   std::vector<std::string> user_ids;
   std::int64_t created_at = 0;
   std::optional<std::int64_t> expires_at;
@@ -34,23 +34,23 @@ struct KeyRecord {
 };
 
 struct NewSubmission {
-  std::string reference;             // unique, random, shown to the submitter
+  std::string reference;  // unique, random, shown to the submitter
   std::string form_id;
   int form_version = 0;
-  std::int64_t received_at = 0;      // unix seconds
+  std::int64_t received_at = 0;  // unix seconds
   std::vector<std::uint8_t> ciphertext;
   std::vector<std::string> recipients;  // fingerprints it was encrypted to
-  TokenNonce token_nonce{};          // consumed in the same transaction (single use)
-  std::int64_t token_expires_at = 0; // after this the nonce record may be pruned
+  TokenNonce token_nonce{};             // consumed in the same transaction (single use)
+  std::int64_t token_expires_at = 0;    // after this the nonce record may be pruned
 };
 
 struct SubmissionMeta {
-  std::int64_t seq = 0;              // store order; export --since uses it
+  std::int64_t seq = 0;  // store order; export --since uses it
   std::string reference;
   std::string form_id;
   int form_version = 0;
   std::int64_t received_at = 0;
-  std::size_t size = 0;              // ciphertext bytes
+  std::size_t size = 0;  // ciphertext bytes
   std::vector<std::string> recipients;
 };
 
@@ -97,8 +97,8 @@ class Store {
   virtual core::Result<std::vector<FormVersion>> latest_forms_blocking() = 0;
   virtual core::Result<std::optional<FormVersion>> latest_form_blocking(
       const std::string& form_id) = 0;
-  virtual core::Result<std::optional<FormVersion>> form_version_blocking(
-      const std::string& form_id, int version) = 0;
+  virtual core::Result<std::optional<FormVersion>> form_version_blocking(const std::string& form_id,
+                                                                         int version) = 0;
   // not_found when there is no such form.
   virtual core::Status set_form_enabled_blocking(const std::string& form_id, bool enabled) = 0;
 

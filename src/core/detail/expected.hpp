@@ -4,9 +4,9 @@
 // stand-in with the subset of the interface this project uses. Code outside core/ must
 // name only core::Result, core::fail and core::Unexpected, never std::expected directly.
 
-#include <utility>
 #include <optional>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -37,10 +37,9 @@ class [[nodiscard]] Expected {
  public:
   Expected() : v_(std::in_place_index<0>) {}
   template <class U = T>
-    requires std::is_constructible_v<T, U&&> &&
-             (!std::is_same_v<std::remove_cvref_t<U>, Expected>) &&
-             (!std::is_same_v<std::remove_cvref_t<U>, Unexpected<E>>)
-  Expected(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, Expected>)&&(
+      !std::is_same_v<std::remove_cvref_t<U>, Unexpected<E> >)Expected(U&& value)
+      : v_(std::in_place_index<0>, std::forward<U>(value)) {}
   template <class G>
   Expected(Unexpected<G> u) : v_(std::in_place_index<1>, std::move(u).error()) {}
 

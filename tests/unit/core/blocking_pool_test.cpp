@@ -20,7 +20,9 @@ TEST(BlockingPool, RunsEveryAcceptedJobBeforeStopReturns) {
 TEST(BlockingPool, RefusesBeyondQueueLimit) {
   core::BlockingPool pool(1, 2);
   std::atomic<bool> release{false};
-  ASSERT_TRUE(pool.post([&] { while (!release) std::this_thread::yield(); }));
+  ASSERT_TRUE(pool.post([&] {
+    while (!release) std::this_thread::yield();
+  }));
   // The worker may or may not have taken the first job yet; fill until refused.
   int accepted = 0;
   while (pool.post([] {}) && accepted < 10) ++accepted;
