@@ -160,6 +160,38 @@ const LoadedForm* find_form(const Catalog& catalog, std::string_view id) {
   return &it->second;
 }
 
+// Placeholders unique to this process, so no declaration text can contain them by chance.
+const std::string& placeholder(CachedPage::Piece::Slot slot) {
+  static const std::string token = "sealpost" + random_token(24) + "token";
+  static const std::string nonce = "sealpost" + random_token(24) + "nonce";
+  return slot == CachedPage::Piece::Slot::token ? token : nonce;
+}
+
+CachedPage cache_blank_page(const LoadedForm& form) {
+  using Slot = CachedPage::Piece::Slot;
+  forms::RenderContext ctx;
+  ctx.action = "/f/" + form.declaration.id;
+  ctx.token = placeholder(Slot::token);
+  ctx.csp_nonce = placeholder(Slot::nonce);
+  std::string page = forms::render_form(form.declaration, ctx);
+  CachedPage cached;
+  std::size_t pos = 0;
+  for (;;) {
+    auto t = page.find(placeholder(Slot::token), pos);
+    auto n = page.find(placeholder(Slot::nonce), pos);
+    auto next = std::min(t, n);
+    if (next == std::string::npos) {
+      cached.pieces.push_back({page.substr(pos), Slot::none});
+      break;
+    }
+    Slot slot = next == t ? Slot::token : Slot::nonce;
+    cached.pieces.push_back({page.substr(pos, next - pos), slot});
+    pos = next + placeholder(slot).size();
+  }
+  for (const auto& piece : cached.pieces) cached.literal_bytes += piece.literal.size();
+  return cached;
+}
+
 }  // namespace
 
 core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
@@ -244,6 +276,7 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
                     core::log_safe(form.unavailable_reason));
     }
     form.declaration = std::move(*decl);
+    form.blank_page = cache_blank_page(form);
     catalog->forms.emplace(fv.form_id, std::move(form));
   }
 
@@ -310,9 +343,21 @@ http::Response render_form_page(const core::SecretBytes& token_key, const Loaded
   ctx.action = "/f/" + form.declaration.id;
   ctx.token = forms::issue_token(token_key, claims);
   ctx.csp_nonce = random_token(16);
+  std::string body;
+  if (echo.empty() && errors.empty()) {
+    using Slot = CachedPage::Piece::Slot;
+    body.reserve(form.blank_page.literal_bytes + 256);
+    for (const auto& piece : form.blank_page.pieces) {
+      body += piece.literal;
+      if (piece.slot == Slot::token) body += ctx.token;
+      if (piece.slot == Slot::nonce) body += ctx.csp_nonce;
+    }
+    return html(status, std::move(body),
+                page_csp(ctx.csp_nonce, frame_ancestors(form.declaration)));
+  }
   ctx.echo = std::move(echo);
   ctx.errors = std::move(errors);
-  auto body = forms::render_form(form.declaration, ctx);
+  body = forms::render_form(form.declaration, ctx);
   // The echoed values are PHI: wipe them now that the page holds its escaped copy.
   for (auto& [name, values] : ctx.echo) {
     for (auto& v : values) core::secure_wipe(v.data(), v.size());

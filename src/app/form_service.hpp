@@ -24,6 +24,18 @@
 
 namespace app {
 
+// The blank form page, rendered once per catalog with placeholders where the per-request
+// token and CSP nonce go (both base64url, which HTML escaping leaves as they are). Serving a
+// GET is then two string splices instead of a template render.
+struct CachedPage {
+  struct Piece {
+    std::string literal;
+    enum class Slot { none, token, nonce } slot = Slot::none;  // what follows the literal
+  };
+  std::vector<Piece> pieces;
+  std::size_t literal_bytes = 0;
+};
+
 struct LoadedForm {
   forms::FormDeclaration declaration;
   int version = 0;
@@ -32,6 +44,7 @@ struct LoadedForm {
   // form was added): the form shows a "temporarily unavailable" page. Log text only.
   std::string unavailable_reason;
   std::vector<crypto::Fingerprint> recipients;  // declaration's + the recovery key
+  CachedPage blank_page;
 };
 
 // Everything a request needs that changes when an administrator adds a form or a key.

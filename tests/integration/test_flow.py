@@ -54,6 +54,24 @@ class FlowTest(unittest.TestCase):
                          json.dumps(doc, sort_keys=True, separators=(",", ":"),
                                     ensure_ascii=False))
 
+    def test_form_page_carries_fresh_token_and_matching_nonce(self):
+        pages = []
+        for _ in range(2):
+            status, headers, body = self.sp.request("GET", "/f/intake")
+            self.assertEqual(status, 200)
+            nonce = re.search(r"style-src 'nonce-([A-Za-z0-9_-]+)'",
+                              headers["content-security-policy"]).group(1)
+            self.assertIn(f'<style nonce="{nonce}">'.encode(), body)
+            token = re.search(rb'name="_token" value="([A-Za-z0-9_-]+)"', body).group(1)
+            pages.append((nonce.encode(), token, body))
+        (n1, t1, b1), (n2, t2, b2) = pages
+        self.assertNotEqual(n1, n2)
+        self.assertNotEqual(t1, t2)
+        # Apart from the token and the nonce, the page is the same every time.
+        self.assertEqual(b1.replace(n1, b"N").replace(t1, b"T"),
+                         b2.replace(n2, b"N").replace(t2, b"T"))
+        self.assertNotRegex(b1, rb"sealpost[A-Za-z0-9_-]{32}(token|nonce)")
+
     def test_thanks_for_unknown_reference_is_404(self):
         status, headers, _ = self.sp.request("GET", "/f/intake/thanks/0000-0000-0000")
         self.assertEqual(status, 404)
