@@ -55,6 +55,21 @@ core::Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir) {
   return store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
 }
 
+// User ids come from key files: escape control bytes so a crafted id cannot drive the
+// administrator's terminal (escape sequences) or fake extra output lines.
+std::string printable_user_id(const std::vector<std::string>& user_ids) {
+  if (user_ids.empty()) return "(no user id)";
+  std::string out;
+  for (unsigned char c : user_ids.front()) {
+    if (c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -145,8 +160,7 @@ int run_key_import(const std::string& data_dir, const std::string& file) {
     }
     auto usable = crypto::check_recipient(key.info, now);
     std::printf(
-        "%s %s%s\n", record.fingerprint.c_str(),
-        key.info.user_ids.empty() ? "(no user id)" : key.info.user_ids.front().c_str(),
+        "%s %s%s\n", record.fingerprint.c_str(), printable_user_id(key.info.user_ids).c_str(),
         usable ? "" : ("  [cannot be a recipient: " + usable.error().public_text() + "]").c_str());
   }
   (*store)->close();
@@ -161,8 +175,7 @@ int run_key_list(const std::string& data_dir) {
   if (!keys) return fail_line(keys.error().public_text());
   for (const auto& k : *keys) {
     std::printf("%s %s created %s%s\n", k.fingerprint.c_str(),
-                k.user_ids.empty() ? "(no user id)" : k.user_ids.front().c_str(),
-                date_of(k.created_at).c_str(),
+                printable_user_id(k.user_ids).c_str(), date_of(k.created_at).c_str(),
                 k.expires_at ? (" expires " + date_of(*k.expires_at)).c_str() : "");
   }
   (*store)->close();
