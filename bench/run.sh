@@ -7,8 +7,6 @@
 #   CONNECTIONS=16  DURATION=20  WARMUP=3   load generator settings, the same for both
 #   BUILD_DIR=build/release                 where the release build lives (built if needed)
 #   NO_BUILD=1                              use the existing build as it is
-#   NODELAY_PRELOAD=1                       experiment: run sealpost with TCP_NODELAY forced
-#                                           on accepted sockets (bench/nodelay_preload.cpp)
 #   NGINX=/usr/sbin/nginx                   the nginx binary (Debian package nginx-light)
 #   BENCH_TMPDIR=/tmp                       parent of the temporary directory; keep it on a
 #                                           real disk, not tmpfs, or fsync costs nothing
@@ -41,16 +39,11 @@ if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
 fi
 if [[ -z "${NO_BUILD:-}" ]]; then
   say "building sealpost and sealpost_loadgen (release)"
-  ninja -C "$BUILD_DIR" -j"$SERVER_CORES" sealpost sealpost_loadgen sealpost_nodelay_preload >/dev/null
+  ninja -C "$BUILD_DIR" -j"$SERVER_CORES" sealpost sealpost_loadgen >/dev/null
 fi
 SEALPOST="$BUILD_DIR/src/app/sealpost"
 LOADGEN="$BUILD_DIR/bench/sealpost_loadgen"
 [[ -x "$SEALPOST" && -x "$LOADGEN" ]] || die "the build did not produce sealpost and sealpost_loadgen"
-PRELOAD=""
-if [[ -n "${NODELAY_PRELOAD:-}" ]]; then
-  PRELOAD="$BUILD_DIR/bench/libsealpost_nodelay_preload.so"
-  [[ -f "$PRELOAD" ]] || die "no $PRELOAD (build the target sealpost_nodelay_preload)"
-fi
 [[ -x "$NGINX" ]] || die "no nginx at $NGINX (apt-get install nginx-light)"
 
 # ---- cleanup -----------------------------------------------------------------------------
@@ -110,7 +103,7 @@ sed -i '/^\[rate_limit\]/a per_ip_per_minute = 100000\nper_ip_burst = 100000\npe
   "$DATA/sealpost.toml"
 
 # ---- start sealpost ----------------------------------------------------------------------
-LD_PRELOAD="$PRELOAD" "$SEALPOST" serve --data "$DATA" --https-listen 127.0.0.1:0 --http-listen "" \
+"$SEALPOST" serve --data "$DATA" --https-listen 127.0.0.1:0 --http-listen "" \
   >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SEALPOST_PID=$!
 SEALPOST_PORT=""
@@ -274,7 +267,7 @@ STORED="$("$SEALPOST" form list --data "$DATA")"
 
 # ---- report ------------------------------------------------------------------------------
 echo
-echo "sealpost vs nginx, $CONNECTIONS connections, ${DURATION}s per run (+${WARMUP}s warmup), $(nproc) cores${PRELOAD:+, sealpost with TCP_NODELAY forced by LD_PRELOAD}"
+echo "sealpost vs nginx, $CONNECTIONS connections, ${DURATION}s per run (+${WARMUP}s warmup), $(nproc) cores"
 awk '
   function field(line, key,   re, m) {
     re = " " key "=[^ ]*"

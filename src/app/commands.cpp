@@ -10,6 +10,7 @@
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
+#include "app/reference.hpp"
 #include "app/self_signed.hpp"
 #include "core/clock.hpp"
 #include "core/encoding.hpp"
@@ -275,6 +276,11 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
     auto batch = (*store)->list_submissions_blocking(form_id, after, kBatch);
     if (!batch) return fail_line(batch.error().public_text());
     for (const auto& s : *batch) {
+      // The database is not trusted to name files: a reference that is not of our own
+      // shape (say "../x", written by someone with database access) stops the export.
+      if (!is_reference(s.meta.reference)) {
+        return fail_line("the database holds a malformed reference; export stopped");
+      }
       auto path = DataDir::export_file(out, s.meta.reference);
       std::string_view bytes(reinterpret_cast<const char*>(s.ciphertext.data()),
                              s.ciphertext.size());

@@ -103,7 +103,13 @@ const std::vector<Setting>& settings() {
           [](Config& c, auto v) { c.limits.handshake_timeout = std::chrono::seconds(v); }),
       integer_setting<std::size_t>("limits", "max_connections", 16, 100000,
                                    [](Config& c, auto v) { c.limits.max_connections = v; }),
-      integer_setting<int>("forms", "token_max_age_seconds", 300, 7 * 86400,
+      integer_setting<std::size_t>(
+          "limits", "max_connections_per_address", 8, 100000,
+          [](Config& c, auto v) { c.limits.max_connections_per_address = v; }),
+      integer_setting<std::size_t>(
+          "limits", "redirect_max_connections", 16, 100000,
+          [](Config& c, auto v) { c.limits.redirect_max_connections = v; }),
+      integer_setting<int>("forms", "token_max_age_seconds", 300, kMaxTokenAgeSeconds,
                            [](Config& c, auto v) { c.token_max_age = std::chrono::seconds(v); }),
       number_setting("rate_limit", "per_ip_per_minute", 1, 100000, &Config::per_ip_per_minute),
       number_setting("rate_limit", "per_ip_burst", 1, 100000, &Config::per_ip_burst),
@@ -208,7 +214,9 @@ std::string default_config_text() {
 # header_bytes = 16384              # 4096..65536
 # request_timeout_seconds = 30      # 5..300: whole request, and keep-alive idle time
 # handshake_timeout_seconds = 10    # 2..60
-# max_connections = 2048            # 16..100000
+# max_connections = 2048            # 16..100000: HTTPS connections
+# max_connections_per_address = 128 # 8..100000: per client address, both listeners
+# redirect_max_connections = 256    # 16..100000: the redirect-only HTTP listener
 
 [forms]
 # token_max_age_seconds = 14400     # 300..604800: how long a rendered form stays valid

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,11 @@
 #include "http/tls_context.hpp"
 
 namespace app {
+
+// The upper bound of [forms] token_max_age_seconds. Used nonces are kept until this long
+// after their token was issued, whatever the current setting, so raising the setting later
+// cannot make an old, already-used token valid again.
+inline constexpr std::int64_t kMaxTokenAgeSeconds = 7 * 86400;
 
 struct Config {
   // [server]

@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/encoding.hpp"
+#include "core/rng.hpp"
+
 namespace app {
 
 using core::ErrorKind;
@@ -60,12 +63,17 @@ core::Result<core::SecretBytes> read_secret_file(const std::filesystem::path& pa
 
 core::Status write_file(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
                         bool exclusive) {
-  if (exclusive && std::filesystem::exists(path)) {
+  std::error_code ec;
+  if (exclusive && std::filesystem::exists(path, ec)) {
     return core::fail(ErrorKind::conflict, path.string() + " already exists");
   }
+  // A fresh temporary name, created exclusively and never through a symlink: the directory
+  // may be writable by others (a file-drop pickup account).
+  std::uint8_t salt[6];
+  core::SystemRng().fill(salt);
   auto tmp = path;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  tmp += "." + core::to_hex(salt) + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) {
     return core::fail(ErrorKind::unavailable,
                       "cannot write " + path.string() + ": " + std::strerror(errno));
@@ -88,7 +96,11 @@ core::Status write_file(const std::filesystem::path& path, std::string_view byte
     ::unlink(tmp.c_str());
     return core::fail(ErrorKind::unavailable, "cannot write " + path.string());
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  // Exclusive: link() fails if the name exists, so a file is never replaced. Otherwise
+  // rename() replaces atomically.
+  int moved = exclusive ? ::link(tmp.c_str(), path.c_str()) : ::rename(tmp.c_str(), path.c_str());
+  if (exclusive && moved == 0) ::unlink(tmp.c_str());
+  if (moved != 0) {
     ::unlink(tmp.c_str());
     return core::fail(ErrorKind::unavailable,
                       "cannot write " + path.string() + ": " + std::strerror(errno));

@@ -5,10 +5,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <ctime>
 
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
+#include "app/reference.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "forms/render.hpp"
@@ -56,26 +58,23 @@ std::string random_token(std::size_t bytes) {
   return core::base64url_encode(b);
 }
 
-// Reference numbers: 60 random bits as XXXX-XXXX-XXXX in Crockford base32, easy to read
-// out on the phone, and unguessable enough that references reveal nothing of volume.
-std::string new_reference() {
-  std::uint8_t b[8];
-  core::SystemRng().fill(b);
-  auto s = core::crockford_base32(b, 12);
-  return s.substr(0, 4) + "-" + s.substr(4, 4) + "-" + s.substr(8, 4);
-}
-
-bool looks_like_reference(std::string_view ref) {
-  if (ref.size() != 14) return false;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    char c = ref[i];
-    if (i == 4 || i == 9) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
-      return false;
+// The per-client rate-limit key: an IPv4 address as is (IPv4-mapped IPv6 unmapped), an
+// IPv6 address by its /64, since one client commonly holds a whole /64 and could otherwise
+// start afresh with every address.
+std::string rate_limit_key(const std::string& remote) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(remote, ec);
+  if (ec) return remote;
+  if (address.is_v6()) {
+    auto v6 = address.to_v6();
+    if (v6.is_v4_mapped()) {
+      return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
     }
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return boost::asio::ip::address_v6(bytes).to_string() + "/64";
   }
-  return true;
+  return address.to_string();
 }
 
 std::string iso_date(core::TimePoint t) {
@@ -226,16 +225,35 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
     return crypto::check_recipient(it->second, now);
   };
 
+  // The catalog must be rebuilt when the first key in use stops being able to encrypt
+  // (its own expiry or its encryption subkey's), so its forms turn unavailable.
+  auto note_expiry = [&](const std::string& fpr) {
+    if (auto until = key_info.at(fpr).encrypt_until) {
+      if (!catalog->next_key_expiry || *until < *catalog->next_key_expiry) {
+        catalog->next_key_expiry = *until;
+      }
+    }
+  };
+
+  // A recovery key that is misconfigured (bad fingerprint, not imported) stops the server;
+  // one that expires or is revoked later makes every form unavailable until it is renewed,
+  // since submissions must stay recoverable (S9).
   std::optional<crypto::Fingerprint> recovery;
+  std::string recovery_problem;
   if (!config.recovery_key_fingerprint.empty()) {
     auto fpr = crypto::Fingerprint::parse(config.recovery_key_fingerprint);
     if (!fpr) {
       return core::fail(ErrorKind::invalid_input,
                         "[recovery] key_fingerprint: " + fpr.error().public_text());
     }
-    if (auto s = usable(fpr->hex()); !s) {
+    if (!key_info.contains(fpr->hex())) {
       return core::fail(ErrorKind::invalid_input,
-                        "[recovery] key_fingerprint: " + s.error().public_text());
+                        "[recovery] key_fingerprint: key " + fpr->hex() + " is not imported");
+    }
+    if (auto s = usable(fpr->hex()); !s) {
+      recovery_problem = "recovery " + s.error().public_text();
+    } else {
+      note_expiry(fpr->hex());
     }
     recovery = *fpr;
   }
@@ -250,7 +268,9 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
     LoadedForm form;
     form.version = fv.version;
     form.enabled = fv.enabled;
+    form.unavailable_reason = recovery_problem;
     for (const auto& r : decl->recipients) {
+      if (!form.unavailable_reason.empty()) break;
       auto fpr = crypto::Fingerprint::parse(r);
       if (!fpr) {
         form.unavailable_reason = fpr.error().public_text();
@@ -261,11 +281,7 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
         break;
       }
       form.recipients.push_back(*fpr);
-      if (auto expiry = key_info.at(fpr->hex()).expires_at) {
-        if (!catalog->next_key_expiry || *expiry < *catalog->next_key_expiry) {
-          catalog->next_key_expiry = *expiry;
-        }
-      }
+      note_expiry(fpr->hex());
     }
     if (recovery && std::find(form.recipients.begin(), form.recipients.end(), *recovery) ==
                         form.recipients.end()) {
@@ -384,7 +400,7 @@ void FormService::get_thanks(http::Request&&, http::RequestContext&& ctx,
   std::string form_id = ctx.params.at("form");
   std::string ref = ctx.params.at("ref");
   const LoadedForm* form = catalog ? find_form(*catalog, form_id) : nullptr;
-  if (form == nullptr || !looks_like_reference(ref)) {
+  if (form == nullptr || !is_reference(ref)) {
     return responder.send(status_page(404, ctx.request_id));
   }
   auto shared = shared_;
@@ -420,7 +436,9 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
     responder.send(status_page(status, ctx.request_id));
   };
 
-  if (!shared.per_ip.allow(ctx.remote_address)) return reject(429, "rate_limited", "per_ip");
+  if (!shared.per_ip.allow(rate_limit_key(ctx.remote_address))) {
+    return reject(429, "rate_limited", "per_ip");
+  }
   if (!shared.per_form.allow(form_id)) return reject(429, "rate_limited", "per_form");
 
   auto content_type = req[bhttp::field::content_type];
@@ -453,6 +471,11 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
       echo[name].push_back(value);
       fields.emplace_back(std::move(name), std::move(value));
     }
+  }
+  // Moved-from short strings keep their bytes inside the vector's own storage: wipe them.
+  for (auto& [n, v] : *parsed) {
+    v.resize(v.capacity());
+    core::secure_wipe(v.data(), v.size());
   }
   auto wipe_all = [&] {
     for (auto& [n, v] : fields) core::secure_wipe(v.data(), v.size());
@@ -547,8 +570,8 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
     record.ciphertext = std::move(*ciphertext);
     for (const auto& r : form->recipients) record.recipients.push_back(r.hex());
     record.token_nonce = claims.nonce;
-    record.token_expires_at =
-        claims.issued_at + static_cast<std::int64_t>(self->config.token_max_age.count());
+    // Kept for the longest token age any configuration allows, not the current one.
+    record.token_expires_at = claims.issued_at + kMaxTokenAgeSeconds;
     std::string location = "/f/" + claims.form_id + "/thanks/" + record.reference;
     // S4: the file drop gets the same ciphertext once it is durable in the store.
     std::shared_ptr<std::vector<std::uint8_t>> drop_copy;
@@ -579,11 +602,16 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
       bool queued = self->pool.post([self, drop_copy, reference, form_id, see_other] {
         auto path = DataDir::export_file(self->config.file_drop_dir, reference);
         std::string_view bytes(reinterpret_cast<const char*>(drop_copy->data()), drop_copy->size());
-        if (auto s = write_file(path, bytes, 0600, true); !s) {
+        try {
+          if (auto s = write_file(path, bytes, 0600, true); !s) {
+            spdlog::error("event=file_drop_failed form={} detail={}", form_id,
+                          core::log_safe(s.error().public_text()));
+          }
+        } catch (const std::exception& e) {
           spdlog::error("event=file_drop_failed form={} detail={}", form_id,
-                        core::log_safe(s.error().public_text()));
+                        core::log_safe(e.what()));
         }
-        see_other();
+        see_other();  // stored durably: the submitter is told, whatever the drop did
       });
       if (!queued) {
         spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);

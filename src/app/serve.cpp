@@ -1,10 +1,14 @@
 // `sealpost serve`: wires config, store, crypto and the form handlers into the HTTP server,
 // and owns the process lifecycle (signals, reload, graceful drain).
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <cstdio>
 #include <thread>
 
@@ -33,7 +37,7 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
   CatalogReloader(net::io_context& io, FormService& service, store::Store& store,
                   const Config& config, const core::SecretBytes& signing_key,
                   core::BlockingPool& pool, std::size_t contexts)
-      : timer_(io),
+      : timer_(boost::asio::make_strand(io)),
         service_(service),
         store_(store),
         config_(config),
@@ -42,9 +46,11 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
         contexts_(contexts) {}
 
   void start() { schedule(); }
+  // Called from the signal handler's thread: the timer is only touched on its strand.
   void stop() {
     stopped_ = true;
-    timer_.cancel();
+    boost::asio::post(timer_.get_executor(),
+                      [self = shared_from_this()] { self->timer_.cancel(); });
   }
   // Checks now (SIGHUP).
   void poke() { check(); }
@@ -94,7 +100,7 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
   core::BlockingPool& pool_;
   std::size_t contexts_;
   std::atomic<bool> busy_{false};
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace
@@ -105,6 +111,12 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   // as a write error the store reports as 503, not as a signal (SIGXFSZ).
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGXFSZ, SIG_IGN);
+  // The process holds plaintext in memory while it encrypts: no core dump may write it to
+  // disk, and no other process of the same user may read it through ptrace.
+  rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0 || ::prctl(PR_SET_DUMPABLE, 0) != 0) {
+    return fail_line("cannot disable core dumps");
+  }
 
   DataDir dir(data_dir);
   auto config = load_config(dir);

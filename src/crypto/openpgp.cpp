@@ -95,6 +95,33 @@ core::Result<bool> any_subkey(rnp_key_handle_t primary, auto&& predicate) {
   return false;
 }
 
+// RNP's end of validity of `key` (for a subkey, capped by its primary's; revocation
+// counted), whatever the ffi timestamp: UINT64_MAX for never, 0 when never valid.
+std::uint64_t valid_till(rnp_key_handle_t key) {
+  std::uint64_t till = 0;
+  return rnp_key_valid_till64(key, &till) == RNP_SUCCESS ? till : 0;
+}
+
+// KeyInfo::encrypt_until of `primary`: the latest end of validity over the (sub)keys that
+// can encrypt and are not revoked, capped by the primary's own.
+core::Result<std::optional<std::int64_t>> encrypt_until(rnp_key_handle_t primary) {
+  std::uint64_t latest = 0;
+  auto consider = [&latest](rnp_key_handle_t key) {
+    if (allows(key, "encrypt") && !flag(rnp_key_is_revoked, key)) {
+      latest = std::max(latest, valid_till(key));
+    }
+    return false;  // visit every subkey
+  };
+  consider(primary);
+  if (auto visited = any_subkey(primary, consider); !visited) {
+    return core::fail(std::move(visited).error());
+  }
+  const std::uint64_t until = std::min(latest, valid_till(primary));
+  if (until == std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
+  return static_cast<std::int64_t>(
+      std::min<std::uint64_t>(until, std::numeric_limits<std::int64_t>::max()));
+}
+
 core::Result<std::vector<std::string>> user_ids(rnp_key_handle_t key) {
   std::size_t count = 0;
   if (const rnp_result_t rc = rnp_key_get_uid_count(key, &count); rc != RNP_SUCCESS) {
@@ -168,6 +195,9 @@ core::Result<KeyInfo> describe(rnp_key_handle_t key, std::int64_t now) {
     if (!sub) return core::fail(std::move(sub).error());
     info.can_encrypt = *sub;
   }
+  auto until = encrypt_until(key);
+  if (!until) return core::fail(std::move(until).error());
+  info.encrypt_until = *until;
   return info;
 }
 
@@ -345,6 +375,11 @@ core::Status check_recipient(const KeyInfo& key, core::TimePoint now) {
   }
   if (!key.can_encrypt) {
     return core::fail(ErrorKind::invalid_input, "key " + fpr + " has no encryption-capable subkey");
+  }
+  // The primary is valid, but its encryption subkeys may have expired since parsing.
+  if (key.encrypt_until && *key.encrypt_until <= core::unix_seconds(now)) {
+    return core::fail(ErrorKind::invalid_input, "key " + fpr + "'s encryption subkey expired on " +
+                                                    utc_date(*key.encrypt_until));
   }
   return core::ok();
 }

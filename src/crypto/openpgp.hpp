@@ -36,6 +36,11 @@ struct KeyInfo {
   std::vector<std::string> user_ids;
   std::int64_t created_at = 0;             // unix seconds
   std::optional<std::int64_t> expires_at;  // primary key expiry, unix seconds
+  // The last moment (unix seconds) at which the key can still encrypt: the end of the
+  // primary key's validity, or earlier when every encryption-capable (sub)key ends
+  // sooner; the latest of those counts. nullopt: no end. 0 when no (sub)key could ever
+  // encrypt. Independent of the `now` the key was parsed at.
+  std::optional<std::int64_t> encrypt_until;
   bool revoked = false;
   bool has_secret = false;  // never true for keys we accept
   // True when the primary key or a subkey is valid now, not revoked, not expired and
@@ -59,7 +64,8 @@ core::Result<std::vector<PublicKey>> parse_public_keys(std::span<const std::uint
                                                        core::TimePoint now);
 
 // Whether `key` may be a recipient of new submissions at `now`: not expired, not revoked,
-// has an encryption-capable (sub)key. The error's public text says which.
+// has an encryption-capable (sub)key (as of parsing) that is still valid at `now`
+// (encrypt_until). The error's public text says which.
 core::Status check_recipient(const KeyInfo& key, core::TimePoint now);
 
 struct GeneratedSigningKey {

@@ -11,8 +11,11 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <regex>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "forms/detail/syntax.hpp"
 
@@ -135,6 +138,160 @@ std::string one_line(std::string_view text) {
     out += (u < 0x20 || u == 0x7F) ? ' ' : c;
   }
   return out;
+}
+
+// --- pattern hazards ----------------------------------------------------------------
+//
+// libstdc++'s std::regex backtracks without limit, and a pattern runs on the event loop
+// against untrusted input. Where the pattern can match the same text in many ways, a
+// failing match tries them all: `([A-Za-z]+ ?)*` takes seconds on 41 characters, `a**b`
+// on 18. The declaration therefore refuses the constructs that make the number of ways
+// grow exponentially with the input:
+//   - repeating (*, +, {n,}, {n,m} with m > 1, {n} with n > 1) a group whose content
+//     itself varies (a quantifier other than {n}, or '|'): (a+)*, (a|aa)+, (?:x*)*;
+//     an optional group, `( [a-z]+)?`, does not repeat and stays allowed;
+//   - a quantifier directly after another, which libstdc++ nests: a**, a+*;
+//   - backreferences (\1..\9), which no linear-time engine can match;
+//   - lookahead and lookbehind, each a nested match at every position.
+// The scan is syntactic, with ECMAScript's rules: an escaped character is an atom, a
+// class `[...]` ends at the first unescaped ']' and holds no syntax. Malformed patterns
+// are left to the regex compiler.
+
+struct Quantifier {
+  std::size_t length = 0;  // characters, including a lazy '?'
+  bool varies = false;     // the count varies: *, +, ?, {n,}, {n,m} with n < m
+  bool repeats = false;    // the atom may match more than once
+};
+
+// The quantifier starting at `at`, or nullopt.
+std::optional<Quantifier> quantifier_at(std::string_view pattern, std::size_t at) {
+  Quantifier q;
+  const char c = pattern[at];
+  if (c == '*' || c == '+') {
+    q = {1, true, true};
+  } else if (c == '?') {
+    q = {1, true, false};
+  } else if (c == '{') {
+    // {n}, {n,} or {n,m}; anything else is not a quantifier.
+    constexpr std::size_t kLarge = 1000000;  // saturates, so digits cannot overflow
+    std::size_t i = at + 1;
+    auto number = [&](std::size_t& value) {
+      const std::size_t start = i;
+      value = 0;
+      for (; i < pattern.size() && pattern[i] >= '0' && pattern[i] <= '9'; ++i) {
+        value = std::min(kLarge, value * 10 + static_cast<std::size_t>(pattern[i] - '0'));
+      }
+      return i > start;
+    };
+    std::size_t min = 0;
+    std::size_t max = 0;
+    if (!number(min)) return std::nullopt;
+    bool unbounded = false;
+    if (i < pattern.size() && pattern[i] == ',') {
+      ++i;
+      if (!number(max)) unbounded = true;
+    } else {
+      max = min;
+    }
+    if (i >= pattern.size() || pattern[i] != '}') return std::nullopt;
+    q = {i + 1 - at, unbounded || min != max, unbounded || max > 1};
+  } else {
+    return std::nullopt;
+  }
+  if (at + q.length < pattern.size() && pattern[at + q.length] == '?') ++q.length;  // lazy
+  return q;
+}
+
+// The index just past the class `[...]` that starts at `at`.
+std::size_t class_end(std::string_view pattern, std::size_t at) {
+  std::size_t i = at + 1;
+  if (i < pattern.size() && pattern[i] == '^') ++i;
+  while (i < pattern.size()) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      i += 2;
+    } else if (c == ']') {
+      return i + 1;
+    } else if (c == '[' && i + 1 < pattern.size() &&
+               std::string_view(":.=").find(pattern[i + 1]) != std::string_view::npos) {
+      // [:alpha:], [.a.], [=a=] inside a class
+      const char close[] = {pattern[i + 1], ']', '\0'};
+      const std::size_t end = pattern.find(close, i + 2);
+      i = end == std::string_view::npos ? i + 1 : end + 2;
+    } else {
+      ++i;
+    }
+  }
+  return pattern.size();
+}
+
+// Why matching `pattern` may take exponential time, as the end of an error message, or
+// nullopt.
+std::optional<std::string_view> pattern_hazard(std::string_view pattern) {
+  enum class Last { nothing, atom, group, quantified };
+  // Per open group (the whole pattern first): whether its content varies.
+  std::vector<bool> varies{false};
+  Last last = Last::nothing;
+  bool last_group_varies = false;
+  std::size_t i = 0;
+  while (i < pattern.size()) {
+    if (const auto q = quantifier_at(pattern, i)) {
+      if (last == Last::quantified) {
+        return "may not put a quantifier directly after another (a**, a+*)";
+      }
+      if (last == Last::group && last_group_varies && q->repeats) {
+        return "may not repeat a group that itself repeats or alternates ((a+)*, (a|b)+)";
+      }
+      if (q->varies) varies.back() = true;
+      last = Last::quantified;
+      i += q->length;
+      continue;
+    }
+    const std::string_view rest = pattern.substr(i);
+    switch (pattern[i]) {
+      case '\\':
+        if (rest.size() > 1 && rest[1] >= '1' && rest[1] <= '9') {
+          return "may not use a backreference (\\1)";
+        }
+        i += 2;
+        last = Last::atom;
+        break;
+      case '[':
+        i = class_end(pattern, i);
+        last = Last::atom;
+        break;
+      case '(':
+        if (rest.starts_with("(?=") || rest.starts_with("(?!") || rest.starts_with("(?<")) {
+          return "may not use lookahead or lookbehind ((?=...), (?!...))";
+        }
+        i += rest.starts_with("(?:") ? 3 : 1;
+        varies.push_back(false);
+        last = Last::nothing;
+        break;
+      case ')':
+        last_group_varies = varies.back();
+        if (varies.size() > 1) varies.pop_back();  // else unbalanced: the compiler refuses
+        if (last_group_varies) varies.back() = true;
+        last = Last::group;
+        ++i;
+        break;
+      case '|':
+        varies.back() = true;
+        last = Last::nothing;
+        ++i;
+        break;
+      case '^':
+      case '$':
+        last = Last::nothing;
+        ++i;
+        break;
+      default:
+        last = Last::atom;
+        ++i;
+        break;
+    }
+  }
+  return std::nullopt;
 }
 
 core::Unexpected<core::Error> error_at(const toml::source_position& at, std::string_view what) {
@@ -366,6 +523,9 @@ class FieldParser {
       if (text->size() > kMaxPatternChars) {
         return error_at(*pattern, fmt::format("{}\"pattern\" is longer than {} characters", prefix_,
                                               kMaxPatternChars));
+      }
+      if (const auto hazard = pattern_hazard(*text)) {
+        return error_at(*pattern, fmt::format("{}\"pattern\" {}", prefix_, *hazard));
       }
       try {
         std::regex compiled(*text, std::regex::ECMAScript);

@@ -20,6 +20,13 @@ struct Limits {
   std::chrono::seconds request_timeout{30};
   // Open connections (TLS and plain). Each costs ~50 KiB; 2048 bounds memory at ~100 MiB.
   std::size_t max_connections = 2048;
+  // The redirect-only HTTP listener has its own, smaller budget and a short deadline: it
+  // answers one request with a 301, so idle plain-HTTP sockets must not crowd out HTTPS.
+  std::size_t redirect_max_connections = 256;
+  std::chrono::seconds redirect_timeout{5};
+  // Connections one client address may hold across both listeners. A browser opens about 6;
+  // 128 leaves room for a clinic behind one NAT address and stops one client taking all.
+  std::size_t max_connections_per_address = 128;
   // Requests served on one keep-alive connection before we close it, so one client cannot
   // hold a connection for ever.
   std::size_t max_requests_per_connection = 1000;

@@ -50,7 +50,14 @@ struct Server::Shared {
   std::uint16_t http_port = 0;
   std::string origin;
 
-  std::atomic<std::size_t> connections{0};
+  // Connection accounting (limits.hpp): per listener, and per client address across both,
+  // so that one client cannot hold every slot. Guarded by connections_mutex.
+  std::mutex connections_mutex;
+  std::size_t tls_connections = 0;
+  std::size_t redirect_connections = 0;
+  std::unordered_map<std::string, std::size_t> per_address;
+  // Refusals are logged at most once a second, so a flood cannot flood the log too.
+  std::atomic<std::int64_t> last_refusal_log{0};
   std::atomic<bool> draining{false};
   std::mutex sessions_mutex;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
@@ -92,23 +99,52 @@ struct Server::Shared {
 
 namespace {
 
-// Counts a connection for its whole life, so max_connections holds.
-class ConnectionSlot {
- public:
-  explicit ConnectionSlot(std::atomic<std::size_t>& counter) : counter_(counter) { ++counter_; }
-  ~ConnectionSlot() { --counter_; }
-  ConnectionSlot(const ConnectionSlot&) = delete;
-  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
-
- private:
-  std::atomic<std::size_t>& counter_;
-};
-
 std::string peer_address(const tcp::socket& socket) {
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   return ec ? std::string("unknown") : ep.address().to_string();
 }
+
+enum class Listener { tls, redirect };
+
+// Holds one connection's place in the accounting for the connection's whole life.
+class ConnectionSlot {
+ public:
+  // Takes a place, or returns nothing when the listener or the address is at its limit.
+  static std::unique_ptr<ConnectionSlot> acquire(Server::Shared& shared, Listener listener,
+                                                 std::string address) {
+    const Limits& limits = shared.options.limits;
+    std::lock_guard lock(shared.connections_mutex);
+    std::size_t& count =
+        listener == Listener::tls ? shared.tls_connections : shared.redirect_connections;
+    std::size_t limit =
+        listener == Listener::tls ? limits.max_connections : limits.redirect_max_connections;
+    std::size_t& mine = shared.per_address[address];
+    if (count >= limit || mine >= limits.max_connections_per_address) {
+      if (mine == 0) shared.per_address.erase(address);
+      return nullptr;
+    }
+    ++count;
+    ++mine;
+    return std::unique_ptr<ConnectionSlot>(new ConnectionSlot(shared, count, std::move(address)));
+  }
+  ~ConnectionSlot() {
+    std::lock_guard lock(shared_.connections_mutex);
+    --count_;
+    auto it = shared_.per_address.find(address_);
+    if (it != shared_.per_address.end() && --it->second == 0) shared_.per_address.erase(it);
+  }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  const std::string& address() const { return address_; }
+
+ private:
+  ConnectionSlot(Server::Shared& shared, std::size_t& count, std::string address)
+      : shared_(shared), count_(count), address_(std::move(address)) {}
+  Server::Shared& shared_;
+  std::size_t& count_;
+  std::string address_;
+};
 
 // Beast's parse errors (bad method, bad target, bad header, ...) share one category with
 // the limit and end-of-stream codes, which callers handle before asking.
@@ -120,10 +156,11 @@ bool is_parse_error(const beast::error_code& ec) {
 // each with a fresh parser whose limits are set per route before the body is read.
 class TlsSession final : public SessionBase, public std::enable_shared_from_this<TlsSession> {
  public:
-  TlsSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared)
+  TlsSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared,
+             std::unique_ptr<ConnectionSlot> slot)
       : shared_(std::move(shared)),
-        slot_(shared_->connections),
-        remote_(peer_address(socket)),
+        slot_(std::move(slot)),
+        remote_(slot_->address()),
         stream_(std::move(socket), *shared_->tls) {}
   ~TlsSession() override { shared_->remove(this); }
 
@@ -212,9 +249,14 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     // it has, so a graceful drain still answers every request in flight.
     auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
         shared_->io.get_executor());
-    Responder responder([self = shared_from_this(), work](Response response) {
-      net::dispatch(self->stream_.get_executor(),
-                    [self, r = std::move(response)]() mutable { self->do_write(std::move(r)); });
+    // An answer belongs to this request only: one that arrives after the connection moved
+    // on (the handler threw and a 500 went out) is dropped, never sent for the next request.
+    const std::size_t turn = served_;
+    Responder responder([self = shared_from_this(), work, turn](Response response) {
+      net::dispatch(self->stream_.get_executor(), [self, turn, r = std::move(response)]() mutable {
+        if (self->served_ != turn || self->state_ != State::handling) return;
+        self->do_write(std::move(r));
+      });
     });
     try {
       match_.route->handler(parser_->release(), std::move(context), std::move(responder));
@@ -277,7 +319,7 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
   }
 
   std::shared_ptr<Server::Shared> shared_;
-  ConnectionSlot slot_;
+  std::unique_ptr<ConnectionSlot> slot_;
   std::string remote_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
@@ -323,8 +365,9 @@ std::string html_attribute_escape(std::string_view raw) {
 class RedirectSession final : public SessionBase,
                               public std::enable_shared_from_this<RedirectSession> {
  public:
-  RedirectSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared)
-      : shared_(std::move(shared)), slot_(shared_->connections), stream_(std::move(socket)) {}
+  RedirectSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared,
+                  std::unique_ptr<ConnectionSlot> slot)
+      : shared_(std::move(shared)), slot_(std::move(slot)), stream_(std::move(socket)) {}
   ~RedirectSession() override { shared_->remove(this); }
 
   void run() {
@@ -338,7 +381,7 @@ class RedirectSession final : public SessionBase,
  private:
   void do_read() {
     parser_.header_limit(static_cast<std::uint32_t>(shared_->options.limits.header_bytes));
-    stream_.expires_after(shared_->options.limits.request_timeout);
+    stream_.expires_after(shared_->options.limits.redirect_timeout);
     bhttp::async_read_header(stream_, buffer_, parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                if (ec == bhttp::error::header_limit) return self->respond(431);
@@ -375,7 +418,7 @@ class RedirectSession final : public SessionBase,
   }
 
   std::shared_ptr<Server::Shared> shared_;
-  ConnectionSlot slot_;
+  std::unique_ptr<ConnectionSlot> slot_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   bhttp::request_parser<bhttp::empty_body> parser_;
@@ -428,13 +471,22 @@ core::Result<std::uint16_t> open_acceptor(std::optional<tcp::acceptor>& acceptor
 }
 
 template <class Session>
-void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor) {
+void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor,
+                 Listener listener) {
   acceptor.async_accept(
-      net::make_strand(shared->io), [shared, &acceptor](beast::error_code ec, tcp::socket socket) {
+      net::make_strand(shared->io),
+      [shared, &acceptor, listener](beast::error_code ec, tcp::socket socket) {
         if (shared->draining || !acceptor.is_open()) return;
         if (!ec) {
-          if (shared->connections.load() >= shared->options.limits.max_connections) {
-            spdlog::warn("event=connection_refused reason=max_connections");
+          auto slot = ConnectionSlot::acquire(*shared, listener, peer_address(socket));
+          if (!slot) {
+            auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+            if (shared->last_refusal_log.exchange(now) != now) {
+              spdlog::warn("event=connection_refused reason=connection_limit listener={}",
+                           listener == Listener::tls ? "https" : "http");
+            }
             beast::error_code ignored;
             socket.close(ignored);
           } else {
@@ -442,10 +494,10 @@ void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor
             // segment back waiting for an ACK (nginx sets tcp_nodelay too).
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            std::make_shared<Session>(std::move(socket), shared)->run();
+            std::make_shared<Session>(std::move(socket), shared, std::move(slot))->run();
           }
         }
-        accept_loop<Session>(shared, acceptor);
+        accept_loop<Session>(shared, acceptor, listener);
       });
 }
 
@@ -474,8 +526,10 @@ core::Status Server::start() {
                                                                          : address.to_string();
     shared_->origin = fmt::format("https://{}:{}", host, shared_->https_port);
   }
-  accept_loop<TlsSession>(shared_, *shared_->https_acceptor);
-  if (shared_->http_acceptor) accept_loop<RedirectSession>(shared_, *shared_->http_acceptor);
+  accept_loop<TlsSession>(shared_, *shared_->https_acceptor, Listener::tls);
+  if (shared_->http_acceptor) {
+    accept_loop<RedirectSession>(shared_, *shared_->http_acceptor, Listener::redirect);
+  }
   return core::ok();
 }
 

@@ -36,10 +36,11 @@ core::Status apply_policy(SSL_CTX* ctx, const TlsPolicy& policy) {
       SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
     return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
   }
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET |
-                               SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
-                               SSL_OP_NO_TLSv1_1);
+  // CLEANSE_PLAINTEXT: OpenSSL wipes decrypted records once read (form data is PHI).
+  SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_COMPRESSION |
+                               SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                               SSL_OP_NO_TICKET | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+                               SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
   SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION | SSL_OP_LEGACY_SERVER_CONNECT);
   if (SSL_CTX_set_cipher_list(ctx, policy.tls12_ciphers.c_str()) != 1) {
     return core::fail(ErrorKind::invalid_input, "tls.ciphers_tls12 names no usable cipher",

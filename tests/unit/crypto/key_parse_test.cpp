@@ -6,7 +6,11 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "crypto/openpgp.hpp"
 #include "gpg_home.hpp"
@@ -38,6 +42,17 @@ class KeyParse : public ::testing::Test {
     expiring_ = home_->generate("Dave <dave@example.org>", "future-default", "default", "1d");
     revoked_ = home_->generate("Eve <eve@example.org>", "future-default", "default", "never");
     home_->revoke(revoked_);
+    // Primaries that never expire and cannot encrypt, with expiring encryption subkeys.
+    subkey_expiring_ = home_->generate("Frank <frank@example.org>", "ed25519", "sign", "never");
+    add_encryption_subkey(subkey_expiring_, "1d");
+    two_subkeys_ = home_->generate("Grace <grace@example.org>", "ed25519", "sign", "never");
+    add_encryption_subkey(two_subkeys_, "1d");
+    add_encryption_subkey(two_subkeys_, "3d");
+  }
+  static void add_encryption_subkey(const std::string& fpr, const std::string& expire) {
+    auto r = home_->gpg("--pinentry-mode loopback --passphrase '' --quick-add-key " + fpr +
+                        " cv25519 encr " + expire);
+    if (r.exit_code != 0) throw std::runtime_error("gpg --quick-add-key failed");
   }
   static void TearDownTestSuite() { home_.reset(); }
 
@@ -60,7 +75,8 @@ class KeyParse : public ::testing::Test {
   }
 
   static inline std::unique_ptr<GpgHome> home_;
-  static inline std::string normal_, sign_only_, expiring_, revoked_;
+  static inline std::string normal_, sign_only_, expiring_, revoked_, subkey_expiring_,
+      two_subkeys_;
 };
 
 TEST_F(KeyParse, AcceptsEncryptionCapableKey) {
@@ -126,6 +142,56 @@ TEST_F(KeyParse, ExpiredKeyIsNoRecipient) {
   EXPECT_FALSE(check_recipient(parsed_later.info, later));
 }
 
+// The primary never expires but its only encryption subkey does: the key stops being a
+// recipient when the subkey expires, whatever `now` it was parsed at.
+TEST_F(KeyParse, ExpiredEncryptionSubkeyEndsTheRecipient) {
+  const auto now = std::chrono::system_clock::now();
+  const auto key = parse_one(home_->export_public(subkey_expiring_), now);
+  EXPECT_FALSE(key.info.expires_at.has_value());
+  ASSERT_TRUE(key.info.encrypt_until.has_value());
+  EXPECT_NEAR(static_cast<double>(*key.info.encrypt_until - key.info.created_at), 86400.0, 60.0);
+  EXPECT_TRUE(key.info.can_encrypt);
+  EXPECT_TRUE(check_recipient(key.info, now));
+
+  const auto later = now + 48h;
+  auto st = check_recipient(key.info, later);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().public_text(), "key " + subkey_expiring_ +
+                                          "'s encryption subkey expired on " +
+                                          utc_date(*key.info.encrypt_until));
+
+  const auto parsed_later = parse_one(home_->export_public(subkey_expiring_), later);
+  EXPECT_FALSE(parsed_later.info.can_encrypt);
+  EXPECT_EQ(parsed_later.info.encrypt_until, key.info.encrypt_until);
+  EXPECT_FALSE(check_recipient(parsed_later.info, later));
+}
+
+TEST_F(KeyParse, EncryptUntilFollowsTheEncryptionKeys) {
+  const auto now = std::chrono::system_clock::now();
+  auto until = [&](const std::string& fpr) {
+    const auto key = parse_one(home_->export_public(fpr), now);
+    return std::pair(key.info.encrypt_until, key.info.created_at);
+  };
+
+  // No expiry anywhere.
+  EXPECT_EQ(until(normal_).first, std::nullopt);
+
+  // The primary expires in a day, so encryption ends then too.
+  const auto [primary_1d, primary_created] = until(expiring_);
+  ASSERT_TRUE(primary_1d.has_value());
+  EXPECT_NEAR(static_cast<double>(*primary_1d - primary_created), 86400.0, 60.0);
+
+  // Two encryption subkeys, one for a day, one for three: the later one counts.
+  const auto [latest, created] = until(two_subkeys_);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_NEAR(static_cast<double>(*latest - created), 3 * 86400.0, 60.0);
+  EXPECT_TRUE(parse_one(home_->export_public(two_subkeys_), now + 48h).info.can_encrypt);
+  EXPECT_FALSE(parse_one(home_->export_public(two_subkeys_), now + 96h).info.can_encrypt);
+
+  // Nothing can encrypt, ever.
+  EXPECT_EQ(until(sign_only_).first, std::optional<std::int64_t>(0));
+}
+
 TEST_F(KeyParse, RevokedKeyIsNoRecipient) {
   const auto now = std::chrono::system_clock::now();
   const auto key = parse_one(home_->export_public(revoked_), now);
@@ -172,7 +238,8 @@ TEST_F(KeyParse, RefusesEmptyGarbageAndOversize) {
 
 TEST_F(KeyParse, ReturnsEveryKeyOfAFile) {
   const auto now = std::chrono::system_clock::now();
-  const std::set<std::string> expected = {normal_, sign_only_, expiring_, revoked_};
+  const std::set<std::string> expected = {normal_,  sign_only_,       expiring_,
+                                          revoked_, subkey_expiring_, two_subkeys_};
 
   auto all = crypto::parse_public_keys(home_->export_public(""), now);  // every key, one block
   ASSERT_TRUE(all);

@@ -360,6 +360,84 @@ TEST(Declaration, PatternNeedsAShortField) {
   EXPECT_EQ(form->fields[0].pattern, "[0-9]{5}");
 }
 
+// The error for a text field "a" whose pattern is `pattern` (a TOML literal string, so
+// backslashes are the pattern's own), or "OK".
+std::string pattern_error(std::string_view pattern) {
+  return error_of(with_field("name = \"a\"\ntype = \"text\"\nlabel = \"A\"\npattern = '" +
+                             std::string(pattern) + "'\n"));
+}
+
+TEST(Declaration, PatternMayNotRepeatAVaryingGroup) {
+  const std::string expected =
+      "line 8, column 11: field \"a\": \"pattern\" may not repeat a group that itself repeats "
+      "or alternates ((a+)*, (a|b)+)";
+  for (std::string_view pattern :
+       {"(a+)+", "(a|aa)*", "(?:x*)*", "([A-Za-z]+ ?)*", "(a|b)+", "(a?){2,}", "(a{1,3}){2,5}",
+        "(a*){3}", "(ab|cd){1,}", "^((x)?y)+$", "((a+)b)*", "(a(b|c)d)+", "[a-z]+(( [a-z]+)+)?",
+        "(?:(?:a+))+", "x(a+)+?"}) {
+    EXPECT_EQ(pattern_error(pattern), expected) << pattern;
+  }
+}
+
+TEST(Declaration, PatternMayNotStackQuantifiers) {
+  const std::string expected =
+      "line 8, column 11: field \"a\": \"pattern\" may not put a quantifier directly after "
+      "another (a**, a+*)";
+  for (std::string_view pattern : {"a**", "a+*", "[0-9]{2}*", "(a)?+", "a???"}) {
+    EXPECT_EQ(pattern_error(pattern), expected) << pattern;
+  }
+}
+
+TEST(Declaration, PatternMayNotUseBackreferences) {
+  for (std::string_view pattern : {R"((a)\1)", R"((a)(b)\2+)", R"(([a-z])x\9)"}) {
+    EXPECT_EQ(pattern_error(pattern),
+              "line 8, column 11: field \"a\": \"pattern\" may not use a backreference (\\1)")
+        << pattern;
+  }
+}
+
+TEST(Declaration, PatternMayNotUseLookaround) {
+  for (std::string_view pattern : {"(?=a)", "x(?!y)[a-z]", "(?<=a)b", "(?<!a)b"}) {
+    EXPECT_EQ(pattern_error(pattern),
+              "line 8, column 11: field \"a\": \"pattern\" may not use lookahead or lookbehind "
+              "((?=...), (?!...))")
+        << pattern;
+  }
+}
+
+TEST(Declaration, PatternHazardPointsAtTheValue) {
+  const std::string doc =
+      with_field("name = \"a\"\ntype = \"text\"\nlabel = \"A\"\n\n\n    pattern   =  \"(a+)+\"\n");
+  EXPECT_EQ(error_of(doc).substr(0, 20), "line 10, column 18: ");
+}
+
+// Escaped and bracketed metacharacters are literals, so none of these repeats a varying
+// group, and ordinary format checks stay allowed.
+TEST(Declaration, OrdinaryPatternsAreAccepted) {
+  for (std::string_view pattern : {
+           "[A-Z]{2}[0-9]{6}",
+           "^[0-9]{5}(-[0-9]{4})?$",
+           R"((\+?[0-9 ]{7,20}))",
+           "[a-z]+( [a-z]+)?",
+           R"(\(a+\)+)",            // literal parentheses
+           R"((a\*)+)",             // literal star inside a repeated group
+           R"((a\|b)+)",            // literal bar
+           "([(*|+?])+",            // a class: metacharacters are literal
+           R"(([\]*|])+)",          // an escaped ']' does not end the class
+           "([[:alpha:]])+",        // a named class inside a class
+           "(?:ab)+",               // a fixed group may repeat
+           "([0-9]{3}-)+[0-9]{4}",  // {n} does not vary
+           "(a{2,2})*",
+           "(a+){1}",    // {1} does not repeat
+           "(a|b)?c",    // an optional group does not repeat
+           "a+?b*?c??",  // lazy quantifiers
+           R"(\d{3}\s\w+\.)",
+           R"(\0)",
+       }) {
+    EXPECT_EQ(pattern_error(pattern), "OK") << pattern;
+  }
+}
+
 TEST(Declaration, NumberBoundsMustBeNumbers) {
   EXPECT_EQ(error_of(with_field("name = \"a\"\ntype = \"number\"\nlabel = \"A\"\nmin = \"0\"\n")),
             "line 8, column 7: field \"a\": \"min\" must be a finite number");

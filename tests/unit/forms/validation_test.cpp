@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace forms {
 namespace {
@@ -302,6 +304,41 @@ TEST(Validation, PatternMustMatchTheWholeValue) {
 TEST(Validation, PatternOnTheLongestAllowedInputDoesNotExhaustTheStack) {
   EXPECT_EQ(accepted("word", std::string(1000, 'z')), std::string(1000, 'z'));
   EXPECT_EQ(refused("word", std::string(999, 'z') + "A"), "Please match the requested format.");
+}
+
+// The declaration refuses patterns whose matching can blow up (declaration_test.cpp);
+// every accepted sample finishes on the longest input a pattern field allows (1000
+// characters), including near-misses that make a backtracking matcher retry. No clock:
+// the proof is that the test completes.
+TEST(Validation, AcceptedPatternsFinishOnTheLongestInput) {
+  const std::vector<std::string_view> patterns{
+      "[A-Z]{2}[0-9]{6}",     "^[0-9]{5}(-[0-9]{4})?$", R"((\+?[0-9 ]{7,20}))", "[a-z]+( [a-z]+)?",
+      "([0-9]{3}-)+[0-9]{4}", "(a|b)?[a-z]*",           "[A-Za-z ]+",           "(?:ab)+",
+  };
+  std::vector<std::string> inputs;
+  for (std::string_view unit : {"a", "a ", "0", "0 ", "012-", "ab", "A"}) {
+    std::string text;
+    while (text.size() + unit.size() <= 999) text += unit;
+    text.resize(999, unit[0]);
+    inputs.push_back(text + "!");      // fails on the last character
+    inputs.push_back(text + unit[0]);  // may match
+  }
+  for (std::string_view pattern : patterns) {
+    const std::string doc =
+        "id = \"p\"\ntitle = \"P\"\nrecipients = [\"X\"]\n[[fields]]\n"
+        "name = \"f\"\ntype = \"text\"\nlabel = \"F\"\npattern = '" +
+        std::string(pattern) + "'\n";
+    auto declaration = parse_declaration(doc);
+    ASSERT_TRUE(declaration) << pattern << ": " << declaration.error().public_text();
+    for (const std::string& input : inputs) {
+      ASSERT_EQ(input.size(), 1000u);
+      const ValidationOutcome outcome = validate(*declaration, 1, {{"f", input}}, kToday);
+      if (!outcome.ok) {
+        ASSERT_EQ(outcome.errors.size(), 1u) << pattern;
+        EXPECT_EQ(outcome.errors[0].message, "Please match the requested format.") << pattern;
+      }
+    }
+  }
 }
 
 TEST(Validation, Email) {
