@@ -18,6 +18,7 @@ BUILD_PKGS=(
   libkainjow-mustache-dev
   libutf8proc-dev
   libphonenumber-dev
+  libre2-dev       # linear-time matching of declared field patterns
   libsodium-dev
   libcli11-dev
   libspdlog-dev libfmt-dev

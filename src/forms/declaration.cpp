@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <phonenumbers/phonenumberutil.h>
+#include <re2/re2.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -12,7 +13,6 @@
 #include <cmath>
 #include <map>
 #include <optional>
-#include <regex>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,11 +28,11 @@ constexpr std::size_t kMaxChoices = 500;         // bounds the rendered page
 constexpr std::size_t kMaxLengthBound = 100000;  // max_length / min_length upper bound
 constexpr std::size_t kMaxEmailLength = 254;     // RFC 5321 path limit
 constexpr std::size_t kMaxSignatureLength = 200;
-// std::regex compile time and memory grow with the pattern; 200 characters is plenty
-// for a format check.
+// Compile time and memory grow with the pattern; 200 characters is plenty for a format
+// check.
 constexpr std::size_t kMaxPatternChars = 200;
-// libstdc++'s std::regex matches recursively, one frame per input character or so; keep
-// the input of a pattern check short enough for any thread stack.
+// Patterns are matched by RE2 in time linear in the input; the bound keeps that cost
+// small per field.
 constexpr std::size_t kMaxPatternInput = 1000;
 constexpr std::int64_t kMinBodyBytes = 1024;
 constexpr std::int64_t kMaxBodyBytes = 10 * 1024 * 1024;
@@ -142,15 +142,16 @@ std::string one_line(std::string_view text) {
 
 // --- pattern hazards ----------------------------------------------------------------
 //
-// libstdc++'s std::regex backtracks without limit, and a pattern runs on the event loop
-// against untrusted input. Where the pattern can match the same text in many ways, a
-// failing match tries them all: `([A-Za-z]+ ?)*` takes seconds on 41 characters, `a**b`
-// on 18. The declaration therefore refuses the constructs that make the number of ways
-// grow exponentially with the input:
+// The server matches patterns with RE2, in linear time. But the same pattern is the
+// `pattern` attribute of the rendered input, which the submitter's browser checks with a
+// backtracking engine: where a pattern can match the same text in many ways, a failing
+// match tries them all (`([A-Za-z]+ ?)*` takes seconds on 41 characters), and the
+// patient's tab hangs. The declaration therefore refuses the constructs that make the
+// number of ways grow exponentially with the input:
 //   - repeating (*, +, {n,}, {n,m} with m > 1, {n} with n > 1) a group whose content
 //     itself varies (a quantifier other than {n}, or '|'): (a+)*, (a|aa)+, (?:x*)*;
 //     an optional group, `( [a-z]+)?`, does not repeat and stays allowed;
-//   - a quantifier directly after another, which libstdc++ nests: a**, a+*;
+//   - a quantifier directly after another, which some engines nest: a**, a+*;
 //   - backreferences (\1..\9), which no linear-time engine can match;
 //   - lookahead and lookbehind, each a nested match at every position.
 // The scan is syntactic, with ECMAScript's rules: an escaped character is an atom, a
@@ -527,9 +528,13 @@ class FieldParser {
       if (const auto hazard = pattern_hazard(*text)) {
         return error_at(*pattern, fmt::format("{}\"pattern\" {}", prefix_, *hazard));
       }
-      try {
-        std::regex compiled(*text, std::regex::ECMAScript);
-      } catch (const std::regex_error&) {
+      // The server matches with RE2 (linear time, no backtracking): the pattern must be
+      // valid RE2 syntax, which covers the ECMAScript subset a browser's `pattern`
+      // attribute checks in the same way.
+      RE2::Options options;
+      options.set_log_errors(false);
+      options.set_max_mem(1 << 20);  // bounds the compiled program
+      if (!RE2(*text, options).ok()) {
         return error_at(*pattern, prefix_ + "\"pattern\" is not a valid regular expression");
       }
       // The default max_length of a text field (1000) is within the bound.
