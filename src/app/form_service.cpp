@@ -161,34 +161,61 @@ const LoadedForm* find_form(const Catalog& catalog, std::string_view id) {
 
 // Placeholders unique to this process, so no declaration text can contain them by chance.
 const std::string& placeholder(CachedPage::Piece::Slot slot) {
+  using Slot = CachedPage::Piece::Slot;
   static const std::string token = "sealpost" + random_token(24) + "token";
   static const std::string nonce = "sealpost" + random_token(24) + "nonce";
-  return slot == CachedPage::Piece::Slot::token ? token : nonce;
+  static const std::string reference = "sealpost" + random_token(24) + "reference";
+  return slot == Slot::token ? token : slot == Slot::nonce ? nonce : reference;
 }
 
-CachedPage cache_blank_page(const LoadedForm& form) {
+CachedPage split_page(const std::string& page) {
   using Slot = CachedPage::Piece::Slot;
-  forms::RenderContext ctx;
-  ctx.action = "/f/" + form.declaration.id;
-  ctx.token = placeholder(Slot::token);
-  ctx.csp_nonce = placeholder(Slot::nonce);
-  std::string page = forms::render_form(form.declaration, ctx);
   CachedPage cached;
   std::size_t pos = 0;
   for (;;) {
-    auto t = page.find(placeholder(Slot::token), pos);
-    auto n = page.find(placeholder(Slot::nonce), pos);
-    auto next = std::min(t, n);
+    std::size_t next = std::string::npos;
+    Slot slot = Slot::none;
+    for (Slot candidate : {Slot::token, Slot::nonce, Slot::reference}) {
+      auto at = page.find(placeholder(candidate), pos);
+      if (at < next) {
+        next = at;
+        slot = candidate;
+      }
+    }
     if (next == std::string::npos) {
       cached.pieces.push_back({page.substr(pos), Slot::none});
       break;
     }
-    Slot slot = next == t ? Slot::token : Slot::nonce;
     cached.pieces.push_back({page.substr(pos, next - pos), slot});
     pos = next + placeholder(slot).size();
   }
   for (const auto& piece : cached.pieces) cached.literal_bytes += piece.literal.size();
   return cached;
+}
+
+std::string fill_page(const CachedPage& page, std::string_view token, std::string_view nonce,
+                      std::string_view reference) {
+  using Slot = CachedPage::Piece::Slot;
+  std::string body;
+  body.reserve(page.literal_bytes + 256);
+  for (const auto& piece : page.pieces) {
+    body += piece.literal;
+    if (piece.slot == Slot::token) body += token;
+    if (piece.slot == Slot::nonce) body += nonce;
+    if (piece.slot == Slot::reference) body += reference;
+  }
+  return body;
+}
+
+void cache_pages(LoadedForm& form) {
+  using Slot = CachedPage::Piece::Slot;
+  forms::RenderContext ctx;
+  ctx.action = "/f/" + form.declaration.id;
+  ctx.token = placeholder(Slot::token);
+  ctx.csp_nonce = placeholder(Slot::nonce);
+  form.blank_page = split_page(forms::render_form(form.declaration, ctx));
+  form.thanks_page = split_page(forms::render_thanks(form.declaration, placeholder(Slot::reference),
+                                                     placeholder(Slot::nonce)));
 }
 
 }  // namespace
@@ -292,7 +319,7 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
                     core::log_safe(form.unavailable_reason));
     }
     form.declaration = std::move(*decl);
-    form.blank_page = cache_blank_page(form);
+    cache_pages(form);
     catalog->forms.emplace(fv.form_id, std::move(form));
   }
 
@@ -361,14 +388,7 @@ http::Response render_form_page(const core::SecretBytes& token_key, const Loaded
   ctx.csp_nonce = random_token(16);
   std::string body;
   if (echo.empty() && errors.empty()) {
-    using Slot = CachedPage::Piece::Slot;
-    body.reserve(form.blank_page.literal_bytes + 256);
-    for (const auto& piece : form.blank_page.pieces) {
-      body += piece.literal;
-      if (piece.slot == Slot::token) body += ctx.token;
-      if (piece.slot == Slot::nonce) body += ctx.csp_nonce;
-    }
-    return html(status, std::move(body),
+    return html(status, fill_page(form.blank_page, ctx.token, ctx.csp_nonce, {}),
                 page_csp(ctx.csp_nonce, frame_ancestors(form.declaration)));
   }
   ctx.echo = std::move(echo);
@@ -414,7 +434,7 @@ void FormService::get_thanks(http::Request&&, http::RequestContext&& ctx,
         }
         if (!found->has_value()) return responder.send(status_page(404, request_id));
         auto nonce = random_token(16);
-        responder.send(html(200, forms::render_thanks(form->declaration, ref, nonce),
+        responder.send(html(200, fill_page(form->thanks_page, {}, nonce, ref),
                             page_csp(nonce, frame_ancestors(form->declaration))));
       });
   if (!queued) responder.send(status_page(503, ctx.request_id));

@@ -24,13 +24,13 @@
 
 namespace app {
 
-// The blank form page, rendered once per catalog with placeholders where the per-request
-// token and CSP nonce go (both base64url, which HTML escaping leaves as they are). Serving a
-// GET is then two string splices instead of a template render.
+// A page rendered once per catalog with placeholders where the per-request values go (the
+// form token, the CSP nonce, a reference number: base64url or Crockford base32, which HTML
+// escaping leaves as they are). Serving it is a few string splices, not a template render.
 struct CachedPage {
   struct Piece {
     std::string literal;
-    enum class Slot { none, token, nonce } slot = Slot::none;  // what follows the literal
+    enum class Slot { none, token, nonce, reference } slot = Slot::none;  // after the literal
   };
   std::vector<Piece> pieces;
   std::size_t literal_bytes = 0;
@@ -44,7 +44,8 @@ struct LoadedForm {
   // form was added): the form shows a "temporarily unavailable" page. Log text only.
   std::string unavailable_reason;
   std::vector<crypto::Fingerprint> recipients;  // declaration's + the recovery key
-  CachedPage blank_page;
+  CachedPage blank_page;                        // the form, nothing typed yet
+  CachedPage thanks_page;                       // the thank-you page
 };
 
 // Everything a request needs that changes when an administrator adds a form or a key.

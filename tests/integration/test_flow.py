@@ -28,9 +28,14 @@ class FlowTest(unittest.TestCase):
         self.assertIsNotNone(m, headers["location"])
         ref = m.group(1)
 
-        status, _, body = self.sp.request("GET", headers["location"])
+        status, thanks_headers, body = self.sp.request("GET", headers["location"])
         self.assertEqual(status, 200)
         self.assertIn(ref.encode(), body)
+        self.assertIn(b"Your information was received securely.", body)  # success_message
+        nonce = re.search(r"'nonce-([A-Za-z0-9_-]+)'",
+                          thanks_headers["content-security-policy"]).group(1)
+        self.assertIn(f'<style nonce="{nonce}">'.encode(), body)
+        self.assertNotRegex(body, rb"sealpost[A-Za-z0-9_-]{32}(token|nonce|reference)")
 
         out = os.path.join(self.sp.root, "export")
         self.sp.export(out)
