@@ -1,17 +1,22 @@
 #include "app/commands.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
+#include "app/auditor.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
 #include "app/reference.hpp"
 #include "app/self_signed.hpp"
+#include "audit/entry.hpp"
 #include "core/clock.hpp"
 #include "core/encoding.hpp"
 #include "core/rng.hpp"
@@ -74,6 +79,35 @@ std::string printable_user_id(const std::vector<std::string>& user_ids) {
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
+
+// Armored Ed25519 secret keys are well under 1 KiB; 64 KiB is the same bound `serve` uses.
+constexpr std::size_t kMaxSigningKeyBytes = 64 * 1024;
+// Where CLI events come from: the administrator's shell on this host.
+constexpr const char* kLocalSource = "local";
+
+// The audit trail of one CLI command: the signing key (for the closing checkpoint) and an
+// Auditor over the command's store.
+class CliAudit {
+ public:
+  static core::Result<std::unique_ptr<CliAudit>> open(const DataDir& dir, store::Store& store) {
+    auto key = read_secret_file(dir.signing_secret_key(), kMaxSigningKeyBytes);
+    if (!key) return core::fail(std::move(key).error());
+    return std::unique_ptr<CliAudit>(new CliAudit(store, std::move(*key)));
+  }
+  core::Status record(std::string action, std::string object) {
+    return auditor_.record_blocking(actor_, std::move(action), std::move(object), kLocalSource,
+                                    "ok");
+  }
+  core::Status finish() { return auditor_.finish_blocking(); }
+
+ private:
+  CliAudit(store::Store& store, core::SecretBytes key)
+      : key_(std::move(key)), auditor_(store, key_, clock_), actor_(cli_actor()) {}
+  core::SecretBytes key_;
+  core::SystemClock clock_;
+  Auditor auditor_;
+  std::string actor_;
+};
 
 }  // namespace
 
@@ -148,6 +182,8 @@ int run_key_import(const std::string& data_dir, const std::string& file) {
   if (!keys) return fail_line(file + ": " + keys.error().public_text());
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
   for (const auto& key : *keys) {
     store::KeyRecord record;
     record.fingerprint = key.info.fingerprint.hex();
@@ -159,11 +195,15 @@ int run_key_import(const std::string& data_dir, const std::string& file) {
     if (auto s = (*store)->put_key_blocking(record); !s) {
       return fail_line(s.error().public_text());
     }
+    if (auto s = (*audit)->record("key.import", "key:" + record.fingerprint); !s) {
+      return fail_line(s.error().public_text());
+    }
     auto usable = crypto::check_recipient(key.info, now);
     std::printf(
         "%s %s%s\n", record.fingerprint.c_str(), printable_user_id(key.info.user_ids).c_str(),
         usable ? "" : ("  [cannot be a recipient: " + usable.error().public_text() + "]").c_str());
   }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
   (*store)->close();
   return 0;
 }
@@ -210,8 +250,15 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
       return fail_line(file + ": recipient " + s.error().public_text());
     }
   }
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
   auto version = (*store)->add_form_version_blocking(decl->id, *text, core::unix_seconds(now));
   if (!version) return fail_line(version.error().public_text());
+  if (auto s = (*audit)->record("form.add", "form:" + decl->id + " v " + std::to_string(*version));
+      !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
   std::printf("form %s version %d added: /f/%s\n", decl->id.c_str(), *version, decl->id.c_str());
   (*store)->close();
   return 0;
@@ -250,9 +297,15 @@ int run_form_disable(const std::string& data_dir, const std::string& form_id) {
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
   if (auto s = (*store)->set_form_enabled_blocking(form_id, false); !s) {
     return fail_line(s.error().public_text());
   }
+  if (auto s = (*audit)->record("form.disable", "form:" + form_id); !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
   std::printf("form %s disabled\n", form_id.c_str());
   (*store)->close();
   return 0;
@@ -266,16 +319,47 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
   auto form = (*store)->latest_form_blocking(form_id);
   if (!form) return fail_line(form.error().public_text());
   if (!form->has_value()) return fail_line("no form with id \"" + form_id + "\"");
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+  constexpr std::size_t kBatch = 500;  // bounds memory whatever the form's size
+
+  // First pass: what this export will hand out (count, and the last seq, so submissions
+  // arriving meanwhile are not exported unrecorded). The audit entry is written before
+  // any file: an export that cannot be recorded does not happen.
+  std::size_t to_export = 0;
+  std::int64_t last_seq = 0;
+  {
+    std::optional<std::string> after = since;
+    for (;;) {
+      auto batch = (*store)->list_submissions_blocking(form_id, after, kBatch);
+      if (!batch) return fail_line(batch.error().public_text());
+      to_export += batch->size();
+      if (!batch->empty()) last_seq = batch->back().meta.seq;
+      if (batch->size() < kBatch) break;
+      after = batch->back().meta.reference;
+    }
+  }
+  std::string object = "form:" + form_id + " count=" + std::to_string(to_export);
+  if (since) object += " since=" + *since;
+  if (auto s = (*audit)->record("submission.export", object); !s) {
+    return fail_line("export not recorded in the audit trail, nothing written: " +
+                     s.error().public_text());
+  }
+
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return fail_line("cannot create " + out + ": " + ec.message());
   std::optional<std::string> after = since;
   std::size_t written = 0;
-  constexpr std::size_t kBatch = 500;  // bounds memory whatever the form's size
   for (;;) {
     auto batch = (*store)->list_submissions_blocking(form_id, after, kBatch);
     if (!batch) return fail_line(batch.error().public_text());
+    bool past_recorded = false;
     for (const auto& s : *batch) {
+      if (s.meta.seq > last_seq) {
+        past_recorded = true;
+        break;
+      }
       // The database is not trusted to name files: a reference that is not of our own
       // shape (say "../x", written by someone with database access) stops the export.
       if (!is_reference(s.meta.reference)) {
@@ -289,13 +373,94 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
       }
       ++written;
     }
-    if (batch->size() < kBatch) break;
+    if (past_recorded || batch->size() < kBatch) break;
     after = batch->back().meta.reference;
     std::fprintf(stderr, "exported %zu...\n", written);
   }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
   std::printf("exported %zu submission%s of form %s to %s\n", written, written == 1 ? "" : "s",
               form_id.c_str(), out.c_str());
   (*store)->close();
+  return 0;
+}
+
+namespace {
+
+// RNP 0.16 prints its own diagnostics for signatures it cannot check (an unknown signer,
+// broken armor) straight to stderr, whatever log descriptor its context was given; a
+// tampered checkpoint is an expected input of `audit verify`, whose answer must stay one
+// line. So stderr points at /dev/null while verifying: the CLI is single-threaded here
+// and writes its own message only after this is restored. Never used in `serve`.
+class QuietStderr {
+ public:
+  QuietStderr() {
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved_ >= 0 && null >= 0) ::dup2(null, STDERR_FILENO);
+    if (null >= 0) ::close(null);
+  }
+  ~QuietStderr() {
+    std::fflush(stderr);
+    if (saved_ >= 0) {
+      ::dup2(saved_, STDERR_FILENO);
+      ::close(saved_);
+    }
+  }
+  QuietStderr(const QuietStderr&) = delete;
+  QuietStderr& operator=(const QuietStderr&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
+}  // namespace
+
+int run_audit_verify(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto public_key = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
+  if (!public_key) return fail_line(public_key.error().public_text());
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  core::Result<audit::VerifyReport> report = [&] {
+    QuietStderr quiet;
+    return verify_audit_blocking(**store, *public_key);
+  }();
+  (*store)->close();
+  if (!report) return fail_line(report.error().public_text());
+  if (!report->ok) {
+    return fail_line("audit trail broken at entry " + std::to_string(report->bad_seq) + ": " +
+                     report->reason);
+  }
+  std::printf("audit trail intact: %lld entries, %lld checkpoints, last checkpoint at %lld\n",
+              static_cast<long long>(report->entries), static_cast<long long>(report->checkpoints),
+              static_cast<long long>(report->last_checkpoint));
+  return 0;
+}
+
+int run_audit_export(const std::string& data_dir, const std::optional<std::string>& out) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  std::string text;
+  constexpr std::size_t kPage = 1000;
+  std::int64_t after = 0;
+  for (;;) {
+    auto rows = (*store)->list_audit_blocking(after, kPage);
+    if (!rows) return fail_line(rows.error().public_text());
+    for (const auto& r : *rows) {
+      text += audit::to_json_line(to_entry(r));
+      text += '\n';
+    }
+    if (rows->size() < kPage) break;
+    after = rows->back().seq;
+  }
+  (*store)->close();
+  if (!out) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  if (auto s = write_file(*out, text, 0600, false); !s) return fail_line(s.error().public_text());
   return 0;
 }
 

@@ -17,6 +17,11 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
                const std::optional<std::string>& since);
 int run_serve(const std::string& data_dir, const std::optional<std::string>& https_listen,
               const std::optional<std::string>& http_listen);
+// `audit verify`: exit 0 and one summary line when the chain is intact, else one
+// "sealpost: audit trail broken at entry K: <reason>" line and exit 1.
+int run_audit_verify(const std::string& data_dir);
+// `audit export`: the trail as JSON lines (one entry per line), to `out` or stdout.
+int run_audit_export(const std::string& data_dir, const std::optional<std::string>& out);
 
 // Prints "sealpost: <message>" on one line to stderr and returns 1.
 int fail_line(const std::string& message);

@@ -56,6 +56,16 @@ int main(int argc, char** argv) {
   exp->add_option("--out", out, "Output directory")->required();
   exp->add_option("--since", since, "Only submissions after this reference number");
 
+  auto* audit = cli.add_subcommand("audit", "Check or export the tamper-evident audit trail");
+  audit->require_subcommand(1);
+  auto* audit_verify =
+      audit->add_subcommand("verify", "Check the hash chain and its signed checkpoints");
+  add_data(audit_verify);
+  auto* audit_export = audit->add_subcommand("export", "Write the audit trail as JSON lines");
+  add_data(audit_export);
+  std::optional<std::string> audit_out;
+  audit_export->add_option("--out", audit_out, "Output file (default: standard output)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -76,5 +86,7 @@ int main(int argc, char** argv) {
   if (*form_disable) return app::run_form_disable(data, form_id);
   if (*serve) return app::run_serve(data, https_listen, http_listen);
   if (*exp) return app::run_export(data, form_id, out, since);
+  if (*audit_verify) return app::run_audit_verify(data);
+  if (*audit_export) return app::run_audit_export(data, audit_out);
   return 2;
 }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "app/auditor.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
@@ -149,6 +150,13 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   auto catalog = load_catalog_blocking(*store, *config, *signing_key, clock.now(), crypto_threads);
   if (!catalog) return fail_line(catalog.error().public_text());
 
+  // Start and stop of the server are audited (actor "system"); a trail that cannot be
+  // written stops the start, before any port is opened.
+  Auditor auditor(*store, *signing_key, clock);
+  if (auto s = auditor.record_blocking("system", "serve.start", "server", "local", "ok"); !s) {
+    return fail_line(s.error().public_text());
+  }
+
   FormService forms(*config, *store, pool, clock, std::move(*token_key));
   forms.set_catalog(*catalog);
 
@@ -207,9 +215,18 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   // The event loop ran dry: every connection is closed. Finish encryption jobs, then let
   // the store commit what it accepted.
   pool.stop();
+  // Closing entry and checkpoint: a truncation of everything up to here is detectable.
+  int rc = 0;
+  if (auto s = auditor.record_blocking("system", "serve.stop", "server", "local", "ok"); !s) {
+    spdlog::error("event=audit_failed detail={}", core::log_safe(s.error().detail()));
+    rc = 1;
+  } else if (auto c = auditor.checkpoint_blocking(); !c) {
+    spdlog::error("event=audit_checkpoint_failed detail={}", core::log_safe(c.error().detail()));
+    rc = 1;
+  }
   store->close();
   spdlog::info("event=stopped");
-  return 0;
+  return rc;
 }
 
 }  // namespace app

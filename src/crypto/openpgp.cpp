@@ -6,6 +6,9 @@
 
 #include "crypto/openpgp.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -629,6 +632,121 @@ core::Result<std::vector<std::uint8_t>> RnpEncryptor::sign_and_encrypt(
   const auto bytes = d::memory_output_bytes(output->get());
   if (bytes.empty()) return core::fail(ErrorKind::internal, kLibraryFailure, "empty ciphertext");
   return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+}
+
+// ---------------------------------------------------------------------------------------
+// Detached signatures (audit checkpoints)
+
+namespace {
+
+// RNP writes its own diagnostics to stderr for malformed input; a tampered signature is
+// an expected input of verify_detached and must give our one-line error only.
+void silence(rnp_ffi_t ffi) {
+  const int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  // RNP takes ownership of the descriptor (closed with the context).
+  if (fd >= 0 && rnp_ffi_set_log_fd(ffi, fd) != RNP_SUCCESS) ::close(fd);
+}
+
+constexpr const char* kBadSignature = "the signature does not verify";
+
+}  // namespace
+
+core::Result<std::string> sign_detached(const core::SecretBytes& signing_secret_armored,
+                                        std::string_view data) {
+  auto ffi = d::make_ffi();
+  if (!ffi) return core::fail(std::move(ffi).error());
+  silence(ffi->get());
+  auto signer_fpr = load_context(ffi->get(), {}, signing_secret_armored);
+  if (!signer_fpr) return core::fail(std::move(signer_fpr).error());
+  auto signer = d::locate_by_fingerprint(ffi->get(), *signer_fpr);
+  if (!signer) return core::fail(std::move(signer).error());
+  if (!*signer) return core::fail(ErrorKind::internal, kLibraryFailure, "signing key vanished");
+
+  auto input =
+      d::input_from(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+  if (!input) return core::fail(std::move(input).error());
+  auto output = d::memory_output();
+  if (!output) return core::fail(std::move(output).error());
+
+  rnp_op_sign_t raw_op = nullptr;
+  rnp_result_t rc = rnp_op_sign_detached_create(&raw_op, ffi->get(), input->get(), output->get());
+  d::OpSign op(raw_op);
+  if (rc != RNP_SUCCESS) return library_failure("rnp_op_sign_detached_create", rc);
+  if ((rc = rnp_op_sign_add_signature(op.get(), signer->get(), nullptr)) != RNP_SUCCESS ||
+      (rc = rnp_op_sign_set_hash(op.get(), "SHA256")) != RNP_SUCCESS ||
+      (rc = rnp_op_sign_set_armor(op.get(), true)) != RNP_SUCCESS) {
+    return library_failure("rnp_op_sign_set_*", rc);
+  }
+  if ((rc = rnp_op_sign_execute(op.get())) != RNP_SUCCESS) {
+    return library_failure("rnp_op_sign_execute", rc);
+  }
+  op.reset();
+  const auto bytes = d::memory_output_bytes(output->get());
+  if (bytes.empty()) return core::fail(ErrorKind::internal, kLibraryFailure, "empty signature");
+  return std::string(bytes.begin(), bytes.end());
+}
+
+core::Status verify_detached(std::string_view public_key_armored, std::string_view data,
+                             std::string_view signature) {
+  auto ffi = d::make_ffi();
+  if (!ffi) return core::fail(std::move(ffi).error());
+  silence(ffi->get());
+  const auto key_bytes = std::span(reinterpret_cast<const std::uint8_t*>(public_key_armored.data()),
+                                   public_key_armored.size());
+  if (key_bytes.empty() || key_bytes.size() > kMaxKeyFileBytes || !looks_like_key_file(key_bytes)) {
+    return core::fail(ErrorKind::invalid_input, "the signing public key is not readable",
+                      "not a key file");
+  }
+  // Public parts only: whatever the file holds, only a public key can vouch here.
+  if (auto st = import_keys(ffi->get(), key_bytes, RNP_LOAD_SAVE_PUBLIC_KEYS,
+                            "the signing public key is not readable");
+      !st) {
+    return st;
+  }
+  auto fingerprints = primary_fingerprints(ffi->get());
+  if (!fingerprints) return core::fail(std::move(fingerprints).error());
+  if (fingerprints->size() != 1) {
+    return core::fail(ErrorKind::invalid_input, "the signing public key file must hold one key",
+                      std::to_string(fingerprints->size()) + " primary keys");
+  }
+  if (signature.empty()) {
+    return core::fail(ErrorKind::integrity, kBadSignature, "empty signature");
+  }
+  auto data_in =
+      d::input_from(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+  if (!data_in) return core::fail(std::move(data_in).error());
+  auto sig_in = d::input_from(
+      std::span(reinterpret_cast<const std::uint8_t*>(signature.data()), signature.size()));
+  if (!sig_in) return core::fail(std::move(sig_in).error());
+
+  rnp_op_verify_t raw_op = nullptr;
+  rnp_result_t rc =
+      rnp_op_verify_detached_create(&raw_op, ffi->get(), data_in->get(), sig_in->get());
+  d::OpVerify op(raw_op);
+  if (rc != RNP_SUCCESS) {
+    return core::fail(ErrorKind::integrity, kBadSignature,
+                      d::rnp_detail("rnp_op_verify_detached_create", rc));
+  }
+  if ((rc = rnp_op_verify_execute(op.get())) != RNP_SUCCESS) {
+    return core::fail(ErrorKind::integrity, kBadSignature,
+                      d::rnp_detail("rnp_op_verify_execute", rc));
+  }
+  std::size_t count = 0;
+  if ((rc = rnp_op_verify_get_signature_count(op.get(), &count)) != RNP_SUCCESS) {
+    return library_failure("rnp_op_verify_get_signature_count", rc);
+  }
+  if (count == 0) return core::fail(ErrorKind::integrity, kBadSignature, "no signature");
+  // Every signature in the block must be good: an extra bad one is tampering too.
+  for (std::size_t i = 0; i < count; ++i) {
+    rnp_op_verify_signature_t sig = nullptr;
+    if ((rc = rnp_op_verify_get_signature_at(op.get(), i, &sig)) != RNP_SUCCESS) {
+      return library_failure("rnp_op_verify_get_signature_at", rc);
+    }
+    if ((rc = rnp_op_verify_signature_get_status(sig)) != RNP_SUCCESS) {
+      return core::fail(ErrorKind::integrity, kBadSignature, d::rnp_detail("signature status", rc));
+    }
+  }
+  return core::ok();
 }
 
 }  // namespace crypto

@@ -78,6 +78,18 @@ struct GeneratedSigningKey {
 // holding it never lets the server decrypt anything.
 core::Result<GeneratedSigningKey> generate_signing_key(std::string_view user_id);
 
+// An ASCII-armored detached OpenPGP signature (SHA-256) over `data`, made with the server's
+// signing key (one unprotected, sign-only secret key, as RnpEncryptor requires). Used for
+// the audit trail's checkpoints; `gpg --verify SIG DATA` accepts it.
+core::Result<std::string> sign_detached(const core::SecretBytes& signing_secret_armored,
+                                        std::string_view data);
+
+// Checks a detached signature over `data` against the one public key in
+// `public_key_armored`. ok() only when the signature is intact and made by that key;
+// integrity error otherwise (invalid_input when the key itself is unreadable).
+core::Status verify_detached(std::string_view public_key_armored, std::string_view data,
+                             std::string_view signature);
+
 // Signs and encrypts plaintext for a set of recipients. Thread-safe.
 class Encryptor {
  public:

@@ -59,6 +59,28 @@ struct StoredSubmission {
   std::vector<std::uint8_t> ciphertext;
 };
 
+// One audit trail entry as stored (mirrors audit::Entry; the store does not interpret it
+// beyond keeping seq unique). Never PHI.
+struct AuditRow {
+  std::int64_t seq = 0;
+  std::int64_t time = 0;
+  std::string actor;
+  std::string action;
+  std::string object;
+  std::string source;
+  std::string outcome;
+  std::string prev_hash;
+  std::string hash;
+};
+
+// A signed audit checkpoint (mirrors audit::Checkpoint).
+struct AuditCheckpointRow {
+  std::int64_t count = 0;
+  std::string head_hash;
+  std::int64_t time = 0;
+  std::string signature;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -107,6 +129,24 @@ class Store {
   virtual core::Result<std::vector<KeyRecord>> list_keys_blocking() = 0;
   virtual core::Result<std::optional<KeyRecord>> find_key_blocking(
       const std::string& fingerprint) = 0;
+
+  // Audit trail. append_audit runs in ONE write transaction (BEGIN IMMEDIATE): it reads the
+  // last row, calls `make` with it (nullopt for the first) to build the next row with its
+  // hashes, inserts that and commits, so concurrent processes (the CLI and the server)
+  // extend one chain. Returns the row stored. Errors: unavailable (busy, disk),
+  // conflict (a row with that seq exists: `make` did not build seq = last + 1).
+  virtual core::Result<AuditRow> append_audit_blocking(
+      const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) = 0;
+  // Rows with seq > after_seq in seq order, at most `limit`.
+  virtual core::Result<std::vector<AuditRow>> list_audit_blocking(std::int64_t after_seq,
+                                                                  std::size_t limit) = 0;
+  // The row with the highest seq, if any.
+  virtual core::Result<std::optional<AuditRow>> last_audit_blocking() = 0;
+  virtual core::Result<std::int64_t> audit_count_blocking() = 0;
+  // Stores a checkpoint; one already stored at the same count is kept (no error).
+  virtual core::Status add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) = 0;
+  // Every checkpoint, by count.
+  virtual core::Result<std::vector<AuditCheckpointRow>> list_audit_checkpoints_blocking() = 0;
 
   // A number that changes whenever forms or keys change, so a running server can notice
   // a `form add` / `key import` made by another process and reload.

@@ -247,6 +247,14 @@ class FsyncBeforeAnswerTest(unittest.TestCase):
         syncs, sends_after_sync, violations = wal_order(lines)
         print(f"\n  strace: {len(lines)} lines, {syncs} WAL syncs, {sends_after_sync} socket "
               f"writes after a sync, {len(violations)} while unsynced", end="")
+        # strace -p attaches thread by thread; on a loaded machine it can miss the threads
+        # that answer. A trace without a single socket write cannot judge the order:
+        # that is the environment, not the server (the kill -9 test above still runs).
+        tcp_writes = sum(1 for l in lines
+                         if re.search(r" (sendmsg|sendto|write|writev)\(\d+<TCP", l))
+        if tcp_writes == 0:
+            self.skipTest("strace saw no socket write (incomplete trace): "
+                          + " | ".join(lines[:5]))
         wal_writes = sum(1 for l in lines if re.search(r" pwrite\w*\(\d+<[^>]*-wal>", l))
         self.assertGreaterEqual(wal_writes, len(acked), "the trace saw no WAL writes")
         self.assertGreaterEqual(syncs, len(acked), "fewer WAL syncs than acknowledged commits")

@@ -32,6 +32,8 @@ using Key = std::unique_ptr<rnp_key_handle_st, RnpDeleter<rnp_key_handle_destroy
 using Uid = std::unique_ptr<rnp_uid_handle_st, RnpDeleter<rnp_uid_handle_destroy>>;
 using OpEncrypt = std::unique_ptr<rnp_op_encrypt_st, RnpDeleter<rnp_op_encrypt_destroy>>;
 using OpGenerate = std::unique_ptr<rnp_op_generate_st, RnpDeleter<rnp_op_generate_destroy>>;
+using OpSign = std::unique_ptr<rnp_op_sign_st, RnpDeleter<rnp_op_sign_destroy>>;
+using OpVerify = std::unique_ptr<rnp_op_verify_st, RnpDeleter<rnp_op_verify_destroy>>;
 using IdIterator =
     std::unique_ptr<rnp_identifier_iterator_st, RnpDeleter<rnp_identifier_iterator_destroy>>;
 

@@ -98,6 +98,21 @@ constexpr const char* kListKeys =
 constexpr const char* kFindKey =
     "SELECT fingerprint, armored, user_ids, created_at, expires_at, imported_at "
     "FROM keys WHERE fingerprint = ?";
+constexpr const char* kLastAudit =
+    "SELECT seq, time, actor, action, object, source, outcome, prev_hash, hash "
+    "FROM audit ORDER BY seq DESC LIMIT 1";
+constexpr const char* kInsertAudit =
+    "INSERT INTO audit (seq, time, actor, action, object, source, outcome, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kListAudit =
+    "SELECT seq, time, actor, action, object, source, outcome, prev_hash, hash "
+    "FROM audit WHERE seq > ? ORDER BY seq LIMIT ?";
+constexpr const char* kCountAudit = "SELECT count(*) FROM audit";
+constexpr const char* kInsertAuditCheckpoint =
+    "INSERT INTO audit_checkpoints (count, head_hash, time, signature) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (count) DO NOTHING";
+constexpr const char* kListAuditCheckpoints =
+    "SELECT count, head_hash, time, signature FROM audit_checkpoints ORDER BY count";
 constexpr const char* kConfigGeneration = "SELECT value FROM meta WHERE key = 'config_generation'";
 constexpr const char* kBumpConfigGeneration =
     "UPDATE meta SET value = value + 1 WHERE key = 'config_generation'";
@@ -176,6 +191,21 @@ core::Result<KeyRecord> read_key(const Query& q) {
   if (!q.column_is_null(4)) key.expires_at = q.column_int64(4);
   key.imported_at = q.column_int64(5);
   return key;
+}
+
+// Columns: seq, time, actor, action, object, source, outcome, prev_hash, hash.
+AuditRow read_audit(const Query& q) {
+  AuditRow row;
+  row.seq = q.column_int64(0);
+  row.time = q.column_int64(1);
+  row.actor = q.column_text(2);
+  row.action = q.column_text(3);
+  row.object = q.column_text(4);
+  row.source = q.column_text(5);
+  row.outcome = q.column_text(6);
+  row.prev_hash = q.column_text(7);
+  row.hash = q.column_text(8);
+  return row;
 }
 
 core::Result<std::optional<FormVersion>> read_one_form(Query& q) {
@@ -683,6 +713,108 @@ core::Result<std::int64_t> SqliteStore::config_generation_blocking() {
   }
   if (rc != SQLITE_ROW) return forward(q->error(rc, "config generation"));
   return q->column_int64(0);
+}
+
+// ---- audit ----
+
+core::Result<AuditRow> SqliteStore::append_audit_blocking(
+    const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) {
+  std::lock_guard lock(admin_mutex_);
+  // The write lock is taken before the last row is read: no other process can append in
+  // between, so the new row's prev_hash is the real last hash.
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  std::optional<AuditRow> last;
+  {
+    auto q = admin_db_->query(sql::kLastAudit);
+    if (!q) return forward(std::move(q).error());
+    int rc = q->step();
+    if (rc == SQLITE_ROW) {
+      last = read_audit(*q);
+    } else if (rc != SQLITE_DONE) {
+      return forward(q->error(rc, "last audit"));
+    }
+  }
+  AuditRow row = make(last);
+  {
+    auto q = admin_db_->query(sql::kInsertAudit);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, row.seq)
+        .bind(2, row.time)
+        .bind(3, row.actor)
+        .bind(4, row.action)
+        .bind(5, row.object)
+        .bind(6, row.source)
+        .bind(7, row.outcome)
+        .bind(8, row.prev_hash)
+        .bind(9, row.hash);
+    int rc = q->step();
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return core::fail(core::ErrorKind::conflict, sqlite::detail::kStoreInternal,
+                        "audit seq already used");
+    }
+    if (rc != SQLITE_DONE) return forward(q->error(rc, "insert audit"));
+  }
+  if (auto s = tx->commit(); !s) return forward(std::move(s).error());
+  return row;
+}
+
+core::Result<std::vector<AuditRow>> SqliteStore::list_audit_blocking(std::int64_t after_seq,
+                                                                     std::size_t limit) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kListAudit);
+  if (!q) return forward(std::move(q).error());
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  q->bind(1, after_seq).bind(2, static_cast<std::int64_t>(std::min(limit, kMax)));
+  std::vector<AuditRow> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) out.push_back(read_audit(*q));
+  if (rc != SQLITE_DONE) return forward(q->error(rc, "list audit"));
+  return out;
+}
+
+core::Result<std::optional<AuditRow>> SqliteStore::last_audit_blocking() {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kLastAudit);
+  if (!q) return forward(std::move(q).error());
+  int rc = q->step();
+  if (rc == SQLITE_DONE) return std::optional<AuditRow>();
+  if (rc != SQLITE_ROW) return forward(q->error(rc, "last audit"));
+  return std::optional<AuditRow>(read_audit(*q));
+}
+
+core::Result<std::int64_t> SqliteStore::audit_count_blocking() {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kCountAudit);
+  if (!q) return forward(std::move(q).error());
+  int rc = q->step();
+  if (rc != SQLITE_ROW) return forward(q->error(rc, "count audit"));
+  return q->column_int64(0);
+}
+
+core::Status SqliteStore::add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) {
+  std::lock_guard lock(admin_mutex_);
+  auto q = admin_db_->query(sql::kInsertAuditCheckpoint);
+  if (!q) return forward(std::move(q).error());
+  q->bind(1, checkpoint.count)
+      .bind(2, checkpoint.head_hash)
+      .bind(3, checkpoint.time)
+      .bind(4, checkpoint.signature);
+  return q->run("insert audit checkpoint");
+}
+
+core::Result<std::vector<AuditCheckpointRow>> SqliteStore::list_audit_checkpoints_blocking() {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kListAuditCheckpoints);
+  if (!q) return forward(std::move(q).error());
+  std::vector<AuditCheckpointRow> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    out.push_back(AuditCheckpointRow{q->column_int64(0), q->column_text(1), q->column_int64(2),
+                                     q->column_text(3)});
+  }
+  if (rc != SQLITE_DONE) return forward(q->error(rc, "list audit checkpoints"));
+  return out;
 }
 
 // ---- test hooks ----

@@ -73,6 +73,17 @@ class SqliteStore final : public Store {
 
   core::Result<std::int64_t> config_generation_blocking() override;
 
+  // On the admin connection, so an audit append serialises with form and key writes of
+  // this process and, through BEGIN IMMEDIATE, with every other process's.
+  core::Result<AuditRow> append_audit_blocking(
+      const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) override;
+  core::Result<std::vector<AuditRow>> list_audit_blocking(std::int64_t after_seq,
+                                                          std::size_t limit) override;
+  core::Result<std::optional<AuditRow>> last_audit_blocking() override;
+  core::Result<std::int64_t> audit_count_blocking() override;
+  core::Status add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) override;
+  core::Result<std::vector<AuditCheckpointRow>> list_audit_checkpoints_blocking() override;
+
   // Idempotent. Called from a `done` callback (the writer thread) it only stops accepting;
   // the owner's later close() or the destructor joins.
   void close() override;

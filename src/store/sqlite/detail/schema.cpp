@@ -21,7 +21,10 @@ namespace {
 //                 so a seq is never reused, even after the newest row is deleted)
 //   used_tokens   nonces of form tokens already consumed (single use), prunable after
 //                 expires_at
-constexpr std::array<const char*, 1> kMigrations = {
+//   audit         the hash-chained audit trail (A1, A2): append only, seq 1, 2, 3, ...
+//                 (no AUTOINCREMENT: the chain, not SQLite, allocates seq)
+//   audit_checkpoints  signed (count, head_hash) statements over the audit chain
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -68,6 +71,26 @@ CREATE TABLE used_tokens (
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX used_tokens_by_expiry ON used_tokens (expires_at);
+)sql",
+    R"sql(
+CREATE TABLE audit (
+  seq       INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 1),
+  time      INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  object    TEXT NOT NULL,
+  source    TEXT NOT NULL,
+  outcome   TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE audit_checkpoints (
+  count     INTEGER PRIMARY KEY NOT NULL CHECK (count >= 1),
+  head_hash TEXT NOT NULL,
+  time      INTEGER NOT NULL,
+  signature TEXT NOT NULL
+) STRICT;
 )sql",
 };
 

@@ -1,0 +1,157 @@
+#include "app/auditor.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include "core/log.hpp"
+#include "crypto/openpgp.hpp"
+
+namespace app {
+
+namespace {
+
+constexpr const char* kBroken =
+    "the audit trail failed its integrity check; run `sealpost audit verify`";
+// Rows read per query when loading the trail: bounds one result set, not the total.
+constexpr std::size_t kPage = 1000;
+
+store::AuditRow to_row(const audit::Entry& e) {
+  return store::AuditRow{e.seq,    e.time,    e.actor,     e.action, e.object,
+                         e.source, e.outcome, e.prev_hash, e.hash};
+}
+
+}  // namespace
+
+audit::Entry to_entry(const store::AuditRow& r) {
+  return audit::Entry{r.seq,    r.time,    r.actor,     r.action, r.object,
+                      r.source, r.outcome, r.prev_hash, r.hash};
+}
+
+std::string cli_actor() {
+  const uid_t uid = ::geteuid();
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && found->pw_name[0] != '\0') {
+    return std::string("cli:") + found->pw_name;
+  }
+  return "cli:uid=" + std::to_string(uid);
+}
+
+core::Status Auditor::record_blocking(std::string actor, std::string action, std::string object,
+                                      std::string source, std::string outcome) {
+  const std::int64_t now = core::unix_seconds(clock_.now());
+  auto row = store_.append_audit_blocking([&](const std::optional<store::AuditRow>& last) {
+    std::optional<audit::Entry> previous;
+    if (last) previous = to_entry(*last);
+    return to_row(audit::next_entry(previous ? &*previous : nullptr, now, actor, action, object,
+                                    source, outcome));
+  });
+  if (!row) return core::fail(std::move(row).error());
+  {
+    std::lock_guard lock(mutex_);
+    recorded_ = true;
+  }
+  if (row->seq % kCheckpointEvery == 0) return checkpoint_blocking();
+  return core::ok();
+}
+
+core::Status Auditor::checkpoint_blocking() {
+  std::lock_guard lock(mutex_);
+  auto last = store_.last_audit_blocking();
+  if (!last) return core::fail(std::move(last).error());
+  if (!last->has_value()) return core::ok();  // nothing to vouch for yet
+  const store::AuditRow& head = **last;
+
+  auto checkpoints = store_.list_audit_checkpoints_blocking();
+  if (!checkpoints) return core::fail(std::move(checkpoints).error());
+  std::int64_t anchor_seq = 0;
+  std::string anchor_hash(audit::kGenesisHash);
+  if (!checkpoints->empty()) {
+    anchor_seq = checkpoints->back().count;
+    anchor_hash = checkpoints->back().head_hash;
+  }
+  if (anchor_seq > head.seq) {
+    return core::fail(core::ErrorKind::integrity, kBroken,
+                      "a checkpoint is beyond the last audit entry (truncated)");
+  }
+  if (anchor_seq == head.seq) {
+    if (anchor_hash != head.hash) {
+      return core::fail(core::ErrorKind::integrity, kBroken, "last checkpoint != head hash");
+    }
+    return core::ok();  // already covered
+  }
+
+  // The stretch since the last checkpoint, up to the head we are about to sign.
+  std::vector<audit::Entry> stretch;
+  std::int64_t after = anchor_seq;
+  while (after < head.seq) {
+    auto rows = store_.list_audit_blocking(after, kPage);
+    if (!rows) return core::fail(std::move(rows).error());
+    if (rows->empty()) break;
+    for (const auto& r : *rows) {
+      if (r.seq > head.seq) break;
+      stretch.push_back(to_entry(r));
+    }
+    after = rows->back().seq;
+  }
+  auto report = audit::verify_links(stretch, anchor_seq, anchor_hash);
+  if (!report.ok) {
+    return core::fail(core::ErrorKind::integrity, kBroken,
+                      "entry " + std::to_string(report.bad_seq) + ": " + report.reason);
+  }
+  if (stretch.empty() || stretch.back().seq != head.seq) {
+    return core::fail(core::ErrorKind::integrity, kBroken, "head entry not reachable");
+  }
+
+  const std::int64_t now = core::unix_seconds(clock_.now());
+  auto signature =
+      crypto::sign_detached(signing_key_, audit::checkpoint_payload(head.seq, head.hash, now));
+  if (!signature) return core::fail(std::move(signature).error());
+  return store_.add_audit_checkpoint_blocking(
+      store::AuditCheckpointRow{head.seq, head.hash, now, std::move(*signature)});
+}
+
+core::Status Auditor::finish_blocking() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!recorded_) return core::ok();
+  }
+  return checkpoint_blocking();
+}
+
+core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
+                                                        std::string_view public_key_armored) {
+  std::vector<audit::Entry> entries;
+  std::int64_t after = 0;
+  for (;;) {
+    auto rows = store.list_audit_blocking(after, kPage);
+    if (!rows) return core::fail(std::move(rows).error());
+    for (const auto& r : *rows) entries.push_back(to_entry(r));
+    if (rows->size() < kPage) break;
+    after = rows->back().seq;
+  }
+  auto rows = store.list_audit_checkpoints_blocking();
+  if (!rows) return core::fail(std::move(rows).error());
+  std::vector<audit::Checkpoint> checkpoints;
+  checkpoints.reserve(rows->size());
+  for (const auto& c : *rows) {
+    checkpoints.push_back(audit::Checkpoint{c.count, c.head_hash, c.time, c.signature});
+  }
+  // A key file we cannot read must not look like "every signature is bad".
+  bool key_unreadable = false;
+  auto report = audit::verify_chain(
+      entries, checkpoints, [&](std::string_view payload, std::string_view signature) {
+        auto s = crypto::verify_detached(public_key_armored, payload, signature);
+        if (!s && s.error().kind() != core::ErrorKind::integrity) key_unreadable = true;
+        return s.has_value();
+      });
+  if (key_unreadable) {
+    return core::fail(core::ErrorKind::invalid_input,
+                      "the server's public signing key could not be read");
+  }
+  return report;
+}
+
+}  // namespace app

@@ -1,0 +1,57 @@
+#pragma once
+// Records security-relevant events in the hash-chained audit trail (A1, A2) and signs
+// checkpoints over it: every kCheckpointEvery entries, at `serve` shutdown and at the end
+// of each CLI command that recorded something (finish_blocking).
+// Trust: the rows it reads back are our own data; a broken chain fails closed.
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "audit/verify.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/secret.hpp"
+#include "store/store.hpp"
+
+namespace app {
+
+class Auditor {
+ public:
+  // A checkpoint every 100 entries bounds what a truncation can remove unnoticed between
+  // two checkpoints, at the price of one signature per 100 events.
+  static constexpr std::int64_t kCheckpointEvery = 100;
+
+  // `signing_key` is the server's armored secret signing key; all three must outlive this.
+  Auditor(store::Store& store, const core::SecretBytes& signing_key, const core::Clock& clock)
+      : store_(store), signing_key_(signing_key), clock_(clock) {}
+
+  // Appends one entry. Never pass PHI: objects are references ("form:ID v N", "key:FPR").
+  core::Status record_blocking(std::string actor, std::string action, std::string object,
+                               std::string source, std::string outcome);
+  // Signs a checkpoint over the current head unless one already covers it. Re-checks the
+  // chain since the last checkpoint first, so a checkpoint never vouches for a broken chain.
+  core::Status checkpoint_blocking();
+  // The end of a CLI command: a checkpoint if this Auditor recorded anything.
+  core::Status finish_blocking();
+
+ private:
+  store::Store& store_;
+  const core::SecretBytes& signing_key_;
+  const core::Clock& clock_;
+  std::mutex mutex_;  // one checkpoint at a time in this process
+  bool recorded_ = false;
+};
+
+// "cli:" + the name of the effective Unix user ("cli:uid=N" if it has none).
+std::string cli_actor();
+
+audit::Entry to_entry(const store::AuditRow& row);
+
+// Loads the whole trail and checks it against the checkpoints, whose signatures must be
+// by `public_key_armored`.
+core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
+                                                        std::string_view public_key_armored);
+
+}  // namespace app
