@@ -14,6 +14,7 @@
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
+#include "app/recipients.hpp"
 #include "app/reference.hpp"
 #include "app/self_signed.hpp"
 #include "audit/entry.hpp"
@@ -236,18 +237,17 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   for (const auto& r : decl->recipients) {
     auto fpr = crypto::Fingerprint::parse(r);
     if (!fpr) return fail_line(file + ": recipient \"" + r + "\": " + fpr.error().public_text());
+    KeyInfos keys;
     auto key = (*store)->find_key_blocking(fpr->hex());
     if (!key) return fail_line(key.error().public_text());
-    if (!key->has_value()) {
-      return fail_line(file + ": recipient " + fpr->hex() +
-                       " is not imported (use `sealpost key import` first)");
+    if (key->has_value()) {
+      auto info = stored_key_info(**key, now);
+      if (!info) return fail_line(info.error().public_text());
+      keys.emplace(fpr->hex(), std::move(*info));
     }
-    auto parsed = crypto::parse_public_keys(bytes_of((*key)->armored), now);
-    if (!parsed || parsed->empty()) {
-      return fail_line("stored key " + fpr->hex() + " could not be read");
-    }
-    if (auto s = crypto::check_recipient(parsed->front().info, now); !s) {
-      return fail_line(file + ": recipient " + s.error().public_text());
+    if (auto s = check_recipient_key(keys, fpr->hex(), now); !s) {
+      std::string hint = key->has_value() ? "" : " (use `sealpost key import` first)";
+      return fail_line(file + ": recipient " + s.error().public_text() + hint);
     }
   }
   auto audit = CliAudit::open(dir, **store);

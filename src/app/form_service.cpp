@@ -10,6 +10,7 @@
 
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
+#include "app/recipients.hpp"
 #include "app/reference.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
@@ -232,25 +233,18 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
 
   auto catalog = std::make_shared<Catalog>();
   catalog->generation = *generation;
-  std::map<std::string, crypto::KeyInfo> key_info;
+  KeyInfos key_info;
   std::vector<std::string> armored;
   for (const auto& k : *keys) {
-    auto parsed = crypto::parse_public_keys(
-        std::span(reinterpret_cast<const std::uint8_t*>(k.armored.data()), k.armored.size()), now);
-    if (!parsed || parsed->empty()) {
+    auto info = stored_key_info(k, now);
+    if (!info) {
       spdlog::error("event=stored_key_unreadable fingerprint={}", k.fingerprint);
       continue;
     }
-    key_info.emplace(k.fingerprint, parsed->front().info);
+    key_info.emplace(k.fingerprint, std::move(*info));
     armored.push_back(k.armored);
   }
-  auto usable = [&](const std::string& fpr) -> core::Status {
-    auto it = key_info.find(fpr);
-    if (it == key_info.end()) {
-      return core::fail(ErrorKind::invalid_input, "key " + fpr + " is not imported");
-    }
-    return crypto::check_recipient(it->second, now);
-  };
+  auto usable = [&](const std::string& fpr) { return check_recipient_key(key_info, fpr, now); };
 
   // The catalog must be rebuilt when the first key in use stops being able to encrypt
   // (its own expiry or its encryption subkey's), so its forms turn unavailable.

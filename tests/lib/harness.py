@@ -233,11 +233,17 @@ def free_port():
 
 def toml_value(value):
     """A Python scalar as TOML text."""
+    if isinstance(value, _TomlLiteral):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _TomlLiteral(str):
+    """A value already written in TOML syntax (passed through toml_value unchanged)."""
 
 
 def set_config_value(data_dir, section, key, value):
@@ -316,21 +322,10 @@ Sealpost.http_raw = _sealpost_http_raw
 
 
 def set_config(sp, section, settings):
-    """Sets `key = value` pairs (values already in TOML syntax, e.g. '100000' or '"1.3"')
-    under [section] of the data dir's sealpost.toml, which `init` writes with every
-    section present (so appending a second [section] header would be a TOML error)."""
-    path = os.path.join(sp.data, "sealpost.toml")
-    with open(path) as f:
-        lines = f.read().split("\n")
-    header = f"[{section}]"
-    body = [f"{k} = {v}" for k, v in settings.items()]
-    if header in [l.strip() for l in lines]:
-        i = [l.strip() for l in lines].index(header)
-        lines[i + 1:i + 1] = body
-    else:
-        lines += ["", header] + body
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
+    """Sets several `key = value` pairs (values already in TOML syntax) under [section];
+    see set_config_value."""
+    for key, value in settings.items():
+        set_config_value(sp.data, section, key, _TomlLiteral(value))
 
 
 def generous_rate_limits(sp):
