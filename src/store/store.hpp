@@ -22,6 +22,9 @@ struct FormVersion {
   std::string declaration;      // the TOML text, as added
   bool enabled = true;          // per form id (all versions), set by `form disable`
   std::int64_t created_at = 0;  // unix seconds
+  // Fingerprints of the staff keys granted this form (P4) when this version was made: they
+  // are recipients too, besides the declaration's own. A grant makes a new version.
+  std::vector<std::string> granted_recipients;
 };
 
 struct KeyRecord {
@@ -81,6 +84,68 @@ struct AuditCheckpointRow {
   std::string signature;
 };
 
+// --- Staff portal (issue 3). Users, enrolment links, recovery codes, sessions, grants. ---
+
+// Roles (P4). A user holds a set of them.
+enum class Role : unsigned { admin = 1, form_owner = 2, staff = 4, reviewer = 8, auditor = 16 };
+
+enum class UserStatus { invited, active, disabled };
+
+struct UserRecord {
+  std::int64_t id = 0;
+  std::string email;  // lower-case, unique
+  unsigned roles = 0;  // bit set of Role
+  UserStatus status = UserStatus::invited;
+  std::optional<std::string> password_hash;  // libsodium Argon2id string
+  // The TOTP secret, sealed by the portal (AEAD under a key file in the data dir); the
+  // store never sees it in the clear. Empty: no TOTP enrolled. Pending during enrolment.
+  std::vector<std::uint8_t> totp_sealed;
+  bool totp_confirmed = false;
+  std::int64_t totp_last_step = 0;  // highest accepted time step (a code works once)
+  std::optional<std::string> key_fingerprint;  // the user's own OpenPGP public key
+  std::optional<std::string> private_key_armored;  // passphrase-encrypted in the browser
+  std::int64_t created_at = 0;
+};
+
+struct SessionRecord {
+  std::string id_hash;  // SHA-256 of the cookie value, hex; the value itself is never stored
+  std::int64_t user_id = 0;
+  // "enrolling" (after an enrolment link), "second_factor" (password checked, code due),
+  // "full" (signed in).
+  std::string stage;
+  std::string csrf_token;  // random, base64url; sent back in X-CSRF-Token
+  std::int64_t created_at = 0;
+  std::int64_t last_seen_at = 0;
+  std::string source;  // the address that created it
+};
+
+struct GrantRecord {
+  std::int64_t user_id = 0;
+  std::string form_id;
+  std::int64_t granted_at = 0;
+  std::int64_t granted_by = 0;  // user id, 0 for the CLI
+};
+
+// Metadata search for the portal's submission list (P6). All bounds optional.
+struct SubmissionQuery {
+  std::string form_id;
+  std::optional<std::int64_t> received_from;  // unix seconds, inclusive
+  std::optional<std::int64_t> received_to;    // unix seconds, exclusive
+  std::optional<std::string> reference;       // exact reference
+  std::int64_t after_seq = 0;                 // paging: seq strictly greater
+  std::size_t limit = 100;
+};
+
+struct AuditQuery {
+  std::optional<std::string> actor;
+  std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")
+  std::optional<std::string> object;  // exact
+  std::optional<std::int64_t> time_from;
+  std::optional<std::int64_t> time_to;
+  std::int64_t after_seq = 0;
+  std::size_t limit = 100;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -112,9 +177,9 @@ class Store {
 
   // Forms. add_form_version stores a new version (1 for a new id, else latest + 1) and
   // returns its number.
-  virtual core::Result<int> add_form_version_blocking(const std::string& form_id,
-                                                      const std::string& declaration,
-                                                      std::int64_t now) = 0;
+  virtual core::Result<int> add_form_version_blocking(
+      const std::string& form_id, const std::string& declaration, std::int64_t now,
+      const std::vector<std::string>& granted_recipients) = 0;
   // The latest version of every form id, enabled or not, ordered by id.
   virtual core::Result<std::vector<FormVersion>> latest_forms_blocking() = 0;
   virtual core::Result<std::optional<FormVersion>> latest_form_blocking(
@@ -147,6 +212,70 @@ class Store {
   virtual core::Status add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) = 0;
   // Every checkpoint, by count.
   virtual core::Result<std::vector<AuditCheckpointRow>> list_audit_checkpoints_blocking() = 0;
+
+  // --- Portal. Every method is one transaction. ---
+  // conflict if the e-mail exists. Returns the new id.
+  virtual core::Result<std::int64_t> create_user_blocking(const std::string& email,
+                                                          unsigned roles, std::int64_t now) = 0;
+  virtual core::Result<std::optional<UserRecord>> find_user_blocking(std::int64_t id) = 0;
+  virtual core::Result<std::optional<UserRecord>> find_user_by_email_blocking(
+      const std::string& email) = 0;
+  virtual core::Result<std::vector<UserRecord>> list_users_blocking() = 0;
+  // Writes every mutable field of the user (roles, status, password, TOTP, keys); not_found
+  // if the id is unknown.
+  virtual core::Status update_user_blocking(const UserRecord& user) = 0;
+  // Accepts a TOTP step once: sets totp_last_step = step only if step > the stored value.
+  // Returns false (nothing changed) for a replayed or older step.
+  virtual core::Result<bool> advance_totp_step_blocking(std::int64_t user_id,
+                                                        std::int64_t step) = 0;
+
+  // Enrolment links: the token's hash only. consume returns the user id and marks the link
+  // used, atomically; not_found for an unknown, used or expired link (one error: callers do
+  // not learn which).
+  virtual core::Status add_enrolment_blocking(const std::string& token_hash, std::int64_t user_id,
+                                              std::int64_t expires_at, std::int64_t now) = 0;
+  virtual core::Result<std::int64_t> consume_enrolment_blocking(const std::string& token_hash,
+                                                                std::int64_t now) = 0;
+
+  // Recovery codes (hashes). replace drops the user's old codes.
+  virtual core::Status replace_recovery_codes_blocking(std::int64_t user_id,
+                                                       const std::vector<std::string>& hashes) = 0;
+  // Marks the code used if it is the user's and unused; false otherwise.
+  virtual core::Result<bool> use_recovery_code_blocking(std::int64_t user_id,
+                                                        const std::string& hash,
+                                                        std::int64_t now) = 0;
+  virtual core::Result<std::size_t> unused_recovery_codes_blocking(std::int64_t user_id) = 0;
+
+  // Sessions.
+  virtual core::Status create_session_blocking(const SessionRecord& session) = 0;
+  virtual core::Result<std::optional<SessionRecord>> find_session_blocking(
+      const std::string& id_hash) = 0;
+  // Sets last_seen_at. not_found if gone. (A stage change is a new session: ids rotate.)
+  virtual core::Status touch_session_blocking(const std::string& id_hash, std::int64_t now) = 0;
+  virtual core::Status delete_session_blocking(const std::string& id_hash) = 0;
+  // Returns how many were deleted.
+  virtual core::Result<std::size_t> delete_user_sessions_blocking(std::int64_t user_id) = 0;
+  // Deletes sessions created before `created_before` or idle since before `idle_before`.
+  virtual core::Result<std::size_t> prune_sessions_blocking(std::int64_t created_before,
+                                                            std::int64_t idle_before) = 0;
+
+  // Grants (P4): which forms a user may read. add is idempotent.
+  virtual core::Status add_grant_blocking(const GrantRecord& grant) = 0;
+  // not_found if there was no such grant.
+  virtual core::Status remove_grant_blocking(std::int64_t user_id, const std::string& form_id) = 0;
+  virtual core::Result<std::vector<GrantRecord>> list_grants_blocking(
+      std::optional<std::int64_t> user_id) = 0;
+
+  // Portal reads: metadata only (never the ciphertext) for the list, in seq order.
+  virtual core::Result<std::vector<SubmissionMeta>> query_submissions_blocking(
+      const SubmissionQuery& query) = 0;
+  // One submission with its ciphertext.
+  virtual core::Result<std::optional<StoredSubmission>> get_submission_blocking(
+      const std::string& form_id, const std::string& reference) = 0;
+  // Ciphertexts matching the query (the export's batches), in seq order.
+  virtual core::Result<std::vector<StoredSubmission>> query_ciphertexts_blocking(
+      const SubmissionQuery& query) = 0;
+  virtual core::Result<std::vector<AuditRow>> query_audit_blocking(const AuditQuery& query) = 0;
 
   // A number that changes whenever forms or keys change, so a running server can notice
   // a `form add` / `key import` made by another process and reload.
