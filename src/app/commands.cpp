@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <memory>
 
 #include "app/auditor.hpp"
+#include "app/portal_service.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
@@ -144,6 +146,10 @@ int run_init(const std::string& data_dir, const std::string& hostname) {
     return fail_line(s.error().public_text());
   }
 
+  if (auto seal = load_or_create_seal_key(dir.portal_seal_key()); !seal) {
+    return fail_line(seal.error().public_text());
+  }
+
   auto signing = crypto::generate_signing_key("sealpost server <sealpost@" + hostname + ">");
   if (!signing) return fail_line(signing.error().public_text());
   if (auto s = write_file(dir.signing_secret_key(), signing->secret_armored.as_string_view(), 0600,
@@ -168,8 +174,9 @@ int run_init(const std::string& data_dir, const std::string& hostname) {
   std::printf("  server signing key: %s (fingerprint %s)\n", dir.signing_public_key().c_str(),
               signing->fingerprint.hex().c_str());
   std::printf(
-      "Next: sealpost key import --data %s KEYFILE; sealpost form add --data %s FORM.toml\n",
-      data_dir.c_str(), data_dir.c_str());
+      "Next: sealpost key import --data %s KEYFILE; sealpost form add --data %s FORM.toml\n"
+      "      sealpost user add --data %s --email YOU@EXAMPLE.ORG --role admin\n",
+      data_dir.c_str(), data_dir.c_str(), data_dir.c_str());
   return 0;
 }
 
@@ -252,7 +259,11 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   }
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
-  auto version = (*store)->add_form_version_blocking(decl->id, *text, core::unix_seconds(now));
+  // Staff granted the form in the portal stay recipients of the new version.
+  auto granted = granted_recipients_blocking(**store, decl->id);
+  if (!granted) return fail_line(granted.error().public_text());
+  auto version =
+      (*store)->add_form_version_blocking(decl->id, *text, core::unix_seconds(now), *granted);
   if (!version) return fail_line(version.error().public_text());
   if (auto s = (*audit)->record("form.add", "form:" + decl->id + " v " + std::to_string(*version));
       !s) {
@@ -461,6 +472,115 @@ int run_audit_export(const std::string& data_dir, const std::optional<std::strin
     return 0;
   }
   if (auto s = write_file(*out, text, 0600, false); !s) return fail_line(s.error().public_text());
+  return 0;
+}
+
+namespace {
+
+// The origin an enrolment link printed by the CLI starts with: [server] public_origin, else
+// what `serve` derives from the HTTPS listener.
+std::string cli_origin(const Config& config) {
+  if (!config.public_origin.empty()) return config.public_origin;
+  auto colon = config.https_listen.rfind(':');
+  std::string host = config.https_listen.substr(0, colon);
+  std::string port = colon == std::string::npos ? "443" : config.https_listen.substr(colon + 1);
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]" ||
+      host.starts_with("127.") || host == "::1" || host == "[::1]") {
+    host = "localhost";
+  }
+  return "https://" + host + ":" + port;
+}
+
+int print_link(const DataDir& dir, store::Store& store, const store::UserRecord& user,
+               const char* what) {
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+  auto audit = CliAudit::open(dir, store);
+  if (!audit) return fail_line(audit.error().public_text());
+  core::SystemClock clock;
+  auto link = issue_enrolment_link_blocking(store, user.id, config->enrolment_link_lifetime,
+                                            cli_origin(*config), clock.now());
+  if (!link) return fail_line(link.error().public_text());
+  if (auto s = (*audit)->record(what, "user:" + user.email + " roles:" +
+                                          fmt::format("{}", fmt::join(role_names(user.roles), ",")));
+      !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
+  const auto hours = std::chrono::duration_cast<std::chrono::hours>(config->enrolment_link_lifetime);
+  std::printf("user %s (%s): enrolment link, single use, valid %lld hours:
+%s
+",
+              user.email.c_str(), fmt::format("{}", fmt::join(role_names(user.roles), ",")).c_str(),
+              static_cast<long long>(hours.count()), link->c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_user_add(const std::string& data_dir, const std::string& email,
+                 const std::vector<std::string>& roles) {
+  DataDir dir(data_dir);
+  auto normal = normalize_email(email);
+  if (!normal) return fail_line(normal.error().public_text());
+  auto bits = parse_roles(roles);
+  if (!bits) return fail_line(bits.error().public_text());
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  core::SystemClock clock;
+  auto id = (*store)->create_user_blocking(*normal, *bits, core::unix_seconds(clock.now()));
+  if (!id) {
+    if (id.error().kind() == ErrorKind::conflict) {
+      return fail_line("user " + *normal +
+                       " exists; `sealpost user link` gives them a new enrolment link");
+    }
+    return fail_line(id.error().public_text());
+  }
+  auto user = (*store)->find_user_blocking(*id);
+  if (!user || !*user) return fail_line("the new user vanished");
+  int rc = print_link(dir, **store, **user, "user.add");
+  (*store)->close();
+  return rc;
+}
+
+int run_user_link(const std::string& data_dir, const std::string& email) {
+  DataDir dir(data_dir);
+  auto normal = normalize_email(email);
+  if (!normal) return fail_line(normal.error().public_text());
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto user = (*store)->find_user_by_email_blocking(*normal);
+  if (!user) return fail_line(user.error().public_text());
+  if (!*user) return fail_line("no user " + *normal);
+  if ((*user)->status == store::UserStatus::disabled) return fail_line(*normal + " is disabled");
+  int rc = print_link(dir, **store, **user, "user.enrolment_link");
+  (*store)->close();
+  return rc;
+}
+
+int run_user_list(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto users = (*store)->list_users_blocking();
+  if (!users) return fail_line(users.error().public_text());
+  auto grants = (*store)->list_grants_blocking(std::nullopt);
+  if (!grants) return fail_line(grants.error().public_text());
+  for (const auto& u : *users) {
+    std::vector<std::string> forms;
+    for (const auto& g : *grants) {
+      if (g.user_id == u.id) forms.push_back(g.form_id);
+    }
+    const char* status = u.status == store::UserStatus::active    ? "active"
+                         : u.status == store::UserStatus::invited ? "invited"
+                                                                  : "disabled";
+    std::printf("%s %s roles:%s forms:%s key:%s
+", u.email.c_str(), status,
+                fmt::format("{}", fmt::join(role_names(u.roles), ",")).c_str(),
+                fmt::format("{}", fmt::join(forms, ",")).c_str(),
+                u.key_fingerprint ? u.key_fingerprint->c_str() : "-");
+  }
+  (*store)->close();
   return 0;
 }
 

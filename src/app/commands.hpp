@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace app {
 
@@ -24,6 +25,10 @@ int run_audit_verify(const std::string& data_dir);
 int run_audit_export(const std::string& data_dir, const std::optional<std::string>& out);
 
 // Prints "sealpost: <message>" on one line to stderr and returns 1.
+int run_user_add(const std::string& data_dir, const std::string& email,
+                 const std::vector<std::string>& roles);
+int run_user_link(const std::string& data_dir, const std::string& email);
+int run_user_list(const std::string& data_dir);
 int fail_line(const std::string& message);
 
 }  // namespace app

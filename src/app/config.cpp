@@ -118,6 +118,15 @@ const std::vector<Setting>& settings() {
       number_setting("rate_limit", "per_form_burst", 1, 1000000, &Config::per_form_burst),
       string_setting("store", "file_drop_dir", &Config::file_drop_dir),
       string_setting("recovery", "key_fingerprint", &Config::recovery_key_fingerprint),
+      integer_setting<int>(
+          "portal", "idle_timeout_seconds", 60, 3600,
+          [](Config& c, auto v) { c.portal_idle_timeout = std::chrono::seconds(v); }),
+      integer_setting<int>(
+          "portal", "absolute_timeout_seconds", 600, 86400,
+          [](Config& c, auto v) { c.portal_absolute_timeout = std::chrono::seconds(v); }),
+      integer_setting<int>(
+          "portal", "enrolment_link_hours", 1, 720,
+          [](Config& c, auto v) { c.enrolment_link_lifetime = std::chrono::hours(v); }),
       {"log", "level",
        [](const toml::node& n, Config& c) -> core::Status {
          auto v = n.value<std::string>();
@@ -232,6 +241,11 @@ std::string default_config_text() {
 
 [recovery]
 # key_fingerprint = ""              # organisation recovery key, added to every form (S9)
+
+[portal]
+# idle_timeout_seconds = 900        # 60..3600: a session unused this long ends (P2)
+# absolute_timeout_seconds = 43200  # 600..86400: a session ends this long after sign-in
+# enrolment_link_hours = 72         # 1..720: how long an enrolment link stays usable
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off

@@ -46,6 +46,10 @@ struct Config {
   std::string file_drop_dir;
   // [recovery]
   std::string recovery_key_fingerprint;  // S9: added to every form's recipients
+  // [portal] (P2): session timeouts and enrolment links.
+  std::chrono::seconds portal_idle_timeout{15 * 60};
+  std::chrono::seconds portal_absolute_timeout{12 * 3600};
+  std::chrono::seconds enrolment_link_lifetime{72 * 3600};
   // [log]
   std::string log_level = "info";
 };

@@ -22,6 +22,8 @@ class DataDir {
   std::filesystem::path signing_secret_key() const {
     return secrets_dir() / "server-signing-key.sec.asc";
   }
+  // Seals the portal's TOTP secrets at rest (created by init, or by the first serve).
+  std::filesystem::path portal_seal_key() const { return secrets_dir() / "portal-seal.key"; }
   std::filesystem::path signing_public_key() const { return root_ / "server-signing-key.asc"; }
 
   // Export file for one submission: named by its reference number, which we generated

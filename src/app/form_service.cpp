@@ -304,6 +304,26 @@ core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
       form.recipients.push_back(*fpr);
       note_expiry(fpr->hex());
     }
+    // Staff granted the form in the portal (P4). A granted key that can no longer encrypt
+    // is left out (logged) rather than taking the form down: the declaration's own
+    // recipients and the recovery key still receive everything.
+    for (const auto& r : fv.granted_recipients) {
+      if (!form.unavailable_reason.empty()) break;
+      auto fpr = crypto::Fingerprint::parse(r);
+      if (!fpr || !key_info.contains(fpr->hex())) {
+        spdlog::error("event=granted_key_missing form={}", fv.form_id);
+        continue;
+      }
+      if (auto s = usable(fpr->hex()); !s) {
+        spdlog::error("event=granted_key_unusable form={} fingerprint={}", fv.form_id, fpr->hex());
+        continue;
+      }
+      if (std::find(form.recipients.begin(), form.recipients.end(), *fpr) ==
+          form.recipients.end()) {
+        form.recipients.push_back(*fpr);
+        note_expiry(fpr->hex());
+      }
+    }
     if (recovery && std::find(form.recipients.begin(), form.recipients.end(), *recovery) ==
                         form.recipients.end()) {
       form.recipients.push_back(*recovery);

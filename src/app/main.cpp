@@ -66,6 +66,21 @@ int main(int argc, char** argv) {
   std::optional<std::string> audit_out;
   audit_export->add_option("--out", audit_out, "Output file (default: standard output)");
 
+  auto* user = cli.add_subcommand("user", "Manage staff portal accounts");
+  user->require_subcommand(1);
+  std::string email;
+  std::vector<std::string> roles;
+  auto* user_add = user->add_subcommand("add", "Add a user and print their enrolment link");
+  add_data(user_add);
+  user_add->add_option("--email", email, "E-mail address (the sign-in name)")->required();
+  user_add->add_option("--role", roles, "admin, form_owner, staff, reviewer or auditor (repeat)")
+      ->required();
+  auto* user_link = user->add_subcommand("link", "Print a new enrolment link for a user");
+  add_data(user_link);
+  user_link->add_option("--email", email, "E-mail address")->required();
+  auto* user_list = user->add_subcommand("list", "List users, roles and granted forms");
+  add_data(user_list);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -86,6 +101,9 @@ int main(int argc, char** argv) {
   if (*form_disable) return app::run_form_disable(data, form_id);
   if (*serve) return app::run_serve(data, https_listen, http_listen);
   if (*exp) return app::run_export(data, form_id, out, since);
+  if (*user_add) return app::run_user_add(data, email, roles);
+  if (*user_link) return app::run_user_link(data, email);
+  if (*user_list) return app::run_user_list(data);
   if (*audit_verify) return app::run_audit_verify(data);
   if (*audit_export) return app::run_audit_export(data, audit_out);
   return 2;

@@ -18,6 +18,7 @@
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
 #include "app/form_service.hpp"
+#include "app/portal_service.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
@@ -160,8 +161,26 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   FormService forms(*config, *store, pool, clock, std::move(*token_key));
   forms.set_catalog(*catalog);
 
+  // The portal: the browser verifies submissions against the server's public signing key.
+  auto seal_key = load_or_create_seal_key(dir.portal_seal_key());
+  if (!seal_key) return fail_line(seal_key.error().public_text());
+  auto server_public = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
+  if (!server_public) return fail_line(server_public.error().public_text());
+  auto server_keys = crypto::parse_public_keys(
+      std::span(reinterpret_cast<const std::uint8_t*>(server_public->data()),
+                server_public->size()),
+      clock.now());
+  if (!server_keys || server_keys->size() != 1) {
+    return fail_line(dir.signing_public_key().string() + " is not the server's public key");
+  }
+  PortalService portal(*config, *store, pool, clock, auditor,
+                       PortalKeys{.seal_key = std::move(*seal_key),
+                                  .server_public_armored = server_keys->front().armored,
+                                  .server_fingerprint = server_keys->front().info.fingerprint.hex()});
+
   http::Router router;
   forms.register_routes(router);
+  portal.register_routes(router);
 
   net::io_context io(static_cast<int>(io_threads));
   http::ServerOptions options;
@@ -173,6 +192,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
     return forms.error_page(status, id);
   });
   if (auto s = server.start(); !s) return fail_line(s.error().public_text());
+  portal.set_origin(server.public_origin());
 
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
                                                     crypto_threads);
@@ -203,6 +223,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                 server.http_port());
   }
   std::printf("forms at %s/f/<form id>\n", server.public_origin().c_str());
+  std::printf("portal at %s/portal/\n", server.public_origin().c_str());
   std::fflush(stdout);
   spdlog::info("event=started https_port={} http_port={} forms={}", server.https_port(),
                server.http_port(), (*catalog)->forms.size());

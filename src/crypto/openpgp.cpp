@@ -365,6 +365,41 @@ core::Result<std::vector<PublicKey>> parse_public_keys(std::span<const std::uint
   return keys;
 }
 
+core::Status check_protected_secret_key(std::span<const std::uint8_t> bytes,
+                                        const Fingerprint& fingerprint) {
+  constexpr const char* kNotKey = "the private key is not a readable OpenPGP secret key";
+  if (bytes.empty() || bytes.size() > kMaxKeyFileBytes || !looks_like_key_file(bytes)) {
+    return core::fail(ErrorKind::invalid_input, kNotKey);
+  }
+  auto ffi = d::make_ffi();
+  if (!ffi) return core::fail(std::move(ffi).error());
+  if (auto st = import_keys(ffi->get(), bytes, RNP_LOAD_SAVE_SECRET_KEYS, kNotKey); !st) {
+    return core::fail(std::move(st).error());
+  }
+  auto fingerprints = primary_fingerprints(ffi->get());
+  if (!fingerprints) return core::fail(std::move(fingerprints).error());
+  if (fingerprints->size() != 1 || (*fingerprints)[0] != fingerprint.hex()) {
+    return core::fail(ErrorKind::invalid_input,
+                      "the private key does not belong to the public key given");
+  }
+  auto primary = d::locate_by_fingerprint(ffi->get(), fingerprint.hex());
+  if (!primary) return core::fail(std::move(primary).error());
+  if (!*primary || !flag(rnp_key_have_secret, primary->get())) {
+    return core::fail(ErrorKind::invalid_input, kNotKey, "no secret primary key");
+  }
+  auto unprotected = [](rnp_key_handle_t key) {
+    return flag(rnp_key_have_secret, key) && !flag(rnp_key_is_protected, key);
+  };
+  auto any_open = any_subkey(primary->get(), unprotected);
+  if (!any_open) return core::fail(std::move(any_open).error());
+  if (unprotected(primary->get()) || *any_open) {
+    return core::fail(ErrorKind::invalid_input,
+                      "the private key is not protected by a passphrase; the server keeps only "
+                      "passphrase-protected keys");
+  }
+  return core::ok();
+}
+
 core::Status check_recipient(const KeyInfo& key, core::TimePoint now) {
   const std::string& fpr = key.fingerprint.hex();
   if (key.has_secret) {

@@ -63,6 +63,13 @@ inline constexpr std::size_t kMaxKeyFileBytes = 1 << 20;
 core::Result<std::vector<PublicKey>> parse_public_keys(std::span<const std::uint8_t> bytes,
                                                        core::TimePoint now);
 
+// Checks a staff member's secret key as the browser uploads it for safekeeping (P5): one
+// transferable secret key whose primary fingerprint is `fingerprint`, every secret (sub)key
+// in it protected (encrypted under a passphrase the server never sees). The server stores
+// it and hands it back; it cannot use it. Same size limit as public keys.
+core::Status check_protected_secret_key(std::span<const std::uint8_t> bytes,
+                                        const Fingerprint& fingerprint);
+
 // Whether `key` may be a recipient of new submissions at `now`: not expired, not revoked,
 // has an encryption-capable (sub)key (as of parsing) that is still valid at `now`
 // (encrypt_until). The error's public text says which.
