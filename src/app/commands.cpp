@@ -252,7 +252,7 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   }
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
-  auto version = (*store)->add_form_version_blocking(decl->id, *text, core::unix_seconds(now));
+  auto version = (*store)->add_form_version_blocking(decl->id, *text, core::unix_seconds(now), {});
   if (!version) return fail_line(version.error().public_text());
   if (auto s = (*audit)->record("form.add", "form:" + decl->id + " v " + std::to_string(*version));
       !s) {
