@@ -33,6 +33,16 @@ constexpr const char* kRejected = "the submission could not be stored";
 constexpr const char* kNoSuchForm = "no such form";
 constexpr const char* kNoSuchReference = "no such submission reference";
 constexpr const char* kCannotOpen = "the database file cannot be opened";
+constexpr const char* kUserExists = "a user with this e-mail address exists";
+constexpr const char* kNoSuchUser = "no such user";
+constexpr const char* kNoSuchUserOrForm = "no such user or form";
+// One text for an unknown, used or expired link: the caller must not learn which.
+constexpr const char* kEnrolmentInvalid = "this enrolment link is not valid";
+constexpr const char* kEnrolmentExists = "this enrolment link exists already";
+constexpr const char* kDuplicateRecoveryCode = "a recovery code was given twice";
+constexpr const char* kNoSuchSession = "no such session";
+constexpr const char* kSessionExists = "this session exists already";
+constexpr const char* kNoSuchGrant = "no such grant";
 
 // Pruning of used token nonces: often enough that the table stays small, rarely enough
 // that the extra transaction (and fsync) does not show in the submission latency.
@@ -71,18 +81,19 @@ constexpr const char* kEnableFormState =
 constexpr const char* kNextFormVersion =
     "SELECT coalesce(max(version), 0) + 1 FROM forms WHERE form_id = ?";
 constexpr const char* kInsertForm =
-    "INSERT INTO forms (form_id, version, declaration, created_at) VALUES (?, ?, ?, ?)";
+    "INSERT INTO forms (form_id, version, declaration, created_at, granted_recipients) "
+    "VALUES (?, ?, ?, ?, ?)";
 constexpr const char* kLatestForms =
-    "SELECT f.form_id, f.version, f.declaration, s.enabled, f.created_at "
+    "SELECT f.form_id, f.version, f.declaration, s.enabled, f.created_at, f.granted_recipients "
     "FROM forms AS f JOIN form_state AS s ON s.form_id = f.form_id "
     "WHERE f.version = (SELECT max(version) FROM forms WHERE form_id = f.form_id) "
     "ORDER BY f.form_id";
 constexpr const char* kLatestForm =
-    "SELECT f.form_id, f.version, f.declaration, s.enabled, f.created_at "
+    "SELECT f.form_id, f.version, f.declaration, s.enabled, f.created_at, f.granted_recipients "
     "FROM forms AS f JOIN form_state AS s ON s.form_id = f.form_id "
     "WHERE f.form_id = ? ORDER BY f.version DESC LIMIT 1";
 constexpr const char* kFormVersion =
-    "SELECT f.form_id, f.version, f.declaration, s.enabled, f.created_at "
+    "SELECT f.form_id, f.version, f.declaration, s.enabled, f.created_at, f.granted_recipients "
     "FROM forms AS f JOIN form_state AS s ON s.form_id = f.form_id "
     "WHERE f.form_id = ? AND f.version = ?";
 constexpr const char* kSetFormEnabled = "UPDATE form_state SET enabled = ? WHERE form_id = ?";
@@ -116,6 +127,88 @@ constexpr const char* kListAuditCheckpoints =
 constexpr const char* kConfigGeneration = "SELECT value FROM meta WHERE key = 'config_generation'";
 constexpr const char* kBumpConfigGeneration =
     "UPDATE meta SET value = value + 1 WHERE key = 'config_generation'";
+
+// Portal: users.
+constexpr const char* kInsertUser =
+    "INSERT INTO users (email, roles, status, created_at) VALUES (?, ?, 'invited', ?) "
+    "RETURNING id";
+constexpr const char* kFindUser =
+    "SELECT id, email, roles, status, password_hash, totp_sealed, totp_confirmed, "
+    "totp_last_step, key_fingerprint, private_key_armored, created_at FROM users WHERE id = ?";
+constexpr const char* kFindUserByEmail =
+    "SELECT id, email, roles, status, password_hash, totp_sealed, totp_confirmed, "
+    "totp_last_step, key_fingerprint, private_key_armored, created_at FROM users "
+    "WHERE email = ?";
+constexpr const char* kListUsers =
+    "SELECT id, email, roles, status, password_hash, totp_sealed, totp_confirmed, "
+    "totp_last_step, key_fingerprint, private_key_armored, created_at FROM users ORDER BY id";
+constexpr const char* kUpdateUser =
+    "UPDATE users SET roles = ?, status = ?, password_hash = ?, totp_sealed = ?, "
+    "totp_confirmed = ?, totp_last_step = max(totp_last_step, ?), key_fingerprint = ?, "
+    "private_key_armored = ? WHERE id = ?";
+constexpr const char* kAdvanceTotpStep =
+    "UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1";
+// Enrolment links and recovery codes: single use by a guarded UPDATE, so that two
+// concurrent uses cannot both see "unused".
+constexpr const char* kInsertEnrolment =
+    "INSERT INTO enrolments (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)";
+constexpr const char* kConsumeEnrolment =
+    "UPDATE enrolments SET used_at = ?1 "
+    "WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1";
+constexpr const char* kEnrolmentUser = "SELECT user_id FROM enrolments WHERE token_hash = ?";
+constexpr const char* kDeleteRecoveryCodes = "DELETE FROM recovery_codes WHERE user_id = ?";
+constexpr const char* kInsertRecoveryCode =
+    "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)";
+constexpr const char* kUseRecoveryCode =
+    "UPDATE recovery_codes SET used_at = ? "
+    "WHERE user_id = ? AND code_hash = ? AND used_at IS NULL";
+constexpr const char* kUnusedRecoveryCodes =
+    "SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL";
+// Sessions.
+constexpr const char* kInsertSession =
+    "INSERT INTO sessions (id_hash, user_id, stage, csrf_token, created_at, last_seen_at, "
+    "source) VALUES (?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kFindSession =
+    "SELECT id_hash, user_id, stage, csrf_token, created_at, last_seen_at, source "
+    "FROM sessions WHERE id_hash = ?";
+constexpr const char* kTouchSession = "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?";
+constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE id_hash = ?";
+constexpr const char* kDeleteUserSessions = "DELETE FROM sessions WHERE user_id = ?";
+constexpr const char* kPruneSessions =
+    "DELETE FROM sessions WHERE created_at < ? OR last_seen_at < ?";
+// Grants.
+constexpr const char* kInsertGrant =
+    "INSERT INTO grants (user_id, form_id, granted_at, granted_by) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (user_id, form_id) DO NOTHING";
+constexpr const char* kDeleteGrant = "DELETE FROM grants WHERE user_id = ? AND form_id = ?";
+constexpr const char* kListGrants =
+    "SELECT user_id, form_id, granted_at, granted_by FROM grants ORDER BY user_id, form_id";
+constexpr const char* kListUserGrants =
+    "SELECT user_id, form_id, granted_at, granted_by FROM grants WHERE user_id = ? "
+    "ORDER BY form_id";
+// Portal searches. An unset bound is bound as NULL and drops out (`? IS NULL OR ...`), so
+// one constant statement serves every combination. The metadata search never names the
+// ciphertext column: length() reads only the record header, not the blob.
+constexpr const char* kQuerySubmissions =
+    "SELECT seq, reference, form_id, form_version, received_at, length(ciphertext), recipients "
+    "FROM submissions WHERE form_id = ?1 AND seq > ?2 "
+    "AND (?3 IS NULL OR received_at >= ?3) AND (?4 IS NULL OR received_at < ?4) "
+    "AND (?5 IS NULL OR reference = ?5) ORDER BY seq LIMIT ?6";
+constexpr const char* kQueryCiphertexts =
+    "SELECT seq, reference, form_id, form_version, received_at, length(ciphertext), recipients, "
+    "ciphertext FROM submissions WHERE form_id = ?1 AND seq > ?2 "
+    "AND (?3 IS NULL OR received_at >= ?3) AND (?4 IS NULL OR received_at < ?4) "
+    "AND (?5 IS NULL OR reference = ?5) ORDER BY seq LIMIT ?6";
+constexpr const char* kGetSubmission =
+    "SELECT seq, reference, form_id, form_version, received_at, length(ciphertext), recipients, "
+    "ciphertext FROM submissions WHERE form_id = ? AND reference = ?";
+// The action prefix is compared with substr(), not LIKE: '%' and '_' in the caller's text
+// stay plain characters.
+constexpr const char* kQueryAudit =
+    "SELECT seq, time, actor, action, object, source, outcome, prev_hash, hash "
+    "FROM audit WHERE seq > ?1 AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3) "
+    "AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4) AND (?5 IS NULL OR object = ?5) "
+    "AND (?6 IS NULL OR time >= ?6) AND (?7 IS NULL OR time < ?7) ORDER BY seq LIMIT ?8";
 }  // namespace sql
 
 core::Unexpected<core::Error> forward(core::Error error) { return core::fail(std::move(error)); }
@@ -168,14 +261,17 @@ core::Result<SubmissionMeta> read_meta(const Query& q) {
   return meta;
 }
 
-// Columns: form_id, version, declaration, enabled, created_at.
-FormVersion read_form(const Query& q) {
+// Columns: form_id, version, declaration, enabled, created_at, granted_recipients.
+core::Result<FormVersion> read_form(const Query& q) {
   FormVersion form;
   form.form_id = q.column_text(0);
   form.version = static_cast<int>(q.column_int64(1));
   form.declaration = q.column_text(2);
   form.enabled = q.column_int64(3) != 0;
   form.created_at = q.column_int64(4);
+  auto granted = decode_strings(q.column_text(5));
+  if (!granted) return forward(std::move(granted).error());
+  form.granted_recipients = std::move(*granted);
   return form;
 }
 
@@ -212,7 +308,118 @@ core::Result<std::optional<FormVersion>> read_one_form(Query& q) {
   int rc = q.step();
   if (rc == SQLITE_DONE) return std::optional<FormVersion>();
   if (rc != SQLITE_ROW) return forward(q.error(rc, "read form"));
-  return std::optional<FormVersion>(read_form(q));
+  auto form = read_form(q);
+  if (!form) return forward(std::move(form).error());
+  return std::optional<FormVersion>(std::move(*form));
+}
+
+const char* status_text(UserStatus status) {
+  switch (status) {
+    case UserStatus::invited:
+      return "invited";
+    case UserStatus::active:
+      return "active";
+    case UserStatus::disabled:
+      return "disabled";
+  }
+  return "invalid";  // refused by the table's CHECK
+}
+
+// Columns: id, email, roles, status, password_hash, totp_sealed, totp_confirmed,
+// totp_last_step, key_fingerprint, private_key_armored, created_at.
+core::Result<UserRecord> read_user(const Query& q) {
+  UserRecord user;
+  user.id = q.column_int64(0);
+  user.email = q.column_text(1);
+  user.roles = static_cast<unsigned>(q.column_int64(2));  // CHECK keeps it in range
+  const std::string status = q.column_text(3);
+  if (status == "invited") {
+    user.status = UserStatus::invited;
+  } else if (status == "active") {
+    user.status = UserStatus::active;
+  } else if (status == "disabled") {
+    user.status = UserStatus::disabled;
+  } else {
+    // Fail closed: a status we do not know must not read as "active".
+    return core::fail(core::ErrorKind::integrity, sqlite::detail::kStoreIntegrity,
+                      "unknown user status");
+  }
+  if (!q.column_is_null(4)) user.password_hash = q.column_text(4);
+  user.totp_sealed = q.column_blob(5);
+  user.totp_confirmed = q.column_int64(6) != 0;
+  user.totp_last_step = q.column_int64(7);
+  if (!q.column_is_null(8)) user.key_fingerprint = q.column_text(8);
+  if (!q.column_is_null(9)) user.private_key_armored = q.column_text(9);
+  user.created_at = q.column_int64(10);
+  return user;
+}
+
+core::Result<std::optional<UserRecord>> read_one_user(Query& q) {
+  int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+  if (rc != SQLITE_ROW) return forward(q.error(rc, "read user"));
+  auto user = read_user(q);
+  if (!user) return forward(std::move(user).error());
+  return std::optional<UserRecord>(std::move(*user));
+}
+
+// Columns: id_hash, user_id, stage, csrf_token, created_at, last_seen_at, source.
+SessionRecord read_session(const Query& q) {
+  SessionRecord session;
+  session.id_hash = q.column_text(0);
+  session.user_id = q.column_int64(1);
+  session.stage = q.column_text(2);
+  session.csrf_token = q.column_text(3);
+  session.created_at = q.column_int64(4);
+  session.last_seen_at = q.column_int64(5);
+  session.source = q.column_text(6);
+  return session;
+}
+
+// Columns: user_id, form_id, granted_at, granted_by.
+GrantRecord read_grant(const Query& q) {
+  return GrantRecord{q.column_int64(0), q.column_text(1), q.column_int64(2), q.column_int64(3)};
+}
+
+// Runs a write whose constraint failures are the caller's to hear about: a duplicate key
+// becomes `conflict` with `duplicate`, a missing parent row (unknown user or form) becomes
+// `not_found` with `missing`. Anything else maps as every other SQLite error.
+core::Status run_write(Query& q, std::string_view what, const char* duplicate,
+                       const char* missing) {
+  int rc = q.step();
+  while (rc == SQLITE_ROW) rc = q.step();
+  if (rc == SQLITE_DONE) return core::ok();
+  if ((rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) &&
+      duplicate != nullptr) {
+    return core::fail(core::ErrorKind::conflict, duplicate, fmt::format("{}: duplicate", what));
+  }
+  if (rc == SQLITE_CONSTRAINT_FOREIGNKEY && missing != nullptr) {
+    return core::fail(core::ErrorKind::not_found, missing,
+                      fmt::format("{}: unknown parent row", what));
+  }
+  return core::fail(q.error(rc, what));
+}
+
+void bind_optional(Query& q, int index, const std::optional<std::int64_t>& value) {
+  if (value) {
+    q.bind(index, *value);
+  } else {
+    q.bind_null(index);
+  }
+}
+
+void bind_optional(Query& q, int index, const std::optional<std::string>& value) {
+  if (value) {
+    q.bind(index, *value);
+  } else {
+    q.bind_null(index);
+  }
+}
+
+// SQLite's LIMIT takes a signed 64-bit value.
+std::int64_t sql_limit(std::size_t limit) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(limit, kMax));
 }
 
 core::Error cannot_open(const std::string& path, int err) {
@@ -530,10 +737,7 @@ core::Result<std::vector<StoredSubmission>> SqliteStore::list_submissions_blocki
   {
     auto q = reader_db_->query(sql::kListSubmissions);
     if (!q) return forward(std::move(q).error());
-    constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    q->bind(1, form_id)
-        .bind(2, after_seq)
-        .bind(3, static_cast<std::int64_t>(std::min(limit, kMax)));
+    q->bind(1, form_id).bind(2, after_seq).bind(3, sql_limit(limit));
     int rc;
     while ((rc = q->step()) == SQLITE_ROW) {
       auto meta = read_meta(*q);
@@ -564,9 +768,11 @@ core::Status SqliteStore::bump_generation_locked() {
   return q->run("bump config generation");
 }
 
-core::Result<int> SqliteStore::add_form_version_blocking(const std::string& form_id,
-                                                         const std::string& declaration,
-                                                         std::int64_t now) {
+core::Result<int> SqliteStore::add_form_version_blocking(
+    const std::string& form_id, const std::string& declaration, std::int64_t now,
+    const std::vector<std::string>& granted_recipients) {
+  auto granted = encode_strings(granted_recipients, "granted recipient fingerprint");
+  if (!granted) return forward(std::move(granted).error());
   std::lock_guard lock(admin_mutex_);
   auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
   if (!tx) return forward(std::move(tx).error());
@@ -592,7 +798,7 @@ core::Result<int> SqliteStore::add_form_version_blocking(const std::string& form
   {
     auto q = admin_db_->query(sql::kInsertForm);
     if (!q) return forward(std::move(q).error());
-    q->bind(1, form_id).bind(2, version).bind(3, declaration).bind(4, now);
+    q->bind(1, form_id).bind(2, version).bind(3, declaration).bind(4, now).bind(5, *granted);
     if (auto s = q->run("insert form"); !s) return forward(std::move(s).error());
   }
   if (auto s = bump_generation_locked(); !s) return forward(std::move(s).error());
@@ -606,7 +812,11 @@ core::Result<std::vector<FormVersion>> SqliteStore::latest_forms_blocking() {
   if (!q) return forward(std::move(q).error());
   std::vector<FormVersion> out;
   int rc;
-  while ((rc = q->step()) == SQLITE_ROW) out.push_back(read_form(*q));
+  while ((rc = q->step()) == SQLITE_ROW) {
+    auto form = read_form(*q);
+    if (!form) return forward(std::move(form).error());
+    out.push_back(std::move(*form));
+  }
   if (rc != SQLITE_DONE) return forward(q->error(rc, "latest forms"));
   return out;
 }
@@ -764,8 +974,7 @@ core::Result<std::vector<AuditRow>> SqliteStore::list_audit_blocking(std::int64_
   std::lock_guard lock(reader_mutex_);
   auto q = reader_db_->query(sql::kListAudit);
   if (!q) return forward(std::move(q).error());
-  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-  q->bind(1, after_seq).bind(2, static_cast<std::int64_t>(std::min(limit, kMax)));
+  q->bind(1, after_seq).bind(2, sql_limit(limit));
   std::vector<AuditRow> out;
   int rc;
   while ((rc = q->step()) == SQLITE_ROW) out.push_back(read_audit(*q));
@@ -814,6 +1023,430 @@ core::Result<std::vector<AuditCheckpointRow>> SqliteStore::list_audit_checkpoint
                                      q->column_text(3)});
   }
   if (rc != SQLITE_DONE) return forward(q->error(rc, "list audit checkpoints"));
+  return out;
+}
+
+// ---- portal: users ----
+
+core::Result<std::int64_t> SqliteStore::create_user_blocking(const std::string& email,
+                                                             unsigned roles, std::int64_t now) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  std::int64_t id = 0;
+  {
+    auto q = admin_db_->query(sql::kInsertUser);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, email).bind(2, std::int64_t{roles}).bind(3, now);
+    int rc = q->step();
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+      return core::fail(core::ErrorKind::conflict, kUserExists, "create user: e-mail exists");
+    }
+    if (rc != SQLITE_ROW) return forward(q->error(rc, "create user"));
+    id = q->column_int64(0);
+    if (rc = q->step(); rc != SQLITE_DONE) return forward(q->error(rc, "create user"));
+  }
+  if (auto s = tx->commit(); !s) return forward(std::move(s).error());
+  return id;
+}
+
+core::Result<std::optional<UserRecord>> SqliteStore::find_user_blocking(std::int64_t id) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kFindUser);
+  if (!q) return forward(std::move(q).error());
+  q->bind(1, id);
+  return read_one_user(*q);
+}
+
+core::Result<std::optional<UserRecord>> SqliteStore::find_user_by_email_blocking(
+    const std::string& email) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kFindUserByEmail);
+  if (!q) return forward(std::move(q).error());
+  q->bind(1, email);
+  return read_one_user(*q);
+}
+
+core::Result<std::vector<UserRecord>> SqliteStore::list_users_blocking() {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kListUsers);
+  if (!q) return forward(std::move(q).error());
+  std::vector<UserRecord> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    auto user = read_user(*q);
+    if (!user) return forward(std::move(user).error());
+    out.push_back(std::move(*user));
+  }
+  if (rc != SQLITE_DONE) return forward(q->error(rc, "list users"));
+  return out;
+}
+
+core::Status SqliteStore::update_user_blocking(const UserRecord& user) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kUpdateUser);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, std::int64_t{user.roles}).bind(2, status_text(user.status));
+    bind_optional(*q, 3, user.password_hash);
+    if (user.totp_sealed.empty()) {
+      q->bind_null(4);
+    } else {
+      q->bind_blob_static(4, user.totp_sealed);
+    }
+    q->bind(5, std::int64_t{user.totp_confirmed ? 1 : 0}).bind(6, user.totp_last_step);
+    bind_optional(*q, 7, user.key_fingerprint);
+    bind_optional(*q, 8, user.private_key_armored);
+    q->bind(9, user.id);
+    if (auto s = q->run("update user"); !s) return s;
+  }
+  if (admin_db_->changes() == 0) {
+    return core::fail(core::ErrorKind::not_found, kNoSuchUser, "update_user");
+  }
+  return tx->commit();
+}
+
+core::Result<bool> SqliteStore::advance_totp_step_blocking(std::int64_t user_id,
+                                                           std::int64_t step) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kAdvanceTotpStep);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, step).bind(2, user_id);
+    if (auto s = q->run("advance totp step"); !s) return forward(std::move(s).error());
+  }
+  // The guard is in the UPDATE itself: of two requests with the same code, one changes
+  // the row and the other finds the step already taken.
+  const bool advanced = admin_db_->changes() == 1;
+  if (auto s = tx->commit(); !s) return forward(std::move(s).error());
+  return advanced;
+}
+
+// ---- portal: enrolment links, recovery codes ----
+
+core::Status SqliteStore::add_enrolment_blocking(const std::string& token_hash,
+                                                 std::int64_t user_id, std::int64_t expires_at,
+                                                 std::int64_t now) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kInsertEnrolment);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, token_hash).bind(2, user_id).bind(3, expires_at).bind(4, now);
+    if (auto s = run_write(*q, "add enrolment", kEnrolmentExists, kNoSuchUser); !s) return s;
+  }
+  return tx->commit();
+}
+
+core::Result<std::int64_t> SqliteStore::consume_enrolment_blocking(const std::string& token_hash,
+                                                                   std::int64_t now) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kConsumeEnrolment);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, now).bind(2, token_hash);
+    if (auto s = q->run("consume enrolment"); !s) return forward(std::move(s).error());
+  }
+  if (admin_db_->changes() != 1) {
+    return core::fail(core::ErrorKind::not_found, kEnrolmentInvalid,
+                      "enrolment link unknown, used or expired");
+  }
+  std::int64_t user_id = 0;
+  {
+    auto q = admin_db_->query(sql::kEnrolmentUser);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, token_hash);
+    int rc = q->step();
+    if (rc != SQLITE_ROW) return forward(q->error(rc, "enrolment user"));
+    user_id = q->column_int64(0);
+  }
+  if (auto s = tx->commit(); !s) return forward(std::move(s).error());
+  return user_id;
+}
+
+core::Status SqliteStore::replace_recovery_codes_blocking(std::int64_t user_id,
+                                                          const std::vector<std::string>& hashes) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kDeleteRecoveryCodes);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, user_id);
+    if (auto s = q->run("delete recovery codes"); !s) return s;
+  }
+  for (const auto& hash : hashes) {
+    auto q = admin_db_->query(sql::kInsertRecoveryCode);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, user_id).bind(2, hash);
+    // A repeated hash is a caller bug: refusing it (nothing replaced) beats silently
+    // storing fewer codes than the user was shown.
+    if (auto s = run_write(*q, "insert recovery code", kDuplicateRecoveryCode, kNoSuchUser); !s) {
+      if (s.error().kind() == core::ErrorKind::conflict) {
+        return core::fail(core::ErrorKind::invalid_input, kDuplicateRecoveryCode,
+                          s.error().detail());
+      }
+      return s;
+    }
+  }
+  return tx->commit();
+}
+
+core::Result<bool> SqliteStore::use_recovery_code_blocking(std::int64_t user_id,
+                                                           const std::string& hash,
+                                                           std::int64_t now) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kUseRecoveryCode);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, now).bind(2, user_id).bind(3, hash);
+    if (auto s = q->run("use recovery code"); !s) return forward(std::move(s).error());
+  }
+  const bool used = admin_db_->changes() == 1;
+  if (auto s = tx->commit(); !s) return forward(std::move(s).error());
+  return used;
+}
+
+core::Result<std::size_t> SqliteStore::unused_recovery_codes_blocking(std::int64_t user_id) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kUnusedRecoveryCodes);
+  if (!q) return forward(std::move(q).error());
+  q->bind(1, user_id);
+  int rc = q->step();
+  if (rc != SQLITE_ROW) return forward(q->error(rc, "unused recovery codes"));
+  return static_cast<std::size_t>(q->column_int64(0));
+}
+
+// ---- portal: sessions ----
+
+core::Status SqliteStore::create_session_blocking(const SessionRecord& session) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kInsertSession);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, session.id_hash)
+        .bind(2, session.user_id)
+        .bind(3, session.stage)
+        .bind(4, session.csrf_token)
+        .bind(5, session.created_at)
+        .bind(6, session.last_seen_at)
+        .bind(7, session.source);
+    if (auto s = run_write(*q, "create session", kSessionExists, kNoSuchUser); !s) return s;
+  }
+  return tx->commit();
+}
+
+core::Result<std::optional<SessionRecord>> SqliteStore::find_session_blocking(
+    const std::string& id_hash) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kFindSession);
+  if (!q) return forward(std::move(q).error());
+  q->bind(1, id_hash);
+  int rc = q->step();
+  if (rc == SQLITE_DONE) return std::optional<SessionRecord>();
+  if (rc != SQLITE_ROW) return forward(q->error(rc, "find session"));
+  return std::optional<SessionRecord>(read_session(*q));
+}
+
+core::Status SqliteStore::touch_session_blocking(const std::string& id_hash, std::int64_t now) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kTouchSession);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, now).bind(2, id_hash);
+    if (auto s = q->run("touch session"); !s) return s;
+  }
+  if (admin_db_->changes() == 0) {
+    return core::fail(core::ErrorKind::not_found, kNoSuchSession, "touch_session");
+  }
+  return tx->commit();
+}
+
+core::Status SqliteStore::delete_session_blocking(const std::string& id_hash) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kDeleteSession);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, id_hash);
+    if (auto s = q->run("delete session"); !s) return s;
+  }
+  return tx->commit();
+}
+
+core::Result<std::size_t> SqliteStore::delete_user_sessions_blocking(std::int64_t user_id) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kDeleteUserSessions);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, user_id);
+    if (auto s = q->run("delete user sessions"); !s) return forward(std::move(s).error());
+  }
+  const auto deleted = static_cast<std::size_t>(admin_db_->changes());
+  if (auto s = tx->commit(); !s) return forward(std::move(s).error());
+  return deleted;
+}
+
+core::Result<std::size_t> SqliteStore::prune_sessions_blocking(std::int64_t created_before,
+                                                               std::int64_t idle_before) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kPruneSessions);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, created_before).bind(2, idle_before);
+    if (auto s = q->run("prune sessions"); !s) return forward(std::move(s).error());
+  }
+  const auto deleted = static_cast<std::size_t>(admin_db_->changes());
+  if (auto s = tx->commit(); !s) return forward(std::move(s).error());
+  return deleted;
+}
+
+// ---- portal: grants ----
+
+core::Status SqliteStore::add_grant_blocking(const GrantRecord& grant) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kInsertGrant);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, grant.user_id)
+        .bind(2, grant.form_id)
+        .bind(3, grant.granted_at)
+        .bind(4, grant.granted_by);
+    // ON CONFLICT DO NOTHING: a repeated grant keeps the first one's time and grantor.
+    if (auto s = run_write(*q, "add grant", nullptr, kNoSuchUserOrForm); !s) return s;
+  }
+  return tx->commit();
+}
+
+core::Status SqliteStore::remove_grant_blocking(std::int64_t user_id, const std::string& form_id) {
+  std::lock_guard lock(admin_mutex_);
+  auto tx = Transaction::begin(*admin_db_, /*immediate=*/true);
+  if (!tx) return forward(std::move(tx).error());
+  {
+    auto q = admin_db_->query(sql::kDeleteGrant);
+    if (!q) return forward(std::move(q).error());
+    q->bind(1, user_id).bind(2, form_id);
+    if (auto s = q->run("remove grant"); !s) return s;
+  }
+  if (admin_db_->changes() == 0) {
+    return core::fail(core::ErrorKind::not_found, kNoSuchGrant, "remove_grant");
+  }
+  return tx->commit();
+}
+
+core::Result<std::vector<GrantRecord>> SqliteStore::list_grants_blocking(
+    std::optional<std::int64_t> user_id) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(user_id ? sql::kListUserGrants : sql::kListGrants);
+  if (!q) return forward(std::move(q).error());
+  if (user_id) q->bind(1, *user_id);
+  std::vector<GrantRecord> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) out.push_back(read_grant(*q));
+  if (rc != SQLITE_DONE) return forward(q->error(rc, "list grants"));
+  return out;
+}
+
+// ---- portal: searches ----
+
+namespace {
+
+void bind_submission_query(Query& q, const SubmissionQuery& query) {
+  q.bind(1, query.form_id).bind(2, query.after_seq);
+  bind_optional(q, 3, query.received_from);
+  bind_optional(q, 4, query.received_to);
+  bind_optional(q, 5, query.reference);
+  q.bind(6, sql_limit(std::min(query.limit, SqliteStore::kMaxQueryRows)));
+}
+
+}  // namespace
+
+core::Result<std::vector<SubmissionMeta>> SqliteStore::query_submissions_blocking(
+    const SubmissionQuery& query) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kQuerySubmissions);
+  if (!q) return forward(std::move(q).error());
+  bind_submission_query(*q, query);
+  std::vector<SubmissionMeta> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    auto meta = read_meta(*q);
+    if (!meta) return forward(std::move(meta).error());
+    out.push_back(std::move(*meta));
+  }
+  if (rc != SQLITE_DONE) return forward(q->error(rc, "query submissions"));
+  return out;
+}
+
+core::Result<std::optional<StoredSubmission>> SqliteStore::get_submission_blocking(
+    const std::string& form_id, const std::string& reference) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kGetSubmission);
+  if (!q) return forward(std::move(q).error());
+  q->bind(1, form_id).bind(2, reference);
+  int rc = q->step();
+  if (rc == SQLITE_DONE) return std::optional<StoredSubmission>();
+  if (rc != SQLITE_ROW) return forward(q->error(rc, "get submission"));
+  auto meta = read_meta(*q);
+  if (!meta) return forward(std::move(meta).error());
+  return std::optional<StoredSubmission>(StoredSubmission{std::move(*meta), q->column_blob(7)});
+}
+
+core::Result<std::vector<StoredSubmission>> SqliteStore::query_ciphertexts_blocking(
+    const SubmissionQuery& query) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kQueryCiphertexts);
+  if (!q) return forward(std::move(q).error());
+  bind_submission_query(*q, query);
+  std::vector<StoredSubmission> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    auto meta = read_meta(*q);
+    if (!meta) return forward(std::move(meta).error());
+    out.push_back(StoredSubmission{std::move(*meta), q->column_blob(7)});
+  }
+  if (rc != SQLITE_DONE) return forward(q->error(rc, "query ciphertexts"));
+  return out;
+}
+
+core::Result<std::vector<AuditRow>> SqliteStore::query_audit_blocking(const AuditQuery& query) {
+  std::lock_guard lock(reader_mutex_);
+  auto q = reader_db_->query(sql::kQueryAudit);
+  if (!q) return forward(std::move(q).error());
+  q->bind(1, query.after_seq);
+  bind_optional(*q, 2, query.actor);
+  // "user." asks for every action of that family; anything else is one exact action.
+  const bool prefix = query.action && !query.action->empty() && query.action->back() == '.';
+  bind_optional(*q, 3, prefix ? std::nullopt : query.action);
+  bind_optional(*q, 4, prefix ? query.action : std::nullopt);
+  bind_optional(*q, 5, query.object);
+  bind_optional(*q, 6, query.time_from);
+  bind_optional(*q, 7, query.time_to);
+  q->bind(8, sql_limit(std::min(query.limit, kMaxQueryRows)));
+  std::vector<AuditRow> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) out.push_back(read_audit(*q));
+  if (rc != SQLITE_DONE) return forward(q->error(rc, "query audit"));
   return out;
 }
 

@@ -57,9 +57,9 @@ class SqliteStore final : public Store {
   // Adding a version of a disabled form enables the form again: `form add` publishes the
   // declaration it is given, and the usual fix for a misbehaving form is "disable, fix,
   // add the new version". Keeping it disabled would silently leave the fix unpublished.
-  core::Result<int> add_form_version_blocking(const std::string& form_id,
-                                              const std::string& declaration,
-                                              std::int64_t now) override;
+  core::Result<int> add_form_version_blocking(
+      const std::string& form_id, const std::string& declaration, std::int64_t now,
+      const std::vector<std::string>& granted_recipients) override;
   core::Result<std::vector<FormVersion>> latest_forms_blocking() override;
   core::Result<std::optional<FormVersion>> latest_form_blocking(
       const std::string& form_id) override;
@@ -83,6 +83,62 @@ class SqliteStore final : public Store {
   core::Result<std::int64_t> audit_count_blocking() override;
   core::Status add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) override;
   core::Result<std::vector<AuditCheckpointRow>> list_audit_checkpoints_blocking() override;
+
+  // ---- portal ----
+  // Writes on the admin connection (one transaction each, never the group-commit queue);
+  // reads on the reader connection. Constraint failures are the caller's to hear about:
+  // a duplicate is `conflict`, an unknown user (or form, for a grant) is `not_found`.
+  core::Result<std::int64_t> create_user_blocking(const std::string& email, unsigned roles,
+                                                  std::int64_t now) override;
+  core::Result<std::optional<UserRecord>> find_user_blocking(std::int64_t id) override;
+  core::Result<std::optional<UserRecord>> find_user_by_email_blocking(
+      const std::string& email) override;
+  core::Result<std::vector<UserRecord>> list_users_blocking() override;
+  // totp_last_step is only ever raised (the larger of the stored and the given value): a
+  // caller writing back a user it read before a concurrent sign-in must not re-open a TOTP
+  // code that was just accepted.
+  core::Status update_user_blocking(const UserRecord& user) override;
+  core::Result<bool> advance_totp_step_blocking(std::int64_t user_id, std::int64_t step) override;
+
+  core::Status add_enrolment_blocking(const std::string& token_hash, std::int64_t user_id,
+                                      std::int64_t expires_at, std::int64_t now) override;
+  core::Result<std::int64_t> consume_enrolment_blocking(const std::string& token_hash,
+                                                        std::int64_t now) override;
+
+  core::Status replace_recovery_codes_blocking(std::int64_t user_id,
+                                               const std::vector<std::string>& hashes) override;
+  core::Result<bool> use_recovery_code_blocking(std::int64_t user_id, const std::string& hash,
+                                                std::int64_t now) override;
+  core::Result<std::size_t> unused_recovery_codes_blocking(std::int64_t user_id) override;
+
+  // A session that is already gone is not an error for delete (signing out twice is fine).
+  core::Status create_session_blocking(const SessionRecord& session) override;
+  core::Result<std::optional<SessionRecord>> find_session_blocking(
+      const std::string& id_hash) override;
+  core::Status touch_session_blocking(const std::string& id_hash, std::int64_t now) override;
+  core::Status delete_session_blocking(const std::string& id_hash) override;
+  core::Result<std::size_t> delete_user_sessions_blocking(std::int64_t user_id) override;
+  core::Result<std::size_t> prune_sessions_blocking(std::int64_t created_before,
+                                                    std::int64_t idle_before) override;
+
+  // Grants do not change config_generation: the grant's new form version does.
+  core::Status add_grant_blocking(const GrantRecord& grant) override;
+  core::Status remove_grant_blocking(std::int64_t user_id, const std::string& form_id) override;
+  core::Result<std::vector<GrantRecord>> list_grants_blocking(
+      std::optional<std::int64_t> user_id) override;
+
+  // The query methods return at most kMaxQueryRows rows, whatever limit is asked for: it
+  // bounds the memory (ciphertexts included) one request can make the server hold; the
+  // portal asks for at most 500 per page or export batch. Time bounds are [from, to), for
+  // audit entries as for submissions.
+  static constexpr std::size_t kMaxQueryRows = 1000;
+  core::Result<std::vector<SubmissionMeta>> query_submissions_blocking(
+      const SubmissionQuery& query) override;
+  core::Result<std::optional<StoredSubmission>> get_submission_blocking(
+      const std::string& form_id, const std::string& reference) override;
+  core::Result<std::vector<StoredSubmission>> query_ciphertexts_blocking(
+      const SubmissionQuery& query) override;
+  core::Result<std::vector<AuditRow>> query_audit_blocking(const AuditQuery& query) override;
 
   // Idempotent. Called from a `done` callback (the writer thread) it only stops accepting;
   // the owner's later close() or the destructor joins.

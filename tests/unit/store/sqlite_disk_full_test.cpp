@@ -77,7 +77,7 @@ TEST(SqliteDiskFull, FullDatabaseRefusesTheWholeBatchThenRecovers) {
       auto opened = SqliteStore::open_blocking(path, {});
       CHILD_CHECK(opened.has_value());
       auto& store = **opened;
-      CHILD_CHECK(store.add_form_version_blocking("contact", "x", 1).has_value());
+      CHILD_CHECK(store.add_form_version_blocking("contact", "x", 1, {}).has_value());
       Answers warmup(3);
       for (std::uint32_t i = 0; i < 3; ++i) {
         store.append_submission(make_submission("contact", 100 + i), warmup.slot(i));

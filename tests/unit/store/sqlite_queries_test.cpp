@@ -97,9 +97,9 @@ TEST_F(SqliteQueries, FindAndCountSubmissions) {
 }
 
 TEST_F(SqliteQueries, FormVersionsAndEnabledState) {
-  EXPECT_EQ(store_->add_form_version_blocking("contact", "v1", 100).value(), 1);
-  EXPECT_EQ(store_->add_form_version_blocking("contact", "v2", 200).value(), 2);
-  EXPECT_EQ(store_->add_form_version_blocking("appointment", "a1", 300).value(), 1);
+  EXPECT_EQ(store_->add_form_version_blocking("contact", "v1", 100, {}).value(), 1);
+  EXPECT_EQ(store_->add_form_version_blocking("contact", "v2", 200, {}).value(), 2);
+  EXPECT_EQ(store_->add_form_version_blocking("appointment", "a1", 300, {}).value(), 1);
 
   auto latest = store_->latest_form_blocking("contact").value();
   ASSERT_TRUE(latest.has_value());
@@ -129,7 +129,7 @@ TEST_F(SqliteQueries, FormVersionsAndEnabledState) {
   EXPECT_FALSE(disabled_listed[1].enabled);
 
   // Adding a new version publishes it: the form is enabled again (documented choice).
-  EXPECT_EQ(store_->add_form_version_blocking("contact", "v3", 400).value(), 3);
+  EXPECT_EQ(store_->add_form_version_blocking("contact", "v3", 400, {}).value(), 3);
   EXPECT_TRUE(store_->latest_form_blocking("contact").value()->enabled);
 
   ASSERT_TRUE(store_->set_form_enabled_blocking("contact", false).has_value());
@@ -143,7 +143,7 @@ TEST_F(SqliteQueries, FormVersionsAndEnabledState) {
 
 TEST_F(SqliteQueries, FormIdIsDataNotSql) {
   const std::string hostile = "x'); DROP TABLE forms; --";
-  EXPECT_EQ(store_->add_form_version_blocking(hostile, "d", 1).value(), 1);
+  EXPECT_EQ(store_->add_form_version_blocking(hostile, "d", 1, {}).value(), 1);
   EXPECT_EQ(store_->latest_form_blocking(hostile).value()->form_id, hostile);
   EXPECT_EQ(store_->latest_forms_blocking().value().size(), 1u);
 }

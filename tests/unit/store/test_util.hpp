@@ -119,7 +119,8 @@ inline std::unique_ptr<SqliteStore> open_or_die(const std::string& path,
 
 // Adds version 1 of `form_id` so that submissions may reference it.
 inline void add_form(Store& store, const std::string& form_id) {
-  auto v = store.add_form_version_blocking(form_id, "id = \"" + form_id + "\"\n", 1'700'000'000);
+  auto v =
+      store.add_form_version_blocking(form_id, "id = \"" + form_id + "\"\n", 1'700'000'000, {});
   ASSERT_TRUE(v.has_value()) << v.error().detail();
 }
 

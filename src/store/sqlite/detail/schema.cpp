@@ -24,7 +24,15 @@ namespace {
 //   audit         the hash-chained audit trail (A1, A2): append only, seq 1, 2, 3, ...
 //                 (no AUTOINCREMENT: the chain, not SQLite, allocates seq)
 //   audit_checkpoints  signed (count, head_hash) statements over the audit chain
-constexpr std::array<const char*, 2> kMigrations = {
+//   users         staff portal accounts (P4); id AUTOINCREMENT so that an id named in the
+//                 audit trail or a grant's granted_by never comes to mean someone else
+//   enrolments    one-time enrolment links: the token's hash only, single use (used_at)
+//   recovery_codes  second-factor fallback codes: hashes only, single use (used_at)
+//   sessions      portal sessions: the cookie value's hash only
+//   grants        which user may read which form (P4)
+// and forms.granted_recipients: the staff key fingerprints a version was made for (JSON
+// array of strings), '[]' for every version made before grants existed.
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -92,6 +100,58 @@ CREATE TABLE audit_checkpoints (
   signature TEXT NOT NULL
 ) STRICT;
 )sql",
+    R"sql(
+ALTER TABLE forms ADD COLUMN granted_recipients TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE users (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  email               TEXT NOT NULL UNIQUE,
+  roles               INTEGER NOT NULL CHECK (roles BETWEEN 0 AND 4294967295),
+  status              TEXT NOT NULL CHECK (status IN ('invited', 'active', 'disabled')),
+  password_hash       TEXT,
+  totp_sealed         BLOB,
+  totp_confirmed      INTEGER NOT NULL DEFAULT 0 CHECK (totp_confirmed IN (0, 1)),
+  totp_last_step      INTEGER NOT NULL DEFAULT 0,
+  key_fingerprint     TEXT,
+  private_key_armored TEXT,
+  created_at          INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE enrolments (
+  token_hash TEXT PRIMARY KEY NOT NULL,
+  user_id    INTEGER NOT NULL REFERENCES users (id),
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER
+) STRICT;
+CREATE INDEX enrolments_by_user ON enrolments (user_id);
+
+CREATE TABLE recovery_codes (
+  user_id   INTEGER NOT NULL REFERENCES users (id),
+  code_hash TEXT NOT NULL,
+  used_at   INTEGER,
+  PRIMARY KEY (user_id, code_hash)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE sessions (
+  id_hash      TEXT PRIMARY KEY NOT NULL,
+  user_id      INTEGER NOT NULL REFERENCES users (id),
+  stage        TEXT NOT NULL CHECK (stage IN ('enrolling', 'second_factor', 'full')),
+  csrf_token   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  source       TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_user ON sessions (user_id);
+
+CREATE TABLE grants (
+  user_id    INTEGER NOT NULL REFERENCES users (id),
+  form_id    TEXT NOT NULL REFERENCES form_state (form_id),
+  granted_at INTEGER NOT NULL,
+  granted_by INTEGER NOT NULL,
+  PRIMARY KEY (user_id, form_id)
+) STRICT, WITHOUT ROWID;
+)sql",
 };
 
 core::Result<int> read_user_version(Connection& conn) {
@@ -117,19 +177,21 @@ core::Error newer_schema(int found) {
 
 int schema_version() { return static_cast<int>(kMigrations.size()); }
 
-core::Status migrate_blocking(Connection& conn) {
+namespace {
+
+core::Status migrate_to(Connection& conn, int target) {
   auto current = read_user_version(conn);
   if (!current) return core::fail(std::move(current).error());
   if (*current > schema_version()) return core::fail(newer_schema(*current));
 
-  while (*current < schema_version()) {
+  while (*current < target) {
     auto tx = Transaction::begin(conn, /*immediate=*/true);
     if (!tx) return core::fail(std::move(tx).error());
     // Another process may have migrated while we waited for the write lock.
     current = read_user_version(conn);
     if (!current) return core::fail(std::move(current).error());
     if (*current > schema_version()) return core::fail(newer_schema(*current));
-    if (*current == schema_version()) break;
+    if (*current >= target) break;
 
     if (auto s = conn.exec(kMigrations[static_cast<std::size_t>(*current)]); !s) {
       return core::fail(std::move(s).error());
@@ -141,6 +203,17 @@ core::Status migrate_blocking(Connection& conn) {
     *current += 1;
   }
   return core::ok();
+}
+
+}  // namespace
+
+core::Status migrate_blocking(Connection& conn) { return migrate_to(conn, schema_version()); }
+
+core::Status migrate_to_for_test(Connection& conn, int version) {
+  if (version < 0 || version > schema_version()) {
+    return core::fail(core::ErrorKind::invalid_input, kStoreInternal, "no such schema version");
+  }
+  return migrate_to(conn, version);
 }
 
 }  // namespace store::sqlite::detail

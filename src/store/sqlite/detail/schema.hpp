@@ -15,4 +15,8 @@ int schema_version();
 // write lock) and a no-op on an up-to-date database.
 core::Status migrate_blocking(Connection& conn);
 
+// Applies the migrations up to `version` only, so that a test can make the database an
+// older sealpost left behind and then open it with this one.
+core::Status migrate_to_for_test(Connection& conn, int version);
+
 }  // namespace store::sqlite::detail
