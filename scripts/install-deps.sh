@@ -20,6 +20,7 @@ BUILD_PKGS=(
   libphonenumber-dev
   libre2-dev       # linear-time matching of declared field patterns
   libsodium-dev
+  libqrencode-dev  # QR codes of the TOTP enrolment URI (src/auth/qr.cpp)
   libcli11-dev
   libspdlog-dev libfmt-dev
   gnupg            # the demo makes its recipient key with gpg; tests decrypt with it

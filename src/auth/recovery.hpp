@@ -1,0 +1,29 @@
+#pragma once
+// Single-use recovery codes, shown once at enrolment, for when the TOTP device is lost.
+// Trust: the code given to normalize_recovery_code is untrusted user input.
+//
+// A code is 10 Crockford base32 characters (50 random bits), shown as XXXXX-XXXXX. The store
+// keeps only hash_recovery_code(normalized) and deletes a hash when its code is used.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace auth {
+
+inline constexpr std::size_t kRecoveryCodeChars = 10;
+
+// `n` distinct codes from the system CSPRNG, formatted "XXXXX-XXXXX".
+std::vector<std::string> generate_recovery_codes(std::size_t n = 10);
+
+// The 10-character upper-case form of what the user typed: case-insensitive, '-' and spaces
+// dropped, the look-alikes O -> 0 and I, L -> 1 mapped. nullopt for any other character or
+// any other length.
+std::optional<std::string> normalize_recovery_code(std::string_view typed);
+
+// Lower-case hex SHA-256 of a normalized code, for storage and lookup.
+std::string hash_recovery_code(std::string_view normalized);
+
+}  // namespace auth

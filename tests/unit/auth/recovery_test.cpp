@@ -1,0 +1,56 @@
+#include "auth/recovery.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+namespace auth {
+namespace {
+
+TEST(Recovery, GeneratesDistinctFormattedCodes) {
+  static const std::regex kShape("[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}");
+  const auto codes = generate_recovery_codes();
+  ASSERT_EQ(codes.size(), 10u);
+  std::set<std::string> seen;
+  for (const auto& code : codes) {
+    EXPECT_TRUE(std::regex_match(code, kShape)) << code;
+    EXPECT_TRUE(seen.insert(code).second) << code;
+    // What we print normalizes to itself without the dash.
+    const auto normalized = normalize_recovery_code(code);
+    ASSERT_TRUE(normalized.has_value()) << code;
+    EXPECT_EQ(*normalized, code.substr(0, 5) + code.substr(6));
+  }
+  EXPECT_EQ(generate_recovery_codes(3).size(), 3u);
+  EXPECT_TRUE(generate_recovery_codes(0).empty());
+  EXPECT_NE(generate_recovery_codes(1), generate_recovery_codes(1));
+}
+
+TEST(Recovery, NormalizesWhatPeopleType) {
+  EXPECT_EQ(normalize_recovery_code("ABCDE-FGHJK"), "ABCDEFGHJK");
+  EXPECT_EQ(normalize_recovery_code("abcde-fghjk"), "ABCDEFGHJK");
+  EXPECT_EQ(normalize_recovery_code("abcdefghjk"), "ABCDEFGHJK");
+  EXPECT_EQ(normalize_recovery_code(" abcde fghjk "), "ABCDEFGHJK");
+  EXPECT_EQ(normalize_recovery_code("ab-cd-ef-gh-jk"), "ABCDEFGHJK");
+  // Crockford's look-alikes.
+  EXPECT_EQ(normalize_recovery_code("oOiIl-L0123"), "0011110123");
+}
+
+TEST(Recovery, RefusesOtherCharactersAndLengths) {
+  for (const char* typed : {"", "ABCDE-FGHJ", "ABCDE-FGHJKM", "ABCDE-FGHJU", "ABCDE_FGHJK",
+                            "ABCDE-FGHJ!", "ABCDE\tFGHJK", "ABCDE-FGHJ\xc3\x89", "----------"}) {
+    EXPECT_EQ(normalize_recovery_code(typed), std::nullopt) << typed;
+  }
+  EXPECT_EQ(normalize_recovery_code(std::string(40, ' ') + "ABCDEFGHJK"), std::nullopt);
+  EXPECT_EQ(normalize_recovery_code(std::string_view("ABCDE\0FGHJK", 11)), std::nullopt);
+}
+
+TEST(Recovery, HashIsHexSha256) {
+  // printf %s ABCDEFGHJK | sha256sum
+  EXPECT_EQ(hash_recovery_code("ABCDEFGHJK"),
+            "f57cbf1e3e471b25db4b8ad0844df41b2dae9c7d1944944d128e49294d412f66");
+  EXPECT_NE(hash_recovery_code("ABCDEFGHJK"), hash_recovery_code("ABCDEFGHJM"));
+}
+
+}  // namespace
+}  // namespace auth
