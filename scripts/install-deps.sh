@@ -40,6 +40,13 @@ TEST_PKGS=(
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--with-tests" ]; then want+=("${TEST_PKGS[@]}"); fi
+# The staff portal's front end pins openpgp.js from npm (web/portal/package-lock.json); the
+# browser tests drive Debian's Chromium with playwright-core (tests/browser/). Machines that
+# already have node and npm (for example from another Debian source) keep theirs.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
+if [ "${1:-}" = "--with-tests" ]; then want+=(chromium); fi
 
 missing=()
 for p in "${want[@]}"; do
@@ -60,3 +67,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: everything already installed"
 fi
+
+# npm packages, exactly as locked. A stamp of the lock file's hash inside node_modules tells
+# whether what is installed is what is locked; anything else is removed and installed anew.
+npm_ci() {
+  local dir=$1
+  local lock_hash stamp
+  lock_hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  stamp="$dir/node_modules/.sealpost-lock-sha256"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
+    return 0
+  fi
+  echo "install-deps: npm ci in ${dir#"$ROOT"/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" >"$stamp"
+}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+npm_ci "$ROOT/web/portal"
+if [ "${1:-}" = "--with-tests" ]; then npm_ci "$ROOT/tests/browser"; fi
