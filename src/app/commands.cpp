@@ -508,9 +508,7 @@ int print_link(const DataDir& dir, store::Store& store, const store::UserRecord&
   }
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
   const auto hours = std::chrono::duration_cast<std::chrono::hours>(config->enrolment_link_lifetime);
-  std::printf("user %s (%s): enrolment link, single use, valid %lld hours:
-%s
-",
+  std::printf("user %s (%s): enrolment link, single use, valid %lld hours:\n%s\n",
               user.email.c_str(), fmt::format("{}", fmt::join(role_names(user.roles), ",")).c_str(),
               static_cast<long long>(hours.count()), link->c_str());
   return 0;
@@ -574,8 +572,7 @@ int run_user_list(const std::string& data_dir) {
     const char* status = u.status == store::UserStatus::active    ? "active"
                          : u.status == store::UserStatus::invited ? "invited"
                                                                   : "disabled";
-    std::printf("%s %s roles:%s forms:%s key:%s
-", u.email.c_str(), status,
+    std::printf("%s %s roles:%s forms:%s key:%s\n", u.email.c_str(), status,
                 fmt::format("{}", fmt::join(role_names(u.roles), ",")).c_str(),
                 fmt::format("{}", fmt::join(forms, ",")).c_str(),
                 u.key_fingerprint ? u.key_fingerprint->c_str() : "-");
