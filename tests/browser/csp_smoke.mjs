@@ -31,13 +31,13 @@ describe('portal front end under the portal CSP', () => {
 
   before(async () => {
     server = await startStaticPortal({
-      api: async (method, path, body) => {
+      api: async ({ method, path, body }) => {
         if (method === 'POST' && path === '/portal/api/enrol/start') {
           return body && body.token === 'good-token'
-            ? { status: 200, body: { email: 'new.staff@example.org', csrf: 'csrf-1' } }
-            : { status: 400, body: { error: 'This enrolment link is not valid any more.' } };
+            ? { status: 200, json: { email: 'new.staff@example.org', csrf: 'csrf-1' } }
+            : { status: 400, json: { error: 'This enrolment link is not valid any more.' } };
         }
-        return { status: 401, body: { error: 'You are not signed in.' } };
+        return { status: 401, json: { error: 'You are not signed in.' } };
       },
     });
     ({ browser, context } = await launch());

@@ -3,7 +3,8 @@
 // /portal/sign-in and /portal/enrol (every @SRI:X@ placeholder replaced by the sha384 of
 // the file served for X), web/portal/static/* and openpgp.min.js at /portal/static/, and
 // test fixtures at /smoke/. Every response carries the portal CSP. /portal/api/* answers
-// from `api(method, path, body)` if given, else 401.
+// from `api({method, path, params, body, headers})` if given — an answer is
+// {status, json} or {status, raw, type}, plus optional headers — else 401.
 // Trust: test-only; serves files from this repository to a local browser.
 import { createServer } from 'node:https';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -81,11 +82,21 @@ export async function startStaticPortal({ api } = {}) {
         const chunks = [];
         for await (const chunk of req) chunks.push(chunk);
         const text = Buffer.concat(chunks).toString('utf8');
-        const answer = api ? await api(req.method, url.pathname + url.search, text ? JSON.parse(text) : null)
-                           : null;
-        const { status = 401, body = { error: 'You are not signed in.' } } = answer || {};
-        if (status === 204) send(204, 'application/json', '');
-        else send(status, 'application/json', JSON.stringify(body));
+        let body = null;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          body = undefined;  // not JSON: the handler decides
+        }
+        const answer = api
+          ? await api({ method: req.method, path: url.pathname, params: url.searchParams, body,
+                        headers: req.headers })
+          : null;
+        const { status = 401, json = { error: 'You are not signed in.' }, raw, type, headers = {} } =
+          answer || {};
+        if (raw !== undefined) send(status, type, raw, headers);
+        else if (status === 204) send(204, 'application/json', '', headers);
+        else send(status, 'application/json', JSON.stringify(json), headers);
         return;
       }
       if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed');

@@ -319,6 +319,19 @@
     return String(value);
   }
 
+  function describeChecks(checks) {
+    if (!checks || typeof checks !== 'object') return '';
+    const parts = [];
+    if ('token' in checks) parts.push(`form token ${describe(checks.token)}`);
+    if ('honeypot_empty' in checks) {
+      parts.push(checks.honeypot_empty === true ? 'spam trap empty' : 'spam trap FILLED');
+    }
+    for (const [key, value] of Object.entries(checks)) {
+      if (key !== 'token' && key !== 'honeypot_empty') parts.push(`${key}: ${describe(value)}`);
+    }
+    return parts.join(', ');
+  }
+
   function row(term, value, mono) {
     return [el('dt', {}, term), el('dd', mono ? { class: 'mono' } : {}, value)];
   }
@@ -354,7 +367,7 @@
         ...row('Form', `${describe(a.form_id)}, version ${describe(a.form_version)}`),
         ...row('Received', S.formatTime(a.received_at)),
         ...row('Form opened', S.formatTime(a.token_issued_at)),
-        ...row('Automatic checks', a.client_checks ? describe(a.client_checks) : ''),
+        ...row('Automatic checks', describeChecks(a.client_checks)),
         ...row('Signature', `verified with the server's key ${S.groupFingerprint(state.serverKey.fingerprint)}`));
       byId('attestation-heading').hidden = false;
       byId('submission-heading').focus();

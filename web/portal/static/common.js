@@ -8,6 +8,8 @@
   // The session's CSRF token, from GET /portal/api/session or the answer of sign-in,
   // second factor or enrol/start. Kept in memory only.
   let csrf = '';
+  // The server's clock minus ours, from the Date header of its last answer (null: unknown).
+  let serverClockOffsetMs = null;
 
   class ApiError extends Error {
     constructor(status, message, data) {
@@ -50,6 +52,8 @@
     } catch {
       throw new ApiError(0, messageFor(0), null);
     }
+    const serverDate = Date.parse(response.headers.get('Date') || '');
+    if (Number.isFinite(serverDate)) serverClockOffsetMs = serverDate - Date.now();
     if (!response.ok) {
       let data = null;
       if ((response.headers.get('Content-Type') || '').startsWith('application/json')) {
@@ -85,6 +89,11 @@
   async function apiBlob(path) {
     const response = await send('GET', path, undefined, '*/*');
     return response.blob();
+  }
+
+  // The server's time in ms since the epoch, as far as we know it (NaN when unknown).
+  function serverNow() {
+    return serverClockOffsetMs === null ? NaN : Date.now() + serverClockOffsetMs;
   }
 
   function query(params) {
@@ -227,7 +236,7 @@
   }
 
   window.Sealpost = Object.freeze({
-    ApiError, api, apiBlob, query, el, byId, say, markInvalid, formatTime, formatSize,
+    ApiError, api, apiBlob, serverNow, query, el, byId, say, markInvalid, formatTime, formatSize,
     dateToUnix, today, download, groupFingerprint, PortalWorker,
   });
 })();

@@ -215,7 +215,9 @@
       say(statusRegion, 'Making your key. This takes a few seconds…');
       const worker = new PortalWorker();
       try {
-        generated = await worker.call('generate', { email, passphrase: first.value });
+        generated = await worker.call('generate', {
+          email, passphrase: first.value, serverNowMs: window.Sealpost.serverNow(),
+        });
       } catch (error) {
         say(statusRegion, '');
         say(alertRegion, error.message);

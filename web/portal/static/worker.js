@@ -26,6 +26,13 @@ const kMaxCiphertextChars = 8 * 1024 * 1024;
 const kMaxItemsPerCall = 500;
 const kMinPassphraseChars = 12;
 const kFormat = 'sealpost-submission/1';
+// Clocks of clinic computers drift. A signature the server made "in the future" of this
+// computer's clock would fail openpgp's check, so verification runs at now + this much.
+// (The signer is our own server; the check protects nothing here.)
+const kClockToleranceMs = 24 * 3600 * 1000;
+// New keys are dated this far before the earlier of this computer's and the server's
+// clocks: RNP on the server refuses a key whose self-signatures are from its future.
+const kKeyBackdateMs = 3600 * 1000;
 
 // Keys we make: v4, EdDSA (legacy) signing primary + ECDH Curve25519 subkey, the private
 // key protected with iterated-and-salted S2K + AES-256. The server reads staff keys with
@@ -64,17 +71,19 @@ function sameFingerprint(a, b) {
   return norm(a) === norm(b);
 }
 
-async function generate({ email, passphrase }) {
+async function generate({ email, passphrase, serverNowMs }) {
   requireString(email, 'The e-mail address', 320);
   requireString(passphrase, 'The passphrase', 1024);
   if (passphrase.length < kMinPassphraseChars) {
     throw new UserError(`The passphrase must have at least ${kMinPassphraseChars} characters.`);
   }
+  const now = Number.isFinite(serverNowMs) ? Math.min(Date.now(), serverNowMs) : Date.now();
   const generated = await openpgp.generateKey({
     type: 'ecc',
     curve: 'curve25519Legacy',
     userIDs: [{ email }],
     passphrase,
+    date: new Date(now - kKeyBackdateMs),
     format: 'armored',
     config: kKeyConfig,
   });
@@ -146,6 +155,7 @@ async function decryptOne(item, formId) {
     verificationKeys: [serverKey],
     expectSigned: true,
     format: 'utf8',
+    date: new Date(Date.now() + kClockToleranceMs),
   });
   // expectSigned already throws unless a signature by serverKey verified; check again
   // rather than rely on one flag of a library's API.
