@@ -12,10 +12,10 @@
 #include <memory>
 
 #include "app/auditor.hpp"
-#include "app/portal_service.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
+#include "app/portal_service.hpp"
 #include "app/recipients.hpp"
 #include "app/reference.hpp"
 #include "app/self_signed.hpp"
@@ -501,13 +501,15 @@ int print_link(const DataDir& dir, store::Store& store, const store::UserRecord&
   auto link = issue_enrolment_link_blocking(store, user.id, config->enrolment_link_lifetime,
                                             cli_origin(*config), clock.now());
   if (!link) return fail_line(link.error().public_text());
-  if (auto s = (*audit)->record(what, "user:" + user.email + " roles:" +
-                                          fmt::format("{}", fmt::join(role_names(user.roles), ",")));
+  if (auto s = (*audit)->record(
+          what, "user:" + user.email +
+                    " roles:" + fmt::format("{}", fmt::join(role_names(user.roles), ",")));
       !s) {
     return fail_line(s.error().public_text());
   }
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
-  const auto hours = std::chrono::duration_cast<std::chrono::hours>(config->enrolment_link_lifetime);
+  const auto hours =
+      std::chrono::duration_cast<std::chrono::hours>(config->enrolment_link_lifetime);
   std::printf("user %s (%s): enrolment link, single use, valid %lld hours:\n%s\n",
               user.email.c_str(), fmt::format("{}", fmt::join(role_names(user.roles), ",")).c_str(),
               static_cast<long long>(hours.count()), link->c_str());

@@ -128,16 +128,19 @@ const std::vector<Setting>& settings() {
           "portal", "enrolment_link_hours", 1, 720,
           [](Config& c, auto v) { c.enrolment_link_lifetime = std::chrono::hours(v); }),
       {"log", "level",
-       [](const toml::node& n, Config& c) -> core::Status {
-         auto v = n.value<std::string>();
-         static const std::vector<std::string> levels = {"trace", "debug", "info",
-                                                         "warn",  "error", "off"};
-         if (!v || std::find(levels.begin(), levels.end(), *v) == levels.end()) {
-           return bad(n, "log", "level", "one of trace, debug, info, warn, error, off");
-         }
-         c.log_level = *v;
-         return core::ok();
-       }},
+       [](const toml::node& n,
+          Config& c) -> core::
+                         Status {
+                           auto v = n.value<std::string>();
+                           static const std::vector<std::string> levels = {"trace", "debug", "info",
+                                                                           "warn",  "error", "off"};
+                           if (!v || std::find(levels.begin(), levels.end(), *v) == levels.end()) {
+                             return bad(n, "log", "level",
+                                        "one of trace, debug, info, warn, error, off");
+                           }
+                           c.log_level = *v;
+                           return core::ok();
+                         }},
   };
   return table;
 }

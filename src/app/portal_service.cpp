@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -88,11 +89,23 @@ Reply error_reply(unsigned status, std::string_view message) {
 
 Reply no_content() { return Reply{.status = 204, .body = {}, .content_type = {}}; }
 
+std::string http_date() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
 http::Response to_response(Reply reply) {
   http::Response r{static_cast<bhttp::status>(reply.status), 11};
   if (!reply.content_type.empty()) r.set(bhttp::field::content_type, reply.content_type);
   if (reply.set_cookie) r.set(bhttp::field::set_cookie, *reply.set_cookie);
   if (reply.retry_after) r.set(bhttp::field::retry_after, *reply.retry_after);
+  // The browser compares its clock with ours (a skewed clock makes fresh signatures look
+  // like they come from the future).
+  r.set(bhttp::field::date, http_date());
   r.body() = std::move(reply.body);
   return r;
 }
@@ -121,8 +134,8 @@ std::vector<std::uint8_t> seal(const core::SecretBytes& key, const core::SecretB
   std::vector<std::uint8_t> out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
                                 plain.size());
   randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
-  crypto_secretbox_easy(out.data() + crypto_secretbox_NONCEBYTES, plain.view().data(),
-                        plain.size(), out.data(), key.view().data());
+  crypto_secretbox_easy(out.data() + crypto_secretbox_NONCEBYTES, plain.view().data(), plain.size(),
+                        out.data(), key.view().data());
   return out;
 }
 
@@ -132,10 +145,9 @@ core::Result<core::SecretBytes> unseal(const core::SecretBytes& key,
     return core::fail(ErrorKind::integrity, "stored second factor is unreadable");
   }
   core::SecretBytes plain(sealed.size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES);
-  if (crypto_secretbox_open_easy(plain.mutable_view().data(),
-                                 sealed.data() + crypto_secretbox_NONCEBYTES,
-                                 sealed.size() - crypto_secretbox_NONCEBYTES, sealed.data(),
-                                 key.view().data()) != 0) {
+  if (crypto_secretbox_open_easy(
+          plain.mutable_view().data(), sealed.data() + crypto_secretbox_NONCEBYTES,
+          sealed.size() - crypto_secretbox_NONCEBYTES, sealed.data(), key.view().data()) != 0) {
     return core::fail(ErrorKind::integrity, "stored second factor is unreadable",
                       "TOTP secret failed authentication (wrong seal key or edited row)");
   }
@@ -244,7 +256,8 @@ std::vector<std::string> role_names(unsigned roles) {
 
 core::Result<std::string> normalize_email(std::string_view email) {
   std::string out;
-  for (char c : email) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : email)
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   auto at = out.find('@');
   bool ok = !out.empty() && out.size() <= kMaxEmail && at != std::string::npos && at > 0 &&
             at + 1 < out.size() && out.find('@', at + 1) == std::string::npos &&
@@ -259,15 +272,14 @@ core::Result<std::string> normalize_email(std::string_view email) {
   return out;
 }
 
-core::Result<std::string> issue_enrolment_link_blocking(store::Store& store,
-                                                        std::int64_t user_id,
+core::Result<std::string> issue_enrolment_link_blocking(store::Store& store, std::int64_t user_id,
                                                         std::chrono::seconds lifetime,
                                                         const std::string& origin,
                                                         core::TimePoint now) {
   std::string token = auth::new_session_id();
   const std::int64_t t = core::unix_seconds(now);
-  if (auto s = store.add_enrolment_blocking(auth::hash_token(token), user_id,
-                                            t + lifetime.count(), t);
+  if (auto s =
+          store.add_enrolment_blocking(auth::hash_token(token), user_id, t + lifetime.count(), t);
       !s) {
     return core::fail(s.error());
   }
@@ -371,11 +383,11 @@ struct PortalService::Shared {
   }
 
   // Records an audit entry; the caller must not send data if this fails.
-  core::Status audit(const Call& call, std::string action, std::string object,
-                     std::string outcome, std::optional<std::string> actor = std::nullopt) {
-    auto s = auditor.record_blocking(actor ? *actor : call.actor(), std::move(action),
-                                     std::move(object), call.ctx.remote_address,
-                                     std::move(outcome));
+  core::Status audit(const Call& call, std::string action, std::string object, std::string outcome,
+                     std::optional<std::string> actor = std::nullopt) {
+    auto s =
+        auditor.record_blocking(actor ? *actor : call.actor(), std::move(action), std::move(object),
+                                call.ctx.remote_address, std::move(outcome));
     if (!s) {
       spdlog::error("event=audit_failed request_id={} detail={}", call.ctx.request_id,
                     core::log_safe(s.error().detail()));
@@ -466,9 +478,11 @@ struct PortalService::Shared {
       }
     }
 
+    // A cookie that names no live session is cleared; a live session at another stage
+    // (password checked, code not yet) keeps its cookie.
     auto signed_out = [&] {
       Reply r = error_reply(401, kSignIn);
-      if (had_cookie) r.set_cookie = auth::clear_session_cookie();
+      if (had_cookie && !call.session) r.set_cookie = auth::clear_session_cookie();
       return r;
     };
     if (access.need != Need::nothing) {
@@ -526,13 +540,18 @@ std::variant<auth::JsonObject, Reply> body_of(const Call& call) {
 
 Reply session_reply(Shared& s, const store::UserRecord& user, const store::SessionRecord& session,
                     unsigned status = 200) {
-  return json_reply(status,
-                    json{{"email", user.email},
-                         {"roles", role_names(user.roles)},
-                         {"stage", session.stage},
-                         {"csrf", session.csrf_token},
-                         {"idle_timeout_seconds", s.config.portal_idle_timeout.count()},
-                         {"expires_at", session.created_at + s.config.portal_absolute_timeout.count()}});
+  json j{{"email", user.email},
+         {"roles", role_names(user.roles)},
+         {"stage", session.stage},
+         {"csrf", session.csrf_token},
+         {"idle_timeout_seconds", s.config.portal_idle_timeout.count()},
+         {"expires_at", session.created_at + s.config.portal_absolute_timeout.count()}};
+  if (session.stage == "enrolling") {
+    // Where an enrolment interrupted by a reload resumes.
+    j["enrolment"] = json{{"password_set", user.password_hash.has_value()},
+                          {"totp_confirmed", user.totp_confirmed}};
+  }
+  return json_reply(status, j);
 }
 
 Reply with_cookie(Reply r, const std::string& session_id) {
@@ -562,8 +581,7 @@ void note_failure(Shared& s, const Call& call, const std::string& account, std::
 
 // New form version carrying the current grants' keys (a grant changes who can read new
 // submissions). Returns the version.
-core::Result<int> reversion_form_blocking(Shared& s, const std::string& form_id,
-                                          std::int64_t now) {
+core::Result<int> reversion_form_blocking(Shared& s, const std::string& form_id, std::int64_t now) {
   auto latest = s.store.latest_form_blocking(form_id);
   if (!latest) return core::fail(latest.error());
   if (!*latest) return core::fail(ErrorKind::not_found, "There is no such form.");
@@ -623,7 +641,8 @@ core::Result<store::SubmissionQuery> submission_query(const Call& call,
   query.limit = static_cast<std::size_t>(limit->value_or(100));
   if (auto ref = q->get("reference"); ref && !ref->empty()) {
     std::string upper;
-    for (char c : *ref) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    for (char c : *ref)
+      upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
     if (!is_reference(upper)) {
       return core::fail(ErrorKind::invalid_input,
                         "A reference looks like XXXX-XXXX-XXXX (letters and digits).");
@@ -641,8 +660,13 @@ std::string search_object(const store::SubmissionQuery& q) {
   return out;
 }
 
-json next_after(std::size_t count, std::size_t limit, std::int64_t last_seq) {
-  return count == limit && count > 0 ? json(last_seq) : json(nullptr);
+// Paging: the store is asked for one row more than the page; if it comes, there is a next
+// page, starting after the page's last row.
+template <class Row, class Seq>
+json take_page(std::vector<Row>& rows, std::size_t limit, Seq seq_of) {
+  if (rows.size() <= limit) return json(nullptr);
+  rows.resize(limit);
+  return json(seq_of(rows.back()));
 }
 
 // --- handlers: enrolment ---------------------------------------------------------------------
@@ -692,7 +716,8 @@ Reply enrol_password(Shared& s, Call& call) {
   auto hash = auth::hash_password(secret.as_string_view());
   if (!hash) return s.store_error(call, hash.error());
   call.user->password_hash = *hash;
-  if (auto st = s.store.update_user_blocking(*call.user); !st) return s.store_error(call, st.error());
+  if (auto st = s.store.update_user_blocking(*call.user); !st)
+    return s.store_error(call, st.error());
   (void)s.audit(call, "enrol.password", "user:" + call.user->email, "ok");
   return no_content();
 }
@@ -703,7 +728,8 @@ Reply enrol_totp(Shared& s, Call& call) {
   call.user->totp_sealed = seal(s.keys.seal_key, secret);
   call.user->totp_confirmed = false;
   call.user->totp_last_step = 0;
-  if (auto st = s.store.update_user_blocking(*call.user); !st) return s.store_error(call, st.error());
+  if (auto st = s.store.update_user_blocking(*call.user); !st)
+    return s.store_error(call, st.error());
   return json_reply(200, json{{"otpauth_uri", auth::otpauth_uri(kIssuer, call.user->email, secret)},
                               {"secret", auth::base32_encode(secret.view())}});
 }
@@ -751,7 +777,8 @@ Reply enrol_totp_confirm(Shared& s, Call& call) {
   }
   call.user->totp_confirmed = true;
   call.user->totp_last_step = *step;
-  if (auto st = s.store.update_user_blocking(*call.user); !st) return s.store_error(call, st.error());
+  if (auto st = s.store.update_user_blocking(*call.user); !st)
+    return s.store_error(call, st.error());
   (void)s.audit(call, "2fa.totp_enrolled", "user:" + call.user->email, "ok");
   (void)s.audit(call, "2fa.recovery_codes_issued", "user:" + call.user->email, "ok");
   return json_reply(200, json{{"recovery_codes", codes}});
@@ -801,7 +828,8 @@ Reply enrol_key(Shared& s, Call& call) {
   call.user->key_fingerprint = record.fingerprint;
   call.user->private_key_armored = *private_key;
   call.user->status = store::UserStatus::active;
-  if (auto st = s.store.update_user_blocking(*call.user); !st) return s.store_error(call, st.error());
+  if (auto st = s.store.update_user_blocking(*call.user); !st)
+    return s.store_error(call, st.error());
   if (had_key) {
     if (auto st = reversion_user_forms_blocking(s, call.user->id, call.now); !st) {
       return s.store_error(call, st.error());
@@ -878,8 +906,8 @@ Reply second_factor(Shared& s, Call& call) {
   } else if (recovery && *recovery) {
     method = "recovery_code";
     if (auto normal = auth::normalize_recovery_code(**recovery)) {
-      auto used = s.store.use_recovery_code_blocking(call.user->id, s.recovery_hash(*normal),
-                                                     call.now);
+      auto used =
+          s.store.use_recovery_code_blocking(call.user->id, s.recovery_hash(*normal), call.now);
       if (!used) return s.store_error(call, used.error());
       ok = *used;
     }
@@ -912,9 +940,8 @@ Reply sign_out(Shared& s, Call& call) {
 Reply sign_out_everywhere(Shared& s, Call& call) {
   auto n = s.store.delete_user_sessions_blocking(call.user->id);
   if (!n) return s.store_error(call, n.error());
-  (void)s.audit(call, "auth.sign_out_everywhere", fmt::format("user:{} sessions:{}",
-                                                              call.user->email, *n),
-                "ok");
+  (void)s.audit(call, "auth.sign_out_everywhere",
+                fmt::format("user:{} sessions:{}", call.user->email, *n), "ok");
   Reply r = no_content();
   r.set_cookie = auth::clear_session_cookie();
   return r;
@@ -956,7 +983,14 @@ Reply list_forms(Shared& s, Call& call) {
                                 [&](const auto& g) { return g.form_id == f.form_id; });
     if (!readable && !sees_all) continue;
     std::string title = f.form_id;
-    if (auto decl = forms::parse_declaration(f.declaration)) title = decl->title;
+    json fields = json::array();
+    if (auto decl = forms::parse_declaration(f.declaration)) {
+      title = decl->title;
+      for (const auto& field : decl->fields) {
+        fields.push_back(json{
+            {"name", field.name}, {"label", field.label}, {"type", forms::to_string(field.type)}});
+      }
+    }
     auto count = s.store.count_submissions_blocking(f.form_id);
     if (!count) return s.store_error(call, count.error());
     out.push_back(json{{"id", f.form_id},
@@ -965,6 +999,7 @@ Reply list_forms(Shared& s, Call& call) {
                        {"enabled", f.enabled},
                        {"readable", readable},
                        {"recipients", f.granted_recipients},
+                       {"fields", fields},
                        {"submissions", *count}});
   }
   return json_reply(200, out);
@@ -978,8 +1013,11 @@ Reply list_submissions(Shared& s, Call& call) {
   if (auto st = s.audit(call, "submission.search", search_object(*query), "ok"); !st) {
     return s.store_error(call, st.error());
   }
+  const std::size_t limit = query->limit;
+  query->limit = limit + 1;
   auto rows = s.store.query_submissions_blocking(*query);
   if (!rows) return s.store_error(call, rows.error());
+  json next = take_page(*rows, limit, [](const auto& m) { return m.seq; });
   json items = json::array();
   for (const auto& m : *rows) {
     items.push_back(json{{"seq", m.seq},
@@ -988,8 +1026,7 @@ Reply list_submissions(Shared& s, Call& call) {
                          {"size", m.size},
                          {"form_version", m.form_version}});
   }
-  auto last = rows->empty() ? 0 : rows->back().seq;
-  return json_reply(200, json{{"items", items}, {"next_after", next_after(rows->size(), query->limit, last)}});
+  return json_reply(200, json{{"items", items}, {"next_after", next}});
 }
 
 Reply view_submission(Shared& s, Call& call) {
@@ -1017,10 +1054,14 @@ Reply export_batch(Shared& s, Call& call) {
   if (auto denied = check_form_access(s, call, form_id)) return *denied;
   auto query = submission_query(call, form_id);
   if (!query) return error_reply(400, query.error().public_text());
+  const std::size_t limit = query->limit;
+  query->limit = limit + 1;
   auto rows = s.store.query_ciphertexts_blocking(*query);
   if (!rows) return s.store_error(call, rows.error());
-  auto object = fmt::format("{} after:{} count:{}", search_object(*query), query->after_seq,
-                            rows->size());
+  json next = take_page(*rows, limit, [](const auto& sub) { return sub.meta.seq; });
+  query->limit = limit;
+  auto object =
+      fmt::format("{} after:{} count:{}", search_object(*query), query->after_seq, rows->size());
   if (auto st = s.audit(call, "submission.export", object, "ok"); !st) {
     return s.store_error(call, st.error());
   }
@@ -1032,8 +1073,7 @@ Reply export_batch(Shared& s, Call& call) {
                          {"form_version", sub.meta.form_version},
                          {"ciphertext", base64(sub.ciphertext)}});
   }
-  auto last = rows->empty() ? 0 : rows->back().meta.seq;
-  return json_reply(200, json{{"items", items}, {"next_after", next_after(rows->size(), query->limit, last)}});
+  return json_reply(200, json{{"items", items}, {"next_after", next}});
 }
 
 // --- handlers: administration -----------------------------------------------------------------
@@ -1087,8 +1127,7 @@ Reply invite_user(Shared& s, Call& call) {
                                             s.current_origin(), s.clock.now());
   if (!link) return s.store_error(call, link.error());
   (void)s.audit(call, "user.invite",
-                fmt::format("user:{} roles:{}", *normal, fmt::join(role_names(*roles), ",")),
-                "ok");
+                fmt::format("user:{} roles:{}", *normal, fmt::join(role_names(*roles), ",")), "ok");
   return json_reply(200, json{{"id", *id}, {"enrolment_link", *link}});
 }
 
@@ -1207,7 +1246,8 @@ Reply revoke_grant(Shared& s, Call& call) {
   auto& user = std::get<store::UserRecord>(target);
   const std::string& form_id = call.ctx.params.at("form");
   if (auto st = s.store.remove_grant_blocking(user.id, form_id); !st) {
-    if (st.error().kind() == ErrorKind::not_found) return error_reply(404, "There is no such grant.");
+    if (st.error().kind() == ErrorKind::not_found)
+      return error_reply(404, "There is no such grant.");
     return s.store_error(call, st.error());
   }
   auto version = reversion_form_blocking(s, form_id, call.now);
@@ -1247,8 +1287,8 @@ core::Result<store::AuditQuery> audit_query(const Call& call) {
 }
 
 json audit_json(const store::AuditRow& row, bool hashes) {
-  json j{{"seq", row.seq},       {"time", row.time},     {"actor", row.actor},
-         {"action", row.action}, {"object", row.object}, {"source", row.source},
+  json j{{"seq", row.seq},        {"time", row.time},     {"actor", row.actor},
+         {"action", row.action},  {"object", row.object}, {"source", row.source},
          {"outcome", row.outcome}};
   if (hashes) {
     j["prev_hash"] = row.prev_hash;
@@ -1260,12 +1300,14 @@ json audit_json(const store::AuditRow& row, bool hashes) {
 Reply list_audit(Shared& s, Call& call) {
   auto query = audit_query(call);
   if (!query) return error_reply(400, query.error().public_text());
+  const std::size_t limit = query->limit;
+  query->limit = limit + 1;
   auto rows = s.store.query_audit_blocking(*query);
   if (!rows) return s.store_error(call, rows.error());
+  json next = take_page(*rows, limit, [](const auto& row) { return row.seq; });
   json items = json::array();
   for (const auto& row : *rows) items.push_back(audit_json(row, false));
-  auto last = rows->empty() ? 0 : rows->back().seq;
-  return json_reply(200, json{{"items", items}, {"next_after", next_after(rows->size(), query->limit, last)}});
+  return json_reply(200, json{{"items", items}, {"next_after", next}});
 }
 
 Reply export_audit(Shared& s, Call& call) {
@@ -1294,11 +1336,12 @@ Reply export_audit(Shared& s, Call& call) {
 Reply verify_audit(Shared& s, Call& call) {
   auto report = verify_audit_blocking(s.store, s.keys.server_public_armored);
   if (!report) return s.store_error(call, report.error());
-  return json_reply(200, json{{"intact", report->ok},
-                              {"entries", report->entries},
-                              {"checkpoints", report->checkpoints},
-                              {"first_bad_entry", report->ok ? json(nullptr) : json(report->bad_seq)},
-                              {"problem", report->reason}});
+  return json_reply(200,
+                    json{{"intact", report->ok},
+                         {"entries", report->entries},
+                         {"checkpoints", report->checkpoints},
+                         {"first_bad_entry", report->ok ? json(nullptr) : json(report->bad_seq)},
+                         {"problem", report->reason}});
 }
 
 // --- pages ------------------------------------------------------------------------------------
@@ -1324,9 +1367,8 @@ void PortalService::register_routes(http::Router& router) {
           auto request = std::make_shared<http::Request>(std::move(req));
           auto context = std::make_shared<http::RequestContext>(std::move(ctx));
           bool queued = shared->pool.post([shared, access, fn, request, context, responder] {
-            Call call{.req = *request,
-                      .ctx = *context,
-                      .now = core::unix_seconds(shared->clock.now())};
+            Call call{
+                .req = *request, .ctx = *context, .now = core::unix_seconds(shared->clock.now())};
             Reply reply;
             try {
               reply = shared->handle(access, fn, call);
@@ -1410,6 +1452,8 @@ void PortalService::register_routes(http::Router& router) {
                }
                http::Response r{bhttp::status::ok, 11};
                r.set(bhttp::field::content_type, file->content_type);
+               // A worker takes its CSP from its own script's response.
+               r.set("Content-Security-Policy", kPortalCsp);
                r.body() = std::string(file->body);
                responder.send(std::move(r));
              });

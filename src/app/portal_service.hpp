@@ -21,8 +21,8 @@
 namespace app {
 
 struct PortalKeys {
-  core::SecretBytes seal_key;          // 32 bytes: seals TOTP secrets at rest
-  std::string server_public_armored;   // the signing key the browser verifies with (S8)
+  core::SecretBytes seal_key;         // 32 bytes: seals TOTP secrets at rest
+  std::string server_public_armored;  // the signing key the browser verifies with (S8)
   std::string server_fingerprint;
 };
 
@@ -51,8 +51,7 @@ core::Result<unsigned> parse_roles(const std::vector<std::string>& names);
 std::vector<std::string> role_names(unsigned roles);
 
 // A new enrolment link for `user_id` (stores the token's hash). Returns the URL.
-core::Result<std::string> issue_enrolment_link_blocking(store::Store& store,
-                                                        std::int64_t user_id,
+core::Result<std::string> issue_enrolment_link_blocking(store::Store& store, std::int64_t user_id,
                                                         std::chrono::seconds lifetime,
                                                         const std::string& origin,
                                                         core::TimePoint now);

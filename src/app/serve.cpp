@@ -173,10 +173,11 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (!server_keys || server_keys->size() != 1) {
     return fail_line(dir.signing_public_key().string() + " is not the server's public key");
   }
-  PortalService portal(*config, *store, pool, clock, auditor,
-                       PortalKeys{.seal_key = std::move(*seal_key),
-                                  .server_public_armored = server_keys->front().armored,
-                                  .server_fingerprint = server_keys->front().info.fingerprint.hex()});
+  PortalService portal(
+      *config, *store, pool, clock, auditor,
+      PortalKeys{.seal_key = std::move(*seal_key),
+                 .server_public_armored = server_keys->front().armored,
+                 .server_fingerprint = server_keys->front().info.fingerprint.hex()});
 
   http::Router router;
   forms.register_routes(router);

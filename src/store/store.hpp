@@ -93,7 +93,7 @@ enum class UserStatus { invited, active, disabled };
 
 struct UserRecord {
   std::int64_t id = 0;
-  std::string email;  // lower-case, unique
+  std::string email;   // lower-case, unique
   unsigned roles = 0;  // bit set of Role
   UserStatus status = UserStatus::invited;
   std::optional<std::string> password_hash;  // libsodium Argon2id string
@@ -101,8 +101,8 @@ struct UserRecord {
   // store never sees it in the clear. Empty: no TOTP enrolled. Pending during enrolment.
   std::vector<std::uint8_t> totp_sealed;
   bool totp_confirmed = false;
-  std::int64_t totp_last_step = 0;  // highest accepted time step (a code works once)
-  std::optional<std::string> key_fingerprint;  // the user's own OpenPGP public key
+  std::int64_t totp_last_step = 0;                 // highest accepted time step (a code works once)
+  std::optional<std::string> key_fingerprint;      // the user's own OpenPGP public key
   std::optional<std::string> private_key_armored;  // passphrase-encrypted in the browser
   std::int64_t created_at = 0;
 };
@@ -215,8 +215,8 @@ class Store {
 
   // --- Portal. Every method is one transaction. ---
   // conflict if the e-mail exists. Returns the new id.
-  virtual core::Result<std::int64_t> create_user_blocking(const std::string& email,
-                                                          unsigned roles, std::int64_t now) = 0;
+  virtual core::Result<std::int64_t> create_user_blocking(const std::string& email, unsigned roles,
+                                                          std::int64_t now) = 0;
   virtual core::Result<std::optional<UserRecord>> find_user_blocking(std::int64_t id) = 0;
   virtual core::Result<std::optional<UserRecord>> find_user_by_email_blocking(
       const std::string& email) = 0;

@@ -88,7 +88,7 @@ class Portal:
         if csrf and self.csrf:
             hdrs["X-CSRF-Token"] = self.csrf
         if origin and method != "GET":
-            hdrs["Origin"] = self.origin
+            hdrs.setdefault("Origin", self.origin)
         data = raw
         if body is not None:
             data = json.dumps(body)
