@@ -59,7 +59,9 @@ def wal_order(lines):
     syncs = sends_after_sync = 0
     violations = []
     for line in lines:
+        # strace pads the pid to five columns: "1545  fdatasync(" as well as "12345 fdatasync(".
         pid, _, call = line.partition(" ")
+        call = call.lstrip()
         wal = "-wal>" in call
         if re.match(r"pwrite(64|v|v2)?\(", call) and wal:
             dirty = True
@@ -340,7 +342,12 @@ class DiskFullTest(unittest.TestCase):
             self.assertGreater(len(acked), 0, "the limit left no room for any submission")
             self.assertGreater(refused, 0, "no commit failed: the limit is too generous")
             self.assertTrue(store_errors, log[-2000:])
-            self.assertEqual(sp.stop(), 0)
+            # Stopping with the disk still full: the closing audit entry cannot be written
+            # either. The server must say so (exit 1, event=audit_failed), never pretend.
+            rc = sp.stop()
+            if rc != 0:
+                self.assertEqual(rc, 1)
+                self.assertIn("event=audit_failed", sp.log())
             self.assertEqual(sanitizer_reports(sp), [])
 
             # Without the limit: exactly the acknowledged ones are stored.

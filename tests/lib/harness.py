@@ -134,7 +134,8 @@ class Sealpost:
         return self
 
     def log(self):
-        self.stderr_file.flush()
+        if not self.stderr_file.closed:
+            self.stderr_file.flush()
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 
