@@ -36,6 +36,7 @@
 #include "crypto/openpgp.hpp"
 #include "forms/declaration.hpp"
 #include "forms/urlencoded.hpp"
+#include "http/rate_limiter.hpp"
 #include "portal_assets/portal_assets.hpp"
 
 namespace app {
@@ -196,6 +197,9 @@ struct Access {
   Need need = Need::full;
   unsigned roles = 0;  // any one of these (0: any signed-in user)
   bool csrf = true;    // X-CSRF-Token must match the session's
+  // Credential checks (Argon2id, codes, links): rate limited per client address on the
+  // event loop, before they take a blocking-pool thread that encryption also needs.
+  bool credential = false;
 };
 
 constexpr unsigned bit(Role r) { return static_cast<unsigned>(r); }
@@ -345,6 +349,7 @@ struct PortalService::Shared {
   Auditor& auditor;
   PortalKeys keys;
   auth::Lockout lockout;
+  http::RateLimiter credential_attempts;
   mutable std::mutex origin_mutex;
   std::string origin;
   std::atomic<std::int64_t> last_prune{0};
@@ -357,7 +362,8 @@ struct PortalService::Shared {
         clock(clk),
         auditor(a),
         keys(std::move(k)),
-        lockout(clk, lockout_policy()) {}
+        lockout(clk, lockout_policy()),
+        credential_attempts(clk, 30, 20) {}
 
   // A clinic behind one NAT address has many users, so the per-address budget is loose; a
   // burst of 5 failures on one account within 15 minutes is worth an alert.
@@ -1364,6 +1370,11 @@ void PortalService::register_routes(http::Router& router) {
         verb, pattern,
         [shared, access, fn](http::Request&& req, http::RequestContext&& ctx,
                              http::Responder responder) {
+          if (access.credential &&
+              !shared->credential_attempts.allow(auth::address_key(ctx.remote_address))) {
+            Reply r = delayed(std::chrono::seconds(2));
+            return responder.send(to_response(std::move(r)));
+          }
           auto request = std::make_shared<http::Request>(std::move(req));
           auto context = std::make_shared<http::RequestContext>(std::move(ctx));
           bool queued = shared->pool.post([shared, access, fn, request, context, responder] {
@@ -1396,17 +1407,19 @@ void PortalService::register_routes(http::Router& router) {
   const unsigned auditors = bit(Role::admin) | bit(Role::auditor);
 
   add(verb::get, "/portal/api/session", anyone, get_session);
-  add(verb::post, "/portal/api/enrol/start", anyone, enrol_start);
+  const Access credential{.need = Need::nothing, .csrf = false, .credential = true};
+  add(verb::post, "/portal/api/enrol/start", credential, enrol_start);
   add(verb::post, "/portal/api/enrol/password", enrolling, enrol_password);
   add(verb::post, "/portal/api/enrol/totp", enrolling, enrol_totp);
   // An <img> cannot send a header: the QR code is guarded by the SameSite=Strict cookie.
   add(verb::get, "/portal/api/enrol/totp.svg", Access{.need = Need::enrolling, .csrf = false},
       enrol_totp_svg);
-  add(verb::post, "/portal/api/enrol/totp/confirm", enrolling, enrol_totp_confirm);
+  add(verb::post, "/portal/api/enrol/totp/confirm",
+      Access{.need = Need::enrolling, .credential = true}, enrol_totp_confirm);
   add(verb::post, "/portal/api/enrol/key", enrolling, enrol_key);
-  add(verb::post, "/portal/api/sign-in", anyone, sign_in);
-  add(verb::post, "/portal/api/sign-in/second-factor", Access{.need = Need::second_factor},
-      second_factor);
+  add(verb::post, "/portal/api/sign-in", credential, sign_in);
+  add(verb::post, "/portal/api/sign-in/second-factor",
+      Access{.need = Need::second_factor, .credential = true}, second_factor);
   add(verb::post, "/portal/api/sign-out", Access{.need = Need::any_session}, sign_out);
   add(verb::post, "/portal/api/sign-out-everywhere", full, sign_out_everywhere);
   add(verb::get, "/portal/api/me/key", full, my_key);
