@@ -295,6 +295,24 @@ class SignInTest(unittest.TestCase):
         self.assertIn("event=alert kind=failed_sign_in_burst", self.sp.log())
 
 
+class CredentialRateLimitTest(unittest.TestCase):
+    def test_a_flood_of_sign_ins_from_one_address_is_cut_off_early(self):
+        # Distinct accounts, so the per-account lockout never starts: what stops the flood is
+        # the per-address budget on credential endpoints (20 at once, 30 a minute), answered
+        # before any Argon2id work is queued.
+        with Sealpost() as sp:
+            sp.start()
+            statuses = []
+            for i in range(30):
+                status, body, headers = Portal(sp).call(
+                    "POST", "/portal/api/sign-in",
+                    {"email": f"user{i}@example.org", "password": "wrong password 123"})
+                statuses.append(status)
+            self.assertEqual(statuses[:15], [401] * 15)
+            self.assertIn(429, statuses[20:])
+            self.assertEqual(set(statuses), {401, 429})
+
+
 class ReadingTest(unittest.TestCase):
     """Admin grants a form; a submission arrives; staff read it (ciphertext only, audited
     first) and gpg decrypts it with the staff key."""
