@@ -53,11 +53,13 @@ const WRONG_PASSWORD = 'The e-mail address or password is wrong.';
 const UNREADABLE = /could not be decrypted, or its signature did not verify\. None of it is shown\./;
 
 // Chromium logs every 4xx answer as "Failed to load resource"; the tests provoke some on
-// purpose (wrong code, wrong password, 401 after the session ends, 403 CSRF, 429).
+// purpose (wrong code, wrong password, 401 after the session ends, 403 CSRF, 429, the
+// public form sent back with an error: 422).
 function unexpected(consoleErrors) {
   return consoleErrors.filter(
     (e) => !(/^Failed to load resource/.test(e.text) &&
-             (e.url.includes('/portal/api/') || e.url.endsWith('/favicon.ico'))));
+             (e.url.includes('/portal/api/') || e.url.endsWith('/favicon.ico') ||
+              (/status of 422/.test(e.text) && e.url.endsWith('/f/intake')))));
 }
 
 function grouped(fpr) {
@@ -335,6 +337,14 @@ describe('staff portal end to end, real server, Chromium', () => {
     await assert.rejects(openpgp.decryptKey({ privateKey, passphrase: 'not the passphrase at all' }));
     const unlocked = await openpgp.decryptKey({ privateKey, passphrase: ADMIN_PASSPHRASE });
     assert.equal(unlocked.isDecrypted(), true);
+    // The session the page runs on: full, the default time-outs (the page's own idle and
+    // expiry checks use these numbers).
+    const session = await page.evaluate(async () => (await fetch('/portal/api/session')).json());
+    assert.equal(session.stage, 'full');
+    assert.deepEqual(session.roles, ['admin']);
+    assert.equal(session.idle_timeout_seconds, 900);
+    const now = Math.floor(Date.now() / 1000);
+    assert.ok(Math.abs(session.expires_at - (now + 43200)) < 120, `expires_at ${session.expires_at}, now ${now}`);
     const [row] = sp.server.sql(`SELECT status, key_fingerprint, private_key_armored IS NOT NULL FROM users WHERE email = ${sqlText(ADMIN)};`);
     assert.equal(row, `active|${result.fingerprint}|1`);
     assertClean(watched);
@@ -388,6 +398,20 @@ describe('staff portal end to end, real server, Chromium', () => {
   step('3. submissions through the public form, one with markup and a formula', async () => {
     // The server looks for new form versions every 2 s: wait until it serves version 2.
     await sp.server.waitForLog(/event=catalog_reloaded/, story.logBeforeGrant);
+    // The public form sent back with an error keeps what was typed, as text.
+    const page = await open(publicContext, 'public form (error)');
+    await page.goto(`${sp.server.origin}/f/intake`);
+    await page.fill('#field-full_name', PAYLOAD);
+    await page.fill('#field-email', 'not an address');
+    await page.evaluate(() => { document.querySelector('form').noValidate = true; });
+    await Promise.all([page.waitForLoadState('load'), page.waitForResponse((r) => r.request().method() === 'POST'),
+                       page.click('button[type="submit"]')]);
+    await page.locator('.error-message').first().waitFor();
+    assert.equal(await page.inputValue('#field-full_name'), PAYLOAD);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.equal(await page.locator('img, main script').count(), 0);
+    await page.close();
+
     story.payload = await submitIntake('public form (payload)', {
       fullName: PAYLOAD, allergies: FORMULA, signature: 'Jane Roe',
     });
@@ -424,7 +448,16 @@ describe('staff portal end to end, real server, Chromium', () => {
     await page.click('#sign-out');
     await page.waitForURL(/\/portal\/sign-in\?reason=signed-out/);
     await page.locator('#sign-in-status', { hasText: 'You are signed out.' }).waitFor();
+    const cookies = (await staffContext.cookies()).map((c) => c.name);
+    assert.ok(!cookies.includes('__Host-sealpost-session'), `cookie cleared: ${cookies}`);
+    const [left] = sp.server.sql('SELECT count(*) FROM sessions WHERE user_id = ' +
+                                 `(SELECT id FROM users WHERE email = ${sqlText(STAFF)});`);
+    assert.equal(left, '0', 'the session is gone from the server');
     await signIn(page, STAFF, STAFF_PASSWORD, { code: await freshTotp(story.staff.secret, story.staff.used) });
+    const cookie = (await staffContext.cookies()).find((c) => c.name === '__Host-sealpost-session');
+    assert.ok(cookie, 'a session cookie');
+    assert.deepEqual([cookie.secure, cookie.httpOnly, cookie.sameSite, cookie.path, cookie.expires],
+                     [true, true, 'Strict', '/', -1], 'Secure, HttpOnly, SameSite=Strict, Path=/, a browser-session cookie');
     assert.match(await page.locator('#forms-body').textContent(), /New patient intake.*Can read submissions/s);
     await openIntake(page);
     assert.equal(await page.locator('#subs-body tr').count(), 3);
@@ -433,6 +466,22 @@ describe('staff portal end to end, real server, Chromium', () => {
     await page.fill('#search-reference', story.payload);
     await page.click('#search-form button[type="submit"]');
     await page.waitForFunction(() => document.querySelectorAll('#subs-body tr').length === 1);
+    await page.click('#search-clear');
+    await page.waitForFunction(() => document.querySelectorAll('#subs-body tr').length === 3);
+    // By date (the browser's calendar day): today has all three, tomorrow none.
+    const [today, tomorrow] = await page.evaluate(() => {
+      const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+      const now = new Date();
+      return [day(now), day(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))];
+    });
+    await page.fill('#search-from', today);
+    await page.fill('#search-to', today);
+    await page.click('#search-form button[type="submit"]');
+    await page.locator('#subs-caption', { hasText: '(3 shown)' }).waitFor();
+    await page.fill('#search-from', tomorrow);
+    await page.fill('#search-to', tomorrow);
+    await page.click('#search-form button[type="submit"]');
+    await page.locator('#subs-empty:not([hidden])').waitFor();
     await page.click('#search-clear');
     await page.waitForFunction(() => document.querySelectorAll('#subs-body tr').length === 3);
 
@@ -698,6 +747,7 @@ describe('staff portal end to end, real server, Chromium', () => {
     assert.equal(fromFile.getFingerprint().toUpperCase(), fingerprint);
     const [row] = sp.server.sql(`SELECT key_fingerprint, private_key_armored IS NULL FROM users WHERE email = ${sqlText(REVIEWER)};`);
     assert.equal(row, `${fingerprint}|1`, 'the server has no private key for the reviewer');
+    story.reviewerFpr = fingerprint;
 
     const reviewerRow = admin.locator('#users-body tr', { hasText: REVIEWER });
     await admin.click('nav button[data-view="users"]');
@@ -767,7 +817,7 @@ describe('staff portal end to end, real server, Chromium', () => {
     await context.close();
   }, 240_000);
 
-  step('11. the admin removes the staff member\'s access', async () => {
+  step('11. the admin removes access, changes roles (sessions end), disables a user', async () => {
     const page = story.admin.page;
     await page.click('nav button[data-view="users"]');
     const remove = page.locator(`button[aria-label="Remove ${STAFF}'s access to New patient intake"]`);
@@ -777,6 +827,32 @@ describe('staff portal end to end, real server, Chromium', () => {
     const staff = story.staff.page;
     await staff.click('nav button[data-view="forms"]');
     await staff.locator('#forms-empty:not([hidden])').waitFor();
+
+    // New roles end the person's sessions: their next click leads to sign-in.
+    const row = page.locator('#users-body tr', { hasText: STAFF });
+    await row.locator('button', { hasText: 'Change roles' }).click();
+    await row.locator('input[type="checkbox"][value="auditor"]').check();
+    await row.locator('button', { hasText: 'Save roles' }).click();
+    await page.locator('#users-status', { hasText: `Roles of ${STAFF} changed. Their sessions were ended.` }).waitFor();
+    await row.filter({ hasText: 'Staff, Auditor' }).waitFor();
+    await staff.click('nav button[data-view="forms"]');
+    await staff.waitForURL(/\/portal\/sign-in\?reason=expired/);
+
+    // Disabling the reviewer: a new form version without their key.
+    const [before] = sp.server.sql("SELECT max(version) FROM forms WHERE form_id = 'intake';");
+    const reviewer = page.locator('#users-body tr', { hasText: REVIEWER });
+    page.once('dialog', (dialog) => dialog.accept());
+    await reviewer.locator('button', { hasText: 'Disable' }).click();
+    await page.locator('#users-status', { hasText: `${REVIEWER} is disabled and signed out everywhere.` }).waitFor();
+    await reviewer.filter({ hasText: 'disabled' }).waitFor();
+    const [afterVersion] = sp.server.sql("SELECT max(version) FROM forms WHERE form_id = 'intake';");
+    assert.equal(Number(afterVersion), Number(before) + 1, 'a new version of the granted form');
+    const [granted] = sp.server.sql("SELECT granted_recipients FROM forms WHERE form_id = 'intake' " +
+                                    'ORDER BY version DESC LIMIT 1;');
+    assert.ok(!granted.includes(story.reviewerFpr), `the reviewer's key is not in ${granted}`);
+    const [sessions] = sp.server.sql('SELECT count(*) FROM sessions WHERE user_id = ' +
+                                     `(SELECT id FROM users WHERE email = ${sqlText(REVIEWER)});`);
+    assert.equal(sessions, '0');
     assertClean(watched);
   });
 
