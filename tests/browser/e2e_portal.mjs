@@ -302,6 +302,19 @@ describe('staff portal end to end, real server, Chromium', () => {
     await page.locator('#subs-body tr').first().waitFor();
   }
 
+  // Runs the page's submission search; returns what the server answered, once the page
+  // has shown it.
+  async function search(page) {
+    await page.evaluate(() => { document.getElementById('subs-caption').textContent = ''; });
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => /\/portal\/api\/forms\/intake\/submissions\?/.test(r.url())),
+      page.click('#search-form button[type="submit"]'),
+    ]);
+    const body = await response.json();
+    await page.locator('#subs-caption', { hasText: 'page 1' }).waitFor();
+    return { url: response.url(), references: body.items.map((item) => item.reference) };
+  }
+
   function openButton(page, reference) {
     return page.locator(`button[aria-label="Open submission ${reference}"]`);
   }
@@ -468,19 +481,24 @@ describe('staff portal end to end, real server, Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('#subs-body tr').length === 1);
     await page.click('#search-clear');
     await page.waitForFunction(() => document.querySelectorAll('#subs-body tr').length === 3);
-    // By date (the browser's calendar day): today has all three, tomorrow none.
-    const [today, tomorrow] = await page.evaluate(() => {
+    // By date (the browser's calendar day): today has all three, tomorrow none. The early
+    // one is moved (its row's received_at; the signed copy inside is untouched) to the last
+    // second of today: "until today" must still find it (the API's `to` is exclusive).
+    const [today, tomorrow, lastSecond] = await page.evaluate(() => {
       const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
       const now = new Date();
-      return [day(now), day(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))];
+      const next = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+      return [day(now), day(next), Math.floor(next.getTime() / 1000) - 1];
     });
+    sp.server.sql(`UPDATE submissions SET received_at = ${lastSecond} WHERE reference = ${sqlText(story.early)};`);
     await page.fill('#search-from', today);
     await page.fill('#search-to', today);
-    await page.click('#search-form button[type="submit"]');
-    await page.locator('#subs-caption', { hasText: '(3 shown)' }).waitFor();
+    const todays = await search(page);
+    assert.deepEqual(todays.references, [story.early, story.payload, story.target],
+                     `until today includes its last second: ${todays.url}`);
     await page.fill('#search-from', tomorrow);
     await page.fill('#search-to', tomorrow);
-    await page.click('#search-form button[type="submit"]');
+    assert.deepEqual((await search(page)).references, []);
     await page.locator('#subs-empty:not([hidden])').waitFor();
     await page.click('#search-clear');
     await page.waitForFunction(() => document.querySelectorAll('#subs-body tr').length === 3);
