@@ -596,7 +596,11 @@ describe('staff portal end to end, real server, Chromium', () => {
     sp.server.setCiphertext(story.target, bytes);
     assert.equal(sp.server.gpg.decrypt(bytes).ok, false, 'gpg refuses it too');
 
+    // The panel still shows the earlier refusal: close it, so the error below is this one's.
+    await page.click('#submission-close');
+    assert.equal(await page.locator('#submission-alert').textContent(), '');
     await openButton(page, story.target).click();
+    await page.locator('#submission-heading', { hasText: `Submission ${story.target}` }).waitFor();
     await page.locator('#submission-alert', { hasText: UNREADABLE }).waitFor();
     assert.equal(await page.locator('#submission-fields dt').count(), 0);
     assert.equal(await page.locator('#submission-attestation dt').count(), 0);
