@@ -131,19 +131,28 @@ describe('staff portal end to end, real server, Chromium', () => {
     console.log(lines.join('\n'));
   }
 
-  // A step of the story: skipped when an earlier one failed; explained when it fails.
+  // A step of the story: skipped when an earlier one failed; explained when it fails. Its
+  // own deadline comes before the runner's, so a step that hangs is explained too.
   function step(name, fn, timeout = 120_000) {
-    test(name, { timeout }, async (t) => {
+    test(name, { timeout: timeout + 30_000 }, async (t) => {
       if (failed) {
         t.skip(`needs "${failed}", which failed`);
         return;
       }
+      let timer;
       try {
-        await fn();
+        await Promise.race([
+          fn(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`the step took more than ${timeout / 1000} s`)), timeout);
+          }),
+        ]);
       } catch (error) {
         failed = name;
         await explain(name, error);
         throw error;
+      } finally {
+        clearTimeout(timer);
       }
     });
   }
