@@ -887,7 +887,7 @@ describe('staff portal end to end, real server, Chromium', () => {
     assertClean(watched);
   });
 
-  step('12. lockout: wrong passwords until the page says to wait; then the right one works', async () => {
+  step('12. lockout: wrong passwords until the page says to wait; then the right one works; a late code', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     try {
       const page = await open(context, 'sign-in (lockout)');
@@ -925,6 +925,15 @@ describe('staff portal end to end, real server, Chromium', () => {
       await page.fill('#password', ADMIN_PASSWORD);
       await page.click('#password-form button[type="submit"]');
       await page.locator('#code-form:not([hidden])').waitFor();
+      // The code is due within 5 minutes of the password: a half-signed-in session aged past
+      // that is refused, and the page starts again from the password.
+      sp.server.sql("UPDATE sessions SET created_at = created_at - 301 WHERE stage = 'second_factor';");
+      await page.fill('#code', await freshTotp(story.admin.secret, story.admin.used));
+      await page.click('#code-form button[type="submit"]');
+      await page.locator('#sign-in-alert', {
+        hasText: 'Signing in took too long. Please enter your e-mail address and password again.',
+      }).waitFor();
+      await page.locator('#password-form:not([hidden])').waitFor();
     } finally {
       await context.close();
     }
