@@ -131,6 +131,17 @@ export class Sealpost {
                                  '--http-listen', '127.0.0.1:0'],
                       { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stderr.on('data', (chunk) => this.stderr.push(chunk));
+    // Never outlive the test process, however it ends (a thrown error, ctest's time-out
+    // sending SIGTERM): a server left running would hold its port and temp directory.
+    const proc = this.proc;
+    const killServer = () => proc.kill('SIGKILL');
+    process.once('exit', killServer);
+    proc.once('exit', () => process.off('exit', killServer));
+    for (const signal of ['SIGTERM', 'SIGINT']) {
+      if (process.listenerCount(signal) === 0) {
+        process.once(signal, () => process.exit(128 + (signal === 'SIGTERM' ? 15 : 2)));
+      }
+    }
     const exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
     this.exited = exited;
     const lines = createInterface({ input: this.proc.stdout });
