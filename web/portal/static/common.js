@@ -164,15 +164,13 @@
   }
 
   // <input type=date> value (local calendar day) -> unix seconds: the start of that day, or
-  // with endOfDay its last second. '' -> undefined (no filter).
+  // with endOfDay the start of the next day, since the API's `to` is exclusive ("until
+  // 3 May" must include 23:59:59 on 3 May). '' -> undefined (no filter).
   function dateToUnix(value, endOfDay) {
     const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || '');
     if (!match) return undefined;
-    const start = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-    const seconds = Math.floor(start.getTime() / 1000);
-    if (!endOfDay) return seconds;
-    const next = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + 1);
-    return Math.floor(next.getTime() / 1000) - 1;
+    const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + (endOfDay ? 1 : 0));
+    return Math.floor(day.getTime() / 1000);
   }
 
   function today() {
