@@ -16,6 +16,7 @@
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <variant>
 
 #include "app/files.hpp"
@@ -54,6 +55,7 @@ constexpr std::int64_t kEnrollingSeconds = 60 * 60;    // an enrolment in progre
 constexpr std::int64_t kTouchEverySeconds = 15;        // last_seen is written at most this often
 constexpr std::size_t kMaxPage = 500;
 constexpr std::size_t kMaxAuditExport = 100000;
+constexpr std::size_t kMaxExportBatchBytes = 32 << 20;
 constexpr std::size_t kMaxEmail = 254;
 constexpr const char* kIssuer = "sealpost";
 
@@ -204,6 +206,9 @@ struct Access {
 
 constexpr unsigned bit(Role r) { return static_cast<unsigned>(r); }
 
+// The roles that may read submissions of the forms they are granted.
+constexpr unsigned kReaders = bit(Role::staff) | bit(Role::form_owner) | bit(Role::admin);
+
 }  // namespace
 
 // --- role names ------------------------------------------------------------------------------
@@ -353,6 +358,31 @@ struct PortalService::Shared {
   mutable std::mutex origin_mutex;
   std::string origin;
   std::atomic<std::int64_t> last_prune{0};
+  // Accounts with a credential check running: one at a time each, so requests sent in
+  // parallel cannot all pass the lockout's delay check before the first failure counts.
+  std::mutex in_flight_mutex;
+  std::set<std::string, std::less<>> in_flight;
+
+  class AttemptGuard {
+   public:
+    AttemptGuard(Shared& s, std::string account) : s_(s), account_(std::move(account)) {
+      std::lock_guard lock(s_.in_flight_mutex);
+      owned_ = s_.in_flight.insert(account_).second;
+    }
+    ~AttemptGuard() {
+      if (!owned_) return;
+      std::lock_guard lock(s_.in_flight_mutex);
+      s_.in_flight.erase(account_);
+    }
+    AttemptGuard(const AttemptGuard&) = delete;
+    AttemptGuard& operator=(const AttemptGuard&) = delete;
+    bool owned() const { return owned_; }
+
+   private:
+    Shared& s_;
+    std::string account_;
+    bool owned_ = false;
+  };
 
   Shared(const Config& c, store::Store& s, core::BlockingPool& p, const core::Clock& clk,
          Auditor& a, PortalKeys k)
@@ -446,20 +476,6 @@ struct PortalService::Shared {
 
   Reply handle(const Access& access, const Fn& fn, Call& call) {
     const auto& req = call.req;
-    // Every state change must come from the portal's own pages (CSRF, with the token below).
-    if (req.method() != bhttp::verb::get) {
-      std::string expected = current_origin();
-      auto origin = req[bhttp::field::origin];
-      if (expected.empty() || origin != expected) {
-        (void)audit(call, "csrf.rejected", std::string(req.target().substr(0, 200)), "denied");
-        return error_reply(403, "This request did not come from the portal page.");
-      }
-      auto type = req[bhttp::field::content_type];
-      if (!req.body().empty() && !type.starts_with("application/json")) {
-        return error_reply(415, "Send JSON (Content-Type: application/json).");
-      }
-    }
-
     bool had_cookie = false;
     if (auto header = req[bhttp::field::cookie]; !header.empty()) {
       if (auto value = auth::find_cookie(header, auth::kSessionCookieName)) {
@@ -481,6 +497,24 @@ struct PortalService::Shared {
         call.session.reset();
       } else {
         call.user = std::move(**user);
+      }
+    }
+
+    // Every state change must come from the portal's own pages (CSRF, with the token below).
+    if (req.method() != bhttp::verb::get) {
+      std::string expected = current_origin();
+      auto origin = req[bhttp::field::origin];
+      if (expected.empty() || origin != expected) {
+        // Audited for a signed-in user (someone is being attacked); a request without a
+        // session changes nothing and would only let anyone fill the trail.
+        if (call.session) {
+          (void)audit(call, "csrf.rejected", std::string(req.target().substr(0, 200)), "denied");
+        }
+        return error_reply(403, "This request did not come from the portal page.");
+      }
+      auto type = req[bhttp::field::content_type];
+      if (!req.body().empty() && !type.starts_with("application/json")) {
+        return error_reply(415, "Send JSON (Content-Type: application/json).");
       }
     }
 
@@ -621,7 +655,8 @@ std::optional<Reply> check_form_access(Shared& s, Call& call, const std::string&
   if (!*form) return error_reply(404, "There is no such form.");
   auto ok = granted(s, call, form_id);
   if (!ok) return s.store_error(call, ok.error());
-  if (!*ok) {
+  // An auditor or reviewer with a grant still reads no health data (P4).
+  if (!*ok || (call.user->roles & kReaders) == 0) {
     (void)s.audit(call, "access.denied", "form:" + form_id, "denied");
     return error_reply(403, "You have not been given access to this form.");
   }
@@ -702,6 +737,19 @@ Reply enrol_start(Shared& s, Call& call) {
     (void)s.audit(call, "enrol.start", "link", "failure");
     return error_reply(400, kBadLink);
   }
+  // Opening a link starts the account's credentials afresh: the old password, authenticator,
+  // recovery codes and sessions stop working now, so a link can never be a way around them
+  // for an account that keeps working silently beside it.
+  user->password_hash.reset();
+  user->totp_sealed.clear();
+  user->totp_confirmed = false;
+  if (auto st = s.store.update_user_blocking(*user); !st) return s.store_error(call, st.error());
+  if (auto st = s.store.replace_recovery_codes_blocking(user->id, {}); !st) {
+    return s.store_error(call, st.error());
+  }
+  if (auto n = s.store.delete_user_sessions_blocking(user->id); !n) {
+    return s.store_error(call, n.error());
+  }
   s.end_session(call);
   auto session = s.new_session(call, user->id, "enrolling");
   if (!session) return s.store_error(call, session.error());
@@ -722,14 +770,23 @@ Reply enrol_password(Shared& s, Call& call) {
   auto hash = auth::hash_password(secret.as_string_view());
   if (!hash) return s.store_error(call, hash.error());
   call.user->password_hash = *hash;
-  if (auto st = s.store.update_user_blocking(*call.user); !st)
+  // A (re-)enrolment sets the factors in order: a new password starts the authenticator
+  // step afresh, so the two always come from the same enrolment.
+  call.user->totp_sealed.clear();
+  call.user->totp_confirmed = false;
+  if (auto st = s.store.update_user_blocking(*call.user); !st) {
     return s.store_error(call, st.error());
+  }
   (void)s.audit(call, "enrol.password", "user:" + call.user->email, "ok");
   return no_content();
 }
 
 Reply enrol_totp(Shared& s, Call& call) {
   if (!call.user->password_hash) return error_reply(409, "Choose a password first.");
+  if (call.user->totp_confirmed) {
+    return error_reply(409,
+                       "Your authenticator is already set up; choose a password to start again.");
+  }
   auto secret = auth::generate_totp_secret();
   call.user->totp_sealed = seal(s.keys.seal_key, secret);
   call.user->totp_confirmed = false;
@@ -755,6 +812,8 @@ Reply enrol_totp_confirm(Shared& s, Call& call) {
   if (call.user->totp_sealed.empty() || call.user->totp_confirmed) {
     return error_reply(409, "Start the authenticator step first.");
   }
+  Shared::AttemptGuard attempt(s, call.user->email);
+  if (!attempt.owned()) return delayed(std::chrono::seconds(1));
   if (auto wait = s.lockout.delay(call.user->email, call.ctx.remote_address)) return delayed(*wait);
   auto body = body_of(call);
   if (auto* r = std::get_if<Reply>(&body)) return *r;
@@ -791,7 +850,9 @@ Reply enrol_totp_confirm(Shared& s, Call& call) {
 }
 
 Reply enrol_key(Shared& s, Call& call) {
-  if (!call.user->totp_confirmed) return error_reply(409, "Set up the authenticator first.");
+  if (!call.user->password_hash || !call.user->totp_confirmed) {
+    return error_reply(409, "Set up the password and the authenticator first.");
+  }
   auto body = body_of(call);
   if (auto* r = std::get_if<Reply>(&body)) return *r;
   auto& obj = std::get<auth::JsonObject>(body);
@@ -822,6 +883,14 @@ Reply enrol_key(Shared& s, Call& call) {
       (void)s.audit(call, "key.register", "user:" + call.user->email, "failure");
       return error_reply(422, ok.error().public_text());
     }
+  }
+  // The keys table also holds the forms' declared recipients and the recovery key: an upload
+  // must never replace a key someone else registered or an administrator imported.
+  auto existing = s.store.find_key_blocking(key.info.fingerprint.hex());
+  if (!existing) return s.store_error(call, existing.error());
+  if (*existing && call.user->key_fingerprint != key.info.fingerprint.hex()) {
+    (void)s.audit(call, "key.register", "user:" + call.user->email, "failure");
+    return error_reply(409, "This key is already registered. Make a new key for the portal.");
   }
   store::KeyRecord record{.fingerprint = key.info.fingerprint.hex(),
                           .armored = key.armored,
@@ -865,7 +934,10 @@ Reply sign_in(Shared& s, Call& call) {
   if (!email_typed || !password) return error_reply(401, kWrongPassword);
   core::SecretBytes secret(*password);
   core::secure_wipe(password->data(), password->size());
-  std::string account = normalize_email(*email_typed).value_or(printable(*email_typed));
+  // Not an address: recorded as such, never as typed (it may be a password pasted there).
+  std::string account = normalize_email(*email_typed).value_or("<not an e-mail address>");
+  Shared::AttemptGuard attempt(s, account);
+  if (!attempt.owned()) return delayed(std::chrono::seconds(1));
   if (auto wait = s.lockout.delay(account, call.ctx.remote_address)) {
     (void)s.audit(call, "auth.password", "account:" + account, "delayed", account);
     return delayed(*wait);
@@ -892,6 +964,8 @@ Reply sign_in(Shared& s, Call& call) {
 
 Reply second_factor(Shared& s, Call& call) {
   const std::string& account = call.user->email;
+  Shared::AttemptGuard attempt(s, account);
+  if (!attempt.owned()) return delayed(std::chrono::seconds(1));
   if (auto wait = s.lockout.delay(account, call.ctx.remote_address)) return delayed(*wait);
   auto body = body_of(call);
   if (auto* r = std::get_if<Reply>(&body)) return *r;
@@ -965,6 +1039,12 @@ Reply my_key(Shared& s, Call& call) {
   auto key = s.store.find_key_blocking(*call.user->key_fingerprint);
   if (!key) return s.store_error(call, key.error());
   if (!*key) return error_reply(404, "You have no key yet.");
+  if (call.user->private_key_armored) {
+    // The passphrase-protected private key leaves the server: audited first.
+    if (auto st = s.audit(call, "key.fetch", "key:" + (*key)->fingerprint, "ok"); !st) {
+      return s.store_error(call, st.error());
+    }
+  }
   return json_reply(200, json{{"fingerprint", (*key)->fingerprint},
                               {"public_key", (*key)->armored},
                               {"private_key", call.user->private_key_armored
@@ -1066,6 +1146,17 @@ Reply export_batch(Shared& s, Call& call) {
   if (!rows) return s.store_error(call, rows.error());
   json next = take_page(*rows, limit, [](const auto& sub) { return sub.meta.seq; });
   query->limit = limit;
+  // At most ~32 MiB of ciphertext per answer (a form may allow 10 MiB submissions): a
+  // shorter batch, and the next one starts after its last row.
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    bytes += (*rows)[i].ciphertext.size();
+    if (bytes > kMaxExportBatchBytes && i > 0) {
+      rows->resize(i);
+      next = json(rows->back().meta.seq);
+      break;
+    }
+  }
   auto object =
       fmt::format("{} after:{} count:{}", search_object(*query), query->after_seq, rows->size());
   if (auto st = s.audit(call, "submission.export", object, "ok"); !st) {
@@ -1232,6 +1323,11 @@ Reply add_grant(Shared& s, Call& call) {
   if (user.status != store::UserStatus::active || !user.key_fingerprint) {
     return error_reply(409, "This person has not finished enrolment (no key yet).");
   }
+  if ((user.roles & kReaders) == 0) {
+    return error_reply(409,
+                       "Only staff, form owners and administrators read submissions: "
+                       "give this person the staff role first.");
+  }
   if (auto st = s.store.add_grant_blocking(store::GrantRecord{.user_id = user.id,
                                                               .form_id = *form_id,
                                                               .granted_at = call.now,
@@ -1306,6 +1402,9 @@ json audit_json(const store::AuditRow& row, bool hashes) {
 Reply list_audit(Shared& s, Call& call) {
   auto query = audit_query(call);
   if (!query) return error_reply(400, query.error().public_text());
+  if (auto st = s.audit(call, "audit.search", "audit", "ok"); !st) {
+    return s.store_error(call, st.error());
+  }
   const std::size_t limit = query->limit;
   query->limit = limit + 1;
   auto rows = s.store.query_audit_blocking(*query);
@@ -1414,12 +1513,11 @@ void PortalService::register_routes(http::Router& router) {
   // An <img> cannot send a header: the QR code is guarded by the SameSite=Strict cookie.
   add(verb::get, "/portal/api/enrol/totp.svg", Access{.need = Need::enrolling, .csrf = false},
       enrol_totp_svg);
-  add(verb::post, "/portal/api/enrol/totp/confirm",
-      Access{.need = Need::enrolling, .credential = true}, enrol_totp_confirm);
+  add(verb::post, "/portal/api/enrol/totp/confirm", enrolling, enrol_totp_confirm);
   add(verb::post, "/portal/api/enrol/key", enrolling, enrol_key);
   add(verb::post, "/portal/api/sign-in", credential, sign_in);
-  add(verb::post, "/portal/api/sign-in/second-factor",
-      Access{.need = Need::second_factor, .credential = true}, second_factor);
+  add(verb::post, "/portal/api/sign-in/second-factor", Access{.need = Need::second_factor},
+      second_factor);
   add(verb::post, "/portal/api/sign-out", Access{.need = Need::any_session}, sign_out);
   add(verb::post, "/portal/api/sign-out-everywhere", full, sign_out_everywhere);
   add(verb::get, "/portal/api/me/key", full, my_key);
@@ -1436,10 +1534,12 @@ void PortalService::register_routes(http::Router& router) {
       disable_user);
   add(verb::post, "/portal/api/users/{id}/enrolment-link",
       Access{.need = Need::full, .roles = admin}, reissue_link);
-  add(verb::post, "/portal/api/users/{id}/grants", Access{.need = Need::full, .roles = managers},
+  // Forms have no owners yet (P7): only administrators grant, so a form owner cannot give
+  // themselves every form.
+  add(verb::post, "/portal/api/users/{id}/grants", Access{.need = Need::full, .roles = admin},
       add_grant);
   add(verb::post, "/portal/api/users/{id}/grants/{form}/revoke",
-      Access{.need = Need::full, .roles = managers}, revoke_grant);
+      Access{.need = Need::full, .roles = admin}, revoke_grant);
   add(verb::get, "/portal/api/audit", Access{.need = Need::full, .roles = auditors}, list_audit);
   add(verb::get, "/portal/api/audit/export", Access{.need = Need::full, .roles = auditors},
       export_audit);

@@ -91,7 +91,9 @@ class EnrolmentTest(unittest.TestCase):
         for c in codes:
             self.assertRegex(c, r"^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")
         with db(sp) as conn:
-            stored = [r[0] for r in conn.execute("SELECT code_hash FROM recovery_codes")]
+            stored = [r[0] for r in conn.execute(
+                "SELECT code_hash FROM recovery_codes WHERE user_id = "
+                "(SELECT id FROM users WHERE email = 'alice@example.org')")]
             self.assertEqual(len(stored), 10)
             sealed = conn.execute("SELECT totp_sealed FROM users WHERE email = ?",
                                   ("alice@example.org",)).fetchone()[0]
@@ -133,6 +135,44 @@ class EnrolmentTest(unittest.TestCase):
         for a in ("user.add", "enrol.start", "enrol.password", "2fa.totp_enrolled",
                   "key.register", "enrol.complete"):
             self.assertIn(a, actions)
+        key.close()
+
+    def test_a_new_link_starts_the_account_afresh(self):
+        sp = self.sp
+        key = StaffKey(sp.root, "frank@example.org")
+        used = set()
+        secret, _ = Portal(sp).enrol(add_user(sp, "frank@example.org", "staff"), key,
+                                     used_steps=used)
+        signed_in = Portal(sp)
+        signed_in.sign_in("frank@example.org", secret, used)
+        out = sp.cli("user", "link", "--data", sp.data, "--email", "frank@example.org").stdout
+        link = re.search(r"#t=([A-Za-z0-9_-]+)", out).group(1)
+        p = Portal(sp)
+        self.assertEqual(p.call("POST", "/portal/api/enrol/start", {"token": link})[0], 200)
+        # Opening the link ended the old sessions and the old password...
+        self.assertEqual(signed_in.call("GET", "/portal/api/forms")[0], 401)
+        status, _, _ = Portal(sp).call("POST", "/portal/api/sign-in",
+                                       {"email": "frank@example.org", "password": PASSWORD})
+        self.assertEqual(status, 401)
+        # ... and the key step needs this enrolment's password and authenticator first.
+        status, _, _ = p.call("POST", "/portal/api/enrol/key",
+                              {"public_key": key.public, "private_key": key.secret})
+        self.assertEqual(status, 409)
+        # Nobody can register a key that is already on the server as their own.
+        p.call("POST", "/portal/api/enrol/password", {"password": PASSWORD})
+        secret2 = p.call("POST", "/portal/api/enrol/totp")[1]["secret"]
+        # (The account's last accepted time step carries over: a code is never accepted for a
+        # step at or before it, whatever the secret.)
+        used2 = set(used)
+        self.assertEqual(p.call("POST", "/portal/api/enrol/totp/confirm",
+                                {"code": fresh_totp(secret2, used2)})[0], 200)
+        recipient = sp.gpg.gpg("--armor", "--export", sp.recipients[0]).stdout
+        status, body, _ = p.call("POST", "/portal/api/enrol/key", {"public_key": recipient})
+        self.assertEqual(status, 409, body)
+        with db(sp) as conn:
+            armored = conn.execute("SELECT armored FROM keys WHERE fingerprint = ?",
+                                   (sp.recipients[0],)).fetchone()[0]
+        self.assertNotIn("Staff <frank", armored)
         key.close()
 
     def test_expired_link_is_refused(self):
@@ -476,6 +516,16 @@ class ReadingTest(unittest.TestCase):
         status, body, _ = admin.call("POST", "/portal/api/users",
                                      {"email": "eve@example.org", "roles": ["root"]})
         self.assertEqual(status, 422)
+        # An auditor reads the trail, not health data: it cannot be granted a form.
+        status, body, _ = admin.call("POST", "/portal/api/users",
+                                     {"email": "aud@example.org", "roles": ["auditor"]})
+        key = StaffKey(self.sp.root, "aud@example.org")
+        Portal(self.sp).enrol(body["enrolment_link"], key)
+        key.close()
+        status, body, _ = admin.call("POST", f"/portal/api/users/{body['id']}/grants",
+                                     {"form_id": "intake"})
+        self.assertEqual(status, 409)
+        self.assertIn("staff role", body["error"])
 
 
 # Every API route in docs/PORTAL.md, with a harmless request for each.
@@ -511,9 +561,10 @@ ROUTES = [
 
 ADMIN_ONLY = {"POST /portal/api/users", "POST /portal/api/users/999999/roles",
               "POST /portal/api/users/999999/disable",
-              "POST /portal/api/users/999999/enrolment-link"}
-MANAGERS = {"GET /portal/api/users", "POST /portal/api/users/999999/grants",
-            "POST /portal/api/users/999999/grants/intake/revoke"}
+              "POST /portal/api/users/999999/enrolment-link",
+              "POST /portal/api/users/999999/grants",
+              "POST /portal/api/users/999999/grants/intake/revoke"}
+MANAGERS = {"GET /portal/api/users"}
 AUDITORS = {"GET /portal/api/audit", "GET /portal/api/audit/export",
             "GET /portal/api/audit/verify"}
 GRANTED = {"GET /portal/api/forms/intake/submissions",

@@ -292,6 +292,19 @@
         return;
       }
       email = String(session.email || '');
+      byId('enrol-email').textContent = email;
+      // Resume where the enrolment stopped (the server says which steps are done).
+      const done = session.enrolment || {};
+      if (done.totp_confirmed) {
+        say(statusRegion, 'Your enrolment was interrupted. Please continue with your key.');
+        showStep('key');
+        return;
+      }
+      if (done.password_set) {
+        say(statusRegion, 'Your enrolment was interrupted. Please continue with your authenticator app.');
+        await startTotp();
+        return;
+      }
       say(statusRegion, 'Your enrolment was interrupted. Please continue from the password step.');
     }
     byId('enrol-email').textContent = email;

@@ -195,7 +195,8 @@ async function decrypt({ items, formId }) {
       results.push(await decryptOne(item, formId));
     } catch (error) {
       // The reason goes to the console of this tab only (no plaintext is in it).
-      console.warn('sealpost worker: submission', reference, 'rejected:', String(error && error.message));
+      // The name only: a parser's message can quote the plaintext it choked on.
+      console.warn('sealpost worker: submission', reference, 'rejected:', String(error && error.name));
       results.push({ reference, error: kUnreadable });
     }
   }
@@ -221,7 +222,7 @@ self.addEventListener('message', async (event) => {
     self.postMessage({ id, ok: true, result });
   } catch (error) {
     const message = error instanceof UserError ? error.message : 'The operation failed.';
-    if (!(error instanceof UserError)) console.warn('sealpost worker:', op, String(error && error.message));
+    if (!(error instanceof UserError)) console.warn('sealpost worker:', op, String(error && error.name));
     self.postMessage({ id, ok: false, error: message });
   }
 });
