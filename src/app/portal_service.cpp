@@ -663,23 +663,40 @@ std::optional<Reply> check_form_access(Shared& s, Call& call, const std::string&
   return std::nullopt;
 }
 
+// The parameters every list shares: a time range (unix seconds, `to` exclusive) and paging.
+struct RangeParams {
+  std::optional<std::int64_t> from;
+  std::optional<std::int64_t> to;
+  std::int64_t after = 0;
+  std::size_t limit = 100;
+};
+
+core::Result<RangeParams> range_params(const Query& q) {
+  auto from = int_param(q, "from", 0, std::int64_t{1} << 40);
+  if (!from) return core::fail(from.error());
+  auto to = int_param(q, "to", 0, std::int64_t{1} << 40);
+  if (!to) return core::fail(to.error());
+  auto after = int_param(q, "after", 0, std::numeric_limits<std::int64_t>::max());
+  if (!after) return core::fail(after.error());
+  auto limit = int_param(q, "limit", 1, kMaxPage);
+  if (!limit) return core::fail(limit.error());
+  return RangeParams{.from = *from,
+                     .to = *to,
+                     .after = after->value_or(0),
+                     .limit = static_cast<std::size_t>(limit->value_or(100))};
+}
+
 core::Result<store::SubmissionQuery> submission_query(const Call& call,
                                                       const std::string& form_id) {
   auto q = parse_query(call.req.target());
   if (!q) return core::fail(q.error());
-  store::SubmissionQuery query{.form_id = form_id};
-  auto from = int_param(*q, "from", 0, std::int64_t{1} << 40);
-  if (!from) return core::fail(from.error());
-  auto to = int_param(*q, "to", 0, std::int64_t{1} << 40);
-  if (!to) return core::fail(to.error());
-  auto after = int_param(*q, "after", 0, std::numeric_limits<std::int64_t>::max());
-  if (!after) return core::fail(after.error());
-  auto limit = int_param(*q, "limit", 1, kMaxPage);
-  if (!limit) return core::fail(limit.error());
-  query.received_from = *from;
-  query.received_to = *to;
-  query.after_seq = after->value_or(0);
-  query.limit = static_cast<std::size_t>(limit->value_or(100));
+  auto range = range_params(*q);
+  if (!range) return core::fail(range.error());
+  store::SubmissionQuery query{.form_id = form_id,
+                               .received_from = range->from,
+                               .received_to = range->to,
+                               .after_seq = range->after,
+                               .limit = range->limit};
   if (auto ref = q->get("reference"); ref && !ref->empty()) {
     std::string upper;
     for (char c : *ref)
@@ -1373,18 +1390,12 @@ core::Result<store::AuditQuery> audit_query(const Call& call) {
   query.actor = text("actor");
   query.action = text("action");
   query.object = text("object");
-  auto from = int_param(*q, "from", 0, std::int64_t{1} << 40);
-  if (!from) return core::fail(from.error());
-  auto to = int_param(*q, "to", 0, std::int64_t{1} << 40);
-  if (!to) return core::fail(to.error());
-  auto after = int_param(*q, "after", 0, std::numeric_limits<std::int64_t>::max());
-  if (!after) return core::fail(after.error());
-  auto limit = int_param(*q, "limit", 1, kMaxPage);
-  if (!limit) return core::fail(limit.error());
-  query.time_from = *from;
-  query.time_to = *to;
-  query.after_seq = after->value_or(0);
-  query.limit = static_cast<std::size_t>(limit->value_or(100));
+  auto range = range_params(*q);
+  if (!range) return core::fail(range.error());
+  query.time_from = range->from;
+  query.time_to = range->to;
+  query.after_seq = range->after;
+  query.limit = range->limit;
   return query;
 }
 
