@@ -5,25 +5,32 @@
 //   BENCH_EMAIL, BENCH_PASSWORD, BENCH_TOTP_SECRET, BENCH_PASSPHRASE
 //   BENCH_TOTP_AFTER_STEP  the last TOTP time step already spent (the server takes each once)
 //   BENCH_EXPECTED_ROWS    N: the export must have exactly N rows with N distinct references
+//   BENCH_SERVER_PID       sealpost's pid, for its CPU time over the export (optional)
 //   BENCH_SAMPLE_MS        memory sampling period (default 250)
-//   BENCH_WORKER_JS        optional: a file served instead of the app's worker.js, to measure
-//                          a change to the worker without rebuilding the server (the worker
-//                          is not loaded under SRI; app.js is, so it cannot be swapped here)
+//   BENCH_DEVTOOLS_NETWORK =1: also enable the DevTools Network domain, as Playwright does
+//                          (see "Chromium over a bare DevTools pipe" below for why not)
 // Prints progress on stdout and, last, `RESULT {json}`; exits 1 if anything is off.
 //
-// What it does, as a person would: sign-in page (password, then a TOTP code computed here),
-// open the intake form, unlock the key with its passphrase (openpgp.js in the app's worker),
-// click Export (CSV), wait for the download to finish. Timing runs from the click to the
-// finished file. Memory, sampled every BENCH_SAMPLE_MS during the export:
-//   - the page's JS heap (CDP Performance.getMetrics JSHeapUsedSize on the page);
-//   - the decryption worker's JS heap (CDP Runtime.getHeapUsage on the worker's target,
-//     reached through a browser-level CDP session);
+// What it does, as a person would, in Debian's Chromium (tests/browser's CHROMIUM, headless):
+// the sign-in page (e-mail and password, then a TOTP code computed here), the intake form,
+// unlock the key with its passphrase (openpgp.js in the app's worker), Export (CSV), until the
+// download is complete. Timing runs from the click on Export to the finished file. Fields are
+// filled and buttons clicked through the DOM (value, click()), which is what the app's
+// handlers read. Memory, sampled every BENCH_SAMPLE_MS during the export:
+//   - the page's JS heap (CDP Performance.getMetrics JSHeapUsedSize);
+//   - the decryption worker's JS heap (CDP Runtime.getHeapUsage on the worker's session);
 //   - every Chromium process's RSS from /proc (VmRSS sampled, and VmHWM, the kernel's exact
 //     peak, reset just before the click). The tab's renderer is the renderer process with the
 //     largest peak; the browser process is where Chromium keeps Blob data.
+// CPU over the export per thread of each Chromium process (/proc/PID/task), and sealpost's.
 // Trust: benchmark-only code; talks to a server on 127.0.0.1 that the benchmark started.
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { launch, totp } from '../../tests/browser/lib.mjs';
+import { spawn } from 'node:child_process';
+import {
+  mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CHROMIUM, totp } from '../../tests/browser/lib.mjs';
 
 const env = (name, fallback) => {
   const value = process.env[name] ?? fallback;
@@ -151,37 +158,129 @@ function resetPeak(pid) {
   }
 }
 
-// ---- the worker's heap through a browser-level CDP session ------------------------------------
+// ---- Chromium over a bare DevTools pipe ----------------------------------------------------------
+//
+// Why not Playwright for this run: Playwright enables the DevTools Network domain on every
+// page, and then Chromium's DevTools agent keeps a copy of every response body in the tab's
+// renderer (up to its 200 MB default buffer). An export of N submissions fetches about 1.4 KB
+// of ciphertext JSON per submission, so under Playwright the tab grows by that much per
+// submission, which a person's browser does not do. This driver enables only Page, Runtime,
+// Performance and auto-attach (for the worker); BENCH_DEVTOOLS_NETWORK=1 enables Network too,
+// to show the difference.
 
-async function workerHeapReader(browser, workerUrlPart) {
-  const cdp = await browser.newBrowserCDPSession();
-  const { targetInfos } = await cdp.send('Target.getTargets');
-  const target = targetInfos.find((t) => t.type === 'worker' && t.url.includes(workerUrlPart));
-  if (!target) throw new Error('the decryption worker is not running');
-  // Not flattened: Playwright's CDP session cannot address a child session by id, so the
-  // worker's protocol messages travel inside Target.sendMessageToTarget.
-  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
-  const pending = new Map();
-  let nextId = 1;
-  cdp.on('Target.receivedMessageFromTarget', (event) => {
-    if (event.sessionId !== sessionId) return;
-    const message = JSON.parse(event.message);
-    const resolve = pending.get(message.id);
-    if (resolve) {
-      pending.delete(message.id);
-      resolve(message);
-    }
-  });
-  return async () => {
-    const id = nextId++;
-    const answer = new Promise((resolve) => pending.set(id, resolve));
-    await cdp.send('Target.sendMessageToTarget', {
-      sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage', params: {} }),
+const kChromiumArgs = [
+  // As tests/browser/lib.mjs launches it...
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  // ...plus what Playwright adds so that a headless tab is not throttled.
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+  // The server's certificate is self-signed (127.0.0.1, started by the benchmark).
+  '--ignore-certificate-errors',
+  '--remote-debugging-pipe',
+];
+
+class Chromium {
+  static async launch(profileDir) {
+    const child = spawn(CHROMIUM, [...kChromiumArgs, `--user-data-dir=${profileDir}`, 'about:blank'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],  // fd 3: commands in, fd 4: answers out
     });
-    const message = await answer;
-    if (message.error) throw new Error(message.error.message);
-    return message.result.usedSize;
-  };
+    child.stderr.resume();  // Chromium's own chatter
+    const browser = new Chromium(child);
+    let target;
+    for (let tries = 0; !target; tries++) {  // the first tab may take a moment to appear
+      if (tries > 100) throw new Error('Chromium opened no page');
+      const { targetInfos } = await browser.send('Target.getTargets');
+      target = targetInfos.find((t) => t.type === 'page');
+      if (!target) await sleep(100);
+    }
+    const { sessionId } = await browser.send('Target.attachToTarget', { targetId: target.targetId, flatten: true });
+    browser.page = sessionId;
+    return browser;
+  }
+
+  constructor(child) {
+    this.child = child;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.listeners = [];
+    this.buffer = '';
+    this.exited = new Promise((resolve) => child.on('exit', resolve));
+    child.stdio[4].setEncoding('utf8');
+    child.stdio[4].on('data', (chunk) => {
+      this.buffer += chunk;
+      let end;
+      while ((end = this.buffer.indexOf('\0')) >= 0) {
+        const message = JSON.parse(this.buffer.slice(0, end));
+        this.buffer = this.buffer.slice(end + 1);
+        if (message.id !== undefined) {
+          const entry = this.pending.get(message.id);
+          this.pending.delete(message.id);
+          if (!entry) continue;
+          if (message.error) entry.reject(new Error(`${entry.method}: ${message.error.message}`));
+          else entry.resolve(message.result);
+        } else {
+          for (const listener of this.listeners) listener(message);
+        }
+      }
+    });
+  }
+
+  // A command to the browser (sessionId undefined) or to an attached target.
+  send(method, params = {}, sessionId = undefined) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, method });
+      this.child.stdio[3].write(`${JSON.stringify({ id, method, params, sessionId })}\0`);
+    });
+  }
+
+  on(listener) {
+    this.listeners.push(listener);
+  }
+
+  // Evaluates `expression` in the page; returns its value (promises awaited).
+  async evaluate(expression) {
+    const answer = await this.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }, this.page);
+    if (answer.exceptionDetails) {
+      throw new Error(`in the page: ${answer.exceptionDetails.exception?.description || answer.exceptionDetails.text}`);
+    }
+    return answer.result.value;
+  }
+
+  // Waits until `expression` is truthy in the page (navigations in between are fine).
+  async waitFor(expression, what, timeoutMs = 60 * 1000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const value = await this.evaluate(expression);
+        if (value) return value;
+      } catch {
+        // the page is between documents
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+
+  async fill(selector, value) {
+    await this.evaluate(`document.querySelector(${JSON.stringify(selector)}).value = ${JSON.stringify(value)}, true`);
+  }
+
+  async click(selector) {
+    await this.evaluate(`document.querySelector(${JSON.stringify(selector)}).click(), true`);
+  }
+
+  async close() {
+    try {
+      await Promise.race([this.send('Browser.close'), sleep(5000)]);
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
 }
 
 // ---- the CSV: records (quote-aware), distinct references --------------------------------------
@@ -228,55 +327,81 @@ function checkCsv(path) {
 // ---- the run ---------------------------------------------------------------------------------
 
 async function main() {
-  const result = { ok: false, expected };
-  const { browser, context } = await launch();
-  result.browser_version = browser.version();
+  const result = { ok: false, expected, driver: 'cdp-pipe' };
+  const profileDir = mkdtempSync(join(tmpdir(), 'sealpost-bench-chromium-'));
+  const downloadDir = join(profileDir, 'downloads');
+  mkdirSync(downloadDir);
+  const browser = await Chromium.launch(profileDir);
   try {
-    if (process.env.BENCH_WORKER_JS) {
-      const replacement = readFileSync(process.env.BENCH_WORKER_JS);
-      await context.route('**/portal/static/worker.js', (route) => route.fulfill({
-        status: 200, contentType: 'text/javascript', body: replacement,
-      }));
-      result.worker_js = process.env.BENCH_WORKER_JS;
-      log(`worker.js replaced by ${process.env.BENCH_WORKER_JS}`);
-    }
-    const page = await context.newPage();
-    page.setDefaultTimeout(60 * 1000);
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') log(`console ${message.type()}: ${message.text()}`);
+    result.browser_version = (await browser.send('Browser.getVersion')).product;
+    const page = browser.page;
+    const workers = new Map();  // sessionId -> url, of the page's workers
+    const downloads = new Map();  // guid -> {state, receivedBytes, name}
+    browser.on((message) => {
+      const { method, params } = message;
+      if (method === 'Target.attachedToTarget' && params.targetInfo.type === 'worker') {
+        workers.set(params.sessionId, params.targetInfo.url);
+      } else if (method === 'Target.detachedFromTarget') {
+        workers.delete(params.sessionId);
+      } else if (method === 'Browser.downloadWillBegin') {
+        downloads.set(params.guid, { state: 'started', name: params.suggestedFilename });
+      } else if (method === 'Browser.downloadProgress') {
+        Object.assign(downloads.get(params.guid) || {}, { state: params.state, receivedBytes: params.receivedBytes });
+      } else if (method === 'Runtime.consoleAPICalled' && ['error', 'warning'].includes(params.type)) {
+        log(`console ${params.type}: ${params.args.map((a) => a.value ?? a.description).join(' ')}`);
+      } else if (method === 'Runtime.exceptionThrown') {
+        log(`page error: ${params.exceptionDetails.exception?.description || params.exceptionDetails.text}`);
+      }
     });
-    page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    await browser.send('Page.enable', {}, page);
+    await browser.send('Runtime.enable', {}, page);
+    await browser.send('Performance.enable', {}, page);
+    await browser.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, page);
+    if (process.env.BENCH_DEVTOOLS_NETWORK) {
+      await browser.send('Network.enable', {}, page);  // what Playwright does: see above
+      result.devtools_network = true;
+      log('DevTools Network domain enabled on the page (as under Playwright)');
+    }
+    await browser.send('Browser.setDownloadBehavior', { behavior: 'allowAndName', downloadPath: downloadDir, eventsEnabled: true });
 
     log('sign-in page');
-    await page.goto(`${origin}/portal/sign-in`);
-    await page.fill('#email', env('BENCH_EMAIL'));
-    await page.fill('#password', env('BENCH_PASSWORD'));
-    await page.click('#password-form button[type="submit"]');
-    await page.waitForSelector('#code-form:not([hidden])');
+    await browser.send('Page.navigate', { url: `${origin}/portal/sign-in` }, page);
+    await browser.waitFor(`!!document.querySelector('#password-form:not([hidden])')`, 'the sign-in form');
+    await browser.fill('#email', env('BENCH_EMAIL'));
+    await browser.fill('#password', env('BENCH_PASSWORD'));
+    await browser.click('#password-form button[type="submit"]');
+    await browser.waitFor(`!!document.querySelector('#code-form:not([hidden])')`, 'the code form');
     const { step, code } = await freshCode(env('BENCH_TOTP_SECRET'), Number(env('BENCH_TOTP_AFTER_STEP')));
     result.totp_step = step;
-    await page.fill('#code', code);
-    await page.click('#code-form button[type="submit"]');
-    await page.waitForURL(`${origin}/portal/`);
-    await page.waitForSelector('#forms-body tr');
-    const listed = await page.textContent('#forms-body tr td.num:nth-of-type(3)');
+    await browser.fill('#code', code);
+    await browser.click('#code-form button[type="submit"]');
+    const listed = await browser.waitFor(
+      `location.pathname === '/portal/' && document.querySelector('#forms-body tr td:nth-of-type(3)')?.textContent`,
+      'the forms list');
     log(`signed in; the forms list shows ${listed.trim()} submissions`);
 
-    await page.click('#forms-body tr button');
-    await page.waitForSelector('#view-form:not([hidden])');
-    await page.click('#unlock-open');
-    await page.fill('#unlock-passphrase', env('BENCH_PASSPHRASE'));
+    await browser.click('#forms-body tr button');
+    await browser.waitFor(`!document.getElementById('view-form').hidden`, 'the form view');
+    await browser.click('#unlock-open');
+    await browser.waitFor(`!document.getElementById('unlock-form').hidden`, 'the unlock form');
+    await browser.fill('#unlock-passphrase', env('BENCH_PASSPHRASE'));
     const t0Unlock = performance.now();
-    await page.click('#unlock-submit');
-    await page.waitForFunction(() => document.getElementById('key-state').textContent.includes('unlocked'));
+    await browser.click('#unlock-submit');
+    await browser.waitFor(`document.getElementById('key-state').textContent.includes('unlocked')`, 'the key to unlock');
     result.unlock_seconds = (performance.now() - t0Unlock) / 1000;
     log(`key unlocked in ${result.unlock_seconds.toFixed(2)} s`);
-    if (!(await page.isChecked('#export-csv'))) throw new Error('CSV is not the selected format');
+    if (!(await browser.evaluate(`document.getElementById('export-csv').checked`))) {
+      throw new Error('CSV is not the selected format');
+    }
+    let workerSession;
+    for (let tries = 0; !workerSession; tries++) {
+      if (tries > 100) throw new Error('the decryption worker is not running');
+      workerSession = [...workers].find(([, url]) => url.includes('/portal/static/worker.js'))?.[0];
+      if (!workerSession) await sleep(100);
+    }
+    const workerHeap = async () => (await browser.send('Runtime.getHeapUsage', {}, workerSession)).usedSize;
 
     // Sampling: the page's heap, the worker's heap, every process's RSS.
-    const pageCdp = await context.newCDPSession(page);
-    await pageCdp.send('Performance.enable');
-    const workerHeap = await workerHeapReader(browser, '/portal/static/worker.js');
     let known = chromiumProcesses();
     for (const p of known) resetPeak(p.pid);
     const peaks = { page: 0, worker: 0, all: 0, byPid: new Map() };
@@ -288,7 +413,7 @@ async function main() {
       busy = true;
       try {
         const [metrics, workerUsed] = await Promise.all([
-          pageCdp.send('Performance.getMetrics'),
+          browser.send('Performance.getMetrics', {}, page),
           workerHeap().catch(() => 0),
         ]);
         const pageUsed = metrics.metrics.find((m) => m.name === 'JSHeapUsedSize').value;
@@ -319,22 +444,31 @@ async function main() {
     // Progress, from the app's own status line.
     const progress = setInterval(async () => {
       try {
-        log(`   ${(await page.textContent('#export-status')).trim()}`);
+        log(`   ${(await browser.evaluate(`document.getElementById('export-status').textContent`)).trim()}`);
       } catch {
         // the page is busy; next time
       }
     }, 15000);
 
     log(`export: click (expecting ${expected} rows)`);
-    const download = page.waitForEvent('download', { timeout: 6 * kHour });
     const cpuAtClick = new Map(known.map((p) => [p.pid, threadTicks(p.pid)]));
     const serverAtClick = serverPid ? processTicks(serverPid) : 0;
     const t0 = performance.now();
-    await page.click('#export-start');
-    const file = await download;
-    const tBlob = performance.now();
-    const path = await file.path();  // resolves once the file is complete
+    await browser.click('#export-start');
+    // The download: begun when the app hands its Blob to the browser, complete once on disk.
+    let tBlob = 0;
+    let done = null;
+    for (const deadline = Date.now() + 6 * kHour; !done; await sleep(20)) {
+      if (Date.now() > deadline) throw new Error('no finished download after 6 hours');
+      if (!tBlob && downloads.size) tBlob = performance.now();
+      done = [...downloads].find(([, d]) => d.state === 'completed' || d.state === 'canceled');
+      if (!downloads.size && (await browser.evaluate(`document.getElementById('export-alert').textContent`))) {
+        throw new Error(`the app reported: ${await browser.evaluate(`document.getElementById('export-alert').textContent`)}`);
+      }
+    }
     const t1 = performance.now();
+    if (done[1].state !== 'completed') throw new Error('the download was cancelled');
+    const path = join(downloadDir, done[0]);
     const serverTicks = serverPid ? processTicks(serverPid) - serverAtClick : 0;
     // CPU per (process type, thread name) over the export, as % of one core.
     const cpu = new Map();
@@ -354,9 +488,9 @@ async function main() {
 
     result.seconds = (t1 - t0) / 1000;
     result.seconds_to_download_event = (tBlob - t0) / 1000;
-    result.status = (await page.textContent('#export-status')).trim();
-    result.alert = (await page.textContent('#export-alert')).trim();
-    result.file_name = file.suggestedFilename();
+    result.status = (await browser.evaluate(`document.getElementById('export-status').textContent`)).trim();
+    result.alert = (await browser.evaluate(`document.getElementById('export-alert').textContent`)).trim();
+    result.file_name = done[1].name;
     result.file_bytes = statSync(path).size;
     Object.assign(result, checkCsv(path));
     result.subs_per_s = result.rows / result.seconds;
@@ -422,6 +556,7 @@ async function main() {
     log(`FAILED: ${result.error}`);
   } finally {
     await browser.close();
+    rmSync(profileDir, { recursive: true, force: true });
   }
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exitCode = result.ok ? 0 : 1;
