@@ -162,7 +162,7 @@ function resetPeak(pid) {
 //
 // Why not Playwright for this run: Playwright enables the DevTools Network domain on every
 // page, and then Chromium's DevTools agent keeps a copy of every response body in the tab's
-// renderer (up to its 200 MB default buffer). An export of N submissions fetches about 1.4 KB
+// renderer (up to its default buffer limit). An export of N submissions fetches about 1.4 KB
 // of ciphertext JSON per submission, so under Playwright the tab grows by that much per
 // submission, which a person's browser does not do. This driver enables only Page, Runtime,
 // Performance and auto-attach (for the worker); BENCH_DEVTOOLS_NETWORK=1 enables Network too,

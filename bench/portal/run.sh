@@ -3,7 +3,7 @@
 # exports a form's submissions, with how much memory, and how fast the server hands out the
 # ciphertext, against nginx serving the same bytes.
 #
-#   bench/portal/run.sh                          # N = 10000, then 100000 (~15-25 min, 2 cores)
+#   bench/portal/run.sh                          # N = 10000, then 100000 (~12 min, 2 cores)
 #   COUNTS=2000 bench/portal/run.sh              # a quick look
 #
 # Environment (all optional):
@@ -28,14 +28,17 @@
 #      - server: wrk, with the staff member's session cookie and X-CSRF-Token, against
 #        GET /portal/api/forms/intake/submissions?limit=100 and .../export?limit=500, and
 #        against nginx serving a static copy of each answer with the same TLS settings;
-#      - browser: Chromium (playwright-core, tests/browser) signs in through the sign-in page,
-#        unlocks the key, clicks Export (CSV), and the file must have exactly N rows with N
-#        distinct references, or the run fails. Time from click to finished download, and
-#        peak memory of the page's and the worker's JS heaps and of Chromium's processes.
+#      - browser: Debian's Chromium, driven over a bare DevTools pipe (browser_export.mjs says
+#        why not Playwright: it would make the tab keep every response body), signs in through
+#        the sign-in page, unlocks the key, clicks Export (CSV), and the file must have exactly
+#        N rows with N distinct references, or the run fails. Time from click to finished
+#        download, and peak memory of the page's and the worker's JS heaps and of Chromium's
+#        processes.
 #   4. prints markdown tables. Figures are printed, never asserted.
 # Everything it starts is stopped, and its temporary directory removed, on any exit.
-# Installs (unless NO_INSTALL=1): apt wrk nginx-light chromium gnupg curl python3; npm ci in
-# tests/browser and web/portal when their node_modules are missing (needs Node.js >= 20).
+# Installs (unless NO_INSTALL=1): apt wrk nginx-light chromium gnupg curl python3 procps;
+# npm ci in tests/browser (its lib.mjs: TOTP, the Chromium path) and web/portal (openpgp.js,
+# built into the binary) when their node_modules are missing (needs Node.js >= 20).
 
 set -euo pipefail
 
