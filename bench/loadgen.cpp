@@ -11,6 +11,10 @@
 // (keep-alive mode) to the last byte of the thanks page. Only submissions that end inside
 // the measurement window (after --warmup) are counted.
 //
+// Fill mode (--total N): no window; the workers stop once exactly N POSTs were answered
+// 303 (each of those is a stored submission), and the figures cover the whole run. It is
+// how bench/portal/run.sh fills a form with a known number of submissions.
+//
 // Benchmark tool only: it prints figures and asserts nothing. Certificate verification is
 // OFF on purpose: it talks to a self-signed certificate on loopback that the benchmark
 // script made a minute ago. Never point it at anything you need to trust.
@@ -61,12 +65,14 @@ struct Options {
   double duration = 20;
   double warmup = 3;
   bool keep_alive = false;
+  long total = 0;  // > 0: fill mode, stop after this many stored submissions
 };
 
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s --port P [--host H] [--path /f/intake] [--connections C]\n"
-               "          [--duration S] [--warmup S] [--keep-alive] [--name LABEL]\n",
+               "          [--duration S] [--warmup S] [--keep-alive] [--name LABEL]\n"
+               "          [--total N]   (fill mode: exactly N stored submissions, no window)\n",
                argv0);
   std::exit(2);
 }
@@ -95,11 +101,15 @@ Options parse_options(int argc, char** argv) {
       o.warmup = std::atof(value().c_str());
     } else if (a == "--keep-alive") {
       o.keep_alive = true;
+    } else if (a == "--total") {
+      o.total = std::atol(value().c_str());
     } else {
       usage(argv[0]);
     }
   }
-  if (o.port.empty() || o.connections < 1 || o.duration <= 0 || o.warmup < 0) usage(argv[0]);
+  if (o.port.empty() || o.connections < 1 || o.duration <= 0 || o.warmup < 0 || o.total < 0) {
+    usage(argv[0]);
+  }
   if (o.name.empty()) o.name = o.keep_alive ? "keep-alive" : "browser";
   return o;
 }
@@ -185,6 +195,11 @@ struct Shared {
   Clock::time_point window_end;
   std::atomic<bool> stop{false};
   std::once_flag printed_tls;
+  // Fill mode: submissions still to store. A worker takes one before it starts a
+  // submission and gives it back if the POST was not answered 303 (nothing was stored).
+  std::atomic<long> remaining{0};
+  std::atomic<long> fill_errors{0};
+  std::atomic<long> stored{0};  // POSTs answered 303, in any mode
 };
 
 class Failure {
@@ -274,7 +289,9 @@ std::string status_error(std::string_view step, unsigned status) {
 // One submission: GET form, POST, GET thanks. A response that said "Connection: close"
 // (sealpost closes after max_requests_per_connection) makes the next request open a new
 // connection first, as a browser would.
-void submit_once(Shared& shared, Tally& tally, std::unique_ptr<Connection>& conn) {
+void submit_once(Shared& shared, Tally& tally, std::unique_ptr<Connection>& conn,
+                 bool& stored) {
+  stored = false;
   auto ensure_open = [&] {
     if (conn && conn->is_open() && !conn->server_closes()) return;
     conn = std::make_unique<Connection>(shared);
@@ -290,6 +307,7 @@ void submit_once(Shared& shared, Tally& tally, std::unique_ptr<Connection>& conn
   ensure_open();
   auto posted = conn->exchange(bhttp::verb::post, path, intake_body(*token));
   if (posted.result_int() != 303) throw Failure(status_error("post", posted.result_int()));
+  stored = true;
   std::string location(posted[bhttp::field::location]);
   if (location.empty()) throw Failure("no_location");
   ensure_open();
@@ -297,20 +315,40 @@ void submit_once(Shared& shared, Tally& tally, std::unique_ptr<Connection>& conn
   if (thanks.result_int() != 200) throw Failure(status_error("get_thanks", thanks.result_int()));
 }
 
+// Takes one of the submissions still to store; false when none is left. (Never below zero,
+// so one given back after a failure is taken again by a worker still running.)
+bool take_one(std::atomic<long>& remaining) {
+  long left = remaining.load();
+  while (left > 0) {
+    if (remaining.compare_exchange_weak(left, left - 1)) return true;
+  }
+  return false;
+}
+
+// Fill mode gives up after this many failed submissions: a refusing server must not keep
+// the benchmark looping; the caller sees the short count.
+constexpr long kMaxFillErrors = 1000;
+
 void worker(Shared& shared, Tally& tally) {
   std::unique_ptr<Connection> conn;
+  const bool fill = shared.options.total > 0;
   while (!shared.stop.load(std::memory_order_relaxed)) {
+    if (fill && !take_one(shared.remaining)) break;
     auto start = Clock::now();
     bool failed = false;
+    bool stored = false;
     std::string error;
     try {
-      submit_once(shared, tally, conn);
+      submit_once(shared, tally, conn, stored);
     } catch (const Failure& f) {
       failed = true;
       error = f.what();
     }
     auto end = Clock::now();
-    bool counted = start >= shared.window_start && end <= shared.window_end;
+    bool counted = fill || (start >= shared.window_start && end <= shared.window_end);
+    if (stored) shared.stored.fetch_add(1);
+    if (fill && !stored) shared.remaining.fetch_add(1);
+    if (fill && failed && shared.fill_errors.fetch_add(1) + 1 >= kMaxFillErrors) shared.stop = true;
     if (failed) {
       if (counted) ++tally.errors[error];
       conn.reset();
@@ -360,25 +398,41 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  const bool fill = o.total > 0;
+  shared.remaining = o.total;
   auto now = Clock::now();
   shared.window_start =
       now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
   shared.window_end = shared.window_start + std::chrono::duration_cast<Clock::duration>(
                                                 std::chrono::duration<double>(o.duration));
-  std::printf("%s: %d connections, %.0f s warmup + %.0f s against https://%s:%s%s\n",
-              o.name.c_str(), o.connections, o.warmup, o.duration, o.host.c_str(), o.port.c_str(),
-              o.path.c_str());
+  if (fill) {
+    std::printf("%s: %d connections, %ld submissions against https://%s:%s%s\n", o.name.c_str(),
+                o.connections, o.total, o.host.c_str(), o.port.c_str(), o.path.c_str());
+  } else {
+    std::printf("%s: %d connections, %.0f s warmup + %.0f s against https://%s:%s%s\n",
+                o.name.c_str(), o.connections, o.warmup, o.duration, o.host.c_str(),
+                o.port.c_str(), o.path.c_str());
+  }
   std::fflush(stdout);
 
   std::vector<Tally> tallies(static_cast<std::size_t>(o.connections));
   std::vector<std::thread> threads;
   for (auto& t : tallies) threads.emplace_back([&shared, &t] { worker(shared, t); });
-  std::this_thread::sleep_until(shared.window_start);
-  double cpu_at_start = cpu_seconds();
-  std::this_thread::sleep_until(shared.window_end);
-  double cpu_in_window = cpu_seconds() - cpu_at_start;
-  shared.stop = true;
-  for (auto& t : threads) t.join();
+  double cpu_in_window = 0;
+  double seconds = o.duration;
+  if (fill) {
+    // The workers stop by themselves once every submission is stored.
+    for (auto& t : threads) t.join();
+    cpu_in_window = cpu_seconds();
+    seconds = std::chrono::duration<double>(Clock::now() - now).count();
+  } else {
+    std::this_thread::sleep_until(shared.window_start);
+    double cpu_at_start = cpu_seconds();
+    std::this_thread::sleep_until(shared.window_end);
+    cpu_in_window = cpu_seconds() - cpu_at_start;
+    shared.stop = true;
+    for (auto& t : threads) t.join();
+  }
 
   std::vector<double> all;
   std::map<std::string, long> errors;
@@ -396,11 +450,11 @@ int main(int argc, char** argv) {
     if (!error_text.empty()) error_text += ',';
     error_text += k + ":" + std::to_string(v);
   }
-  double rate = static_cast<double>(all.size()) / o.duration;
+  double rate = static_cast<double>(all.size()) / seconds;
   double p50 = percentile(all, 50), p90 = percentile(all, 90), p99 = percentile(all, 99);
   double max = all.empty() ? 0 : all.back();
   std::printf("%s: %zu submissions in %.1f s = %.1f submissions/s\n", o.name.c_str(), all.size(),
-              o.duration, rate);
+              seconds, rate);
   std::printf("%s: latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", o.name.c_str(), p50, p90,
               p99, max);
   std::printf("%s: errors %ld%s%s  (TCP connections opened: %ld; load generator CPU %.1f s)\n",
@@ -408,8 +462,8 @@ int main(int argc, char** argv) {
               cpu_in_window);
   std::printf(
       "RESULT name=%s mode=%s connections=%d duration_s=%.1f submissions=%zu subs_per_s=%.1f "
-      "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%ld loadgen_cpu_s=%.2f\n",
-      o.name.c_str(), o.keep_alive ? "keep-alive" : "browser", o.connections, o.duration,
-      all.size(), rate, p50, p90, p99, max, error_count, cpu_in_window);
+      "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%ld loadgen_cpu_s=%.2f stored=%ld\n",
+      o.name.c_str(), o.keep_alive ? "keep-alive" : "browser", o.connections, seconds,
+      all.size(), rate, p50, p90, p99, max, error_count, cpu_in_window, shared.stored.load());
   return 0;
 }
