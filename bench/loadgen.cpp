@@ -289,8 +289,7 @@ std::string status_error(std::string_view step, unsigned status) {
 // One submission: GET form, POST, GET thanks. A response that said "Connection: close"
 // (sealpost closes after max_requests_per_connection) makes the next request open a new
 // connection first, as a browser would.
-void submit_once(Shared& shared, Tally& tally, std::unique_ptr<Connection>& conn,
-                 bool& stored) {
+void submit_once(Shared& shared, Tally& tally, std::unique_ptr<Connection>& conn, bool& stored) {
   stored = false;
   auto ensure_open = [&] {
     if (conn && conn->is_open() && !conn->server_closes()) return;
@@ -410,8 +409,8 @@ int main(int argc, char** argv) {
                 o.connections, o.total, o.host.c_str(), o.port.c_str(), o.path.c_str());
   } else {
     std::printf("%s: %d connections, %.0f s warmup + %.0f s against https://%s:%s%s\n",
-                o.name.c_str(), o.connections, o.warmup, o.duration, o.host.c_str(),
-                o.port.c_str(), o.path.c_str());
+                o.name.c_str(), o.connections, o.warmup, o.duration, o.host.c_str(), o.port.c_str(),
+                o.path.c_str());
   }
   std::fflush(stdout);
 
@@ -463,7 +462,7 @@ int main(int argc, char** argv) {
   std::printf(
       "RESULT name=%s mode=%s connections=%d duration_s=%.1f submissions=%zu subs_per_s=%.1f "
       "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%ld loadgen_cpu_s=%.2f stored=%ld\n",
-      o.name.c_str(), o.keep_alive ? "keep-alive" : "browser", o.connections, seconds,
-      all.size(), rate, p50, p90, p99, max, error_count, cpu_in_window, shared.stored.load());
+      o.name.c_str(), o.keep_alive ? "keep-alive" : "browser", o.connections, seconds, all.size(),
+      rate, p50, p90, p99, max, error_count, cpu_in_window, shared.stored.load());
   return 0;
 }
