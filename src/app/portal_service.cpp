@@ -30,10 +30,8 @@
 #include "auth/recovery.hpp"
 #include "auth/session_token.hpp"
 #include "auth/totp.hpp"
-#include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
-#include "crypto/hmac.hpp"
 #include "crypto/openpgp.hpp"
 #include "forms/declaration.hpp"
 #include "forms/urlencoded.hpp"
@@ -402,15 +400,6 @@ struct PortalService::Shared {
     policy.address_free_failures = 50;
     policy.account_alert_failures = 5;
     return policy;
-  }
-
-  // Recovery codes are stored as HMAC-SHA-256 under the seal key, so a copy of the database
-  // alone cannot be searched for them (50 bits each).
-  std::string recovery_hash(std::string_view normalized) const {
-    auto mac = crypto::hmac_sha256(
-        keys.seal_key.view(),
-        std::span(reinterpret_cast<const std::uint8_t*>(normalized.data()), normalized.size()));
-    return core::to_hex(mac);
   }
 
   std::string current_origin() const {
@@ -853,7 +842,9 @@ Reply enrol_totp_confirm(Shared& s, Call& call) {
   s.lockout.record_success(call.user->email, call.ctx.remote_address);
   auto codes = auth::generate_recovery_codes(10);
   std::vector<std::string> hashes;
-  for (const auto& c : codes) hashes.push_back(s.recovery_hash(*auth::normalize_recovery_code(c)));
+  for (const auto& c : codes)
+    hashes.push_back(
+        auth::hash_recovery_code(s.keys.seal_key.view(), *auth::normalize_recovery_code(c)));
   if (auto st = s.store.replace_recovery_codes_blocking(call.user->id, hashes); !st) {
     return s.store_error(call, st.error());
   }
@@ -1003,8 +994,8 @@ Reply second_factor(Shared& s, Call& call) {
   } else if (recovery && *recovery) {
     method = "recovery_code";
     if (auto normal = auth::normalize_recovery_code(**recovery)) {
-      auto used =
-          s.store.use_recovery_code_blocking(call.user->id, s.recovery_hash(*normal), call.now);
+      auto used = s.store.use_recovery_code_blocking(
+          call.user->id, auth::hash_recovery_code(s.keys.seal_key.view(), *normal), call.now);
       if (!used) return s.store_error(call, used.error());
       ok = *used;
     }

@@ -3,10 +3,12 @@
 // Trust: the code given to normalize_recovery_code is untrusted user input.
 //
 // A code is 10 Crockford base32 characters (50 random bits), shown as XXXXX-XXXXX. The store
-// keeps only hash_recovery_code(normalized) and deletes a hash when its code is used.
+// keeps only hash_recovery_code(key, normalized) and marks a hash used when its code is used.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +25,8 @@ std::vector<std::string> generate_recovery_codes(std::size_t n = 10);
 // any other length.
 std::optional<std::string> normalize_recovery_code(std::string_view typed);
 
-// Lower-case hex SHA-256 of a normalized code, for storage and lookup.
-std::string hash_recovery_code(std::string_view normalized);
+// Lower-case hex HMAC-SHA-256 of a normalized code under `key` (a server secret kept outside
+// the database), for storage and lookup.
+std::string hash_recovery_code(std::span<const std::uint8_t> key, std::string_view normalized);
 
 }  // namespace auth

@@ -45,11 +45,18 @@ TEST(Recovery, RefusesOtherCharactersAndLengths) {
   EXPECT_EQ(normalize_recovery_code(std::string_view("ABCDE\0FGHJK", 11)), std::nullopt);
 }
 
-TEST(Recovery, HashIsHexSha256) {
-  // printf %s ABCDEFGHJK | sha256sum
-  EXPECT_EQ(hash_recovery_code("ABCDEFGHJK"),
-            "f57cbf1e3e471b25db4b8ad0844df41b2dae9c7d1944944d128e49294d412f66");
-  EXPECT_NE(hash_recovery_code("ABCDEFGHJK"), hash_recovery_code("ABCDEFGHJM"));
+TEST(Recovery, HashIsHexHmacSha256UnderTheKey) {
+  const std::string key_text = "0123456789abcdef0123456789abcdef";
+  std::span<const std::uint8_t> key(reinterpret_cast<const std::uint8_t*>(key_text.data()),
+                                    key_text.size());
+  // printf %s ABCDEFGHJK | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef
+  EXPECT_EQ(hash_recovery_code(key, "ABCDEFGHJK"),
+            "81f64cb547b2bc01e3f34d5c0894e2b37978ea6666f4cc2eea6a4952bff9e8f8");
+  EXPECT_NE(hash_recovery_code(key, "ABCDEFGHJK"), hash_recovery_code(key, "ABCDEFGHJM"));
+  const std::string other_text = "another key, another hash.......";
+  std::span<const std::uint8_t> other(reinterpret_cast<const std::uint8_t*>(other_text.data()),
+                                      other_text.size());
+  EXPECT_NE(hash_recovery_code(key, "ABCDEFGHJK"), hash_recovery_code(other, "ABCDEFGHJK"));
 }
 
 }  // namespace
