@@ -13,6 +13,7 @@ BUILD_PKGS=(
   libssl-dev openssl
   librnp-dev
   libsqlite3-dev sqlite3
+  libpq-dev        # the PostgreSQL engine (src/store/engine/postgres)
   nlohmann-json3-dev
   libtomlplusplus-dev
   libkainjow-mustache-dev
@@ -35,6 +36,8 @@ TEST_PKGS=(
   curl
   python3
   nginx-light
+  postgresql postgresql-client  # the tests' throw-away cluster (tests/support/postgres.sh)
+  util-linux       # runuser: PostgreSQL will not run as root
   procps psmisc
 )
 

@@ -42,7 +42,7 @@ std::string cli_actor() {
 core::Status Auditor::record_blocking(std::string actor, std::string action, std::string object,
                                       std::string source, std::string outcome) {
   const std::int64_t now = core::unix_seconds(clock_.now());
-  auto row = store_.append_audit_blocking([&](const std::optional<store::AuditRow>& last) {
+  auto row = store_.audit().append_audit_blocking([&](const std::optional<store::AuditRow>& last) {
     std::optional<audit::Entry> previous;
     if (last) previous = to_entry(*last);
     return to_row(audit::next_entry(previous ? &*previous : nullptr, now, actor, action, object,
@@ -59,12 +59,12 @@ core::Status Auditor::record_blocking(std::string actor, std::string action, std
 
 core::Status Auditor::checkpoint_blocking() {
   std::lock_guard lock(mutex_);
-  auto last = store_.last_audit_blocking();
+  auto last = store_.audit().last_audit_blocking();
   if (!last) return core::fail(std::move(last).error());
   if (!last->has_value()) return core::ok();  // nothing to vouch for yet
   const store::AuditRow& head = **last;
 
-  auto checkpoints = store_.list_audit_checkpoints_blocking();
+  auto checkpoints = store_.audit().list_audit_checkpoints_blocking();
   if (!checkpoints) return core::fail(std::move(checkpoints).error());
   std::int64_t anchor_seq = 0;
   std::string anchor_hash(audit::kGenesisHash);
@@ -87,7 +87,7 @@ core::Status Auditor::checkpoint_blocking() {
   std::vector<audit::Entry> stretch;
   std::int64_t after = anchor_seq;
   while (after < head.seq) {
-    auto rows = store_.list_audit_blocking(after, kPage);
+    auto rows = store_.audit().list_audit_blocking(after, kPage);
     if (!rows) return core::fail(std::move(rows).error());
     if (rows->empty()) break;
     for (const auto& r : *rows) {
@@ -109,7 +109,7 @@ core::Status Auditor::checkpoint_blocking() {
   auto signature =
       crypto::sign_detached(signing_key_, audit::checkpoint_payload(head.seq, head.hash, now));
   if (!signature) return core::fail(std::move(signature).error());
-  return store_.add_audit_checkpoint_blocking(
+  return store_.audit().add_audit_checkpoint_blocking(
       store::AuditCheckpointRow{head.seq, head.hash, now, std::move(*signature)});
 }
 
@@ -126,13 +126,13 @@ core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
   std::vector<audit::Entry> entries;
   std::int64_t after = 0;
   for (;;) {
-    auto rows = store.list_audit_blocking(after, kPage);
+    auto rows = store.audit().list_audit_blocking(after, kPage);
     if (!rows) return core::fail(std::move(rows).error());
     for (const auto& r : *rows) entries.push_back(to_entry(r));
     if (rows->size() < kPage) break;
     after = rows->back().seq;
   }
-  auto rows = store.list_audit_checkpoints_blocking();
+  auto rows = store.audit().list_audit_checkpoints_blocking();
   if (!rows) return core::fail(std::move(rows).error());
   std::vector<audit::Checkpoint> checkpoints;
   checkpoints.reserve(rows->size());

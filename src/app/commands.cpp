@@ -19,6 +19,7 @@
 #include "app/recipients.hpp"
 #include "app/reference.hpp"
 #include "app/self_signed.hpp"
+#include "app/store_setup.hpp"
 #include "audit/entry.hpp"
 #include "core/clock.hpp"
 #include "core/encoding.hpp"
@@ -61,7 +62,9 @@ core::Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir) {
                           "init --data " +
                           dir.root().string() + "` first)");
   }
-  return store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
+  auto config = load_config(dir);
+  if (!config) return core::fail(std::move(config).error());
+  return open_configured_store_blocking(dir, *config);
 }
 
 // User ids come from key files: escape control bytes so a crafted id cannot drive the
@@ -114,9 +117,19 @@ class CliAudit {
 
 }  // namespace
 
-int run_init(const std::string& data_dir, const std::string& hostname) {
+int run_init(const std::string& data_dir, const std::string& hostname, const std::string& database,
+             const std::string& database_password_file) {
   DataDir dir(data_dir);
   std::error_code ec;
+  if (!database.empty()) {
+    if (auto s = store::check_database_uri(database); !s) return fail_line(s.error().public_text());
+    // It is written into sealpost.toml as a basic string.
+    if (database.find_first_of("\"\\\r\n") != std::string::npos) {
+      return fail_line("the database URI must not contain quotes, backslashes or line breaks");
+    }
+  } else if (!database_password_file.empty()) {
+    return fail_line("--database-password-file needs --database");
+  }
   if (fs::exists(dir.root()) && !fs::is_empty(dir.root(), ec)) {
     return fail_line(data_dir + " already exists and is not empty; refusing to overwrite it");
   }
@@ -160,11 +173,26 @@ int run_init(const std::string& data_dir, const std::string& hostname) {
   if (auto s = write_file(dir.signing_public_key(), signing->public_armored, 0644, true); !s) {
     return fail_line(s.error().public_text());
   }
-  if (auto s = write_file(dir.config(), default_config_text(), 0600, true); !s) {
+  if (!database_password_file.empty()) {
+    auto password = read_secret_file(database_password_file, 1024);
+    if (!password) return fail_line(password.error().public_text());
+    if (auto s = write_file(dir.database_password(), password->as_string_view(), 0600, true); !s) {
+      return fail_line(s.error().public_text());
+    }
+  }
+  if (auto s = write_file(dir.config(), default_config_text(database), 0600, true); !s) {
     return fail_line(s.error().public_text());
   }
-  auto store = store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
-  if (!store) return fail_line(store.error().public_text());
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+  auto store = open_configured_store_blocking(dir, *config);
+  if (!store) {
+    // Nothing of this directory is in use yet: leave no half-made data directory behind.
+    fs::remove_all(dir.root(), ec);
+    const std::string where = config->database.empty() ? dir.database().string()
+                                                       : store::describe_database(config->database);
+    return fail_line(store.error().public_text() + " (" + where + ")");
+  }
   (*store)->close();
 
   std::printf("Created %s\n", data_dir.c_str());
@@ -200,7 +228,7 @@ int run_key_import(const std::string& data_dir, const std::string& file) {
     record.created_at = key.info.created_at;
     record.expires_at = key.info.expires_at;
     record.imported_at = core::unix_seconds(now);
-    if (auto s = (*store)->put_key_blocking(record); !s) {
+    if (auto s = (*store)->forms().put_key_blocking(record); !s) {
       return fail_line(s.error().public_text());
     }
     if (auto s = (*audit)->record("key.import", "key:" + record.fingerprint); !s) {
@@ -220,7 +248,7 @@ int run_key_list(const std::string& data_dir) {
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto keys = (*store)->list_keys_blocking();
+  auto keys = (*store)->forms().list_keys_blocking();
   if (!keys) return fail_line(keys.error().public_text());
   for (const auto& k : *keys) {
     std::printf("%s %s created %s%s\n", k.fingerprint.c_str(),
@@ -245,7 +273,7 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
     auto fpr = crypto::Fingerprint::parse(r);
     if (!fpr) return fail_line(file + ": recipient \"" + r + "\": " + fpr.error().public_text());
     KeyInfos keys;
-    auto key = (*store)->find_key_blocking(fpr->hex());
+    auto key = (*store)->forms().find_key_blocking(fpr->hex());
     if (!key) return fail_line(key.error().public_text());
     if (key->has_value()) {
       auto info = stored_key_info(**key, now);
@@ -262,8 +290,8 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   // Staff granted the form in the portal stay recipients of the new version.
   auto granted = granted_recipients_blocking(**store, decl->id);
   if (!granted) return fail_line(granted.error().public_text());
-  auto version =
-      (*store)->add_form_version_blocking(decl->id, *text, core::unix_seconds(now), *granted);
+  auto version = (*store)->forms().add_form_version_blocking(decl->id, *text,
+                                                             core::unix_seconds(now), *granted);
   if (!version) return fail_line(version.error().public_text());
   if (auto s = (*audit)->record("form.add", "form:" + decl->id + " v " + std::to_string(*version));
       !s) {
@@ -279,10 +307,10 @@ int run_form_list(const std::string& data_dir) {
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto forms = (*store)->latest_forms_blocking();
+  auto forms = (*store)->forms().latest_forms_blocking();
   if (!forms) return fail_line(forms.error().public_text());
   for (const auto& f : *forms) {
-    auto count = (*store)->count_submissions_blocking(f.form_id);
+    auto count = (*store)->submissions().count_submissions_blocking(f.form_id);
     std::printf("%s version %d %s submissions %zu\n", f.form_id.c_str(), f.version,
                 f.enabled ? "enabled" : "disabled", count ? *count : 0);
   }
@@ -294,7 +322,7 @@ int run_form_show(const std::string& data_dir, const std::string& form_id) {
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto form = (*store)->latest_form_blocking(form_id);
+  auto form = (*store)->forms().latest_form_blocking(form_id);
   if (!form) return fail_line(form.error().public_text());
   if (!form->has_value()) return fail_line("no form with id \"" + form_id + "\"");
   std::printf("# form %s version %d (%s), added %s\n", (*form)->form_id.c_str(), (*form)->version,
@@ -310,7 +338,7 @@ int run_form_disable(const std::string& data_dir, const std::string& form_id) {
   if (!store) return fail_line(store.error().public_text());
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
-  if (auto s = (*store)->set_form_enabled_blocking(form_id, false); !s) {
+  if (auto s = (*store)->forms().set_form_enabled_blocking(form_id, false); !s) {
     return fail_line(s.error().public_text());
   }
   if (auto s = (*audit)->record("form.disable", "form:" + form_id); !s) {
@@ -327,7 +355,7 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto form = (*store)->latest_form_blocking(form_id);
+  auto form = (*store)->forms().latest_form_blocking(form_id);
   if (!form) return fail_line(form.error().public_text());
   if (!form->has_value()) return fail_line("no form with id \"" + form_id + "\"");
   auto audit = CliAudit::open(dir, **store);
@@ -342,7 +370,7 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
   {
     std::optional<std::string> after = since;
     for (;;) {
-      auto batch = (*store)->list_submissions_blocking(form_id, after, kBatch);
+      auto batch = (*store)->submissions().list_submissions_blocking(form_id, after, kBatch);
       if (!batch) return fail_line(batch.error().public_text());
       to_export += batch->size();
       if (!batch->empty()) last_seq = batch->back().meta.seq;
@@ -363,7 +391,7 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
   std::optional<std::string> after = since;
   std::size_t written = 0;
   for (;;) {
-    auto batch = (*store)->list_submissions_blocking(form_id, after, kBatch);
+    auto batch = (*store)->submissions().list_submissions_blocking(form_id, after, kBatch);
     if (!batch) return fail_line(batch.error().public_text());
     bool past_recorded = false;
     for (const auto& s : *batch) {
@@ -457,7 +485,7 @@ int run_audit_export(const std::string& data_dir, const std::optional<std::strin
   constexpr std::size_t kPage = 1000;
   std::int64_t after = 0;
   for (;;) {
-    auto rows = (*store)->list_audit_blocking(after, kPage);
+    auto rows = (*store)->audit().list_audit_blocking(after, kPage);
     if (!rows) return fail_line(rows.error().public_text());
     for (const auto& r : *rows) {
       text += audit::to_json_line(to_entry(r));
@@ -528,7 +556,8 @@ int run_user_add(const std::string& data_dir, const std::string& email,
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   core::SystemClock clock;
-  auto id = (*store)->create_user_blocking(*normal, *bits, core::unix_seconds(clock.now()));
+  auto id =
+      (*store)->accounts().create_user_blocking(*normal, *bits, core::unix_seconds(clock.now()));
   if (!id) {
     if (id.error().kind() == ErrorKind::conflict) {
       return fail_line("user " + *normal +
@@ -536,7 +565,7 @@ int run_user_add(const std::string& data_dir, const std::string& email,
     }
     return fail_line(id.error().public_text());
   }
-  auto user = (*store)->find_user_blocking(*id);
+  auto user = (*store)->accounts().find_user_blocking(*id);
   if (!user || !*user) return fail_line("the new user vanished");
   int rc = print_link(dir, **store, **user, "user.add");
   (*store)->close();
@@ -549,7 +578,7 @@ int run_user_link(const std::string& data_dir, const std::string& email) {
   if (!normal) return fail_line(normal.error().public_text());
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto user = (*store)->find_user_by_email_blocking(*normal);
+  auto user = (*store)->accounts().find_user_by_email_blocking(*normal);
   if (!user) return fail_line(user.error().public_text());
   if (!*user) return fail_line("no user " + *normal);
   if ((*user)->status == store::UserStatus::disabled) return fail_line(*normal + " is disabled");
@@ -562,9 +591,9 @@ int run_user_list(const std::string& data_dir) {
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto users = (*store)->list_users_blocking();
+  auto users = (*store)->accounts().list_users_blocking();
   if (!users) return fail_line(users.error().public_text());
-  auto grants = (*store)->list_grants_blocking(std::nullopt);
+  auto grants = (*store)->accounts().list_grants_blocking(std::nullopt);
   if (!grants) return fail_line(grants.error().public_text());
   for (const auto& u : *users) {
     std::vector<std::string> forms;

@@ -7,7 +7,10 @@
 
 namespace app {
 
-int run_init(const std::string& data_dir, const std::string& hostname);
+// `database`: empty for SQLite, or a postgresql:// URI; `database_password_file` is copied
+// to DIR/secrets/database-password.
+int run_init(const std::string& data_dir, const std::string& hostname, const std::string& database,
+             const std::string& database_password_file);
 int run_key_import(const std::string& data_dir, const std::string& file);
 int run_key_list(const std::string& data_dir);
 int run_form_add(const std::string& data_dir, const std::string& file);

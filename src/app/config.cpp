@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "store/store.hpp"
+
 namespace app {
 namespace {
 
@@ -117,6 +119,9 @@ const std::vector<Setting>& settings() {
                      &Config::per_form_per_minute),
       number_setting("rate_limit", "per_form_burst", 1, 1000000, &Config::per_form_burst),
       string_setting("store", "file_drop_dir", &Config::file_drop_dir),
+      string_setting("store", "database", &Config::database),
+      integer_setting<std::size_t>("store", "pool_size", 1, 256,
+                                   [](Config& c, auto v) { c.database_pool = v; }),
       string_setting("recovery", "key_fingerprint", &Config::recovery_key_fingerprint),
       integer_setting<int>(
           "portal", "idle_timeout_seconds", 60, 3600,
@@ -191,11 +196,11 @@ core::Result<Config> load_config(const DataDir& dir) {
                       "sealpost.toml [tls]: set both certificate_file and private_key_file, or "
                       "neither");
   }
-  if (!config.file_drop_dir.empty() && (config.file_drop_dir.front() != '/' ||
-                                        !std::filesystem::is_directory(config.file_drop_dir))) {
-    return core::fail(ErrorKind::invalid_input,
-                      "sealpost.toml [store] file_drop_dir must be an existing directory, given "
-                      "as an absolute path");
+  if (!config.database.empty()) {
+    if (auto s = store::check_database_uri(config.database); !s) {
+      return core::fail(core::ErrorKind::invalid_input,
+                        "sealpost.toml [store] database: " + s.error().public_text());
+    }
   }
   if (config.tls_certificate_file.empty()) {
     config.tls_certificate_file = dir.tls_certificate().string();
@@ -204,8 +209,21 @@ core::Result<Config> load_config(const DataDir& dir) {
   return config;
 }
 
-std::string default_config_text() {
-  return R"(# sealpost configuration. Every setting is optional; the values shown are the
+core::Status check_serve_paths(const Config& config) {
+  // Checked when serving, not when reading the file: the CLI's commands (key import, form
+  // add, ...) must work while a drop share is not mounted.
+  if (!config.file_drop_dir.empty() && (config.file_drop_dir.front() != '/' ||
+                                        !std::filesystem::is_directory(config.file_drop_dir))) {
+    return core::fail(ErrorKind::invalid_input,
+                      "sealpost.toml [store] file_drop_dir must be an existing directory, given "
+                      "as an absolute path");
+  }
+  return core::ok();
+}
+
+std::string default_config_text(const std::string& database) {
+  std::string text =
+      R"(# sealpost configuration. Every setting is optional; the values shown are the
 # defaults. docs/OPERATIONS.md describes each one with its bounds.
 # Secrets are never written here: they live in files under secrets/.
 
@@ -241,6 +259,10 @@ std::string default_config_text() {
 
 [store]
 # file_drop_dir = ""                # also write each submission as REF.pgp here (S4)
+# database = ""                     # "" = SQLite (DIR/sealpost.db); or a libpq URI such as
+#                                   # "postgresql://sealpost@db.internal:5432/sealpost?sslmode=verify-full"
+#                                   # (password: DIR/secrets/database-password or PGPASSFILE)
+# pool_size = 8                     # 1..256: database connections per node
 
 [recovery]
 # key_fingerprint = ""              # organisation recovery key, added to every form (S9)
@@ -253,6 +275,12 @@ std::string default_config_text() {
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off
 )";
+  if (!database.empty()) {
+    // The caller checked it holds no quote, backslash or line break.
+    const std::string marker = "# database = \"\"";
+    text.insert(text.find(marker), "database = \"" + database + "\"\n");
+  }
+  return text;
 }
 
 }  // namespace app

@@ -41,6 +41,11 @@ struct Config {
   double per_form_per_minute = 6000;
   double per_form_burst = 600;
   // [store]
+  // Which database: empty = SQLite, the file DIR/sealpost.db (one node); a postgresql://
+  // URI = PostgreSQL, shared by every node. The URI never holds the password: that comes
+  // from DIR/secrets/database-password, or libpq's own PGPASSFILE.
+  std::string database;
+  std::size_t database_pool = 8;  // pooled connections per node (1..256)
   // S4: also write each stored submission as REF.pgp into this directory (outside any web
   // root), for pickup by SFTP or a file share. Empty = off.
   std::string file_drop_dir;
@@ -58,7 +63,11 @@ struct Config {
 // with line and column; a TLS policy that allows anything weak is refused.
 core::Result<Config> load_config(const DataDir& dir);
 
+// What `serve` needs of the machine beyond the file's syntax: [store] file_drop_dir exists.
+core::Status check_serve_paths(const Config& config);
+
 // The commented file `sealpost init` writes.
-std::string default_config_text();
+// `database`: a postgresql:// URI to write as [store] database, or empty for SQLite.
+std::string default_config_text(const std::string& database = {});
 
 }  // namespace app

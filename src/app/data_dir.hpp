@@ -24,6 +24,8 @@ class DataDir {
   }
   // Seals the portal's TOTP secrets at rest (created by init, or by the first serve).
   std::filesystem::path portal_seal_key() const { return secrets_dir() / "portal-seal.key"; }
+  // The PostgreSQL password, when [store] database names one (never in sealpost.toml).
+  std::filesystem::path database_password() const { return secrets_dir() / "database-password"; }
   std::filesystem::path signing_public_key() const { return root_ / "server-signing-key.asc"; }
 
   // Export file for one submission: named by its reference number, which we generated

@@ -224,11 +224,11 @@ void cache_pages(LoadedForm& form) {
 core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
     store::Store& store, const Config& config, const core::SecretBytes& signing_key,
     core::TimePoint now, std::size_t encryptor_contexts) {
-  auto generation = store.config_generation_blocking();
+  auto generation = store.forms().config_generation_blocking();
   if (!generation) return core::fail(generation.error());
-  auto keys = store.list_keys_blocking();
+  auto keys = store.forms().list_keys_blocking();
   if (!keys) return core::fail(keys.error());
-  auto latest = store.latest_forms_blocking();
+  auto latest = store.forms().latest_forms_blocking();
   if (!latest) return core::fail(latest.error());
 
   auto catalog = std::make_shared<Catalog>();
@@ -440,7 +440,7 @@ void FormService::get_thanks(http::Request&&, http::RequestContext&& ctx,
   auto shared = shared_;
   bool queued = shared_->pool.post(
       [shared, catalog, form, form_id, ref, responder, request_id = ctx.request_id] {
-        auto found = shared->store.find_submission_blocking(form_id, ref);
+        auto found = shared->store.submissions().find_submission_blocking(form_id, ref);
         if (!found) {
           spdlog::error("event=store_read_failed request_id={} detail={}", request_id,
                         core::log_safe(found.error().detail()));
@@ -577,7 +577,7 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
               submission =
                   std::make_shared<forms::ValidatedSubmission>(std::move(outcome.submission)),
               request_id = ctx.request_id]() {
-    auto used = self->store.token_used_blocking(claims.nonce);
+    auto used = self->store.submissions().token_used_blocking(claims.nonce);
     if (used && *used) {
       spdlog::warn("event=token_replay form={} request_id={}", claims.form_id, request_id);
       return responder.send(status_page(409, request_id));
@@ -612,46 +612,47 @@ void FormService::post_form(http::Request&& req, http::RequestContext&& ctx,
     if (!self->config.file_drop_dir.empty()) {
       drop_copy = std::make_shared<std::vector<std::uint8_t>>(record.ciphertext);
     }
-    self->store.append_submission(std::move(record), [self, responder, location, request_id,
-                                                      drop_copy, reference = attestation.reference,
-                                                      form_id =
-                                                          claims.form_id](core::Status status) {
-      if (!status) {
-        bool replay = status.error().kind() == ErrorKind::conflict;
-        spdlog::warn("event={} form={} request_id={} detail={}",
-                     replay ? "token_replay" : "store_failed", form_id, request_id,
-                     core::log_safe(status.error().detail()));
-        return responder.send(status_page(replay ? 409 : 503, request_id));
-      }
-      // Durable: only now is the submitter told it worked (S2).
-      auto see_other = [responder, location] {
-        http::Response r{bhttp::status::see_other, 11};
-        r.set(bhttp::field::location, location);
-        r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-        responder.send(std::move(r));
-      };
-      if (!drop_copy) return see_other();
-      // The drop is a copy for pickup: the store is the record. A failed drop write is
-      // logged (and `sealpost export` recreates it); the submission stays acknowledged.
-      bool queued = self->pool.post([self, drop_copy, reference, form_id, see_other] {
-        auto path = DataDir::export_file(self->config.file_drop_dir, reference);
-        std::string_view bytes(reinterpret_cast<const char*>(drop_copy->data()), drop_copy->size());
-        try {
-          if (auto s = write_file(path, bytes, 0600, true); !s) {
-            spdlog::error("event=file_drop_failed form={} detail={}", form_id,
-                          core::log_safe(s.error().public_text()));
+    self->store.submissions().append_submission(
+        std::move(record),
+        [self, responder, location, request_id, drop_copy, reference = attestation.reference,
+         form_id = claims.form_id](core::Status status) {
+          if (!status) {
+            bool replay = status.error().kind() == ErrorKind::conflict;
+            spdlog::warn("event={} form={} request_id={} detail={}",
+                         replay ? "token_replay" : "store_failed", form_id, request_id,
+                         core::log_safe(status.error().detail()));
+            return responder.send(status_page(replay ? 409 : 503, request_id));
           }
-        } catch (const std::exception& e) {
-          spdlog::error("event=file_drop_failed form={} detail={}", form_id,
-                        core::log_safe(e.what()));
-        }
-        see_other();  // stored durably: the submitter is told, whatever the drop did
-      });
-      if (!queued) {
-        spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);
-        see_other();
-      }
-    });
+          // Durable: only now is the submitter told it worked (S2).
+          auto see_other = [responder, location] {
+            http::Response r{bhttp::status::see_other, 11};
+            r.set(bhttp::field::location, location);
+            r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+            responder.send(std::move(r));
+          };
+          if (!drop_copy) return see_other();
+          // The drop is a copy for pickup: the store is the record. A failed drop write is
+          // logged (and `sealpost export` recreates it); the submission stays acknowledged.
+          bool queued = self->pool.post([self, drop_copy, reference, form_id, see_other] {
+            auto path = DataDir::export_file(self->config.file_drop_dir, reference);
+            std::string_view bytes(reinterpret_cast<const char*>(drop_copy->data()),
+                                   drop_copy->size());
+            try {
+              if (auto s = write_file(path, bytes, 0600, true); !s) {
+                spdlog::error("event=file_drop_failed form={} detail={}", form_id,
+                              core::log_safe(s.error().public_text()));
+              }
+            } catch (const std::exception& e) {
+              spdlog::error("event=file_drop_failed form={} detail={}", form_id,
+                            core::log_safe(e.what()));
+            }
+            see_other();  // stored durably: the submitter is told, whatever the drop did
+          });
+          if (!queued) {
+            spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);
+            see_other();
+          }
+        });
   };
   if (!shared.pool.post(std::move(job))) {
     spdlog::warn("event=overloaded form={} request_id={}", form_id, ctx.request_id);

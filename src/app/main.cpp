@@ -16,6 +16,12 @@ int main(int argc, char** argv) {
   auto* init = cli.add_subcommand("init", "Create a data directory (config, TLS, keys, database)");
   add_data(init);
   init->add_option("--hostname", hostname, "Host name for the self-signed TLS certificate");
+  std::string database, database_password_file;
+  init->add_option("--database", database,
+                   "PostgreSQL libpq URI (postgresql://user@host:5432/db); default: SQLite in DIR");
+  init->add_option(
+      "--database-password-file", database_password_file,
+      "File holding the PostgreSQL password (copied to DIR/secrets/database-password)");
 
   auto* key = cli.add_subcommand("key", "Manage recipient OpenPGP public keys");
   key->require_subcommand(1);
@@ -92,7 +98,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (*init) return app::run_init(data, hostname);
+  if (*init) return app::run_init(data, hostname, database, database_password_file);
   if (*key_import) return app::run_key_import(data, key_file);
   if (*key_list) return app::run_key_list(data);
   if (*form_add) return app::run_form_add(data, form_file);

@@ -285,8 +285,8 @@ core::Result<std::string> issue_enrolment_link_blocking(store::Store& store, std
                                                         core::TimePoint now) {
   std::string token = auth::new_session_id();
   const std::int64_t t = core::unix_seconds(now);
-  if (auto s =
-          store.add_enrolment_blocking(auth::hash_token(token), user_id, t + lifetime.count(), t);
+  if (auto s = store.accounts().add_enrolment_blocking(auth::hash_token(token), user_id,
+                                                       t + lifetime.count(), t);
       !s) {
     return core::fail(s.error());
   }
@@ -295,12 +295,12 @@ core::Result<std::string> issue_enrolment_link_blocking(store::Store& store, std
 
 core::Result<std::vector<std::string>> granted_recipients_blocking(store::Store& store,
                                                                    const std::string& form_id) {
-  auto grants = store.list_grants_blocking(std::nullopt);
+  auto grants = store.accounts().list_grants_blocking(std::nullopt);
   if (!grants) return core::fail(grants.error());
   std::vector<std::string> out;
   for (const auto& g : *grants) {
     if (g.form_id != form_id) continue;
-    auto user = store.find_user_blocking(g.user_id);
+    auto user = store.accounts().find_user_blocking(g.user_id);
     if (!user) return core::fail(user.error());
     if (!*user || (*user)->status != store::UserStatus::active || !(*user)->key_fingerprint) {
       continue;
@@ -438,20 +438,20 @@ struct PortalService::Shared {
                                 .created_at = call.now,
                                 .last_seen_at = call.now,
                                 .source = call.ctx.remote_address};
-    if (auto s = store.create_session_blocking(record); !s) return core::fail(s.error());
+    if (auto s = store.accounts().create_session_blocking(record); !s) return core::fail(s.error());
     return std::make_pair(std::move(id), std::move(record));
   }
 
   // Ends the caller's current session, if any (ids rotate at every stage change).
   void end_session(const Call& call) {
-    if (call.session) (void)store.delete_session_blocking(call.session->id_hash);
+    if (call.session) (void)store.accounts().delete_session_blocking(call.session->id_hash);
   }
 
   void maybe_prune(std::int64_t now) {
     auto last = last_prune.load();
     if (now - last < 300 || !last_prune.compare_exchange_strong(last, now)) return;
-    (void)store.prune_sessions_blocking(now - config.portal_absolute_timeout.count(),
-                                        now - config.portal_idle_timeout.count());
+    (void)store.accounts().prune_sessions_blocking(now - config.portal_absolute_timeout.count(),
+                                                   now - config.portal_idle_timeout.count());
   }
 
   // Whether a stored session is still alive at `now`.
@@ -469,20 +469,20 @@ struct PortalService::Shared {
     if (auto header = req[bhttp::field::cookie]; !header.empty()) {
       if (auto value = auth::find_cookie(header, auth::kSessionCookieName)) {
         had_cookie = true;
-        auto found = store.find_session_blocking(auth::hash_token(*value));
+        auto found = store.accounts().find_session_blocking(auth::hash_token(*value));
         if (!found) return store_error(call, found.error());
         if (*found && alive(**found, call.now)) {
           call.session = std::move(**found);
         } else if (*found) {
-          (void)store.delete_session_blocking((*found)->id_hash);
+          (void)store.accounts().delete_session_blocking((*found)->id_hash);
         }
       }
     }
     if (call.session) {
-      auto user = store.find_user_blocking(call.session->user_id);
+      auto user = store.accounts().find_user_blocking(call.session->user_id);
       if (!user) return store_error(call, user.error());
       if (!*user || (*user)->status == store::UserStatus::disabled) {
-        (void)store.delete_session_blocking(call.session->id_hash);
+        (void)store.accounts().delete_session_blocking(call.session->id_hash);
         call.session.reset();
       } else {
         call.user = std::move(**user);
@@ -537,7 +537,7 @@ struct PortalService::Shared {
         return error_reply(403, "Your role does not allow this.");
       }
       if (call.now - call.session->last_seen_at >= kTouchEverySeconds) {
-        (void)store.touch_session_blocking(call.session->id_hash, call.now);
+        (void)store.accounts().touch_session_blocking(call.session->id_hash, call.now);
       }
     }
     maybe_prune(call.now);
@@ -611,17 +611,17 @@ void note_failure(Shared& s, const Call& call, const std::string& account, std::
 // New form version carrying the current grants' keys (a grant changes who can read new
 // submissions). Returns the version.
 core::Result<int> reversion_form_blocking(Shared& s, const std::string& form_id, std::int64_t now) {
-  auto latest = s.store.latest_form_blocking(form_id);
+  auto latest = s.store.forms().latest_form_blocking(form_id);
   if (!latest) return core::fail(latest.error());
   if (!*latest) return core::fail(ErrorKind::not_found, "There is no such form.");
   auto granted = granted_recipients_blocking(s.store, form_id);
   if (!granted) return core::fail(granted.error());
-  return s.store.add_form_version_blocking(form_id, (*latest)->declaration, now, *granted);
+  return s.store.forms().add_form_version_blocking(form_id, (*latest)->declaration, now, *granted);
 }
 
 // Every form the user is granted gets a new version (their key changed or they left).
 core::Status reversion_user_forms_blocking(Shared& s, std::int64_t user_id, std::int64_t now) {
-  auto grants = s.store.list_grants_blocking(user_id);
+  auto grants = s.store.accounts().list_grants_blocking(user_id);
   if (!grants) return core::fail(grants.error());
   for (const auto& g : *grants) {
     if (auto v = reversion_form_blocking(s, g.form_id, now); !v) return core::fail(v.error());
@@ -630,7 +630,7 @@ core::Status reversion_user_forms_blocking(Shared& s, std::int64_t user_id, std:
 }
 
 core::Result<bool> granted(Shared& s, const Call& call, const std::string& form_id) {
-  auto grants = s.store.list_grants_blocking(call.user->id);
+  auto grants = s.store.accounts().list_grants_blocking(call.user->id);
   if (!grants) return core::fail(grants.error());
   return std::any_of(grants->begin(), grants->end(),
                      [&](const auto& g) { return g.form_id == form_id; });
@@ -639,7 +639,7 @@ core::Result<bool> granted(Shared& s, const Call& call, const std::string& form_
 // The form exists and the caller is granted it: nullopt. Otherwise the reply (404 / 403,
 // the refusal audited).
 std::optional<Reply> check_form_access(Shared& s, Call& call, const std::string& form_id) {
-  auto form = s.store.latest_form_blocking(form_id);
+  auto form = s.store.forms().latest_form_blocking(form_id);
   if (!form) return s.store_error(call, form.error());
   if (!*form) return error_reply(404, "There is no such form.");
   auto ok = granted(s, call, form_id);
@@ -729,10 +729,10 @@ Reply enrol_start(Shared& s, Call& call) {
   // the attempts out of the database).
   const std::string throttle = "enrolment-link:" + call.ctx.remote_address;
   if (auto wait = s.lockout.delay(throttle, call.ctx.remote_address)) return delayed(*wait);
-  auto user_id = s.store.consume_enrolment_blocking(auth::hash_token(*token), call.now);
+  auto user_id = s.store.accounts().consume_enrolment_blocking(auth::hash_token(*token), call.now);
   std::optional<store::UserRecord> user;
   if (user_id) {
-    auto found = s.store.find_user_blocking(*user_id);
+    auto found = s.store.accounts().find_user_blocking(*user_id);
     if (!found) return s.store_error(call, found.error());
     if (*found && (*found)->status != store::UserStatus::disabled) user = std::move(**found);
   } else if (user_id.error().kind() != ErrorKind::not_found) {
@@ -749,11 +749,12 @@ Reply enrol_start(Shared& s, Call& call) {
   user->password_hash.reset();
   user->totp_sealed.clear();
   user->totp_confirmed = false;
-  if (auto st = s.store.update_user_blocking(*user); !st) return s.store_error(call, st.error());
-  if (auto st = s.store.replace_recovery_codes_blocking(user->id, {}); !st) {
+  if (auto st = s.store.accounts().update_user_blocking(*user); !st)
+    return s.store_error(call, st.error());
+  if (auto st = s.store.accounts().replace_recovery_codes_blocking(user->id, {}); !st) {
     return s.store_error(call, st.error());
   }
-  if (auto n = s.store.delete_user_sessions_blocking(user->id); !n) {
+  if (auto n = s.store.accounts().delete_user_sessions_blocking(user->id); !n) {
     return s.store_error(call, n.error());
   }
   s.end_session(call);
@@ -780,7 +781,7 @@ Reply enrol_password(Shared& s, Call& call) {
   // step afresh, so the two always come from the same enrolment.
   call.user->totp_sealed.clear();
   call.user->totp_confirmed = false;
-  if (auto st = s.store.update_user_blocking(*call.user); !st) {
+  if (auto st = s.store.accounts().update_user_blocking(*call.user); !st) {
     return s.store_error(call, st.error());
   }
   (void)s.audit(call, "enrol.password", "user:" + call.user->email, "ok");
@@ -797,7 +798,7 @@ Reply enrol_totp(Shared& s, Call& call) {
   call.user->totp_sealed = seal(s.keys.seal_key, secret);
   call.user->totp_confirmed = false;
   call.user->totp_last_step = 0;
-  if (auto st = s.store.update_user_blocking(*call.user); !st)
+  if (auto st = s.store.accounts().update_user_blocking(*call.user); !st)
     return s.store_error(call, st.error());
   return json_reply(200, json{{"otpauth_uri", auth::otpauth_uri(kIssuer, call.user->email, secret)},
                               {"secret", auth::base32_encode(secret.view())}});
@@ -829,7 +830,7 @@ Reply enrol_totp_confirm(Shared& s, Call& call) {
   std::optional<std::int64_t> step;
   if (code) step = auth::totp_verify(*secret, *code, call.now, call.user->totp_last_step);
   if (step) {
-    auto advanced = s.store.advance_totp_step_blocking(call.user->id, *step);
+    auto advanced = s.store.accounts().advance_totp_step_blocking(call.user->id, *step);
     if (!advanced) return s.store_error(call, advanced.error());
     if (!*advanced) step.reset();
   }
@@ -845,12 +846,12 @@ Reply enrol_totp_confirm(Shared& s, Call& call) {
   for (const auto& c : codes)
     hashes.push_back(
         auth::hash_recovery_code(s.keys.seal_key.view(), *auth::normalize_recovery_code(c)));
-  if (auto st = s.store.replace_recovery_codes_blocking(call.user->id, hashes); !st) {
+  if (auto st = s.store.accounts().replace_recovery_codes_blocking(call.user->id, hashes); !st) {
     return s.store_error(call, st.error());
   }
   call.user->totp_confirmed = true;
   call.user->totp_last_step = *step;
-  if (auto st = s.store.update_user_blocking(*call.user); !st)
+  if (auto st = s.store.accounts().update_user_blocking(*call.user); !st)
     return s.store_error(call, st.error());
   (void)s.audit(call, "2fa.totp_enrolled", "user:" + call.user->email, "ok");
   (void)s.audit(call, "2fa.recovery_codes_issued", "user:" + call.user->email, "ok");
@@ -894,7 +895,7 @@ Reply enrol_key(Shared& s, Call& call) {
   }
   // The keys table also holds the forms' declared recipients and the recovery key: an upload
   // must never replace a key someone else registered or an administrator imported.
-  auto existing = s.store.find_key_blocking(key.info.fingerprint.hex());
+  auto existing = s.store.forms().find_key_blocking(key.info.fingerprint.hex());
   if (!existing) return s.store_error(call, existing.error());
   if (*existing && call.user->key_fingerprint != key.info.fingerprint.hex()) {
     (void)s.audit(call, "key.register", "user:" + call.user->email, "failure");
@@ -906,12 +907,13 @@ Reply enrol_key(Shared& s, Call& call) {
                           .created_at = key.info.created_at,
                           .expires_at = key.info.expires_at,
                           .imported_at = call.now};
-  if (auto st = s.store.put_key_blocking(record); !st) return s.store_error(call, st.error());
+  if (auto st = s.store.forms().put_key_blocking(record); !st)
+    return s.store_error(call, st.error());
   bool had_key = call.user->key_fingerprint.has_value();
   call.user->key_fingerprint = record.fingerprint;
   call.user->private_key_armored = *private_key;
   call.user->status = store::UserStatus::active;
-  if (auto st = s.store.update_user_blocking(*call.user); !st)
+  if (auto st = s.store.accounts().update_user_blocking(*call.user); !st)
     return s.store_error(call, st.error());
   if (had_key) {
     if (auto st = reversion_user_forms_blocking(s, call.user->id, call.now); !st) {
@@ -950,7 +952,7 @@ Reply sign_in(Shared& s, Call& call) {
     (void)s.audit(call, "auth.password", "account:" + account, "delayed", account);
     return delayed(*wait);
   }
-  auto user = s.store.find_user_by_email_blocking(account);
+  auto user = s.store.accounts().find_user_by_email_blocking(account);
   if (!user) return s.store_error(call, user.error());
   bool ok = false;
   if (*user && (*user)->password_hash) {
@@ -987,14 +989,14 @@ Reply second_factor(Shared& s, Call& call) {
     auto secret = unseal(s.keys.seal_key, call.user->totp_sealed);
     if (!secret) return s.store_error(call, secret.error());
     if (auto step = auth::totp_verify(*secret, **code, call.now, call.user->totp_last_step)) {
-      auto advanced = s.store.advance_totp_step_blocking(call.user->id, *step);
+      auto advanced = s.store.accounts().advance_totp_step_blocking(call.user->id, *step);
       if (!advanced) return s.store_error(call, advanced.error());
       ok = *advanced;  // false: the same code was just used (a replay)
     }
   } else if (recovery && *recovery) {
     method = "recovery_code";
     if (auto normal = auth::normalize_recovery_code(**recovery)) {
-      auto used = s.store.use_recovery_code_blocking(
+      auto used = s.store.accounts().use_recovery_code_blocking(
           call.user->id, auth::hash_recovery_code(s.keys.seal_key.view(), *normal), call.now);
       if (!used) return s.store_error(call, used.error());
       ok = *used;
@@ -1010,7 +1012,7 @@ Reply second_factor(Shared& s, Call& call) {
   if (!session) return s.store_error(call, session.error());
   (void)s.audit(call, "auth.sign_in", "user:" + account + " method:" + method, "ok");
   if (method == "recovery_code") {
-    auto left = s.store.unused_recovery_codes_blocking(call.user->id);
+    auto left = s.store.accounts().unused_recovery_codes_blocking(call.user->id);
     (void)s.audit(call, "2fa.recovery_code_used",
                   fmt::format("user:{} left:{}", account, left ? *left : 0), "ok");
   }
@@ -1026,7 +1028,7 @@ Reply sign_out(Shared& s, Call& call) {
 }
 
 Reply sign_out_everywhere(Shared& s, Call& call) {
-  auto n = s.store.delete_user_sessions_blocking(call.user->id);
+  auto n = s.store.accounts().delete_user_sessions_blocking(call.user->id);
   if (!n) return s.store_error(call, n.error());
   (void)s.audit(call, "auth.sign_out_everywhere",
                 fmt::format("user:{} sessions:{}", call.user->email, *n), "ok");
@@ -1044,7 +1046,7 @@ Reply get_session(Shared& s, Call& call) {
 
 Reply my_key(Shared& s, Call& call) {
   if (!call.user->key_fingerprint) return error_reply(404, "You have no key yet.");
-  auto key = s.store.find_key_blocking(*call.user->key_fingerprint);
+  auto key = s.store.forms().find_key_blocking(*call.user->key_fingerprint);
   if (!key) return s.store_error(call, key.error());
   if (!*key) return error_reply(404, "You have no key yet.");
   if (call.user->private_key_armored) {
@@ -1066,9 +1068,9 @@ Reply server_key(Shared& s, Call&) {
 }
 
 Reply list_forms(Shared& s, Call& call) {
-  auto forms = s.store.latest_forms_blocking();
+  auto forms = s.store.forms().latest_forms_blocking();
   if (!forms) return s.store_error(call, forms.error());
-  auto grants = s.store.list_grants_blocking(call.user->id);
+  auto grants = s.store.accounts().list_grants_blocking(call.user->id);
   if (!grants) return s.store_error(call, grants.error());
   bool sees_all = call.has(Role::admin) || call.has(Role::form_owner);
   json out = json::array();
@@ -1085,7 +1087,7 @@ Reply list_forms(Shared& s, Call& call) {
             {"name", field.name}, {"label", field.label}, {"type", forms::to_string(field.type)}});
       }
     }
-    auto count = s.store.count_submissions_blocking(f.form_id);
+    auto count = s.store.submissions().count_submissions_blocking(f.form_id);
     if (!count) return s.store_error(call, count.error());
     out.push_back(json{{"id", f.form_id},
                        {"title", title},
@@ -1109,7 +1111,7 @@ Reply list_submissions(Shared& s, Call& call) {
   }
   const std::size_t limit = query->limit;
   query->limit = limit + 1;
-  auto rows = s.store.query_submissions_blocking(*query);
+  auto rows = s.store.submissions().query_submissions_blocking(*query);
   if (!rows) return s.store_error(call, rows.error());
   json next = take_page(*rows, limit, [](const auto& m) { return m.seq; });
   json items = json::array();
@@ -1128,7 +1130,7 @@ Reply view_submission(Shared& s, Call& call) {
   if (auto denied = check_form_access(s, call, form_id)) return *denied;
   const std::string& ref = call.ctx.params.at("ref");
   if (!is_reference(ref)) return error_reply(404, "There is no such submission.");
-  auto found = s.store.get_submission_blocking(form_id, ref);
+  auto found = s.store.submissions().get_submission_blocking(form_id, ref);
   if (!found) return s.store_error(call, found.error());
   if (!*found) return error_reply(404, "There is no such submission.");
   // Audited before a byte of it leaves.
@@ -1150,7 +1152,7 @@ Reply export_batch(Shared& s, Call& call) {
   if (!query) return error_reply(400, query.error().public_text());
   const std::size_t limit = query->limit;
   query->limit = limit + 1;
-  auto rows = s.store.query_ciphertexts_blocking(*query);
+  auto rows = s.store.submissions().query_ciphertexts_blocking(*query);
   if (!rows) return s.store_error(call, rows.error());
   json next = take_page(*rows, limit, [](const auto& sub) { return sub.meta.seq; });
   query->limit = limit;
@@ -1200,9 +1202,9 @@ json user_json(const store::UserRecord& u, const std::vector<store::GrantRecord>
 }
 
 Reply list_users(Shared& s, Call& call) {
-  auto users = s.store.list_users_blocking();
+  auto users = s.store.accounts().list_users_blocking();
   if (!users) return s.store_error(call, users.error());
-  auto grants = s.store.list_grants_blocking(std::nullopt);
+  auto grants = s.store.accounts().list_grants_blocking(std::nullopt);
   if (!grants) return s.store_error(call, grants.error());
   json out = json::array();
   for (const auto& u : *users) out.push_back(user_json(u, *grants));
@@ -1221,7 +1223,7 @@ Reply invite_user(Shared& s, Call& call) {
   if (!names) return error_reply(422, names.error().public_text());
   auto roles = parse_roles(*names);
   if (!roles) return error_reply(422, roles.error().public_text());
-  auto id = s.store.create_user_blocking(*normal, *roles, call.now);
+  auto id = s.store.accounts().create_user_blocking(*normal, *roles, call.now);
   if (!id) {
     if (id.error().kind() == ErrorKind::conflict) {
       return error_reply(409, "Someone with that e-mail address already has an account.");
@@ -1244,7 +1246,7 @@ std::variant<store::UserRecord, Reply> target_user(Shared& s, const Call& call) 
   if (ec != std::errc{} || end != text.data() + text.size()) {
     return error_reply(404, "There is no such user.");
   }
-  auto user = s.store.find_user_blocking(id);
+  auto user = s.store.accounts().find_user_blocking(id);
   if (!user) return s.store_error(call, user.error());
   if (!*user) return error_reply(404, "There is no such user.");
   return std::move(**user);
@@ -1252,7 +1254,7 @@ std::variant<store::UserRecord, Reply> target_user(Shared& s, const Call& call) 
 
 // Whether some active admin other than `except` remains.
 core::Result<bool> other_admin_exists(Shared& s, std::int64_t except) {
-  auto users = s.store.list_users_blocking();
+  auto users = s.store.accounts().list_users_blocking();
   if (!users) return core::fail(users.error());
   return std::any_of(users->begin(), users->end(), [&](const auto& u) {
     return u.id != except && u.status == store::UserStatus::active &&
@@ -1276,9 +1278,10 @@ Reply set_roles(Shared& s, Call& call) {
     if (!*other) return error_reply(409, "This is the last administrator; make another first.");
   }
   user.roles = *roles;
-  if (auto st = s.store.update_user_blocking(user); !st) return s.store_error(call, st.error());
+  if (auto st = s.store.accounts().update_user_blocking(user); !st)
+    return s.store_error(call, st.error());
   // A privilege change ends the user's sessions: the next sign-in gets a fresh id.
-  (void)s.store.delete_user_sessions_blocking(user.id);
+  (void)s.store.accounts().delete_user_sessions_blocking(user.id);
   (void)s.audit(call, "user.roles",
                 fmt::format("user:{} roles:{}", user.email, fmt::join(role_names(*roles), ",")),
                 "ok");
@@ -1295,8 +1298,9 @@ Reply disable_user(Shared& s, Call& call) {
     if (!*other) return error_reply(409, "This is the last administrator; make another first.");
   }
   user.status = store::UserStatus::disabled;
-  if (auto st = s.store.update_user_blocking(user); !st) return s.store_error(call, st.error());
-  (void)s.store.delete_user_sessions_blocking(user.id);
+  if (auto st = s.store.accounts().update_user_blocking(user); !st)
+    return s.store_error(call, st.error());
+  (void)s.store.accounts().delete_user_sessions_blocking(user.id);
   // Their key stops receiving new submissions.
   if (auto st = reversion_user_forms_blocking(s, user.id, call.now); !st) {
     return s.store_error(call, st.error());
@@ -1325,7 +1329,7 @@ Reply add_grant(Shared& s, Call& call) {
   if (auto* r = std::get_if<Reply>(&body)) return *r;
   auto form_id = std::get<auth::JsonObject>(body).string("form_id", 64);
   if (!form_id) return error_reply(422, "Say which form.");
-  auto form = s.store.latest_form_blocking(*form_id);
+  auto form = s.store.forms().latest_form_blocking(*form_id);
   if (!form) return s.store_error(call, form.error());
   if (!*form) return error_reply(404, "There is no such form.");
   if (user.status != store::UserStatus::active || !user.key_fingerprint) {
@@ -1336,10 +1340,11 @@ Reply add_grant(Shared& s, Call& call) {
                        "Only staff, form owners and administrators read submissions: "
                        "give this person the staff role first.");
   }
-  if (auto st = s.store.add_grant_blocking(store::GrantRecord{.user_id = user.id,
-                                                              .form_id = *form_id,
-                                                              .granted_at = call.now,
-                                                              .granted_by = call.user->id});
+  if (auto st =
+          s.store.accounts().add_grant_blocking(store::GrantRecord{.user_id = user.id,
+                                                                   .form_id = *form_id,
+                                                                   .granted_at = call.now,
+                                                                   .granted_by = call.user->id});
       !st) {
     return s.store_error(call, st.error());
   }
@@ -1355,7 +1360,7 @@ Reply revoke_grant(Shared& s, Call& call) {
   if (auto* r = std::get_if<Reply>(&target)) return *r;
   auto& user = std::get<store::UserRecord>(target);
   const std::string& form_id = call.ctx.params.at("form");
-  if (auto st = s.store.remove_grant_blocking(user.id, form_id); !st) {
+  if (auto st = s.store.accounts().remove_grant_blocking(user.id, form_id); !st) {
     if (st.error().kind() == ErrorKind::not_found)
       return error_reply(404, "There is no such grant.");
     return s.store_error(call, st.error());
@@ -1409,7 +1414,7 @@ Reply list_audit(Shared& s, Call& call) {
   }
   const std::size_t limit = query->limit;
   query->limit = limit + 1;
-  auto rows = s.store.query_audit_blocking(*query);
+  auto rows = s.store.audit().query_audit_blocking(*query);
   if (!rows) return s.store_error(call, rows.error());
   json next = take_page(*rows, limit, [](const auto& row) { return row.seq; });
   json items = json::array();
@@ -1427,7 +1432,7 @@ Reply export_audit(Shared& s, Call& call) {
   std::size_t total = 0;
   for (;;) {
     query->limit = 1000;
-    auto rows = s.store.query_audit_blocking(*query);
+    auto rows = s.store.audit().query_audit_blocking(*query);
     if (!rows) return s.store_error(call, rows.error());
     for (const auto& row : *rows) {
       out += audit_json(row, true).dump();

@@ -19,6 +19,7 @@
 #include "app/files.hpp"
 #include "app/form_service.hpp"
 #include "app/portal_service.hpp"
+#include "app/store_setup.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
@@ -72,7 +73,7 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
     if (busy_.exchange(true)) return;
     auto self = shared_from_this();
     bool posted = pool_.post([self] {
-      auto generation = self->store_.config_generation_blocking();
+      auto generation = self->store_.forms().config_generation_blocking();
       auto current = self->service_.catalog();
       core::SystemClock clock;
       bool key_expired = current && current->next_key_expiry &&
@@ -123,6 +124,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   DataDir dir(data_dir);
   auto config = load_config(dir);
   if (!config) return fail_line(config.error().public_text());
+  if (auto s = check_serve_paths(*config); !s) return fail_line(s.error().public_text());
   if (https_listen) config->https_listen = *https_listen;
   if (http_listen) config->http_listen = *http_listen;
   core::init_logging(config->log_level);
@@ -137,7 +139,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                                            config->tls_private_key_file, config->tls);
   if (!tls) return fail_line(tls.error().public_text());
 
-  auto opened = store::open_sqlite_store(dir.database().string(), store::SqliteOptions{});
+  auto opened = open_configured_store_blocking(dir, *config);
   if (!opened) return fail_line(opened.error().public_text());
   std::unique_ptr<store::Store> store = std::move(*opened);
 

@@ -1,8 +1,12 @@
 #pragma once
-// The store interface (DESIGN.md). Free of any database type so that PostgreSQL can
-// implement it too. Everything it holds is ciphertext or non-PHI metadata.
+// The store (DESIGN.md "The store: written once, run on two engines"): one small interface
+// per aggregate, each implemented once in SQL that both engines run (store/detail/), and a
+// Store that hands them out. Everything it holds is ciphertext or non-PHI metadata.
+//
+// Every *_blocking method blocks on the database: call it from the blocking pool, never
+// from an event-loop thread. Errors are values: unavailable (database down, busy, disk
+// full: a 503, try again), conflict, not_found, invalid_input, integrity, internal.
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,152 +15,23 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/secret.hpp"
+#include "store/records.hpp"
 
 namespace store {
 
-using TokenNonce = std::array<std::uint8_t, 16>;
-
-struct FormVersion {
-  std::string form_id;
-  int version = 0;
-  std::string declaration;      // the TOML text, as added
-  bool enabled = true;          // per form id (all versions), set by `form disable`
-  std::int64_t created_at = 0;  // unix seconds
-  // Fingerprints of the staff keys granted this form (P4) when this version was made: they
-  // are recipients too, besides the declaration's own. A grant makes a new version.
-  std::vector<std::string> granted_recipients;
-};
-
-struct KeyRecord {
-  std::string fingerprint;  // 40 upper-case hex
-  std::string armored;      // public key only
-  std::vector<std::string> user_ids;
-  std::int64_t created_at = 0;
-  std::optional<std::int64_t> expires_at;
-  std::int64_t imported_at = 0;
-};
-
-struct NewSubmission {
-  std::string reference;  // unique, random, shown to the submitter
-  std::string form_id;
-  int form_version = 0;
-  std::int64_t received_at = 0;  // unix seconds
-  std::vector<std::uint8_t> ciphertext;
-  std::vector<std::string> recipients;  // fingerprints it was encrypted to
-  TokenNonce token_nonce{};             // consumed in the same transaction (single use)
-  std::int64_t token_expires_at = 0;    // after this the nonce record may be pruned
-};
-
-struct SubmissionMeta {
-  std::int64_t seq = 0;  // store order; export --since uses it
-  std::string reference;
-  std::string form_id;
-  int form_version = 0;
-  std::int64_t received_at = 0;
-  std::size_t size = 0;  // ciphertext bytes
-  std::vector<std::string> recipients;
-};
-
-struct StoredSubmission {
-  SubmissionMeta meta;
-  std::vector<std::uint8_t> ciphertext;
-};
-
-// One audit trail entry as stored (mirrors audit::Entry; the store does not interpret it
-// beyond keeping seq unique). Never PHI.
-struct AuditRow {
-  std::int64_t seq = 0;
-  std::int64_t time = 0;
-  std::string actor;
-  std::string action;
-  std::string object;
-  std::string source;
-  std::string outcome;
-  std::string prev_hash;
-  std::string hash;
-};
-
-// A signed audit checkpoint (mirrors audit::Checkpoint).
-struct AuditCheckpointRow {
-  std::int64_t count = 0;
-  std::string head_hash;
-  std::int64_t time = 0;
-  std::string signature;
-};
-
-// --- Staff portal (issue 3). Users, enrolment links, recovery codes, sessions, grants. ---
-
-// Roles (P4). A user holds a set of them.
-enum class Role : unsigned { admin = 1, form_owner = 2, staff = 4, reviewer = 8, auditor = 16 };
-
-enum class UserStatus { invited, active, disabled };
-
-struct UserRecord {
-  std::int64_t id = 0;
-  std::string email;   // lower-case, unique
-  unsigned roles = 0;  // bit set of Role
-  UserStatus status = UserStatus::invited;
-  std::optional<std::string> password_hash;  // libsodium Argon2id string
-  // The TOTP secret, sealed by the portal (AEAD under a key file in the data dir); the
-  // store never sees it in the clear. Empty: no TOTP enrolled. Pending during enrolment.
-  std::vector<std::uint8_t> totp_sealed;
-  bool totp_confirmed = false;
-  std::int64_t totp_last_step = 0;                 // highest accepted time step (a code works once)
-  std::optional<std::string> key_fingerprint;      // the user's own OpenPGP public key
-  std::optional<std::string> private_key_armored;  // passphrase-encrypted in the browser
-  std::int64_t created_at = 0;
-};
-
-struct SessionRecord {
-  std::string id_hash;  // SHA-256 of the cookie value, hex; the value itself is never stored
-  std::int64_t user_id = 0;
-  // "enrolling" (after an enrolment link), "second_factor" (password checked, code due),
-  // "full" (signed in).
-  std::string stage;
-  std::string csrf_token;  // random, base64url; sent back in X-CSRF-Token
-  std::int64_t created_at = 0;
-  std::int64_t last_seen_at = 0;
-  std::string source;  // the address that created it
-};
-
-struct GrantRecord {
-  std::int64_t user_id = 0;
-  std::string form_id;
-  std::int64_t granted_at = 0;
-  std::int64_t granted_by = 0;  // user id, 0 for the CLI
-};
-
-// Metadata search for the portal's submission list (P6). All bounds optional.
-struct SubmissionQuery {
-  std::string form_id;
-  std::optional<std::int64_t> received_from;  // unix seconds, inclusive
-  std::optional<std::int64_t> received_to;    // unix seconds, exclusive
-  std::optional<std::string> reference;       // exact reference
-  std::int64_t after_seq = 0;                 // paging: seq strictly greater
-  std::size_t limit = 100;
-};
-
-struct AuditQuery {
-  std::optional<std::string> actor;
-  std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")
-  std::optional<std::string> object;  // exact
-  std::optional<std::int64_t> time_from;
-  std::optional<std::int64_t> time_to;
-  std::int64_t after_seq = 0;
-  std::size_t limit = 100;
-};
-
-class Store {
+// Submissions: the group-commit append and the reads of the portal and the CLI.
+class SubmissionStore {
  public:
-  virtual ~Store() = default;
+  virtual ~SubmissionStore() = default;
 
   // Appends a submission with group commit. `done` runs exactly once, on the writer
-  // thread, only after the transaction holding this submission is durable (fsynced) or
+  // thread, only after the transaction holding this submission is durable (committed) or
   // has failed. Errors: conflict (the token nonce was already used: a replay; nothing
-  // stored), unavailable (disk full, I/O error, store closed; nothing stored).
-  // A submission refused before it is queued (store closed, too many waiting) gets its
-  // `done` inline, on the caller's thread, before append_submission returns: so do not
-  // hold a lock that `done` takes. A caller bug (unknown form version, duplicate
+  // stored), unavailable (disk full, I/O error, database down, store closed; nothing
+  // stored). A submission refused before it is queued (store closed, too many waiting)
+  // gets its `done` inline, on the caller's thread, before append_submission returns: so
+  // do not hold a lock that `done` takes. A caller bug (unknown form version, duplicate
   // reference, non-UTF-8 recipient) gets internal / invalid_input, nothing stored.
   // `done` must not block: post the answer to the caller's own executor.
   virtual void append_submission(NewSubmission submission,
@@ -175,8 +50,29 @@ class Store {
       std::size_t limit) = 0;
   virtual core::Result<std::size_t> count_submissions_blocking(const std::string& form_id) = 0;
 
-  // Forms. add_form_version stores a new version (1 for a new id, else latest + 1) and
-  // returns its number.
+  // The query methods return at most kMaxQueryRows rows, whatever limit is asked for: it
+  // bounds the memory (ciphertexts included) one request can make the server hold; the
+  // portal asks for at most 500 per page or export batch. Time bounds are [from, to).
+  static constexpr std::size_t kMaxQueryRows = 1000;
+  // Metadata only (never the ciphertext), in seq order.
+  virtual core::Result<std::vector<SubmissionMeta>> query_submissions_blocking(
+      const SubmissionQuery& query) = 0;
+  // One submission with its ciphertext.
+  virtual core::Result<std::optional<StoredSubmission>> get_submission_blocking(
+      const std::string& form_id, const std::string& reference) = 0;
+  // Ciphertexts matching the query (the export's batches), in seq order.
+  virtual core::Result<std::vector<StoredSubmission>> query_ciphertexts_blocking(
+      const SubmissionQuery& query) = 0;
+};
+
+// Form declarations (every version), their enabled state, and the recipients' public keys.
+class FormStore {
+ public:
+  virtual ~FormStore() = default;
+
+  // Stores a new version (1 for a new id, else latest + 1) and returns its number. Adding a
+  // version of a disabled form enables the form again: `form add` publishes the
+  // declaration it is given ("disable, fix, add the new version").
   virtual core::Result<int> add_form_version_blocking(
       const std::string& form_id, const std::string& declaration, std::int64_t now,
       const std::vector<std::string>& granted_recipients) = 0;
@@ -189,31 +85,24 @@ class Store {
   // not_found when there is no such form.
   virtual core::Status set_form_enabled_blocking(const std::string& form_id, bool enabled) = 0;
 
-  // Keys. put_key inserts or replaces (a refreshed key with new signatures/expiry).
+  // Inserts or replaces (a refreshed key with new signatures/expiry).
   virtual core::Status put_key_blocking(const KeyRecord& key) = 0;
   virtual core::Result<std::vector<KeyRecord>> list_keys_blocking() = 0;
   virtual core::Result<std::optional<KeyRecord>> find_key_blocking(
       const std::string& fingerprint) = 0;
 
-  // Audit trail. append_audit runs in ONE write transaction (BEGIN IMMEDIATE): it reads the
-  // last row, calls `make` with it (nullopt for the first) to build the next row with its
-  // hashes, inserts that and commits, so concurrent processes (the CLI and the server)
-  // extend one chain. Returns the row stored. Errors: unavailable (busy, disk),
-  // conflict (a row with that seq exists: `make` did not build seq = last + 1).
-  virtual core::Result<AuditRow> append_audit_blocking(
-      const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) = 0;
-  // Rows with seq > after_seq in seq order, at most `limit`.
-  virtual core::Result<std::vector<AuditRow>> list_audit_blocking(std::int64_t after_seq,
-                                                                  std::size_t limit) = 0;
-  // The row with the highest seq, if any.
-  virtual core::Result<std::optional<AuditRow>> last_audit_blocking() = 0;
-  virtual core::Result<std::int64_t> audit_count_blocking() = 0;
-  // Stores a checkpoint; one already stored at the same count is kept (no error).
-  virtual core::Status add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) = 0;
-  // Every checkpoint, by count.
-  virtual core::Result<std::vector<AuditCheckpointRow>> list_audit_checkpoints_blocking() = 0;
+  // A number that changes whenever forms or keys change, in this process or any other
+  // (another node, the CLI), so a running server notices and reloads.
+  virtual core::Result<std::int64_t> config_generation_blocking() = 0;
+};
 
-  // --- Portal. Every method is one transaction. ---
+// Staff accounts (issue 3): users, enrolment links, recovery codes, sessions, grants.
+// Every method is one transaction. A duplicate is `conflict`, an unknown user (or form,
+// for a grant) is `not_found`.
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+
   // conflict if the e-mail exists. Returns the new id.
   virtual core::Result<std::int64_t> create_user_blocking(const std::string& email, unsigned roles,
                                                           std::int64_t now) = 0;
@@ -222,7 +111,9 @@ class Store {
       const std::string& email) = 0;
   virtual core::Result<std::vector<UserRecord>> list_users_blocking() = 0;
   // Writes every mutable field of the user (roles, status, password, TOTP, keys); not_found
-  // if the id is unknown.
+  // if the id is unknown. totp_last_step is only ever raised (the larger of the stored and
+  // the given value): a caller writing back a user it read before a concurrent sign-in
+  // must not re-open a TOTP code that was just accepted.
   virtual core::Status update_user_blocking(const UserRecord& user) = 0;
   // Accepts a TOTP step once: sets totp_last_step = step only if step > the stored value.
   // Returns false (nothing changed) for a replayed or older step.
@@ -246,7 +137,7 @@ class Store {
                                                         std::int64_t now) = 0;
   virtual core::Result<std::size_t> unused_recovery_codes_blocking(std::int64_t user_id) = 0;
 
-  // Sessions.
+  // Sessions. Deleting one that is already gone is not an error (signing out twice is fine).
   virtual core::Status create_session_blocking(const SessionRecord& session) = 0;
   virtual core::Result<std::optional<SessionRecord>> find_session_blocking(
       const std::string& id_hash) = 0;
@@ -259,43 +150,84 @@ class Store {
   virtual core::Result<std::size_t> prune_sessions_blocking(std::int64_t created_before,
                                                             std::int64_t idle_before) = 0;
 
-  // Grants (P4): which forms a user may read. add is idempotent.
+  // Grants (P4): which forms a user may read. add is idempotent. Grants do not change the
+  // config generation: the grant's new form version does.
   virtual core::Status add_grant_blocking(const GrantRecord& grant) = 0;
   // not_found if there was no such grant.
   virtual core::Status remove_grant_blocking(std::int64_t user_id, const std::string& form_id) = 0;
   virtual core::Result<std::vector<GrantRecord>> list_grants_blocking(
       std::optional<std::int64_t> user_id) = 0;
+};
 
-  // Portal reads: metadata only (never the ciphertext) for the list, in seq order.
-  virtual core::Result<std::vector<SubmissionMeta>> query_submissions_blocking(
-      const SubmissionQuery& query) = 0;
-  // One submission with its ciphertext.
-  virtual core::Result<std::optional<StoredSubmission>> get_submission_blocking(
-      const std::string& form_id, const std::string& reference) = 0;
-  // Ciphertexts matching the query (the export's batches), in seq order.
-  virtual core::Result<std::vector<StoredSubmission>> query_ciphertexts_blocking(
-      const SubmissionQuery& query) = 0;
+// The hash-chained audit trail (A1, A2) and its signed checkpoints.
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+
+  // One write transaction that holds the chain's lock (every process and node): reads the
+  // last row, calls `make` with it (nullopt for the first) to build the next row with its
+  // hashes, inserts it and commits, so concurrent writers extend one chain, never a fork.
+  // Returns the row stored. Errors: unavailable (busy, disk, database down), conflict (a
+  // row with that seq exists: `make` did not build seq = last + 1).
+  virtual core::Result<AuditRow> append_audit_blocking(
+      const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) = 0;
+  // Rows with seq > after_seq in seq order, at most `limit`.
+  virtual core::Result<std::vector<AuditRow>> list_audit_blocking(std::int64_t after_seq,
+                                                                  std::size_t limit) = 0;
+  // The row with the highest seq, if any.
+  virtual core::Result<std::optional<AuditRow>> last_audit_blocking() = 0;
+  virtual core::Result<std::int64_t> audit_count_blocking() = 0;
+  // Stores a checkpoint; one already stored at the same count is kept (no error).
+  virtual core::Status add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) = 0;
+  // Every checkpoint, by count.
+  virtual core::Result<std::vector<AuditCheckpointRow>> list_audit_checkpoints_blocking() = 0;
+  // At most SubmissionStore::kMaxQueryRows rows.
   virtual core::Result<std::vector<AuditRow>> query_audit_blocking(const AuditQuery& query) = 0;
+};
 
-  // A number that changes whenever forms or keys change, so a running server can notice
-  // a `form add` / `key import` made by another process and reload.
-  virtual core::Result<std::int64_t> config_generation_blocking() = 0;
-
+// Hands out the aggregates of one database. Only app/ opens one; modules take the
+// aggregate they need.
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual SubmissionStore& submissions() = 0;
+  virtual FormStore& forms() = 0;
+  virtual AccountStore& accounts() = 0;
+  virtual AuditStore& audit() = 0;
+  // "sqlite" or "postgresql".
+  virtual std::string_view engine_name() const = 0;
+  // For logs: which database, without secrets.
+  virtual std::string describe() const = 0;
   // Stops accepting appends, finishes (commits) everything already accepted, joins the
   // writer. Idempotent.
   virtual void close() = 0;
 };
 
-struct SqliteOptions {
+struct StoreOptions {
+  // Empty: SQLite at `sqlite_path`. Otherwise a postgresql:// URI.
+  std::string database;
+  std::string sqlite_path;
+  // The PostgreSQL password (from DIR/secrets/database-password); empty: libpq's own
+  // PGPASSFILE or none.
+  core::SecretBytes password;
+  // Connections in the pool for reads and small writes (the group-commit writer has its
+  // own). SQLite readers do not block each other in WAL mode; its writes serialise on the
+  // file's lock anyway.
+  std::size_t pool_size = 8;
   // Group commit: the writer takes up to this many waiting submissions per transaction.
   std::size_t max_batch = 256;
   // Appends waiting beyond this are refused with `unavailable` (back-pressure).
   std::size_t max_pending = 4096;
 };
 
-// Opens (creating if needed) the SQLite database at `path`: WAL, synchronous=FULL,
-// migrations applied. The file is created with mode 0600.
-core::Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
-                                                       const SqliteOptions& options);
+// Checks a database setting before anything connects: a postgresql:// URI that libpq can
+// parse and that holds no password. invalid_input with a clear text otherwise.
+core::Status check_database_uri(const std::string& uri);
+// The URI without secrets, for messages and logs.
+std::string describe_database(const std::string& uri);
+
+// Opens the database (creating an SQLite file with mode 0600 if needed), applies the
+// migrations, starts the group-commit writer.
+core::Result<std::unique_ptr<Store>> open_store_blocking(const StoreOptions& options);
 
 }  // namespace store

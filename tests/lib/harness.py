@@ -72,13 +72,18 @@ class Gpg:
 class Sealpost:
     """A data directory plus, once started, a running server."""
 
-    def __init__(self, root=None, form_text=None, recipients=1, config_extra=""):
+    def __init__(self, root=None, form_text=None, recipients=1, config_extra="", database=None):
+        """`database`: a PostgresDatabase (tests/lib/harness.py) instead of SQLite."""
         self.root = root or tempfile.mkdtemp(prefix="sealpost-test-")
         self.data = os.path.join(self.root, "data")
         self.gpg = Gpg(self.root)
         self.proc = None
         self.bin = sealpost_binary()
-        self.cli("init", "--data", self.data)
+        init = ["init", "--data", self.data]
+        if database is not None:
+            init += ["--database", database.uri, "--database-password-file",
+                     database.password_file(self.root)]
+        self.cli(*init)
         if config_extra:
             # The file `init` writes is all comments and section headers, so a test's own
             # settings replace it rather than add a second [section] header.
@@ -213,6 +218,42 @@ class Sealpost:
         if since:
             args += ["--since", since]
         return self.cli(*args)
+
+
+class PostgresDatabase:
+    """A new, empty database in the tests' PostgreSQL cluster (tests/support/postgres.sh,
+    the ctest fixture `postgres`; its state directory is $SEALPOST_TEST_POSTGRES)."""
+
+    def __init__(self):
+        state = os.environ.get("SEALPOST_TEST_POSTGRES")
+        if not state:
+            raise AssertionError("SEALPOST_TEST_POSTGRES is not set (the ctest fixture "
+                                 "`postgres` sets it)")
+        read = lambda name: open(os.path.join(state, name)).read().strip()
+        self.admin_uri = read("admin_uri")
+        self.password = read("password")
+        self.cluster = read("cluster")
+        self.name = "it" + os.urandom(6).hex()
+        self.uri = read("uri_base") + self.name
+        self.admin(f"CREATE DATABASE {self.name} OWNER sealpost")
+
+    def admin(self, sql, db=None):
+        uri = self.admin_uri if db is None else self.admin_uri.rsplit("/", 1)[0] + "/" + db
+        return run(["psql", uri, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql]).stdout
+
+    def query(self, sql):
+        """Runs SQL in this database as the superuser; returns psql's unaligned output."""
+        return self.admin(sql, db=self.name)
+
+    def password_file(self, root):
+        path = os.path.join(root, "db-password")
+        with open(path, "w") as f:
+            f.write(self.password)
+        os.chmod(path, 0o600)
+        return path
+
+    def drop(self):
+        self.admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
 def valid_intake(name="Jürgen Doe"):

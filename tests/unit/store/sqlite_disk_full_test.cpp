@@ -20,16 +20,21 @@ TEST(SqliteDiskFull, FullDatabaseRefusesTheWholeBatchThenRecovers) {
   auto store = open_or_die(path);
   ASSERT_TRUE(store);
   add_form(*store, "contact");
-  const auto generation = store->config_generation_blocking().value();
+  const auto generation = store->forms().config_generation_blocking().value();
 
-  ASSERT_TRUE(store->simulate_disk_full_for_test(true).has_value());
-  store->pause_writer_for_test();
+  ASSERT_TRUE(store->writer()
+                  .with_writer_connection_for_test([](engine::Connection& c) {
+                    return engine::sqlite::simulate_disk_full_for_test(c, true);
+                  })
+                  .has_value());
+  store->writer().pause_for_test();
   constexpr std::uint32_t kCount = 10;
   Answers failing(kCount);
   for (std::uint32_t i = 0; i < kCount; ++i) {
-    store->append_submission(make_submission("contact", i, 32 * 1024), failing.slot(i));
+    store->submissions().append_submission(make_submission("contact", i, 32 * 1024),
+                                           failing.slot(i));
   }
-  store->resume_writer_for_test();
+  store->writer().resume_for_test();
   ASSERT_TRUE(failing.wait_all());
   for (std::uint32_t i = 0; i < kCount; ++i) {
     ASSERT_TRUE(failing.result(i).has_value());
@@ -38,22 +43,26 @@ TEST(SqliteDiskFull, FullDatabaseRefusesTheWholeBatchThenRecovers) {
     EXPECT_EQ(failing.result(i)->error().public_text(), kNotStored);
     EXPECT_EQ(failing.calls(i), 1);
   }
-  EXPECT_EQ(store->stats_for_test().failed_batches, 1);
-  EXPECT_EQ(store->count_submissions_blocking("contact").value(), 0u);
+  EXPECT_EQ(store->writer().stats().failed_batches, 1);
+  EXPECT_EQ(store->submissions().count_submissions_blocking("contact").value(), 0u);
   for (std::uint32_t i = 0; i < kCount; ++i) {
-    EXPECT_FALSE(store->token_used_blocking(nonce_of(i)).value());
+    EXPECT_FALSE(store->submissions().token_used_blocking(nonce_of(i)).value());
   }
 
   // Space is back: the very same submissions (same nonces) now go through.
-  ASSERT_TRUE(store->simulate_disk_full_for_test(false).has_value());
+  ASSERT_TRUE(store->writer()
+                  .with_writer_connection_for_test([](engine::Connection& c) {
+                    return engine::sqlite::simulate_disk_full_for_test(c, false);
+                  })
+                  .has_value());
   Answers retry(kCount);
   for (std::uint32_t i = 0; i < kCount; ++i) {
-    store->append_submission(make_submission("contact", i, 32 * 1024), retry.slot(i));
+    store->submissions().append_submission(make_submission("contact", i, 32 * 1024), retry.slot(i));
   }
   ASSERT_TRUE(retry.wait_all());
   EXPECT_EQ(retry.count_ok(), kCount);
-  EXPECT_EQ(store->count_submissions_blocking("contact").value(), kCount);
-  EXPECT_EQ(store->config_generation_blocking().value(), generation);
+  EXPECT_EQ(store->submissions().count_submissions_blocking("contact").value(), kCount);
+  EXPECT_EQ(store->forms().config_generation_blocking().value(), generation);
 }
 
 // The real thing: the kernel refuses to grow the WAL file (RLIMIT_FSIZE, with SIGXFSZ
@@ -74,13 +83,13 @@ TEST(SqliteDiskFull, FullDatabaseRefusesTheWholeBatchThenRecovers) {
     TempDir dir;
     const auto path = dir.file("store.db");
     {
-      auto opened = SqliteStore::open_blocking(path, {});
+      auto opened = open_sqlite(path);
       CHILD_CHECK(opened.has_value());
       auto& store = **opened;
-      CHILD_CHECK(store.add_form_version_blocking("contact", "x", 1, {}).has_value());
+      CHILD_CHECK(store.forms().add_form_version_blocking("contact", "x", 1, {}).has_value());
       Answers warmup(3);
       for (std::uint32_t i = 0; i < 3; ++i) {
-        store.append_submission(make_submission("contact", 100 + i), warmup.slot(i));
+        store.submissions().append_submission(make_submission("contact", 100 + i), warmup.slot(i));
       }
       CHILD_CHECK(warmup.wait_all() && warmup.count_ok() == 3);
 
@@ -93,28 +102,30 @@ TEST(SqliteDiskFull, FullDatabaseRefusesTheWholeBatchThenRecovers) {
       CHILD_CHECK(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
 
       constexpr std::uint32_t kCount = 10;
-      store.pause_writer_for_test();
+      store.writer().pause_for_test();
       Answers failing(kCount);
       for (std::uint32_t i = 0; i < kCount; ++i) {
-        store.append_submission(make_submission("contact", i, 16 * 1024), failing.slot(i));
+        store.submissions().append_submission(make_submission("contact", i, 16 * 1024),
+                                              failing.slot(i));
       }
-      store.resume_writer_for_test();
+      store.writer().resume_for_test();
       CHILD_CHECK(failing.wait_all());
       CHILD_CHECK(failing.count_kind(core::ErrorKind::unavailable) == kCount);
-      CHILD_CHECK(store.stats_for_test().failed_batches == 1);
-      CHILD_CHECK(store.count_submissions_blocking("contact").value() == 3);
+      CHILD_CHECK(store.writer().stats().failed_batches == 1);
+      CHILD_CHECK(store.submissions().count_submissions_blocking("contact").value() == 3);
 
       CHILD_CHECK(::setrlimit(RLIMIT_FSIZE, &old_limit) == 0);  // space is back
       Answers retry(kCount);
       for (std::uint32_t i = 0; i < kCount; ++i) {
-        store.append_submission(make_submission("contact", i, 16 * 1024), retry.slot(i));
+        store.submissions().append_submission(make_submission("contact", i, 16 * 1024),
+                                              retry.slot(i));
       }
       CHILD_CHECK(retry.wait_all());
       CHILD_CHECK(retry.count_ok() == kCount);
     }
-    auto reopened = SqliteStore::open_blocking(path, {});
+    auto reopened = open_sqlite(path);
     CHILD_CHECK(reopened.has_value());
-    CHILD_CHECK((*reopened)->count_submissions_blocking("contact").value() == 13);
+    CHILD_CHECK((*reopened)->submissions().count_submissions_blocking("contact").value() == 13);
     std::fprintf(stderr, "scenario passed\n");
   }
   std::exit(code);

@@ -3,18 +3,24 @@
 // answers that checks each callback runs exactly once.
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/detail/sql_store.hpp"
+#include "store/engine/sqlite/sqlite_engine.hpp"
 
 namespace store::test {
 
@@ -106,9 +112,16 @@ class Answers {
   std::size_t answered_ = 0;
 };
 
-inline std::unique_ptr<SqliteStore> open_or_die(const std::string& path,
-                                                SqliteOptions options = {}) {
-  auto store = SqliteStore::open_blocking(path, options);
+// SQLite-only tests: the store on the file at `path`.
+inline core::Result<std::unique_ptr<detail::SqlStore>> open_sqlite(const std::string& path,
+                                                                   StoreOptions options = {}) {
+  options.sqlite_path = path;
+  return detail::open_sql_store_blocking(options);
+}
+
+inline std::unique_ptr<detail::SqlStore> open_or_die(const std::string& path,
+                                                     StoreOptions options = {}) {
+  auto store = open_sqlite(path, std::move(options));
   if (!store) {
     ADD_FAILURE() << "open failed: " << store.error().public_text() << " / "
                   << store.error().detail();
@@ -117,10 +130,129 @@ inline std::unique_ptr<SqliteStore> open_or_die(const std::string& path,
   return std::move(*store);
 }
 
+// Which engine this test process runs on: PostgreSQL when SEALPOST_TEST_POSTGRES names
+// the state directory of the test cluster (tests/support/postgres.sh), else SQLite. ctest
+// runs the engine-neutral suites once per engine (tests/unit/store/CMakeLists.txt).
+inline engine::Dialect test_engine() {
+  const char* e = std::getenv("SEALPOST_TEST_POSTGRES");
+  return e != nullptr && *e != '\0' ? engine::Dialect::postgres : engine::Dialect::sqlite;
+}
+
+inline std::string read_state(const std::string& name) {
+  const char* dir = std::getenv("SEALPOST_TEST_POSTGRES");
+  if (dir == nullptr) throw std::runtime_error("SEALPOST_TEST_POSTGRES is not set");
+  std::ifstream in(std::string(dir) + "/" + name);
+  if (!in) throw std::runtime_error("no PostgreSQL test server state: " + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string out = text.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// Runs one statement as the test cluster's superuser; empty string on success.
+inline std::string pg_admin(const std::string& sql) {
+  const std::string uri = read_state("admin_uri");
+  PGconn* conn = PQconnectdb(uri.c_str());
+  std::string error;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+      error = PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return error;
+}
+
+// A fresh, empty database for one test: an SQLite file in a temp dir, or a new database
+// in the test PostgreSQL cluster (dropped afterwards).
+class TestDatabase {
+ public:
+  explicit TestDatabase(engine::Dialect engine = test_engine()) : engine_(engine) {
+    if (engine_ == engine::Dialect::postgres) {
+      std::random_device rd;
+      name_ = "t" + std::to_string(rd()) + std::to_string(rd());
+      const auto error = pg_admin("CREATE DATABASE " + name_ + " OWNER sealpost");
+      if (!error.empty()) throw std::runtime_error("CREATE DATABASE failed: " + error);
+    }
+  }
+  ~TestDatabase() {
+    if (engine_ == engine::Dialect::postgres) {
+      (void)pg_admin("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    }
+  }
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  engine::Dialect engine() const { return engine_; }
+  bool is_sqlite() const { return engine_ == engine::Dialect::sqlite; }
+  std::string sqlite_path() const { return dir_.file("store.db"); }
+  std::string uri() const { return read_state("uri_base") + name_; }
+
+  StoreOptions options(StoreOptions base = {}) const {
+    if (engine_ == engine::Dialect::postgres) {
+      base.database = uri();
+      base.password = core::SecretBytes(read_state("password"));
+    } else {
+      base.sqlite_path = sqlite_path();
+    }
+    return base;
+  }
+
+  std::unique_ptr<detail::SqlStore> open(const StoreOptions& base = {}) const {
+    auto store = detail::open_sql_store_blocking(options(copy(base)));
+    if (!store) {
+      ADD_FAILURE() << "open failed: " << store.error().public_text() << " / "
+                    << store.error().detail();
+      return nullptr;
+    }
+    return std::move(*store);
+  }
+
+  // Runs one statement behind the store's back, as the database's owner.
+  std::string raw(const std::string& sql) const {
+    if (is_sqlite()) return raw_sqlite(sqlite_path(), sql);
+    const std::string conninfo = uri();
+    const std::string password = read_state("password");
+    const char* keys[] = {"dbname", "password", nullptr};
+    const char* values[] = {conninfo.c_str(), password.c_str(), nullptr};
+    PGconn* conn = PQconnectdbParams(keys, values, 1);
+    std::string out;
+    if (PQstatus(conn) == CONNECTION_OK) {
+      PGresult* r = PQexec(conn, sql.c_str());
+      if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+      PQclear(r);
+    }
+    PQfinish(conn);
+    return out;
+  }
+
+ private:
+  static StoreOptions copy(const StoreOptions& base) {
+    StoreOptions out;
+    out.database = base.database;
+    out.sqlite_path = base.sqlite_path;
+    out.password = core::SecretBytes(base.password.as_string_view());
+    out.pool_size = base.pool_size;
+    out.max_batch = base.max_batch;
+    out.max_pending = base.max_pending;
+    return out;
+  }
+  static std::string raw_sqlite(const std::string& path, const std::string& sql);
+
+  engine::Dialect engine_;
+  TempDir dir_;
+  std::string name_;
+};
+
 // Adds version 1 of `form_id` so that submissions may reference it.
 inline void add_form(Store& store, const std::string& form_id) {
-  auto v =
-      store.add_form_version_blocking(form_id, "id = \"" + form_id + "\"\n", 1'700'000'000, {});
+  auto v = store.forms().add_form_version_blocking(form_id, "id = \"" + form_id + "\"\n",
+                                                   1'700'000'000, {});
   ASSERT_TRUE(v.has_value()) << v.error().detail();
 }
 
@@ -138,6 +270,10 @@ inline std::string raw_query(const std::string& path, const std::string& sql) {
   }
   sqlite3_close(db);
   return out;
+}
+
+inline std::string TestDatabase::raw_sqlite(const std::string& path, const std::string& sql) {
+  return raw_query(path, sql);
 }
 
 }  // namespace store::test

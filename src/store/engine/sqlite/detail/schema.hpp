@@ -2,9 +2,9 @@
 // Schema migrations, keyed on `PRAGMA user_version`.
 
 #include "core/result.hpp"
-#include "store/sqlite/detail/connection.hpp"
+#include "store/engine/sqlite/detail/statement.hpp"
 
-namespace store::sqlite::detail {
+namespace store::engine::sqlite::detail {
 
 // The user_version this build writes; a database with a larger one was written by a newer
 // sealpost and is refused rather than misread.
@@ -19,4 +19,4 @@ core::Status migrate_blocking(Connection& conn);
 // older sealpost left behind and then open it with this one.
 core::Status migrate_to_for_test(Connection& conn, int version);
 
-}  // namespace store::sqlite::detail
+}  // namespace store::engine::sqlite::detail

@@ -1,10 +1,10 @@
-#include "store/sqlite/detail/connection.hpp"
+#include "store/engine/sqlite/detail/statement.hpp"
 
 #include <fmt/format.h>
 
 #include <limits>
 
-namespace store::sqlite::detail {
+namespace store::engine::sqlite::detail {
 
 namespace {
 
@@ -190,4 +190,4 @@ core::Status Transaction::commit() {
   return s;
 }
 
-}  // namespace store::sqlite::detail
+}  // namespace store::engine::sqlite::detail

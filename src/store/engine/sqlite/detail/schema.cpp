@@ -1,11 +1,11 @@
-#include "store/sqlite/detail/schema.hpp"
+#include "store/engine/sqlite/detail/schema.hpp"
 
 #include <fmt/format.h>
 
 #include <array>
 #include <string>
 
-namespace store::sqlite::detail {
+namespace store::engine::sqlite::detail {
 
 namespace {
 
@@ -216,4 +216,4 @@ core::Status migrate_to_for_test(Connection& conn, int version) {
   return migrate_to(conn, version);
 }
 
-}  // namespace store::sqlite::detail
+}  // namespace store::engine::sqlite::detail

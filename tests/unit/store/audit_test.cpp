@@ -23,14 +23,14 @@ AuditRow next_row(const std::optional<AuditRow>& last, const std::string& object
   return row;
 }
 
-TEST(SqliteAudit, AppendListLastCount) {
-  TempDir dir;
-  auto store = open_or_die(dir.file("a.db"));
+TEST(StoreAudit, AppendListLastCount) {
+  TestDatabase db;
+  auto store = db.open();
   ASSERT_TRUE(store);
-  auto count = store->audit_count_blocking();
+  auto count = store->audit().audit_count_blocking();
   ASSERT_TRUE(count);
   EXPECT_EQ(*count, 0);
-  auto none = store->last_audit_blocking();
+  auto none = store->audit().last_audit_blocking();
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
 
@@ -38,7 +38,7 @@ TEST(SqliteAudit, AppendListLastCount) {
   const std::string tricky = "form:x'); DROP TABLE audit; -- v 1";
   for (int i = 0; i < 5; ++i) {
     bool saw_last = false;
-    auto row = store->append_audit_blocking([&](const std::optional<AuditRow>& last) {
+    auto row = store->audit().append_audit_blocking([&](const std::optional<AuditRow>& last) {
       saw_last = last.has_value();
       return next_row(last, i == 2 ? tricky : "form:f v " + std::to_string(i));
     });
@@ -46,7 +46,7 @@ TEST(SqliteAudit, AppendListLastCount) {
     EXPECT_EQ(row->seq, i + 1);
     EXPECT_EQ(saw_last, i > 0);
   }
-  auto rows = store->list_audit_blocking(0, 100);
+  auto rows = store->audit().list_audit_blocking(0, 100);
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 5u);
   EXPECT_EQ((*rows)[2].object, tricky);
@@ -54,37 +54,39 @@ TEST(SqliteAudit, AppendListLastCount) {
     EXPECT_EQ((*rows)[i].seq, (*rows)[i - 1].seq + 1);
     EXPECT_EQ((*rows)[i].prev_hash, (*rows)[i - 1].hash);
   }
-  auto page = store->list_audit_blocking(2, 2);
+  auto page = store->audit().list_audit_blocking(2, 2);
   ASSERT_TRUE(page);
   ASSERT_EQ(page->size(), 2u);
   EXPECT_EQ(page->front().seq, 3);
-  auto last = store->last_audit_blocking();
+  auto last = store->audit().last_audit_blocking();
   ASSERT_TRUE(last && last->has_value());
   EXPECT_EQ((*last)->seq, 5);
-  EXPECT_EQ(*store->audit_count_blocking(), 5);
+  EXPECT_EQ(*store->audit().audit_count_blocking(), 5);
 }
 
-TEST(SqliteAudit, DuplicateSeqIsAConflictAndStoresNothing) {
-  TempDir dir;
-  auto store = open_or_die(dir.file("a.db"));
+TEST(StoreAudit, DuplicateSeqIsAConflictAndStoresNothing) {
+  TestDatabase db;
+  auto store = db.open();
   ASSERT_TRUE(store);
-  ASSERT_TRUE(store->append_audit_blocking([](const auto& last) { return next_row(last, "a"); }));
-  auto dup = store->append_audit_blocking([](const auto&) { return next_row(std::nullopt, "b"); });
+  ASSERT_TRUE(
+      store->audit().append_audit_blocking([](const auto& last) { return next_row(last, "a"); }));
+  auto dup =
+      store->audit().append_audit_blocking([](const auto&) { return next_row(std::nullopt, "b"); });
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().kind(), core::ErrorKind::conflict);
-  EXPECT_EQ(*store->audit_count_blocking(), 1);
+  EXPECT_EQ(*store->audit().audit_count_blocking(), 1);
 }
 
-TEST(SqliteAudit, TwoStoresOnOneFileKeepOneChain) {
-  TempDir dir;
-  auto a = open_or_die(dir.file("a.db"));
-  auto b = open_or_die(dir.file("a.db"));
+TEST(StoreAudit, TwoStoresOnOneFileKeepOneChain) {
+  TestDatabase db;
+  auto a = db.open();
+  auto b = db.open();
   ASSERT_TRUE(a && b);
   constexpr int kEach = 40;
   std::atomic<int> failures{0};
-  auto worker = [&](SqliteStore& store, const std::string& who) {
+  auto worker = [&](detail::SqlStore& store, const std::string& who) {
     for (int i = 0; i < kEach; ++i) {
-      auto row = store.append_audit_blocking(
+      auto row = store.audit().append_audit_blocking(
           [&](const std::optional<AuditRow>& last) { return next_row(last, who); });
       if (!row) ++failures;
     }
@@ -94,7 +96,7 @@ TEST(SqliteAudit, TwoStoresOnOneFileKeepOneChain) {
   t1.join();
   t2.join();
   EXPECT_EQ(failures.load(), 0);
-  auto rows = a->list_audit_blocking(0, 1000);
+  auto rows = a->audit().list_audit_blocking(0, 1000);
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 2u * kEach);
   for (std::size_t i = 0; i < rows->size(); ++i) {
@@ -105,18 +107,18 @@ TEST(SqliteAudit, TwoStoresOnOneFileKeepOneChain) {
   }
 }
 
-TEST(SqliteAudit, Checkpoints) {
-  TempDir dir;
-  auto store = open_or_die(dir.file("a.db"));
+TEST(StoreAudit, Checkpoints) {
+  TestDatabase db;
+  auto store = db.open();
   ASSERT_TRUE(store);
-  auto empty = store->list_audit_checkpoints_blocking();
+  auto empty = store->audit().list_audit_checkpoints_blocking();
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->empty());
-  ASSERT_TRUE(store->add_audit_checkpoint_blocking({10, "h10", 1'800'000'010, "sig10"}));
-  ASSERT_TRUE(store->add_audit_checkpoint_blocking({5, "h5", 1'800'000'005, "sig5"}));
+  ASSERT_TRUE(store->audit().add_audit_checkpoint_blocking({10, "h10", 1'800'000'010, "sig10"}));
+  ASSERT_TRUE(store->audit().add_audit_checkpoint_blocking({5, "h5", 1'800'000'005, "sig5"}));
   // A second checkpoint at the same count keeps the first.
-  ASSERT_TRUE(store->add_audit_checkpoint_blocking({10, "other", 1, "other"}));
-  auto list = store->list_audit_checkpoints_blocking();
+  ASSERT_TRUE(store->audit().add_audit_checkpoint_blocking({10, "other", 1, "other"}));
+  auto list = store->audit().list_audit_checkpoints_blocking();
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].count, 5);

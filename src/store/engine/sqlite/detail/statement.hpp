@@ -16,7 +16,7 @@
 
 #include "core/result.hpp"
 
-namespace store::sqlite::detail {
+namespace store::engine::sqlite::detail {
 
 // Public texts of the errors this layer produces (the fixed, reviewed set).
 inline constexpr const char* kStoreUnavailable =
@@ -58,6 +58,7 @@ class Query {
   std::vector<std::uint8_t> column_blob(int column) const;
 
   core::Error error(int rc, std::string_view what) const { return sqlite_error(db_, rc, what); }
+  sqlite3_stmt* statement() const noexcept { return stmt_; }
 
  private:
   sqlite3* db_;
@@ -117,4 +118,4 @@ class Transaction {
   Connection* conn_;  // null once committed or moved from
 };
 
-}  // namespace store::sqlite::detail
+}  // namespace store::engine::sqlite::detail

@@ -1,0 +1,144 @@
+#pragma once
+// The aggregates' SQL, written once and run by either engine (engine::Database), and the
+// Store that owns them. Only store/ and the store's own tests include this header.
+
+#include <memory>
+#include <string>
+
+#include "store/detail/group_commit.hpp"
+#include "store/engine/database.hpp"
+#include "store/store.hpp"
+
+namespace store::detail {
+
+// Lock ids for engine::Connection::lock_for_transaction (PostgreSQL advisory locks).
+inline constexpr std::int64_t kAuditChainLock = 0x5ea1'0002;
+
+class SqlSubmissions final : public SubmissionStore {
+ public:
+  SqlSubmissions(engine::Database& db, GroupCommit& writer) : db_(db), writer_(writer) {}
+  void append_submission(NewSubmission submission, std::function<void(core::Status)> done) override;
+  core::Result<bool> token_used_blocking(const TokenNonce& nonce) override;
+  core::Result<std::optional<SubmissionMeta>> find_submission_blocking(
+      const std::string& form_id, const std::string& reference) override;
+  core::Result<std::vector<StoredSubmission>> list_submissions_blocking(
+      const std::string& form_id, const std::optional<std::string>& since_reference,
+      std::size_t limit) override;
+  core::Result<std::size_t> count_submissions_blocking(const std::string& form_id) override;
+  core::Result<std::vector<SubmissionMeta>> query_submissions_blocking(
+      const SubmissionQuery& query) override;
+  core::Result<std::optional<StoredSubmission>> get_submission_blocking(
+      const std::string& form_id, const std::string& reference) override;
+  core::Result<std::vector<StoredSubmission>> query_ciphertexts_blocking(
+      const SubmissionQuery& query) override;
+
+ private:
+  engine::Database& db_;
+  GroupCommit& writer_;
+};
+
+class SqlForms final : public FormStore {
+ public:
+  explicit SqlForms(engine::Database& db) : db_(db) {}
+  core::Result<int> add_form_version_blocking(
+      const std::string& form_id, const std::string& declaration, std::int64_t now,
+      const std::vector<std::string>& granted_recipients) override;
+  core::Result<std::vector<FormVersion>> latest_forms_blocking() override;
+  core::Result<std::optional<FormVersion>> latest_form_blocking(
+      const std::string& form_id) override;
+  core::Result<std::optional<FormVersion>> form_version_blocking(const std::string& form_id,
+                                                                 int version) override;
+  core::Status set_form_enabled_blocking(const std::string& form_id, bool enabled) override;
+  core::Status put_key_blocking(const KeyRecord& key) override;
+  core::Result<std::vector<KeyRecord>> list_keys_blocking() override;
+  core::Result<std::optional<KeyRecord>> find_key_blocking(const std::string& fingerprint) override;
+  core::Result<std::int64_t> config_generation_blocking() override;
+
+ private:
+  engine::Database& db_;
+};
+
+class SqlAccounts final : public AccountStore {
+ public:
+  explicit SqlAccounts(engine::Database& db) : db_(db) {}
+  core::Result<std::int64_t> create_user_blocking(const std::string& email, unsigned roles,
+                                                  std::int64_t now) override;
+  core::Result<std::optional<UserRecord>> find_user_blocking(std::int64_t id) override;
+  core::Result<std::optional<UserRecord>> find_user_by_email_blocking(
+      const std::string& email) override;
+  core::Result<std::vector<UserRecord>> list_users_blocking() override;
+  core::Status update_user_blocking(const UserRecord& user) override;
+  core::Result<bool> advance_totp_step_blocking(std::int64_t user_id, std::int64_t step) override;
+  core::Status add_enrolment_blocking(const std::string& token_hash, std::int64_t user_id,
+                                      std::int64_t expires_at, std::int64_t now) override;
+  core::Result<std::int64_t> consume_enrolment_blocking(const std::string& token_hash,
+                                                        std::int64_t now) override;
+  core::Status replace_recovery_codes_blocking(std::int64_t user_id,
+                                               const std::vector<std::string>& hashes) override;
+  core::Result<bool> use_recovery_code_blocking(std::int64_t user_id, const std::string& hash,
+                                                std::int64_t now) override;
+  core::Result<std::size_t> unused_recovery_codes_blocking(std::int64_t user_id) override;
+  core::Status create_session_blocking(const SessionRecord& session) override;
+  core::Result<std::optional<SessionRecord>> find_session_blocking(
+      const std::string& id_hash) override;
+  core::Status touch_session_blocking(const std::string& id_hash, std::int64_t now) override;
+  core::Status delete_session_blocking(const std::string& id_hash) override;
+  core::Result<std::size_t> delete_user_sessions_blocking(std::int64_t user_id) override;
+  core::Result<std::size_t> prune_sessions_blocking(std::int64_t created_before,
+                                                    std::int64_t idle_before) override;
+  core::Status add_grant_blocking(const GrantRecord& grant) override;
+  core::Status remove_grant_blocking(std::int64_t user_id, const std::string& form_id) override;
+  core::Result<std::vector<GrantRecord>> list_grants_blocking(
+      std::optional<std::int64_t> user_id) override;
+
+ private:
+  engine::Database& db_;
+};
+
+class SqlAudit final : public AuditStore {
+ public:
+  explicit SqlAudit(engine::Database& db) : db_(db) {}
+  core::Result<AuditRow> append_audit_blocking(
+      const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) override;
+  core::Result<std::vector<AuditRow>> list_audit_blocking(std::int64_t after_seq,
+                                                          std::size_t limit) override;
+  core::Result<std::optional<AuditRow>> last_audit_blocking() override;
+  core::Result<std::int64_t> audit_count_blocking() override;
+  core::Status add_audit_checkpoint_blocking(const AuditCheckpointRow& checkpoint) override;
+  core::Result<std::vector<AuditCheckpointRow>> list_audit_checkpoints_blocking() override;
+  core::Result<std::vector<AuditRow>> query_audit_blocking(const AuditQuery& query) override;
+
+ private:
+  engine::Database& db_;
+};
+
+// The Store of either engine.
+class SqlStore final : public Store {
+ public:
+  SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOptions& options);
+  ~SqlStore() override;
+
+  SubmissionStore& submissions() override { return submissions_; }
+  FormStore& forms() override { return forms_; }
+  AccountStore& accounts() override { return accounts_; }
+  AuditStore& audit() override { return audit_; }
+  std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
+  std::string describe() const override { return db_.describe(); }
+  void close() override { writer_.close(); }
+
+  engine::Database& database() { return db_; }
+  GroupCommit& writer() { return writer_; }
+
+ private:
+  engine::Database db_;
+  GroupCommit writer_;
+  SqlSubmissions submissions_;
+  SqlForms forms_;
+  SqlAccounts accounts_;
+  SqlAudit audit_;
+};
+
+// Opens the engine the options name and returns the concrete store (tests use its hooks).
+core::Result<std::unique_ptr<SqlStore>> open_sql_store_blocking(const StoreOptions& options);
+
+}  // namespace store::detail

@@ -1,0 +1,145 @@
+#pragma once
+// The records the store keeps. Free of any database type. Everything here is ciphertext
+// or non-PHI metadata.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace store {
+
+using TokenNonce = std::array<std::uint8_t, 16>;
+
+struct FormVersion {
+  std::string form_id;
+  int version = 0;
+  std::string declaration;      // the TOML text, as added
+  bool enabled = true;          // per form id (all versions), set by `form disable`
+  std::int64_t created_at = 0;  // unix seconds
+  // Fingerprints of the staff keys granted this form (P4) when this version was made: they
+  // are recipients too, besides the declaration's own. A grant makes a new version.
+  std::vector<std::string> granted_recipients;
+};
+
+struct KeyRecord {
+  std::string fingerprint;  // 40 upper-case hex
+  std::string armored;      // public key only
+  std::vector<std::string> user_ids;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> expires_at;
+  std::int64_t imported_at = 0;
+};
+
+struct NewSubmission {
+  std::string reference;  // unique, random, shown to the submitter
+  std::string form_id;
+  int form_version = 0;
+  std::int64_t received_at = 0;  // unix seconds
+  std::vector<std::uint8_t> ciphertext;
+  std::vector<std::string> recipients;  // fingerprints it was encrypted to
+  TokenNonce token_nonce{};             // consumed in the same transaction (single use)
+  std::int64_t token_expires_at = 0;    // after this the nonce record may be pruned
+};
+
+struct SubmissionMeta {
+  std::int64_t seq = 0;  // store order; export --since uses it
+  std::string reference;
+  std::string form_id;
+  int form_version = 0;
+  std::int64_t received_at = 0;
+  std::size_t size = 0;  // ciphertext bytes
+  std::vector<std::string> recipients;
+};
+
+struct StoredSubmission {
+  SubmissionMeta meta;
+  std::vector<std::uint8_t> ciphertext;
+};
+
+// One audit trail entry as stored (mirrors audit::Entry; the store does not interpret it
+// beyond keeping seq unique). Never PHI.
+struct AuditRow {
+  std::int64_t seq = 0;
+  std::int64_t time = 0;
+  std::string actor;
+  std::string action;
+  std::string object;
+  std::string source;
+  std::string outcome;
+  std::string prev_hash;
+  std::string hash;
+};
+
+// A signed audit checkpoint (mirrors audit::Checkpoint).
+struct AuditCheckpointRow {
+  std::int64_t count = 0;
+  std::string head_hash;
+  std::int64_t time = 0;
+  std::string signature;
+};
+
+// --- Staff portal (issue 3). Users, enrolment links, recovery codes, sessions, grants. ---
+
+// Roles (P4). A user holds a set of them.
+enum class Role : unsigned { admin = 1, form_owner = 2, staff = 4, reviewer = 8, auditor = 16 };
+
+enum class UserStatus { invited, active, disabled };
+
+struct UserRecord {
+  std::int64_t id = 0;
+  std::string email;   // lower-case, unique
+  unsigned roles = 0;  // bit set of Role
+  UserStatus status = UserStatus::invited;
+  std::optional<std::string> password_hash;  // libsodium Argon2id string
+  // The TOTP secret, sealed by the portal (AEAD under a key file in the data dir); the
+  // store never sees it in the clear. Empty: no TOTP enrolled. Pending during enrolment.
+  std::vector<std::uint8_t> totp_sealed;
+  bool totp_confirmed = false;
+  std::int64_t totp_last_step = 0;                 // highest accepted time step (a code works once)
+  std::optional<std::string> key_fingerprint;      // the user's own OpenPGP public key
+  std::optional<std::string> private_key_armored;  // passphrase-encrypted in the browser
+  std::int64_t created_at = 0;
+};
+
+struct SessionRecord {
+  std::string id_hash;  // SHA-256 of the cookie value, hex; the value itself is never stored
+  std::int64_t user_id = 0;
+  // "enrolling" (after an enrolment link), "second_factor" (password checked, code due),
+  // "full" (signed in).
+  std::string stage;
+  std::string csrf_token;  // random, base64url; sent back in X-CSRF-Token
+  std::int64_t created_at = 0;
+  std::int64_t last_seen_at = 0;
+  std::string source;  // the address that created it
+};
+
+struct GrantRecord {
+  std::int64_t user_id = 0;
+  std::string form_id;
+  std::int64_t granted_at = 0;
+  std::int64_t granted_by = 0;  // user id, 0 for the CLI
+};
+
+// Metadata search for the portal's submission list (P6). All bounds optional.
+struct SubmissionQuery {
+  std::string form_id;
+  std::optional<std::int64_t> received_from;  // unix seconds, inclusive
+  std::optional<std::int64_t> received_to;    // unix seconds, exclusive
+  std::optional<std::string> reference;       // exact reference
+  std::int64_t after_seq = 0;                 // paging: seq strictly greater
+  std::size_t limit = 100;
+};
+
+struct AuditQuery {
+  std::optional<std::string> actor;
+  std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")
+  std::optional<std::string> object;  // exact
+  std::optional<std::int64_t> time_from;
+  std::optional<std::int64_t> time_to;
+  std::int64_t after_seq = 0;
+  std::size_t limit = 100;
+};
+
+}  // namespace store
