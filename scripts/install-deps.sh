@@ -24,6 +24,8 @@ BUILD_PKGS=(
   libqrencode-dev  # QR codes of the TOTP enrolment URI (src/auth/qr.cpp)
   libcli11-dev
   libspdlog-dev libfmt-dev
+  prometheus-cpp-dev  # /metrics on the admin listener (core library only, no civetweb)
+  libsystemd-dev   # sd_notify: READY=1 once every listener is bound, STOPPING=1 on drain
   gnupg            # the demo makes its recipient key with gpg; tests decrypt with it
 )
 
@@ -39,6 +41,7 @@ TEST_PKGS=(
   postgresql postgresql-client  # the tests' throw-away cluster (tests/support/postgres.sh)
   util-linux       # runuser: PostgreSQL will not run as root
   procps psmisc
+  systemd          # systemd-analyze verify packaging/sealpost.service
 )
 
 want=("${BUILD_PKGS[@]}")

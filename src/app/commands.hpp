@@ -20,7 +20,8 @@ int run_form_disable(const std::string& data_dir, const std::string& form_id);
 int run_export(const std::string& data_dir, const std::string& form_id, const std::string& out,
                const std::optional<std::string>& since);
 int run_serve(const std::string& data_dir, const std::optional<std::string>& https_listen,
-              const std::optional<std::string>& http_listen);
+              const std::optional<std::string>& http_listen,
+              const std::optional<std::string>& admin_listen = std::nullopt);
 // `audit verify`: exit 0 and one summary line when the chain is intact, else one
 // "sealpost: audit trail broken at entry K: <reason>" line and exit 1.
 int run_audit_verify(const std::string& data_dir);

@@ -146,6 +146,29 @@ const std::vector<Setting>& settings() {
                            c.log_level = *v;
                            return core::ok();
                          }},
+      // O3: the admin listener and log format.
+      string_setting("server", "admin_listen", &Config::admin_listen),
+      {"server", "admin_listen_public",
+       [](const toml::node& n, Config& c) -> core::
+                                              Status {
+                                                auto v = n.value<bool>();
+                                                if (!v || !n.is_boolean())
+                                                  return bad(n, "server", "admin_listen_public",
+                                                             "true or false");
+                                                c.admin_listen_public = *v;
+                                                return core::ok();
+                                              }},
+      {"log", "format",
+       [](const toml::node& n, Config& c) -> core::
+                                              Status {
+                                                auto v = n.value<std::string>();
+                                                if (!v || (*v != "text" && *v != "json")) {
+                                                  return bad(n, "log", "format",
+                                                             "\"text\" or \"json\"");
+                                                }
+                                                c.log_format = *v;
+                                                return core::ok();
+                                              }},
   };
   return table;
 }
@@ -233,6 +256,8 @@ std::string default_config_text(const std::string& database) {
 # public_origin = ""                # e.g. "https://forms.example.org"; used in redirects
 # threads = 0                       # event-loop threads, 0 = one per core (0..64)
 # crypto_threads = 0                # encryption workers, 0 = one per core (0..64)
+# admin_listen = "127.0.0.1:9090"   # /healthz, /readyz, /metrics (plain HTTP); "" disables
+# admin_listen_public = false       # true allows a non-loopback admin_listen
 
 [tls]
 # certificate_file = ""             # PEM chain; empty = the self-signed tls/cert.pem
@@ -274,6 +299,7 @@ std::string default_config_text(const std::string& database) {
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off
+# format = "text"                  # "text" or "json" (one JSON object per line)
 )";
   if (!database.empty()) {
     // The caller checked it holds no quote, backslash or line break.

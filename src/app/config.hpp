@@ -27,6 +27,10 @@ struct Config {
   std::string public_origin;       // e.g. "https://forms.example.org"; empty = from listener
   std::size_t threads = 0;         // event-loop threads; 0 = one per core
   std::size_t crypto_threads = 0;  // encryption workers; 0 = one per core
+  // The admin listener (O3: /healthz, /readyz, /metrics, plain HTTP); empty = off. Only a
+  // loopback address unless admin_listen_public (app/admin.hpp check_admin_listen).
+  std::string admin_listen = "127.0.0.1:9090";
+  bool admin_listen_public = false;
   // [tls]
   std::string tls_certificate_file;  // empty = DataDir's self-signed one
   std::string tls_private_key_file;
@@ -57,6 +61,7 @@ struct Config {
   std::chrono::seconds enrolment_link_lifetime{72 * 3600};
   // [log]
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" or "json" (one object per line)
 };
 
 // Reads DIR/sealpost.toml. Unknown keys, wrong types and out-of-bounds values are errors

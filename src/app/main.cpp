@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   serve->add_option("--https-listen", https_listen, "ADDR:PORT for HTTPS (port 0: any free)");
   serve->add_option("--http-listen", http_listen,
                     "ADDR:PORT for the redirect-only HTTP listener (\"\" disables it)");
+  std::optional<std::string> admin_listen;
+  serve->add_option("--admin-listen", admin_listen,
+                    "ADDR:PORT for /healthz, /readyz and /metrics (\"\" disables it)");
 
   auto* exp = cli.add_subcommand("export", "Write each submission of a form as a .pgp file");
   add_data(exp);
@@ -105,7 +108,7 @@ int main(int argc, char** argv) {
   if (*form_list) return app::run_form_list(data);
   if (*form_show) return app::run_form_show(data, form_id);
   if (*form_disable) return app::run_form_disable(data, form_id);
-  if (*serve) return app::run_serve(data, https_listen, http_listen);
+  if (*serve) return app::run_serve(data, https_listen, http_listen, admin_listen);
   if (*exp) return app::run_export(data, form_id, out, since);
   if (*user_add) return app::run_user_add(data, email, roles);
   if (*user_link) return app::run_user_link(data, email);

@@ -12,16 +12,20 @@
 #include <cstdio>
 #include <thread>
 
+#include "app/admin.hpp"
 #include "app/auditor.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
+#include "app/counting_store.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
 #include "app/form_service.hpp"
 #include "app/portal_service.hpp"
 #include "app/store_setup.hpp"
+#include "app/systemd_notify.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
+#include "http/admin_server.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 #include "store/store.hpp"
@@ -109,7 +113,8 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
 }  // namespace
 
 int run_serve(const std::string& data_dir, const std::optional<std::string>& https_listen,
-              const std::optional<std::string>& http_listen) {
+              const std::optional<std::string>& http_listen,
+              const std::optional<std::string>& admin_listen) {
   // A client that disconnects must not kill us (SIGPIPE); a file-size limit must surface
   // as a write error the store reports as 503, not as a signal (SIGXFSZ).
   ::signal(SIGPIPE, SIG_IGN);
@@ -127,7 +132,10 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (auto s = check_serve_paths(*config); !s) return fail_line(s.error().public_text());
   if (https_listen) config->https_listen = *https_listen;
   if (http_listen) config->http_listen = *http_listen;
-  core::init_logging(config->log_level);
+  if (admin_listen) config->admin_listen = *admin_listen;
+  if (auto s = check_admin_listen(*config); !s) return fail_line(s.error().public_text());
+  core::init_logging(config->log_level, config->log_format);
+  Metrics metrics;  // before the store and the server: both report to it until they stop
 
   auto token_key = read_secret_file(dir.form_token_secret(), 4096);
   if (!token_key) return fail_line(token_key.error().public_text());
@@ -141,7 +149,11 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
 
   auto opened = open_configured_store_blocking(dir, *config);
   if (!opened) return fail_line(opened.error().public_text());
-  std::unique_ptr<store::Store> store = std::move(*opened);
+  std::unique_ptr<store::Store> store = std::make_unique<CountingStore>(
+      std::move(*opened), [&metrics](bool ok) { metrics.count_audit_append(ok); });
+  store->set_commit_observer([&metrics](std::size_t batch, double seconds, bool committed) {
+    metrics.observe_commit(batch, seconds, committed);
+  });
 
   std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   std::size_t io_threads = config->threads ? config->threads : cores;
@@ -191,11 +203,26 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   options.https_listen = config->https_listen;
   options.http_listen = config->http_listen;
   options.public_origin = config->public_origin;
+  options.on_response = [&metrics](const http::ResponseRecord& r) { metrics.observe_response(r); };
   http::Server server(io, *tls, router, options, [&forms](unsigned status, std::string_view id) {
     return forms.error_page(status, id);
   });
   if (auto s = server.start(); !s) return fail_line(s.error().public_text());
   portal.set_origin(server.public_origin());
+
+  // O3: health, readiness and metrics on their own listener (docs/OPERATIONS.md).
+  metrics.set_samplers({.pool_queued = [&pool] { return pool.queued(); },
+                        .open_connections = [&server] { return server.open_connections(); },
+                        .commit_pending = [&store] { return store->pending_appends(); }});
+  auto readiness = std::make_shared<Readiness>(io, *store, pool, forms, *config, metrics, clock);
+  http::Router admin_router;
+  register_admin_routes(admin_router, readiness, metrics);
+  std::optional<http::AdminServer> admin;
+  if (!config->admin_listen.empty()) {
+    admin.emplace(io, admin_router, config->admin_listen);
+    if (auto s = admin->start(); !s) return fail_line(s.error().public_text());
+  }
+  readiness->start_periodic(std::chrono::seconds(15));
 
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
                                                     crypto_threads);
@@ -211,7 +238,10 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           return;
         }
         spdlog::info("event=draining signal={}", signo);
+        notify_systemd_stopping();
         reloader->stop();
+        readiness->stop();
+        if (admin) admin->drain();
         server.drain();
       };
   signals.async_wait(on_signal);
@@ -225,11 +255,17 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                 config->http_listen.substr(0, config->http_listen.rfind(':')).c_str(),
                 server.http_port());
   }
+  if (admin) {
+    std::printf("listening admin %s:%u\n",
+                config->admin_listen.substr(0, config->admin_listen.rfind(':')).c_str(),
+                admin->port());
+  }
   std::printf("forms at %s/f/<form id>\n", server.public_origin().c_str());
   std::printf("portal at %s/portal/\n", server.public_origin().c_str());
   std::fflush(stdout);
   spdlog::info("event=started https_port={} http_port={} forms={}", server.https_port(),
                server.http_port(), (*catalog)->forms.size());
+  notify_systemd_ready();  // every listener is bound
 
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });

@@ -57,4 +57,9 @@ void BlockingPool::run() {
   }
 }
 
+std::size_t BlockingPool::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
 }  // namespace core

@@ -24,11 +24,13 @@ class BlockingPool {
   [[nodiscard]] bool post(std::function<void()> job);
   // Finishes queued jobs, then joins the threads. Idempotent.
   void stop();
+  // Jobs waiting for a thread (not those running): a gauge for /metrics.
+  std::size_t queued() const;
 
  private:
   void run();
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   std::vector<std::thread> threads_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "core/json_log_formatter.hpp"
+
 namespace core {
 
 std::string log_safe(std::string_view raw, std::size_t max) {
@@ -25,9 +27,13 @@ std::string log_safe(std::string_view raw, std::size_t max) {
   return out;
 }
 
-void init_logging(std::string_view level) {
+void init_logging(std::string_view level, std::string_view format) {
   auto logger = spdlog::stderr_logger_mt("sealpost");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  if (format == "json") {
+    logger->set_formatter(std::make_unique<JsonLogFormatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
   logger->set_level(spdlog::level::from_str(std::string(level)));
   spdlog::set_default_logger(logger);
 }

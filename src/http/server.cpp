@@ -210,6 +210,8 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
   }
 
   void on_header(beast::error_code ec) {
+    started_ = std::chrono::steady_clock::now();
+    match_ = {};
     if (ec == bhttp::error::end_of_stream) return do_close();
     if (ec == bhttp::error::header_limit) return send_error(431);
     if (ec == bhttp::error::body_limit) return send_error(413);
@@ -294,6 +296,10 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     if (state_ == State::writing || state_ == State::closing) return;  // answered already
     state_ = State::writing;
     ++served_;
+    if (shared_->options.on_response) {
+      shared_->options.on_response(ResponseRecord{false, match_.route, response.result_int(),
+                                                  std::chrono::steady_clock::now() - started_});
+    }
     bool keep = keep_alive_ && !shared_->draining && served_ < limits().max_requests_per_connection;
     apply_security_headers(response);
     response.keep_alive(keep);
@@ -326,6 +332,7 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Router::Match match_;
   std::string request_id_;
+  std::chrono::steady_clock::time_point started_;
   State state_ = State::handshaking;
   bool keep_alive_ = false;
   std::size_t served_ = 0;
@@ -405,6 +412,9 @@ class RedirectSession final : public SessionBase,
       r.body() = "<a href=\"" + html_attribute_escape(location) + "\">Moved to HTTPS</a>\n";
     } else {
       r = shared_->make_error(status, shared_->new_request_id());
+    }
+    if (shared_->options.on_response) {
+      shared_->options.on_response(ResponseRecord{true, nullptr, status, {}});
     }
     apply_security_headers(r);
     r.keep_alive(false);
@@ -536,6 +546,10 @@ core::Status Server::start() {
 std::uint16_t Server::https_port() const { return shared_->https_port; }
 std::uint16_t Server::http_port() const { return shared_->http_port; }
 const std::string& Server::public_origin() const { return shared_->origin; }
+std::size_t Server::open_connections() const {
+  std::lock_guard lock(shared_->connections_mutex);
+  return shared_->tls_connections + shared_->redirect_connections;
+}
 
 void Server::drain() {
   auto shared = shared_;

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +23,16 @@ namespace http {
 // 431, 500, 503). app supplies one that uses the site's templates.
 using ErrorPageFn = std::function<Response(unsigned status, std::string_view request_id)>;
 
+// What the server wrote, once per response (handlers' answers and its own errors, on both
+// listeners), for metrics. Called on the connection's strand: must not block.
+struct ResponseRecord {
+  bool redirect_listener = false;  // the plain-HTTP redirect listener
+  const Route* route = nullptr;    // the matched route; nullptr when none matched
+  unsigned status = 0;
+  std::chrono::steady_clock::duration elapsed{};  // headers received -> response queued
+};
+using ResponseObserver = std::function<void(const ResponseRecord&)>;
+
 struct ServerOptions {
   Limits limits;
   std::string https_listen = "127.0.0.1:8443";  // ADDR:PORT, port 0 = any free port
@@ -29,6 +40,7 @@ struct ServerOptions {
   // Origin the redirect listener points to, e.g. "https://forms.example.org". Empty: built
   // from the HTTPS listener's address and bound port.
   std::string public_origin;
+  ResponseObserver on_response;  // empty: none
 };
 
 class Server {
@@ -45,6 +57,8 @@ class Server {
   std::uint16_t https_port() const;
   std::uint16_t http_port() const;
   const std::string& public_origin() const;
+  // Connections open now on both listeners (a gauge for /metrics).
+  std::size_t open_connections() const;
 
   // Graceful stop: no new connections; idle keep-alive connections close; requests in
   // flight are answered, then their connections close. The io_context runs out of work

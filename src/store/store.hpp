@@ -149,6 +149,10 @@ class AccountStore {
   // Deletes sessions created before `created_before` or idle since before `idle_before`.
   virtual core::Result<std::size_t> prune_sessions_blocking(std::int64_t created_before,
                                                             std::int64_t idle_before) = 0;
+  // Sessions still live by the same bounds (created at or after `created_since` and seen
+  // at or after `seen_since`): the portal-sessions gauge of /metrics.
+  virtual core::Result<std::size_t> count_sessions_blocking(std::int64_t created_since,
+                                                            std::int64_t seen_since) = 0;
 
   // Grants (P4): which forms a user may read. add is idempotent. Grants do not change the
   // config generation: the grant's new form version does.
@@ -201,6 +205,15 @@ class Store {
   // Stops accepting appends, finishes (commits) everything already accepted, joins the
   // writer. Idempotent.
   virtual void close() = 0;
+
+  // For metrics (O3). Called on the group-commit writer thread after every batch, committed
+  // or not: how many submissions it held, the seconds its COMMIT took, whether it
+  // committed. Must not block. A store without a group-commit writer (a test fake) has
+  // nothing to report: the defaults do nothing.
+  using CommitObserver = std::function<void(std::size_t batch, double seconds, bool committed)>;
+  virtual void set_commit_observer(CommitObserver observer) { (void)observer; }
+  // Submissions accepted by append_submission that wait for the writer.
+  virtual std::size_t pending_appends() const { return 0; }
 };
 
 struct StoreOptions {

@@ -73,6 +73,8 @@ constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE id_hash = ?1"
 constexpr const char* kDeleteUserSessions = "DELETE FROM sessions WHERE user_id = ?1";
 constexpr const char* kPruneSessions =
     "DELETE FROM sessions WHERE created_at < ?1 OR last_seen_at < ?2";
+constexpr const char* kCountSessions =
+    "SELECT count(*) FROM sessions WHERE created_at >= ?1 AND last_seen_at >= ?2";
 // ON CONFLICT DO NOTHING: a repeated grant keeps the first one's time and grantor.
 constexpr const char* kInsertGrant =
     "INSERT INTO grants (user_id, form_id, granted_at, granted_by) VALUES (?1, ?2, ?3, ?4) "
@@ -325,6 +327,14 @@ core::Result<std::size_t> SqlAccounts::prune_sessions_blocking(std::int64_t crea
                              {Param{created_before}, Param{idle_before}});
   if (!changed) return core::fail(std::move(changed).error());
   return static_cast<std::size_t>(*changed);
+}
+
+core::Result<std::size_t> SqlAccounts::count_sessions_blocking(std::int64_t created_since,
+                                                               std::int64_t seen_since) {
+  auto rows =
+      db_.query("count sessions", sql::kCountSessions, {Param{created_since}, Param{seen_since}});
+  if (!rows) return core::fail(std::move(rows).error());
+  return static_cast<std::size_t>(rows->front().int64(0));
 }
 
 core::Status SqlAccounts::add_grant_blocking(const GrantRecord& grant) {

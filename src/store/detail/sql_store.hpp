@@ -86,6 +86,8 @@ class SqlAccounts final : public AccountStore {
   core::Result<std::size_t> delete_user_sessions_blocking(std::int64_t user_id) override;
   core::Result<std::size_t> prune_sessions_blocking(std::int64_t created_before,
                                                     std::int64_t idle_before) override;
+  core::Result<std::size_t> count_sessions_blocking(std::int64_t created_since,
+                                                    std::int64_t seen_since) override;
   core::Status add_grant_blocking(const GrantRecord& grant) override;
   core::Status remove_grant_blocking(std::int64_t user_id, const std::string& form_id) override;
   core::Result<std::vector<GrantRecord>> list_grants_blocking(
@@ -125,6 +127,10 @@ class SqlStore final : public Store {
   std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
   std::string describe() const override { return db_.describe(); }
   void close() override { writer_.close(); }
+  void set_commit_observer(CommitObserver observer) override {
+    writer_.set_observer(std::move(observer));
+  }
+  std::size_t pending_appends() const override { return writer_.queue_depth(); }
 
   engine::Database& database() { return db_; }
   GroupCommit& writer() { return writer_; }

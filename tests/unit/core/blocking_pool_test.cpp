@@ -30,4 +30,22 @@ TEST(BlockingPool, RefusesBeyondQueueLimit) {
   release = true;
 }
 
+TEST(BlockingPool, QueuedCountsWaitingJobsOnly) {
+  core::BlockingPool pool(1, 10);
+  std::atomic<bool> started{false};
+  std::atomic<bool> release{false};
+  ASSERT_TRUE(pool.post([&] {
+    started = true;
+    while (!release) std::this_thread::yield();
+  }));
+  while (!started) std::this_thread::yield();
+  EXPECT_EQ(pool.queued(), 0u);  // the running job is not waiting
+  ASSERT_TRUE(pool.post([] {}));
+  ASSERT_TRUE(pool.post([] {}));
+  EXPECT_EQ(pool.queued(), 2u);
+  release = true;
+  pool.stop();
+  EXPECT_EQ(pool.queued(), 0u);
+}
+
 }  // namespace

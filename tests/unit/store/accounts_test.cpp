@@ -337,6 +337,9 @@ TEST_F(StorePortal, PruneSessionsByAgeAndByIdleness) {
       store_->accounts().create_session_blocking(make_session("edge", id, 200, 700)).has_value());
   // Created before 200 (absolute timeout) or idle since before 700 (idle timeout); the
   // bounds themselves are still valid.
+  // Counted live by the same bounds, before pruning removes the others.
+  EXPECT_EQ(store_->accounts().count_sessions_blocking(200, 700).value(), 2u);
+  EXPECT_EQ(store_->accounts().count_sessions_blocking(0, 0).value(), 4u);
   EXPECT_EQ(store_->accounts().prune_sessions_blocking(200, 700).value(), 2u);
   EXPECT_FALSE(store_->accounts().find_session_blocking("old").value().has_value());
   EXPECT_FALSE(store_->accounts().find_session_blocking("idle").value().has_value());
@@ -344,6 +347,7 @@ TEST_F(StorePortal, PruneSessionsByAgeAndByIdleness) {
   EXPECT_TRUE(store_->accounts().find_session_blocking("edge").value().has_value());
   EXPECT_EQ(store_->accounts().prune_sessions_blocking(200, 700).value(), 0u);
   EXPECT_EQ(store_->accounts().prune_sessions_blocking(0, 991).value(), 2u);
+  EXPECT_EQ(store_->accounts().count_sessions_blocking(0, 0).value(), 0u);
 }
 
 // ---- grants and granted recipients ----

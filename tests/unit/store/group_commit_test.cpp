@@ -58,6 +58,32 @@ TEST(StoreGroupCommit, PausedAppendsFormOneTransaction) {
   EXPECT_EQ(store->writer().stats().transactions, 1);
 }
 
+TEST(StoreGroupCommit, CommitObserverThroughTheStoreInterfaceSeesEachBatch) {
+  TestDatabase db;
+  auto store = db.open();
+  ASSERT_TRUE(store);
+  add_form(*store, "contact");
+  std::mutex mutex;
+  std::vector<std::pair<std::size_t, bool>> batches;
+  Store& plain = *store;  // what app/ sees: no detail types
+  plain.set_commit_observer([&](std::size_t size, double seconds, bool committed) {
+    EXPECT_GE(seconds, 0.0);
+    std::lock_guard lock(mutex);
+    batches.emplace_back(size, committed);
+  });
+  store->writer().pause_for_test();
+  Answers answers(20);
+  for (std::uint32_t i = 0; i < 20; ++i)
+    store->submissions().append_submission(make_submission("contact", i), answers.slot(i));
+  EXPECT_EQ(plain.pending_appends(), 20u);
+  store->writer().resume_for_test();
+  ASSERT_TRUE(answers.wait_all());
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].first, 20u);
+  EXPECT_TRUE(batches[0].second);
+}
+
 TEST(StoreGroupCommit, DoneRunsOnlyOnceTheSubmissionIsCommitted) {
   TestDatabase db;
   auto store = db.open();

@@ -1,0 +1,75 @@
+#pragma once
+// A store::Store that counts audit appends for /metrics (sealpost_audit_appends_total) and
+// forwards everything else to the real store unchanged. app/ wraps the store it opened in
+// one, so every writer of the trail (serve, the portal) is counted without knowing it.
+
+#include <functional>
+#include <memory>
+
+#include "store/store.hpp"
+
+namespace app {
+
+class CountingStore final : public store::Store {
+ public:
+  // `on_append(ok)` runs after each append_audit_blocking, on the caller's thread.
+  CountingStore(std::unique_ptr<store::Store> inner, std::function<void(bool ok)> on_append)
+      : inner_(std::move(inner)), audit_(inner_->audit(), std::move(on_append)) {}
+
+  store::SubmissionStore& submissions() override { return inner_->submissions(); }
+  store::FormStore& forms() override { return inner_->forms(); }
+  store::AccountStore& accounts() override { return inner_->accounts(); }
+  store::AuditStore& audit() override { return audit_; }
+  std::string_view engine_name() const override { return inner_->engine_name(); }
+  std::string describe() const override { return inner_->describe(); }
+  void close() override { inner_->close(); }
+  void set_commit_observer(CommitObserver observer) override {
+    inner_->set_commit_observer(std::move(observer));
+  }
+  std::size_t pending_appends() const override { return inner_->pending_appends(); }
+
+ private:
+  class CountingAudit final : public store::AuditStore {
+   public:
+    CountingAudit(store::AuditStore& inner, std::function<void(bool)> on_append)
+        : inner_(inner), on_append_(std::move(on_append)) {}
+    core::Result<store::AuditRow> append_audit_blocking(
+        const std::function<store::AuditRow(const std::optional<store::AuditRow>&)>& make)
+        override {
+      auto row = inner_.append_audit_blocking(make);
+      if (on_append_) on_append_(row.has_value());
+      return row;
+    }
+    core::Result<std::vector<store::AuditRow>> list_audit_blocking(std::int64_t after_seq,
+                                                                   std::size_t limit) override {
+      return inner_.list_audit_blocking(after_seq, limit);
+    }
+    core::Result<std::optional<store::AuditRow>> last_audit_blocking() override {
+      return inner_.last_audit_blocking();
+    }
+    core::Result<std::int64_t> audit_count_blocking() override {
+      return inner_.audit_count_blocking();
+    }
+    core::Status add_audit_checkpoint_blocking(
+        const store::AuditCheckpointRow& checkpoint) override {
+      return inner_.add_audit_checkpoint_blocking(checkpoint);
+    }
+    core::Result<std::vector<store::AuditCheckpointRow>> list_audit_checkpoints_blocking()
+        override {
+      return inner_.list_audit_checkpoints_blocking();
+    }
+    core::Result<std::vector<store::AuditRow>> query_audit_blocking(
+        const store::AuditQuery& query) override {
+      return inner_.query_audit_blocking(query);
+    }
+
+   private:
+    store::AuditStore& inner_;
+    std::function<void(bool)> on_append_;
+  };
+
+  std::unique_ptr<store::Store> inner_;
+  CountingAudit audit_;
+};
+
+}  // namespace app
