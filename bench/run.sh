@@ -103,7 +103,7 @@ sed -i '/^\[rate_limit\]/a per_ip_per_minute = 100000\nper_ip_burst = 100000\npe
   "$DATA/sealpost.toml"
 
 # ---- start sealpost ----------------------------------------------------------------------
-"$SEALPOST" serve --data "$DATA" --https-listen 127.0.0.1:0 --http-listen "" \
+"$SEALPOST" serve --data "$DATA" --https-listen 127.0.0.1:0 --http-listen "" --admin-listen "" \
   >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SEALPOST_PID=$!
 SEALPOST_PORT=""

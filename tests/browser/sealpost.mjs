@@ -128,7 +128,7 @@ export class Sealpost {
     this.stderrPath = join(this.root, 'serve.err');
     this.stderr = [];
     this.proc = spawn(this.bin, ['serve', '--data', this.data, '--https-listen', '127.0.0.1:0',
-                                 '--http-listen', '127.0.0.1:0'],
+                                 '--http-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
                       { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stderr.on('data', (chunk) => this.stderr.push(chunk));
     // Never outlive the test process, however it ends (a thrown error, ctest's time-out

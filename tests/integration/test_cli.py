@@ -228,7 +228,8 @@ class CliTest(unittest.TestCase):
             set_config_value(self.data, section, key, value)
             proc = subprocess.Popen([self.bin, "serve", "--data", self.data,
                                      "--https-listen", "127.0.0.1:0",
-                                     "--http-listen", "127.0.0.1:0"],
+                                     "--http-listen", "127.0.0.1:0",
+                                     "--admin-listen", "127.0.0.1:0"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
                 out, err = proc.communicate(timeout=30)

@@ -123,15 +123,16 @@ class Sealpost:
         self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--data", self.data, "--https-listen", "127.0.0.1:0",
-             "--http-listen", "127.0.0.1:0"],
+             "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=self.stderr_file, env=env, preexec_fn=preexec_fn)
-        self.https_port = self.http_port = None
+        self.https_port = self.http_port = self.admin_port = None
         deadline = time.time() + 60
-        while time.time() < deadline and (self.https_port is None or self.http_port is None):
+        while time.time() < deadline and (self.https_port is None or self.http_port is None
+                                          or self.admin_port is None):
             line = self.proc.stdout.readline().decode()
             if not line:
                 raise AssertionError("server exited before listening: " + self.log())
-            m = re.match(r"listening (https|http) [^ ]+:(\d+)", line)
+            m = re.match(r"listening (https|http|admin) [^ ]+:(\d+)", line)
             if m:
                 setattr(self, m.group(1) + "_port", int(m.group(2)))
         if self.https_port is None:
