@@ -6,6 +6,7 @@ The PostgreSQL half (readiness follows the database) is test_admin_postgres.py."
 import os
 import re
 import signal
+import socket
 import subprocess
 import unittest
 
@@ -89,6 +90,28 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(self.get("/f/intake")[0], 404)  # nothing of the public site
         self.assertEqual(self.get("/metrics", method="POST", body=b"")[0], 405)
         self.assertEqual(self.get("/healthz", method="POST", body=b"x=1")[0], 413)
+
+
+class SystemdNotifyTest(unittest.TestCase):
+    """Type=notify: READY=1 once every listener is bound, STOPPING=1 when the drain starts,
+    sent to $NOTIFY_SOCKET as systemd would receive them."""
+
+    def test_ready_after_listening_and_stopping_on_drain(self):
+        with Sealpost(form_text="") as sp:
+            path = os.path.join(sp.root, "notify.sock")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(path)
+            sock.settimeout(60)
+            try:
+                sp.start(extra_env={"NOTIFY_SOCKET": path})
+                # start() returned: the listening lines were printed; READY=1 follows them.
+                self.assertEqual(sock.recv(4096), b"READY=1")
+                self.assertEqual(admin_get(sp.admin_port, "/healthz")[0], 200)
+                sp.proc.send_signal(signal.SIGTERM)
+                self.assertEqual(sock.recv(4096), b"STOPPING=1")
+                self.assertEqual(sp.stop(), 0)
+            finally:
+                sock.close()
 
 
 class AdminListenTest(unittest.TestCase):
