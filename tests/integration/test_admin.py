@@ -3,6 +3,7 @@ loopback port, printed as `listening admin ADDR:PORT`; metrics that move with wh
 server does; refusals of a non-loopback admin address and of anything but GET.
 The PostgreSQL half (readiness follows the database) is test_admin_postgres.py."""
 
+import json
 import os
 import re
 import signal
@@ -112,6 +113,30 @@ class SystemdNotifyTest(unittest.TestCase):
                 self.assertEqual(sp.stop(), 0)
             finally:
                 sock.close()
+
+
+class JsonLogTest(unittest.TestCase):
+    def test_json_log_format_writes_one_object_per_line(self):
+        with Sealpost(config_extra='[log]\nformat = "json"') as sp:
+            sp.start()
+            sp.request("GET", "/no-such-page")
+            self.assertEqual(sp.stop(), 0)
+            lines = sp.log().splitlines()
+            self.assertTrue(lines)
+            events = []
+            for line in lines:
+                entry = json.loads(line)
+                self.assertTrue({"time", "level", "message"} <= set(entry), line)
+                events.append(entry.get("event"))
+            self.assertIn("started", events)
+            self.assertIn("stopped", events)
+
+    def test_an_unknown_log_format_is_refused(self):
+        with Sealpost(form_text="") as sp:
+            sp.set_config("log", "format", "xml")
+            proc = sp.cli("serve", "--data", sp.data, check=False)
+            self.assertNotEqual(proc.returncode, 0)
+            self.assertRegex(proc.stderr, r"\[log\] format must be")
 
 
 class AdminListenTest(unittest.TestCase):
