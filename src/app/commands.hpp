@@ -33,5 +33,10 @@ int run_user_add(const std::string& data_dir, const std::string& email,
 int run_user_link(const std::string& data_dir, const std::string& email);
 int run_user_list(const std::string& data_dir);
 int fail_line(const std::string& message);
+// `migrate --to URI`: copies this SQLite installation into an empty PostgreSQL database,
+// proves the copy (row counts, SHA-256 of every table, the audit chain) and only then
+// switches sealpost.toml to it.
+int run_migrate(const std::string& data_dir, const std::string& target,
+                const std::string& database_password_file);
 
 }  // namespace app

@@ -23,6 +23,16 @@ int main(int argc, char** argv) {
       "--database-password-file", database_password_file,
       "File holding the PostgreSQL password (copied to DIR/secrets/database-password)");
 
+  auto* migrate = cli.add_subcommand("migrate",
+                                     "Copy an SQLite installation into an empty PostgreSQL, prove "
+                                     "the copy, then switch the configuration to it");
+  add_data(migrate);
+  std::string migrate_to;
+  migrate->add_option("--to", migrate_to, "PostgreSQL libpq URI of an empty database")->required();
+  migrate->add_option("--database-password-file", database_password_file,
+                      "File holding the PostgreSQL password (copied to "
+                      "DIR/secrets/database-password once the copy is proven)");
+
   auto* key = cli.add_subcommand("key", "Manage recipient OpenPGP public keys");
   key->require_subcommand(1);
   std::string key_file;
@@ -99,6 +109,7 @@ int main(int argc, char** argv) {
   }
 
   if (*init) return app::run_init(data, hostname, database, database_password_file);
+  if (*migrate) return app::run_migrate(data, migrate_to, database_password_file);
   if (*key_import) return app::run_key_import(data, key_file);
   if (*key_list) return app::run_key_list(data);
   if (*form_add) return app::run_form_add(data, form_file);
