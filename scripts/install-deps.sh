@@ -35,6 +35,7 @@ TEST_PKGS=(
   curl
   python3
   nginx-light
+  haproxy          # tests/integration/test_proxy.py: a real load balancer sending PROXY v2
   procps psmisc
 )
 
