@@ -218,8 +218,8 @@ void read_preface(beast::tcp_stream& tcp, beast::flat_buffer& buffer, bool expec
   tcp.async_read_some(buffer.prepare(kMaxProxyHeaderBytes - buffer.size()),
                       [&tcp, &buffer, expect_proxy, &remote, done = std::forward<Done>(done)](
                           beast::error_code ec, std::size_t n) mutable {
-                        if (ec)
-                          return done(Preface{});  // closed, reset, timed out: nothing to answer
+                        // Closed, reset, timed out, drained: nothing to answer.
+                        if (ec) return done(Preface{});
                         buffer.commit(n);
                         read_preface(tcp, buffer, expect_proxy, remote, std::move(done));
                       });
