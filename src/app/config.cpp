@@ -249,7 +249,7 @@ std::string default_config_text() {
 # threads = 0                       # event-loop threads, 0 = one per core (0..64)
 # crypto_threads = 0                # encryption workers, 0 = one per core (0..64)
 # trusted_proxies = []              # load balancers' CIDRs, e.g. ["10.0.0.0/8", "2001:db8::/32"]
-# proxy_protocol = true             # trusted_proxies send a PROXY v2 header (HAProxy send-proxy-v2)
+# proxy_protocol = true             # trusted_proxies send a PROXY header (HAProxy send-proxy-v2)
 
 [tls]
 # certificate_file = ""             # PEM chain; empty = the self-signed tls/cert.pem

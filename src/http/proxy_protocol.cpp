@@ -6,6 +6,9 @@
 #include "http/proxy_protocol.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <string>
+#include <vector>
 
 namespace http {
 namespace {
@@ -32,6 +35,74 @@ std::uint16_t read_u16(std::span<const std::uint8_t> bytes) {
   return static_cast<std::uint16_t>((bytes[0] << 8) | bytes[1]);
 }
 
+bool starts_like(std::span<const std::uint8_t> data, std::span<const std::uint8_t> prefix) {
+  const std::size_t n = std::min(data.size(), prefix.size());
+  return std::equal(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n), prefix.begin());
+}
+
+// A port as v1 writes it: 1 to 5 decimal digits, no sign, at most 65535.
+std::optional<std::uint16_t> v1_port(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+// "PROXY TCP4 192.0.2.1 192.0.2.2 51000 443\r\n": single spaces, nothing else.
+ProxyParse parse_v1(std::span<const std::uint8_t> data) {
+  ProxyParse out;
+  const std::size_t window = std::min(data.size(), kMaxProxyV1Bytes);
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), window);
+  const auto end = text.find("\r\n");
+  if (end == std::string_view::npos) {
+    if (window >= kMaxProxyV1Bytes) return failed(ProxyError::bad_v1_line);
+    return out;  // incomplete
+  }
+  std::string_view line = text.substr(kProxyV1Prefix.size(), end - kProxyV1Prefix.size());
+  out.header.length = end + 2;
+  out.header.version = 1;
+  out.status = ProxyParse::Status::header;
+  // UNKNOWN: the spec says to ignore the rest of the line and use the real endpoints.
+  if (line == "UNKNOWN" || line.starts_with("UNKNOWN ")) return out;
+
+  std::vector<std::string_view> words;
+  while (words.size() < 6) {
+    const auto space = line.find(' ');
+    words.push_back(line.substr(0, space));
+    if (space == std::string_view::npos) break;
+    line.remove_prefix(space + 1);
+  }
+  if (words.size() != 5 || (words[0] != "TCP4" && words[0] != "TCP6")) {
+    return failed(ProxyError::bad_v1_line);
+  }
+  boost::system::error_code ec;
+  const bool v4 = words[0] == "TCP4";
+  boost::asio::ip::address source;
+  for (int i : {1, 2}) {
+    // inet_pton's spellings only (the characters are checked first: no scope ids).
+    if (words[i].empty() ||
+        words[i].find_first_not_of(v4 ? "0123456789." : "0123456789abcdefABCDEF:.") !=
+            std::string_view::npos) {
+      return failed(ProxyError::bad_v1_line);
+    }
+    boost::asio::ip::address a;
+    if (v4) {
+      a = boost::asio::ip::make_address_v4(std::string(words[i]), ec);
+    } else {
+      a = boost::asio::ip::make_address_v6(std::string(words[i]), ec);
+    }
+    if (ec) return failed(ProxyError::bad_v1_line);
+    if (i == 1) source = a;
+  }
+  const auto source_port = v1_port(words[3]);
+  if (!source_port || !v1_port(words[4])) return failed(ProxyError::bad_v1_line);
+  out.header.command = ProxyCommand::proxy;
+  out.header.source = source;
+  out.header.source_port = *source_port;
+  return out;
+}
+
 }  // namespace
 
 std::string_view proxy_error_text(ProxyError error) {
@@ -50,15 +121,21 @@ std::string_view proxy_error_text(ProxyError error) {
       return "PROXY header too short for its address family";
     case ProxyError::bad_tlv:
       return "PROXY header has a malformed TLV";
+    case ProxyError::bad_v1_line:
+      return "malformed PROXY v1 line";
   }
   return "invalid PROXY header";
 }
 
 ProxyParse parse_proxy_header(std::span<const std::uint8_t> data) {
   ProxyParse out;
-  const std::size_t signature = std::min(data.size(), std::size(kProxyV2Signature));
-  if (!std::equal(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(signature),
-                  std::begin(kProxyV2Signature))) {
+  const std::span<const std::uint8_t> v1(
+      reinterpret_cast<const std::uint8_t*>(kProxyV1Prefix.data()), kProxyV1Prefix.size());
+  if (!data.empty() && starts_like(data, v1)) {
+    if (data.size() < v1.size()) return out;  // incomplete
+    return parse_v1(data);
+  }
+  if (!starts_like(data, kProxyV2Signature)) {
     out.status = ProxyParse::Status::not_proxy;
     return out;
   }

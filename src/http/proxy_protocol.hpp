@@ -1,9 +1,10 @@
 #pragma once
 // Trust: untrusted network input.
 //
-// The PROXY protocol, version 2 (the binary header HAProxy sends with `send-proxy-v2`,
-// haproxy.org/download/2.6/doc/proxy-protocol.txt): a load balancer that forwards TCP
-// tells us whom the connection is really from. Pure: bytes in, a typed result out; the
+// The PROXY protocol (haproxy.org/download/2.6/doc/proxy-protocol.txt): a load balancer
+// that forwards TCP tells us whom the connection is really from. Version 2 is the binary
+// header HAProxy sends with `send-proxy-v2`; version 1, the text line of `send-proxy`, is
+// understood too. Pure: bytes in, a typed result out; the
 // server decides whether the peer may send one at all (trusted_proxies).
 
 #include <boost/asio/ip/address.hpp>
@@ -26,6 +27,12 @@ inline constexpr std::size_t kProxyV2FixedBytes = 16;
 // under this. The length field allows 64 KiB, which we must not let a peer make us buffer.
 inline constexpr std::size_t kMaxProxyHeaderBytes = 2048;
 
+// Version 1: "PROXY TCP4 src dst sport dport\r\n" (or TCP6, or UNKNOWN ...), at most
+// 107 bytes with the CRLF (the spec's own bound).
+inline constexpr std::string_view kProxyV1Prefix = "PROXY ";
+inline constexpr std::size_t kMaxProxyV1Bytes = 107;
+
+// `local`: the proxy's own connection (v2 LOCAL, or v1 UNKNOWN): use the real endpoints.
 enum class ProxyCommand { local, proxy };
 
 struct ProxyHeader {
@@ -35,6 +42,7 @@ struct ProxyHeader {
   std::optional<boost::asio::ip::address> source;
   std::uint16_t source_port = 0;
   std::size_t length = 0;  // bytes the header occupies at the start of the input
+  int version = 2;
 };
 
 enum class ProxyError {
@@ -45,6 +53,7 @@ enum class ProxyError {
   too_large,              // declared length beyond kMaxProxyHeaderBytes
   short_address,          // length too small for the family's address block
   bad_tlv,                // a TLV runs past the end of the header
+  bad_v1_line,            // a version 1 line that is not exactly what the spec allows
 };
 
 // A fixed, reviewed text for logs (never includes input bytes).
@@ -53,9 +62,9 @@ std::string_view proxy_error_text(ProxyError error);
 struct ProxyParse {
   enum class Status {
     incomplete,  // a prefix of a header (or empty): read more, up to kMaxProxyHeaderBytes
-    not_proxy,   // does not start with the v2 signature
+    not_proxy,   // starts with neither the v2 signature nor "PROXY "
     header,      // a whole, valid header: `header`
-    error,       // starts with the signature but is not a header we accept: `error`
+    error,       // starts like a header but is not one we accept: `error`
   };
   Status status = Status::incomplete;
   ProxyHeader header;

@@ -209,7 +209,7 @@ void read_preface(beast::tcp_stream& tcp, beast::flat_buffer& buffer, bool expec
     }
     spdlog::warn("event=proxy_header_refused reason=\"{}\" remote={}",
                  parse.status == Status::error ? proxy_error_text(parse.error)
-                                               : "trusted proxy sent no PROXY v2 header",
+                                               : "trusted proxy sent no PROXY header",
                  remote);
     return done(Preface{});
   }

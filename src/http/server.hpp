@@ -31,7 +31,7 @@ struct ServerOptions {
   // from the HTTPS listener's address and bound port.
   std::string public_origin;
   // Load balancers believed about the client address (client_address.hpp). A connection
-  // from one of them must start with a PROXY protocol v2 header when `proxy_protocol` is
+  // from one of them must start with a PROXY protocol header (v2, or v1) when `proxy_protocol` is
   // set; from anyone else, a PROXY header closes the connection unread.
   TrustedProxies trusted_proxies;
   bool proxy_protocol = true;

@@ -3,7 +3,7 @@
 // checks what the parser promises: it never claims more bytes than it was given or than
 // kMaxProxyHeaderBytes, a header parses the same from exactly its own bytes and is
 // incomplete one byte short, an address comes only with PROXY, and not_proxy means the
-// signature really differs.
+// input starts like neither version.
 
 #include <algorithm>
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <span>
+#include <string_view>
 
 #include "http/proxy_protocol.hpp"
 
@@ -27,26 +28,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::span<const std::uint8_t> input(data, size);
   const auto r = http::parse_proxy_header(input);
   const std::size_t signature = std::min(size, std::size(http::kProxyV2Signature));
-  const bool signature_matches =
-      std::equal(data, data + signature, std::begin(http::kProxyV2Signature));
+  const bool v2 = std::equal(data, data + signature, std::begin(http::kProxyV2Signature));
+  const std::size_t prefix = std::min(size, http::kProxyV1Prefix.size());
+  const bool v1 = size > 0 && std::equal(data, data + prefix, http::kProxyV1Prefix.begin());
   switch (r.status) {
     case Status::not_proxy:
-      check(!signature_matches);
+      check(!v1 && !v2);
       break;
     case Status::incomplete:
-      check(signature_matches);
-      check(size < http::kMaxProxyHeaderBytes);
+      check(v1 || v2);
+      check(size < (v1 ? http::kMaxProxyV1Bytes : http::kMaxProxyHeaderBytes));
       break;
     case Status::error:
-      check(signature_matches && size >= http::kProxyV2FixedBytes);
+      check(v1 ? size >= http::kProxyV1Prefix.size() : v2 && size >= http::kProxyV2FixedBytes);
       check(!http::proxy_error_text(r.error).empty());
       break;
     case Status::header: {
       const std::size_t n = r.header.length;
-      check(signature_matches);
-      check(n >= http::kProxyV2FixedBytes && n <= size && n <= http::kMaxProxyHeaderBytes);
+      check(v1 ? r.header.version == 1 : v2 && r.header.version == 2);
+      check(n <= size && n <= (v1 ? http::kMaxProxyV1Bytes : http::kMaxProxyHeaderBytes));
+      check(n >= (v1 ? http::kProxyV1Prefix.size() + 2 : http::kProxyV2FixedBytes));
+      if (v1) check(data[n - 2] == '\r' && data[n - 1] == '\n');
       check(r.header.source.has_value() == (r.header.command == http::ProxyCommand::proxy));
-      if (r.header.source) check(n >= (r.header.source->is_v4() ? 28u : 52u));
+      if (r.header.source && v2) check(n >= (r.header.source->is_v4() ? 28u : 52u));
       // The bytes after the header play no part in it.
       const auto exact = http::parse_proxy_header(input.first(n));
       check(exact.status == Status::header && exact.header.length == n &&

@@ -45,13 +45,15 @@ def haproxy_binary():
 
 
 class HAProxy:
-    """A throwaway HAProxy: one TCP frontend per backend port, each server sending PROXY v2."""
+    """A throwaway HAProxy: one TCP frontend per backend port, each server sending PROXY v2
+    (or v1, `send-proxy`, for a backend given as (port, "send-proxy"))."""
 
     def __init__(self, backends):
         self.dir = tempfile.mkdtemp(prefix="sealpost-haproxy-")
         self.ports = []
         sections = []
-        for i, port in enumerate(backends):
+        for i, backend in enumerate(backends):
+            port, send = backend if isinstance(backend, tuple) else (backend, "send-proxy-v2")
             front = self._free_port()
             self.ports.append(front)
             sections.append(f"""
@@ -60,7 +62,7 @@ frontend fe{i}
   default_backend be{i}
 
 backend be{i}
-  server s1 127.0.0.1:{port} send-proxy-v2
+  server s1 127.0.0.1:{port} {send}
 """)
         config = os.path.join(self.dir, "haproxy.cfg")
         with open(config, "w") as f:
@@ -192,7 +194,8 @@ class TrustedHAProxyTest(unittest.TestCase):
         try:
             set_config(cls.sp, "server", {"trusted_proxies": '["127.0.0.1/32", "::1"]'})
             cls.sp.start()
-            cls.haproxy = HAProxy([cls.sp.https_port, cls.sp.http_port])
+            cls.haproxy = HAProxy([cls.sp.https_port, cls.sp.http_port,
+                                   (cls.sp.https_port, "send-proxy")])
         except BaseException:
             cls.sp.close()
             raise
@@ -209,6 +212,11 @@ class TrustedHAProxyTest(unittest.TestCase):
         email = unique_email()
         status = failed_sign_in(self.sp, self.haproxy.ports[0], CLIENT, email)
         self.assertEqual(status, 401)
+        self.assertEqual(audit_sources(self.sp, email), [CLIENT])
+
+    def test_source_is_the_real_client_with_proxy_v1(self):
+        email = unique_email()
+        self.assertEqual(failed_sign_in(self.sp, self.haproxy.ports[2], CLIENT, email), 401)
         self.assertEqual(audit_sources(self.sp, email), [CLIENT])
 
     def test_forwarded_for_from_the_client_is_not_believed(self):
@@ -232,7 +240,7 @@ class TrustedHAProxyTest(unittest.TestCase):
         # 127.0.0.1 is trusted, so its connections must carry a PROXY header; served as a
         # client, it would put every real client behind the balancer's address.
         self.assertTrue(closed_without_tls(self.sp.https_port, "127.0.0.1"))
-        self.assertTrue(wait_for_log(self.sp, "trusted proxy sent no PROXY v2 header"))
+        self.assertTrue(wait_for_log(self.sp, "trusted proxy sent no PROXY header"))
 
     def test_untrusted_client_is_served_as_before(self):
         email = unique_email()
@@ -242,6 +250,8 @@ class TrustedHAProxyTest(unittest.TestCase):
     def test_forged_proxy_header_from_untrusted_client_is_ignored(self):
         self.assertTrue(closed_without_tls(self.sp.https_port, STRANGER,
                                            proxy_v2_header("203.0.113.9")))
+        self.assertTrue(closed_without_tls(
+            self.sp.https_port, STRANGER, b"PROXY TCP4 203.0.113.9 127.0.0.1 4000 443\r\n"))
         self.assertTrue(wait_for_log(
             self.sp, f"event=proxy_header_refused reason=untrusted_peer remote={STRANGER}"))
         self.assertNotIn("203.0.113.9", self.sp.log())

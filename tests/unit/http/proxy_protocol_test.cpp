@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -89,8 +91,8 @@ TEST(ProxyProtocol, WrongSignatureIsNotProxy) {
             Status::not_proxy);  // a TLS ClientHello
   const std::string get = "GET / HTTP/1.1\r\n";
   EXPECT_EQ(http::parse_proxy_header(Bytes(get.begin(), get.end())).status, Status::not_proxy);
-  const std::string v1 = "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n";  // v1 is not accepted
-  EXPECT_EQ(http::parse_proxy_header(Bytes(v1.begin(), v1.end())).status, Status::not_proxy);
+  const std::string post = "POST /f/intake HTTP/1.1\r\n";  // shares v1's first letter
+  EXPECT_EQ(http::parse_proxy_header(Bytes(post.begin(), post.end())).status, Status::not_proxy);
   // The signature differs only in its last byte.
   Bytes almost = header(0x21, 0x11, inet_block());
   almost[11] = 0x0B;
@@ -173,6 +175,72 @@ TEST(ProxyProtocol, MalformedTlvs) {
     ASSERT_EQ(r.status, Status::error);
     EXPECT_EQ(r.error, http::ProxyError::bad_tlv);
     EXPECT_FALSE(http::proxy_error_text(r.error).empty());
+  }
+}
+
+Bytes text(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+TEST(ProxyProtocolV1, Tcp4AndTcp6) {
+  auto r = http::parse_proxy_header(text("PROXY TCP4 203.0.113.7 192.0.2.1 51000 443\r\n\x16"));
+  ASSERT_EQ(r.status, Status::header);
+  EXPECT_EQ(r.header.version, 1);
+  EXPECT_EQ(r.header.command, http::ProxyCommand::proxy);
+  EXPECT_EQ(r.header.source->to_string(), "203.0.113.7");
+  EXPECT_EQ(r.header.source_port, 51000);
+  EXPECT_EQ(r.header.length, 44u);
+  r = http::parse_proxy_header(text("PROXY TCP6 2001:db8::5 2001:db8::1 65535 0\r\n"));
+  ASSERT_EQ(r.status, Status::header);
+  EXPECT_EQ(r.header.source->to_string(), "2001:db8::5");
+  EXPECT_EQ(r.header.source_port, 65535);
+}
+
+TEST(ProxyProtocolV1, UnknownUsesTheRealEndpoints) {
+  for (const char* line : {"PROXY UNKNOWN\r\n", "PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n"}) {
+    const auto r = http::parse_proxy_header(text(line));
+    ASSERT_EQ(r.status, Status::header) << line;
+    EXPECT_EQ(r.header.command, http::ProxyCommand::local);
+    EXPECT_FALSE(r.header.source);
+  }
+}
+
+TEST(ProxyProtocolV1, TruncatedIsIncompleteUntilTheLimit) {
+  const std::string line = "PROXY TCP4 203.0.113.7 192.0.2.1 51000 443\r\n";
+  for (std::size_t n = 1; n < line.size(); ++n) {
+    EXPECT_EQ(http::parse_proxy_header(text(line.substr(0, n))).status, Status::incomplete) << n;
+  }
+  // No CRLF within 107 bytes: not a v1 line, however it goes on.
+  const std::string endless = "PROXY TCP4 " + std::string(200, '1');
+  EXPECT_EQ(http::parse_proxy_header(text(endless.substr(0, 106))).status, Status::incomplete);
+  const auto r = http::parse_proxy_header(text(endless.substr(0, 107)));
+  ASSERT_EQ(r.status, Status::error);
+  EXPECT_EQ(r.error, http::ProxyError::bad_v1_line);
+}
+
+TEST(ProxyProtocolV1, Malformed) {
+  for (const char* line : {
+           "PROXY TCP4 203.0.113.7 192.0.2.1 51000\r\n",           // a word short
+           "PROXY TCP4 203.0.113.7 192.0.2.1 51000 443 x\r\n",     // a word long
+           "PROXY TCP4  203.0.113.7 192.0.2.1 51000 443\r\n",      // double space
+           "PROXY TCP4 2001:db8::5 192.0.2.1 51000 443\r\n",       // family mismatch
+           "PROXY TCP6 203.0.113.7 2001:db8::1 51000 443\r\n",     // family mismatch
+           "PROXY TCP6 fe80::1%eth0 2001:db8::1 51000 443\r\n",    // scope id
+           "PROXY TCP4 203.0.113.7 192.0.2.1 65536 443\r\n",       // port too large
+           "PROXY TCP4 203.0.113.7 192.0.2.1 -1 443\r\n",          // signed port
+           "PROXY TCP4 203.0.113.7 192.0.2.1 +1 443\r\n",          // signed port
+           "PROXY TCP4 203.0.113.7 192.0.2.1 000001 443\r\n",      // six digits
+           "PROXY UDP4 203.0.113.7 192.0.2.1 51000 443\r\n",       // not TCP
+           "PROXY tcp4 203.0.113.7 192.0.2.1 51000 443\r\n",       // case matters
+           "PROXY TCP4 203.0.113.7 lb.example.org 51000 443\r\n",  // a name
+           "PROXY TCP4 203.0.113.7 192.0.2.1 51000 443\n",         // LF only
+           "PROXY \r\n",
+       }) {
+    const auto r = http::parse_proxy_header(text(line));
+    if (std::string_view(line).ends_with("443\n")) {
+      EXPECT_EQ(r.status, Status::incomplete) << line;  // no CRLF yet
+      continue;
+    }
+    ASSERT_EQ(r.status, Status::error) << line;
+    EXPECT_EQ(r.error, http::ProxyError::bad_v1_line) << line;
   }
 }
 
