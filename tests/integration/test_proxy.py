@@ -259,7 +259,11 @@ class TrustedHAProxyTest(unittest.TestCase):
         with socket.create_connection(("127.0.0.1", self.sp.http_port), timeout=15,
                                       source_address=(STRANGER, 0)) as s:
             s.sendall(proxy_v2_header("203.0.113.9") + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            self.assertEqual(s.recv(100), b"")
+            try:
+                answer = s.recv(100)
+            except ConnectionResetError:  # closed with bytes unread: a reset, still no answer
+                answer = b""
+            self.assertEqual(answer, b"")
 
 
 class UntrustedHAProxyTest(unittest.TestCase):
