@@ -191,6 +191,8 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   options.https_listen = config->https_listen;
   options.http_listen = config->http_listen;
   options.public_origin = config->public_origin;
+  options.trusted_proxies = http::TrustedProxies(config->trusted_proxies);
+  options.proxy_protocol = config->proxy_protocol;
   http::Server server(io, *tls, router, options, [&forms](unsigned status, std::string_view id) {
     return forms.error_page(status, id);
   });
