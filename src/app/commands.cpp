@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "app/auditor.hpp"
+#include "app/checkpoint_log.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
@@ -99,7 +100,8 @@ class CliAudit {
   static core::Result<std::unique_ptr<CliAudit>> open(const DataDir& dir, store::Store& store) {
     auto key = read_secret_file(dir.signing_secret_key(), kMaxSigningKeyBytes);
     if (!key) return core::fail(std::move(key).error());
-    return std::unique_ptr<CliAudit>(new CliAudit(store, std::move(*key)));
+    return std::unique_ptr<CliAudit>(
+        new CliAudit(store, std::move(*key), dir.audit_checkpoint_log()));
   }
   core::Status record(std::string action, std::string object) {
     return auditor_.record_blocking(actor_, std::move(action), std::move(object), kLocalSource,
@@ -108,8 +110,10 @@ class CliAudit {
   core::Status finish() { return auditor_.finish_blocking(); }
 
  private:
-  CliAudit(store::Store& store, core::SecretBytes key)
-      : key_(std::move(key)), auditor_(store, key_, clock_), actor_(cli_actor()) {}
+  CliAudit(store::Store& store, core::SecretBytes key, std::filesystem::path checkpoint_log)
+      : key_(std::move(key)),
+        auditor_(store, key_, clock_, std::move(checkpoint_log)),
+        actor_(cli_actor()) {}
   core::SecretBytes key_;
   core::SystemClock clock_;
   Auditor auditor_;
@@ -456,15 +460,28 @@ class QuietStderr {
 
 }  // namespace
 
-int run_audit_verify(const std::string& data_dir) {
+int run_audit_verify(const std::string& data_dir, const std::vector<std::string>& checkpoints) {
   DataDir dir(data_dir);
   auto public_key = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
   if (!public_key) return fail_line(public_key.error().public_text());
+  // Checkpoints from outside the database: this node's log, and any the auditor saved.
+  std::vector<std::pair<std::string, std::vector<audit::Checkpoint>>> external;
+  auto log = read_checkpoint_lines(dir.audit_checkpoint_log());
+  if (!log) return fail_line(log.error().public_text());
+  external.emplace_back("the checkpoint log " + dir.audit_checkpoint_log().string(),
+                        std::move(*log));
+  for (const auto& file : checkpoints) {
+    if (!fs::exists(file)) return fail_line("cannot read " + file);
+    auto saved = read_checkpoint_lines(file);
+    if (!saved) return fail_line(saved.error().public_text());
+    if (saved->empty()) return fail_line(file + " holds no checkpoint");
+    external.emplace_back("the saved checkpoint " + file, std::move(*saved));
+  }
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   core::Result<audit::VerifyReport> report = [&] {
     QuietStderr quiet;
-    return verify_audit_blocking(**store, *public_key);
+    return verify_audit_blocking(**store, *public_key, external);
   }();
   (*store)->close();
   if (!report) return fail_line(report.error().public_text());

@@ -23,7 +23,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
               const std::optional<std::string>& http_listen);
 // `audit verify`: exit 0 and one summary line when the chain is intact, else one
 // "sealpost: audit trail broken at entry K: <reason>" line and exit 1.
-int run_audit_verify(const std::string& data_dir);
+// `checkpoints`: files of checkpoint lines an auditor saved (`--checkpoint FILE`), checked
+// like the node's own DATA/audit-checkpoints.log.
+int run_audit_verify(const std::string& data_dir, const std::vector<std::string>& checkpoints);
 // `audit export`: the trail as JSON lines (one entry per line), to `out` or stdout.
 int run_audit_export(const std::string& data_dir, const std::optional<std::string>& out);
 

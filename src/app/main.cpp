@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
   auto* audit_verify =
       audit->add_subcommand("verify", "Check the hash chain and its signed checkpoints");
   add_data(audit_verify);
+  std::vector<std::string> audit_checkpoints;
+  audit_verify->add_option("--checkpoint", audit_checkpoints,
+                           "A file of checkpoint lines saved earlier (from a node's "
+                           "audit-checkpoints.log); may be repeated");
   auto* audit_export = audit->add_subcommand("export", "Write the audit trail as JSON lines");
   add_data(audit_export);
   std::optional<std::string> audit_out;
@@ -121,7 +125,7 @@ int main(int argc, char** argv) {
   if (*user_add) return app::run_user_add(data, email, roles);
   if (*user_link) return app::run_user_link(data, email);
   if (*user_list) return app::run_user_list(data);
-  if (*audit_verify) return app::run_audit_verify(data);
+  if (*audit_verify) return app::run_audit_verify(data, audit_checkpoints);
   if (*audit_export) return app::run_audit_export(data, audit_out);
   return 2;
 }

@@ -63,6 +63,7 @@ constexpr TableSpec kTables[] = {
     {"sessions", "id_hash, user_id, stage, csrf_token, created_at, last_seen_at, source", "id_hash",
      true, nullptr},
     {"grants", "user_id, form_id, granted_at, granted_by", "user_id, form_id", false, nullptr},
+    {"node_secrets", "name, fingerprint, recorded_at", "name", true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).
