@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "app/checkpoint_log.hpp"
 #include "core/log.hpp"
 #include "crypto/openpgp.hpp"
 
@@ -18,6 +19,14 @@ constexpr std::size_t kPage = 1000;
 store::AuditRow to_row(const audit::Entry& e) {
   return store::AuditRow{e.seq,    e.time,    e.actor,     e.action, e.object,
                          e.source, e.outcome, e.prev_hash, e.hash};
+}
+
+audit::VerifyReport broken_report(audit::VerifyReport report, std::int64_t seq,
+                                  std::string reason) {
+  report.ok = false;
+  report.bad_seq = seq;
+  report.reason = std::move(reason);
+  return report;
 }
 
 }  // namespace
@@ -109,8 +118,31 @@ core::Status Auditor::checkpoint_blocking() {
   auto signature =
       crypto::sign_detached(signing_key_, audit::checkpoint_payload(head.seq, head.hash, now));
   if (!signature) return core::fail(std::move(signature).error());
-  return store_.audit().add_audit_checkpoint_blocking(
-      store::AuditCheckpointRow{head.seq, head.hash, now, std::move(*signature)});
+  const store::AuditCheckpointRow checkpoint{head.seq, head.hash, now, std::move(*signature)};
+  if (auto s = store_.audit().add_audit_checkpoint_blocking(checkpoint); !s) return s;
+  if (!checkpoint_log_.empty()) {
+    // Best effort after the fact: the checkpoint is in the database already; a log that
+    // cannot be written is an alert for the operator, not a reason to fail the event.
+    if (auto s = append_checkpoint_line(checkpoint_log_, checkpoint_line(checkpoint)); !s) {
+      spdlog::error("event=alert kind=checkpoint_log_unwritable detail={}",
+                    core::log_safe(s.error().public_text()));
+    }
+  }
+  return core::ok();
+}
+
+store::AuditRow receipt_entry(const std::optional<store::AuditRow>& last,
+                              const store::NewSubmission& submission, std::int64_t now) {
+  std::optional<audit::Entry> previous;
+  if (last) previous = to_entry(*last);
+  // Source "web": the submitter's address stays out of the permanent trail (it is in the
+  // rate limiter's memory only).
+  return to_row(
+      audit::next_entry(previous ? &*previous : nullptr, now, "system", std::string(kReceiptAction),
+                        "submission:" + submission.reference + " form:" + submission.form_id +
+                            " v " + std::to_string(submission.form_version) +
+                            " bytes:" + std::to_string(submission.ciphertext.size()),
+                        "web", "ok"));
 }
 
 core::Status Auditor::finish_blocking() {
@@ -121,8 +153,9 @@ core::Status Auditor::finish_blocking() {
   return checkpoint_blocking();
 }
 
-core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
-                                                        std::string_view public_key_armored) {
+core::Result<audit::VerifyReport> verify_audit_blocking(
+    store::Store& store, std::string_view public_key_armored,
+    const std::vector<std::pair<std::string, std::vector<audit::Checkpoint>>>& external) {
   std::vector<audit::Entry> entries;
   std::int64_t after = 0;
   for (;;) {
@@ -150,6 +183,34 @@ core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
   if (key_unreadable) {
     return core::fail(core::ErrorKind::invalid_input,
                       "the server's public signing key could not be read");
+  }
+  if (!report.ok) return report;
+  for (const auto& [what, checkpoints] : external) {
+    auto outside = audit::verify_external(
+        entries, checkpoints, what, [&](std::string_view payload, std::string_view signature) {
+          return crypto::verify_detached(public_key_armored, payload, signature).has_value();
+        });
+    if (!outside.ok) return outside;
+  }
+  // Receipts: every submission the trail says was received must still be stored.
+  for (const auto& e : entries) {
+    if (e.action != kReceiptAction) continue;
+    // "submission:REF form:ID v N bytes:B", as receipt_entry writes it.
+    const auto ref_end = e.object.find(" form:");
+    const auto form_end = e.object.find(" v ", ref_end == std::string::npos ? 0 : ref_end);
+    if (!e.object.starts_with("submission:") || ref_end == std::string::npos ||
+        form_end == std::string::npos) {
+      return broken_report(report, e.seq, "a receipt entry of unknown shape");
+    }
+    const std::string reference = e.object.substr(11, ref_end - 11);
+    const std::string form = e.object.substr(ref_end + 6, form_end - ref_end - 6);
+    auto found = store.submissions().find_submission_blocking(form, reference);
+    if (!found) return core::fail(std::move(found).error());
+    if (!found->has_value()) {
+      return broken_report(report, e.seq,
+                           "submission " + reference + " of form " + form +
+                               " (received in this entry) is missing from the store");
+    }
   }
   return report;
 }

@@ -5,9 +5,13 @@
 // Trust: the rows it reads back are our own data; a broken chain fails closed.
 
 #include <cstdint>
+#include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "audit/verify.hpp"
 #include "core/clock.hpp"
@@ -24,8 +28,13 @@ class Auditor {
   static constexpr std::int64_t kCheckpointEvery = 100;
 
   // `signing_key` is the server's armored secret signing key; all three must outlive this.
-  Auditor(store::Store& store, const core::SecretBytes& signing_key, const core::Clock& clock)
-      : store_(store), signing_key_(signing_key), clock_(clock) {}
+  // `checkpoint_log`: where each checkpoint signed here is also appended (empty: nowhere).
+  Auditor(store::Store& store, const core::SecretBytes& signing_key, const core::Clock& clock,
+          std::filesystem::path checkpoint_log = {})
+      : store_(store),
+        signing_key_(signing_key),
+        clock_(clock),
+        checkpoint_log_(std::move(checkpoint_log)) {}
 
   // Appends one entry. Never pass PHI: objects are references ("form:ID v N", "key:FPR").
   core::Status record_blocking(std::string actor, std::string action, std::string object,
@@ -40,6 +49,7 @@ class Auditor {
   store::Store& store_;
   const core::SecretBytes& signing_key_;
   const core::Clock& clock_;
+  const std::filesystem::path checkpoint_log_;
   std::mutex mutex_;  // one checkpoint at a time in this process
   bool recorded_ = false;
 };
@@ -49,9 +59,18 @@ std::string cli_actor();
 
 audit::Entry to_entry(const store::AuditRow& row);
 
-// Loads the whole trail and checks it against the checkpoints, whose signatures must be
-// by `public_key_armored`.
-core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
-                                                        std::string_view public_key_armored);
+// Loads the whole trail and checks it against the checkpoints in the database, then
+// against `external` checkpoints (the node's checkpoint log, an auditor's saved line),
+// whose signatures must all be by `public_key_armored`; then checks that every submission
+// whose receipt the trail records is still in the store.
+core::Result<audit::VerifyReport> verify_audit_blocking(
+    store::Store& store, std::string_view public_key_armored,
+    const std::vector<std::pair<std::string, std::vector<audit::Checkpoint>>>& external = {});
+
+// The receipt entry of a submission (A1, A8): chained after `last`, no PHI (reference,
+// form, version, size). The object's shape is what verify_audit_blocking parses back.
+store::AuditRow receipt_entry(const std::optional<store::AuditRow>& last,
+                              const store::NewSubmission& submission, std::int64_t now);
+inline constexpr std::string_view kReceiptAction = "submission.receive";
 
 }  // namespace app

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "app/auditor.hpp"
+#include "app/checkpoint_log.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
@@ -26,6 +27,7 @@
 #include "core/rng.hpp"
 #include "crypto/openpgp.hpp"
 #include "forms/declaration.hpp"
+#include "store/port.hpp"
 #include "store/store.hpp"
 
 namespace app {
@@ -98,7 +100,8 @@ class CliAudit {
   static core::Result<std::unique_ptr<CliAudit>> open(const DataDir& dir, store::Store& store) {
     auto key = read_secret_file(dir.signing_secret_key(), kMaxSigningKeyBytes);
     if (!key) return core::fail(std::move(key).error());
-    return std::unique_ptr<CliAudit>(new CliAudit(store, std::move(*key)));
+    return std::unique_ptr<CliAudit>(
+        new CliAudit(store, std::move(*key), dir.audit_checkpoint_log()));
   }
   core::Status record(std::string action, std::string object) {
     return auditor_.record_blocking(actor_, std::move(action), std::move(object), kLocalSource,
@@ -107,8 +110,10 @@ class CliAudit {
   core::Status finish() { return auditor_.finish_blocking(); }
 
  private:
-  CliAudit(store::Store& store, core::SecretBytes key)
-      : key_(std::move(key)), auditor_(store, key_, clock_), actor_(cli_actor()) {}
+  CliAudit(store::Store& store, core::SecretBytes key, std::filesystem::path checkpoint_log)
+      : key_(std::move(key)),
+        auditor_(store, key_, clock_, std::move(checkpoint_log)),
+        actor_(cli_actor()) {}
   core::SecretBytes key_;
   core::SystemClock clock_;
   Auditor auditor_;
@@ -455,15 +460,28 @@ class QuietStderr {
 
 }  // namespace
 
-int run_audit_verify(const std::string& data_dir) {
+int run_audit_verify(const std::string& data_dir, const std::vector<std::string>& checkpoints) {
   DataDir dir(data_dir);
   auto public_key = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
   if (!public_key) return fail_line(public_key.error().public_text());
+  // Checkpoints from outside the database: this node's log, and any the auditor saved.
+  std::vector<std::pair<std::string, std::vector<audit::Checkpoint>>> external;
+  auto log = read_checkpoint_lines(dir.audit_checkpoint_log());
+  if (!log) return fail_line(log.error().public_text());
+  external.emplace_back("the checkpoint log " + dir.audit_checkpoint_log().string(),
+                        std::move(*log));
+  for (const auto& file : checkpoints) {
+    if (!fs::exists(file)) return fail_line("cannot read " + file);
+    auto saved = read_checkpoint_lines(file);
+    if (!saved) return fail_line(saved.error().public_text());
+    if (saved->empty()) return fail_line(file + " holds no checkpoint");
+    external.emplace_back("the saved checkpoint " + file, std::move(*saved));
+  }
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   core::Result<audit::VerifyReport> report = [&] {
     QuietStderr quiet;
-    return verify_audit_blocking(**store, *public_key);
+    return verify_audit_blocking(**store, *public_key, external);
   }();
   (*store)->close();
   if (!report) return fail_line(report.error().public_text());
@@ -609,6 +627,162 @@ int run_user_list(const std::string& data_dir) {
                 u.key_fingerprint ? u.key_fingerprint->c_str() : "-");
   }
   (*store)->close();
+  return 0;
+}
+
+}  // namespace app
+
+namespace app {
+
+namespace {
+
+// Sets `[store] database = "URI"` in the text of sealpost.toml, keeping every other line
+// (comments included): an existing uncommented `database =` line in [store] is replaced,
+// else the line goes right after the [store] header, else a [store] section is appended.
+std::string with_store_database(const std::string& text, const std::string& uri) {
+  const std::string line = "database = \"" + uri + "\"";
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = text.find('\n', start);
+    lines.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  auto trimmed = [](const std::string& s) {
+    const auto b = s.find_first_not_of(" \t");
+    return b == std::string::npos ? std::string() : s.substr(b);
+  };
+  std::optional<std::size_t> header;
+  bool in_store = false;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string t = trimmed(lines[i]);
+    if (t.starts_with("[")) {
+      in_store = t.starts_with("[store]");
+      if (in_store) header = i;
+      continue;
+    }
+    if (in_store && t.starts_with("database") &&
+        trimmed(t.substr(std::string("database").size())).starts_with("=")) {
+      lines[i] = line;
+      header.reset();
+      break;
+    }
+  }
+  if (header) {
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(*header) + 1, line);
+  } else if (std::none_of(lines.begin(), lines.end(), [&](const auto& l) { return l == line; })) {
+    lines.push_back("[store]");
+    lines.push_back(line);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i];
+    if (i + 1 < lines.size()) out += '\n';
+  }
+  if (!out.ends_with('\n')) out += '\n';
+  return out;
+}
+
+}  // namespace
+
+int run_migrate(const std::string& data_dir, const std::string& target,
+                const std::string& database_password_file) {
+  DataDir dir(data_dir);
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+  if (!config->database.empty()) {
+    return fail_line("this data directory already uses " +
+                     store::describe_database(config->database) + "; migrate copies from SQLite");
+  }
+  if (auto s = store::check_database_uri(target); !s) return fail_line(s.error().public_text());
+  if (target.find_first_of("\"\\\r\n") != std::string::npos) {
+    return fail_line("the database URI must not contain quotes, backslashes or line breaks");
+  }
+  core::SecretBytes password;
+  const auto password_path =
+      database_password_file.empty() ? dir.database_password() : fs::path(database_password_file);
+  if (fs::exists(password_path)) {
+    auto read = read_secret_file(password_path, 1024);
+    if (!read) return fail_line(read.error().public_text());
+    std::string_view text = read->as_string_view();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    password = core::SecretBytes(text);
+  } else if (!database_password_file.empty()) {
+    return fail_line("cannot read " + database_password_file);
+  }
+  auto public_key = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
+  if (!public_key) return fail_line(public_key.error().public_text());
+
+  // The source's chain first: a broken trail is not something to carry over silently.
+  {
+    auto source = open_configured_store_blocking(dir, *config);
+    if (!source) return fail_line(source.error().public_text());
+    core::Result<audit::VerifyReport> report = [&] {
+      QuietStderr quiet;
+      return verify_audit_blocking(**source, *public_key);
+    }();
+    (*source)->close();
+    if (!report) return fail_line(report.error().public_text());
+    if (!report->ok) {
+      return fail_line("the SQLite audit trail is broken at entry " +
+                       std::to_string(report->bad_seq) + " (" + report->reason +
+                       "); nothing was copied");
+    }
+  }
+
+  std::fprintf(stderr, "migrate: copying %s to %s\n", dir.database().c_str(),
+               store::describe_database(target).c_str());
+  auto ported = store::port_sqlite_to_postgres_blocking(
+      dir.database().string(), target, password,
+      [](const std::string& table, std::int64_t done, std::int64_t total) {
+        std::fprintf(stderr, "migrate: %-18s %lld/%lld rows\n", table.c_str(),
+                     static_cast<long long>(done), static_cast<long long>(total));
+      });
+  if (!ported) return fail_line(ported.error().public_text());
+
+  // The copy's chain, read from PostgreSQL through the store the nodes will use.
+  store::StoreOptions options;
+  options.database = target;
+  options.password = core::SecretBytes(password.as_string_view());
+  options.pool_size = 2;
+  auto copy = store::open_store_blocking(options);
+  if (!copy) return fail_line(copy.error().public_text());
+  core::Result<audit::VerifyReport> verified = [&] {
+    QuietStderr quiet;
+    return verify_audit_blocking(**copy, *public_key);
+  }();
+  (*copy)->close();
+  if (!verified || !verified->ok) {
+    return fail_line(
+        "the audit trail does not verify on the PostgreSQL copy; the configuration was NOT "
+        "switched (drop and recreate the target database before trying again)");
+  }
+
+  // Only now: the password next to the other secrets, and the configuration.
+  if (!database_password_file.empty() && !password.empty()) {
+    if (auto s = write_file(dir.database_password(), password.as_string_view(), 0600, false); !s) {
+      return fail_line(s.error().public_text());
+    }
+  }
+  auto text = read_file(dir.config(), 1 << 20);
+  if (!text) return fail_line(text.error().public_text());
+  if (auto s = write_file(dir.config(), with_store_database(*text, target), 0600, false); !s) {
+    return fail_line(s.error().public_text());
+  }
+
+  std::printf("migrated %s to %s, and proved the copy:\n", dir.database().c_str(),
+              store::describe_database(target).c_str());
+  for (const auto& table : ported->tables) {
+    std::printf("  %-18s %8lld rows  sha256 %s  identical\n", table.name.c_str(),
+                static_cast<long long>(table.rows), table.sha256.c_str());
+  }
+  std::printf("  audit trail: %lld entries, chain intact on PostgreSQL\n",
+              static_cast<long long>(verified->entries));
+  std::printf(
+      "sealpost.toml now says [store] database = \"%s\". The SQLite file is kept as it "
+      "was; remove it once you are satisfied.\n",
+      target.c_str());
   return 0;
 }
 

@@ -24,7 +24,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
               const std::optional<std::string>& admin_listen = std::nullopt);
 // `audit verify`: exit 0 and one summary line when the chain is intact, else one
 // "sealpost: audit trail broken at entry K: <reason>" line and exit 1.
-int run_audit_verify(const std::string& data_dir);
+// `checkpoints`: files of checkpoint lines an auditor saved (`--checkpoint FILE`), checked
+// like the node's own DATA/audit-checkpoints.log.
+int run_audit_verify(const std::string& data_dir, const std::vector<std::string>& checkpoints);
 // `audit export`: the trail as JSON lines (one entry per line), to `out` or stdout.
 int run_audit_export(const std::string& data_dir, const std::optional<std::string>& out);
 
@@ -34,5 +36,10 @@ int run_user_add(const std::string& data_dir, const std::string& email,
 int run_user_link(const std::string& data_dir, const std::string& email);
 int run_user_list(const std::string& data_dir);
 int fail_line(const std::string& message);
+// `migrate --to URI`: copies this SQLite installation into an empty PostgreSQL database,
+// proves the copy (row counts, SHA-256 of every table, the audit chain) and only then
+// switches sealpost.toml to it.
+int run_migrate(const std::string& data_dir, const std::string& target,
+                const std::string& database_password_file);
 
 }  // namespace app

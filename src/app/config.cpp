@@ -17,6 +17,10 @@ namespace {
 
 using core::ErrorKind;
 
+// trusted_proxies names a few load balancers or their networks; a list this long is a
+// mistake (a routing table pasted in), and every request walks it.
+constexpr std::size_t kMaxTrustedProxies = 256;
+
 std::string where(const toml::source_region& source) {
   return fmt::format("line {}, column {}", source.begin.line, source.begin.column);
 }
@@ -79,6 +83,35 @@ const std::vector<Setting>& settings() {
                                    [](Config& c, auto v) { c.threads = v; }),
       integer_setting<std::size_t>("server", "crypto_threads", 0, 64,
                                    [](Config& c, auto v) { c.crypto_threads = v; }),
+      {"server", "trusted_proxies",
+       [](const toml::node& n, Config& c) -> core::Status {
+         const auto* list = n.as_array();
+         if (list == nullptr || list->size() > kMaxTrustedProxies) {
+           return bad(n, "server", "trusted_proxies",
+                      fmt::format("a list of at most {} CIDRs, e.g. [\"10.0.0.0/8\"]",
+                                  kMaxTrustedProxies));
+         }
+         c.trusted_proxies.clear();
+         for (const auto& entry : *list) {
+           auto text = entry.value<std::string>();
+           if (!text) return bad(entry, "server", "trusted_proxies", "a list of CIDR strings");
+           auto cidr = http::Cidr::parse(*text);
+           if (!cidr) {
+             return core::fail(ErrorKind::invalid_input,
+                               fmt::format("sealpost.toml {}: [server] trusted_proxies entry {}",
+                                           where(entry.source()), cidr.error().public_text()));
+           }
+           c.trusted_proxies.push_back(*cidr);
+         }
+         return core::ok();
+       }},
+      {"server", "proxy_protocol",
+       [](const toml::node& n, Config& c) -> core::Status {
+         auto v = n.value<bool>();
+         if (!v || !n.is_boolean()) return bad(n, "server", "proxy_protocol", "true or false");
+         c.proxy_protocol = *v;
+         return core::ok();
+       }},
       string_setting("tls", "certificate_file", &Config::tls_certificate_file),
       string_setting("tls", "private_key_file", &Config::tls_private_key_file),
       {"tls", "min_version",
@@ -256,6 +289,8 @@ std::string default_config_text(const std::string& database) {
 # public_origin = ""                # e.g. "https://forms.example.org"; used in redirects
 # threads = 0                       # event-loop threads, 0 = one per core (0..64)
 # crypto_threads = 0                # encryption workers, 0 = one per core (0..64)
+# trusted_proxies = []              # load balancers' CIDRs, e.g. ["10.0.0.0/8", "2001:db8::/32"]
+# proxy_protocol = true             # trusted_proxies send a PROXY header (HAProxy send-proxy-v2)
 # admin_listen = "127.0.0.1:9090"   # /healthz, /readyz, /metrics (plain HTTP); "" disables
 # admin_listen_public = false       # true allows a non-loopback admin_listen
 

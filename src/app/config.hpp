@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "app/data_dir.hpp"
 #include "core/result.hpp"
+#include "http/client_address.hpp"
 #include "http/limits.hpp"
 #include "http/tls_context.hpp"
 
@@ -27,6 +29,12 @@ struct Config {
   std::string public_origin;       // e.g. "https://forms.example.org"; empty = from listener
   std::size_t threads = 0;         // event-loop threads; 0 = one per core
   std::size_t crypto_threads = 0;  // encryption workers; 0 = one per core
+  // Load balancers whose word on the client address is believed (PROXY header,
+  // X-Forwarded-For). Empty = none: the TCP peer is the client.
+  std::vector<http::Cidr> trusted_proxies;
+  // Connections from trusted_proxies start with a PROXY protocol v2 header (HAProxy's
+  // send-proxy-v2). false: they are plain TLS and only X-Forwarded-For is read from them.
+  bool proxy_protocol = true;
   // The admin listener (O3: /healthz, /readyz, /metrics, plain HTTP); empty = off. Only a
   // loopback address unless admin_listen_public (app/admin.hpp check_admin_listen).
   std::string admin_listen = "127.0.0.1:9090";

@@ -26,6 +26,8 @@ class DataDir {
   std::filesystem::path portal_seal_key() const { return secrets_dir() / "portal-seal.key"; }
   // The PostgreSQL password, when [store] database names one (never in sealpost.toml).
   std::filesystem::path database_password() const { return secrets_dir() / "database-password"; }
+  // This node's copy of every audit checkpoint it signed (A8), outside the database.
+  std::filesystem::path audit_checkpoint_log() const { return root_ / "audit-checkpoints.log"; }
   std::filesystem::path signing_public_key() const { return root_ / "server-signing-key.asc"; }
 
   // Export file for one submission: named by its reference number, which we generated

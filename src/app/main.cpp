@@ -23,6 +23,16 @@ int main(int argc, char** argv) {
       "--database-password-file", database_password_file,
       "File holding the PostgreSQL password (copied to DIR/secrets/database-password)");
 
+  auto* migrate = cli.add_subcommand("migrate",
+                                     "Copy an SQLite installation into an empty PostgreSQL, prove "
+                                     "the copy, then switch the configuration to it");
+  add_data(migrate);
+  std::string migrate_to;
+  migrate->add_option("--to", migrate_to, "PostgreSQL libpq URI of an empty database")->required();
+  migrate->add_option("--database-password-file", database_password_file,
+                      "File holding the PostgreSQL password (copied to "
+                      "DIR/secrets/database-password once the copy is proven)");
+
   auto* key = cli.add_subcommand("key", "Manage recipient OpenPGP public keys");
   key->require_subcommand(1);
   std::string key_file;
@@ -70,6 +80,10 @@ int main(int argc, char** argv) {
   auto* audit_verify =
       audit->add_subcommand("verify", "Check the hash chain and its signed checkpoints");
   add_data(audit_verify);
+  std::vector<std::string> audit_checkpoints;
+  audit_verify->add_option("--checkpoint", audit_checkpoints,
+                           "A file of checkpoint lines saved earlier (from a node's "
+                           "audit-checkpoints.log); may be repeated");
   auto* audit_export = audit->add_subcommand("export", "Write the audit trail as JSON lines");
   add_data(audit_export);
   std::optional<std::string> audit_out;
@@ -102,6 +116,7 @@ int main(int argc, char** argv) {
   }
 
   if (*init) return app::run_init(data, hostname, database, database_password_file);
+  if (*migrate) return app::run_migrate(data, migrate_to, database_password_file);
   if (*key_import) return app::run_key_import(data, key_file);
   if (*key_list) return app::run_key_list(data);
   if (*form_add) return app::run_form_add(data, form_file);
@@ -113,7 +128,7 @@ int main(int argc, char** argv) {
   if (*user_add) return app::run_user_add(data, email, roles);
   if (*user_link) return app::run_user_link(data, email);
   if (*user_list) return app::run_user_list(data);
-  if (*audit_verify) return app::run_audit_verify(data);
+  if (*audit_verify) return app::run_audit_verify(data, audit_checkpoints);
   if (*audit_export) return app::run_audit_export(data, audit_out);
   return 2;
 }

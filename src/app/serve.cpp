@@ -1,5 +1,6 @@
 // `sealpost serve`: wires config, store, crypto and the form handlers into the HTTP server,
 // and owns the process lifecycle (signals, reload, graceful drain).
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -9,11 +10,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "app/admin.hpp"
 #include "app/auditor.hpp"
+#include "app/checkpoint_log.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/counting_store.hpp"
@@ -24,7 +28,9 @@
 #include "app/store_setup.hpp"
 #include "app/systemd_notify.hpp"
 #include "core/blocking_pool.hpp"
+#include "core/encoding.hpp"
 #include "core/log.hpp"
+#include "crypto/hmac.hpp"
 #include "http/admin_server.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
@@ -36,9 +42,104 @@ namespace net = boost::asio;
 
 namespace {
 
+// Signs a checkpoint every kCheckpointInterval while the server runs (a no-op when the
+// head is covered already).
+class PeriodicCheckpoints {
+ public:
+  static constexpr auto kCheckpointInterval = std::chrono::seconds(60);
+  explicit PeriodicCheckpoints(Auditor& auditor) : auditor_(auditor), thread_([this] { run(); }) {}
+  ~PeriodicCheckpoints() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, kCheckpointInterval, [this] { return stopping_; })) {
+      lock.unlock();
+      if (auto s = auditor_.checkpoint_blocking(); !s) {
+        // A broken chain or an unreachable database: said loudly, tried again next time.
+        spdlog::error("event=audit_checkpoint_failed detail={}",
+                      core::log_safe(s.error().detail()));
+      }
+      lock.lock();
+    }
+  }
+  Auditor& auditor_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;  // last
+};
+
+// The fingerprint of a shared secret: HMAC-SHA-256 of a fixed label under the secret, so
+// that the database learns whether two nodes hold the same secret, and nothing else.
+std::string secret_fingerprint(std::span<const std::uint8_t> secret) {
+  static constexpr std::string_view kLabel = "sealpost-node-secret-fingerprint-v1";
+  const auto mac = crypto::hmac_sha256(
+      secret, std::span(reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()));
+  return core::to_hex(mac);
+}
+
+core::Status check_node_secrets_blocking(store::Store& store, const DataDir& dir,
+                                         const core::SecretBytes& token_key,
+                                         const core::SecretBytes& signing_key,
+                                         const core::Clock& clock) {
+  auto seal_key = load_or_create_seal_key(dir.portal_seal_key());
+  if (!seal_key) return core::fail(std::move(seal_key).error());
+  const struct {
+    const char* name;
+    std::filesystem::path file;
+    std::string fingerprint;
+  } secrets[] = {
+      {"form-token", dir.form_token_secret(), secret_fingerprint(token_key.view())},
+      {"server-signing-key", dir.signing_secret_key(), secret_fingerprint(signing_key.view())},
+      {"portal-seal", dir.portal_seal_key(), secret_fingerprint(seal_key->view())},
+  };
+  const std::int64_t now = core::unix_seconds(clock.now());
+  for (const auto& secret : secrets) {
+    auto recorded =
+        store.cluster().claim_secret_fingerprint_blocking(secret.name, secret.fingerprint, now);
+    if (!recorded) return core::fail(std::move(recorded).error());
+    if (recorded->fingerprint != secret.fingerprint) {
+      return core::fail(
+          core::ErrorKind::invalid_input,
+          fmt::format("{} is not the one the other nodes of this database use (recorded {}); "
+                      "copy secrets/ and server-signing-key.asc from a running node "
+                      "(docs/OPERATIONS.md, several nodes)",
+                      secret.file.string(), recorded->recorded_at));
+    }
+  }
+  return core::ok();
+}
+
+// "" when the trail verifies against the database's checkpoints, this node's checkpoint
+// log and the store's submissions; else why not (one line, no PHI).
+std::string check_audit_at_start_blocking(store::Store& store, const DataDir& dir) {
+  auto public_key = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
+  if (!public_key) return public_key.error().public_text();
+  auto log = read_checkpoint_lines(dir.audit_checkpoint_log());
+  if (!log) return log.error().public_text();
+  auto report = verify_audit_blocking(
+      store, *public_key, {{"the checkpoint log " + dir.audit_checkpoint_log().string(), *log}});
+  if (!report) return report.error().public_text();
+  if (!report->ok) {
+    return "entry " + std::to_string(report->bad_seq) + ": " + report->reason;
+  }
+  return {};
+}
+
 // Watches the store's configuration generation so `form add`, `form disable` and
-// `key import`, run by an administrator in another process, take effect within seconds;
-// and rebuilds the catalog when a recipient key in use expires.
+// `key import`, run by an administrator in another process or on another node, take
+// effect here within a second (a one-row read every kPollInterval: a few queries a second
+// per node, nothing for PostgreSQL); and rebuilds the catalog when a recipient key in use
+// expires.
 class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
  public:
   CatalogReloader(net::io_context& io, FormService& service, store::Store& store,
@@ -51,6 +152,8 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
         signing_key_(signing_key),
         pool_(pool),
         contexts_(contexts) {}
+
+  static constexpr auto kPollInterval = std::chrono::milliseconds(500);
 
   void start() { schedule(); }
   // Called from the signal handler's thread: the timer is only touched on its strand.
@@ -65,7 +168,7 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
  private:
   void schedule() {
     if (stopped_) return;
-    timer_.expires_after(std::chrono::seconds(2));
+    timer_.expires_after(kPollInterval);
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->stopped_) return;
       self->check();
@@ -162,15 +265,40 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   core::BlockingPool pool(crypto_threads, 1024);
 
   core::SystemClock clock;
+  // Nodes sharing a database must share their secrets too (a token issued by one node is
+  // checked by another; TOTP secrets are sealed under one key): the first node records a
+  // keyed fingerprint of each, every later one must match it.
+  if (auto s = check_node_secrets_blocking(*store, dir, *token_key, *signing_key, clock); !s) {
+    return fail_line(s.error().public_text());
+  }
   auto catalog = load_catalog_blocking(*store, *config, *signing_key, clock.now(), crypto_threads);
   if (!catalog) return fail_line(catalog.error().public_text());
 
   // Start and stop of the server are audited (actor "system"); a trail that cannot be
   // written stops the start, before any port is opened.
-  Auditor auditor(*store, *signing_key, clock);
+  Auditor auditor(*store, *signing_key, clock, dir.audit_checkpoint_log());
   if (auto s = auditor.record_blocking("system", "serve.start", "server", "local", "ok"); !s) {
     return fail_line(s.error().public_text());
   }
+  // The chain is checked once at start, against the database's checkpoints and this node's
+  // checkpoint log. A broken chain is an alert (log line + audit entry), not a refusal to
+  // serve: the evidence stays where it is for the investigation.
+  if (auto alert = check_audit_at_start_blocking(*store, dir); !alert.empty()) {
+    spdlog::error("event=alert kind=audit_chain_broken detail={}", core::log_safe(alert));
+    if (auto s = auditor.record_blocking("system", "alert.audit_chain_broken", "audit", "local",
+                                         "failed");
+        !s) {
+      spdlog::error("event=audit_failed detail={}", core::log_safe(s.error().detail()));
+    }
+  }
+  // Every stored submission's receipt joins the chain in its own transaction (A8).
+  store->submissions().set_receipt_audit(
+      [&clock](const std::optional<store::AuditRow>& last, const store::NewSubmission& sub) {
+        return receipt_entry(last, sub, core::unix_seconds(clock.now()));
+      });
+  // Checkpoints at least once a minute while entries arrive (receipts do not pass through
+  // the Auditor's every-100 rule), each also appended to this node's checkpoint log.
+  PeriodicCheckpoints periodic(auditor);
 
   FormService forms(*config, *store, pool, clock, std::move(*token_key));
   forms.set_catalog(*catalog);
@@ -203,6 +331,8 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   options.https_listen = config->https_listen;
   options.http_listen = config->http_listen;
   options.public_origin = config->public_origin;
+  options.trusted_proxies = http::TrustedProxies(config->trusted_proxies);
+  options.proxy_protocol = config->proxy_protocol;
   options.on_response = [&metrics](const http::ResponseRecord& r) { metrics.observe_response(r); };
   http::Server server(io, *tls, router, options, [&forms](unsigned status, std::string_view id) {
     return forms.error_page(status, id);
@@ -275,6 +405,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   // The event loop ran dry: every connection is closed. Finish encryption jobs, then let
   // the store commit what it accepted.
   pool.stop();
+  periodic.stop();
   // Closing entry and checkpoint: a truncation of everything up to here is detectable.
   int rc = 0;
   if (auto s = auditor.record_blocking("system", "serve.stop", "server", "local", "ok"); !s) {

@@ -83,4 +83,49 @@ VerifyReport verify_chain(const std::vector<Entry>& entries,
   return chain;
 }
 
+VerifyReport verify_external(const std::vector<Entry>& entries,
+                             const std::vector<Checkpoint>& external, std::string_view what,
+                             const SignatureCheck& signature_ok) {
+  VerifyReport report;
+  report.ok = true;
+  report.entries = static_cast<std::int64_t>(entries.size());
+  const Checkpoint* highest = nullptr;
+  for (const auto& c : external) {
+    if (!signature_ok(checkpoint_payload(c), c.signature)) {
+      report.ok = false;
+      report.bad_seq = c.count;
+      report.reason = std::string(what) + ": a checkpoint at entry " + std::to_string(c.count) +
+                      " has no good signature by the server's key";
+      return report;
+    }
+    ++report.checkpoints;
+    if (highest == nullptr || c.count > highest->count) highest = &c;
+  }
+  if (highest == nullptr) return report;
+  report.last_checkpoint = highest->count;
+  // The strongest statement first: the largest count vouched for.
+  if (highest->count > static_cast<std::int64_t>(entries.size())) {
+    report.ok = false;
+    report.bad_seq = static_cast<std::int64_t>(entries.size()) + 1;
+    report.reason = std::string(what) + " vouches for " + std::to_string(highest->count) +
+                    " entries (signed at " + std::to_string(highest->time) +
+                    "), the database has " + std::to_string(entries.size()) + ": entries " +
+                    std::to_string(entries.size() + 1) + " to " + std::to_string(highest->count) +
+                    " were deleted (truncated)";
+    return report;
+  }
+  for (const auto& c : external) {
+    if (c.count < 1) continue;
+    const Entry& at = entries[static_cast<std::size_t>(c.count - 1)];
+    if (at.seq != c.count || at.hash != c.head_hash) {
+      report.ok = false;
+      report.bad_seq = c.count;
+      report.reason = std::string(what) + ": entry " + std::to_string(c.count) +
+                      " is not the one its checkpoint signed (rewritten)";
+      return report;
+    }
+  }
+  return report;
+}
+
 }  // namespace audit

@@ -36,6 +36,15 @@ VerifyReport verify_chain(const std::vector<Entry>& entries,
                           const std::vector<Checkpoint>& checkpoints,
                           const SignatureCheck& signature_ok);
 
+// Checks the chain against checkpoints kept OUTSIDE the database (A8: each node's checkpoint
+// log, or one an auditor saved): each must carry a good signature and name an entry the
+// chain still has, with the same hash. This is what catches a truncation that also deleted
+// the checkpoint rows. `entries` as for verify_chain, already checked by it. `what` names
+// where the checkpoints came from, for the reason text.
+VerifyReport verify_external(const std::vector<Entry>& entries,
+                             const std::vector<Checkpoint>& external, std::string_view what,
+                             const SignatureCheck& signature_ok);
+
 // Checks a stretch of the chain that starts after a trusted anchor: entry `anchor_seq`
 // hashed to `anchor_hash` (0 and kGenesisHash for the start). Used before signing a new
 // checkpoint, so that a checkpoint never vouches for a chain already broken.

@@ -3,7 +3,9 @@
 // SECURITY: this file faces the Internet. Each connection runs on its own strand; every
 // read has a deadline and a size limit; a request is parsed once by Beast and then handed
 // to the router. No exception or library text reaches a client: handlers' exceptions
-// become a 500 with a request id.
+// become a 500 with a request id. Before TLS (or plain HTTP), the first bytes are read with
+// the handshake deadline: a PROXY protocol header is taken from trusted_proxies only, and
+// one from anyone else closes the connection (its claim is never used).
 #include "http/server.hpp"
 
 #include <array>
@@ -23,6 +25,7 @@
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
+#include "http/proxy_protocol.hpp"
 #include "http/security_headers.hpp"
 
 namespace http {
@@ -99,10 +102,13 @@ struct Server::Shared {
 
 namespace {
 
-std::string peer_address(const tcp::socket& socket) {
+// The TCP peer, in its canonical spelling (IPv4-mapped IPv6 as IPv4). nullopt when the
+// socket is already gone.
+std::optional<net::ip::address> peer_address(const tcp::socket& socket) {
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
-  return ec ? std::string("unknown") : ep.address().to_string();
+  if (ec) return std::nullopt;
+  return canonical(ep.address());
 }
 
 enum class Listener { tls, redirect };
@@ -111,8 +117,11 @@ enum class Listener { tls, redirect };
 class ConnectionSlot {
  public:
   // Takes a place, or returns nothing when the listener or the address is at its limit.
+  // A trusted proxy carries many clients, so its address has no per-address limit (the
+  // listener's still applies); once its PROXY header names the client, rekey() counts the
+  // connection against the client instead.
   static std::unique_ptr<ConnectionSlot> acquire(Server::Shared& shared, Listener listener,
-                                                 std::string address) {
+                                                 std::string address, bool trusted_proxy) {
     const Limits& limits = shared.options.limits;
     std::lock_guard lock(shared.connections_mutex);
     std::size_t& count =
@@ -120,13 +129,28 @@ class ConnectionSlot {
     std::size_t limit =
         listener == Listener::tls ? limits.max_connections : limits.redirect_max_connections;
     std::size_t& mine = shared.per_address[address];
-    if (count >= limit || mine >= limits.max_connections_per_address) {
+    if (count >= limit || (!trusted_proxy && mine >= limits.max_connections_per_address)) {
       if (mine == 0) shared.per_address.erase(address);
       return nullptr;
     }
     ++count;
     ++mine;
     return std::unique_ptr<ConnectionSlot>(new ConnectionSlot(shared, count, std::move(address)));
+  }
+  // Moves this connection's per-address count to `address` (the client a PROXY header
+  // named). false, and nothing changed, when that address is at its limit.
+  bool rekey(std::string address) {
+    std::lock_guard lock(shared_.connections_mutex);
+    std::size_t& theirs = shared_.per_address[address];
+    if (theirs >= shared_.options.limits.max_connections_per_address) {
+      if (theirs == 0) shared_.per_address.erase(address);
+      return false;
+    }
+    ++theirs;
+    auto it = shared_.per_address.find(address_);
+    if (it != shared_.per_address.end() && --it->second == 0) shared_.per_address.erase(it);
+    address_ = std::move(address);
+    return true;
   }
   ~ConnectionSlot() {
     std::lock_guard lock(shared_.connections_mutex);
@@ -152,21 +176,71 @@ bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
 }
 
+// What the first bytes of a connection said about whom it is from.
+struct Preface {
+  bool ok = false;                         // false: close the connection, say nothing
+  std::optional<net::ip::address> client;  // from a trusted proxy's PROXY header
+};
+
+// Reads the start of a connection into `buffer` until it is known whether it is a PROXY
+// protocol header, and acts on it: from a peer that must send one (a trusted proxy, with
+// proxy_protocol on) the header is required and consumed; from any other peer, bytes that
+// start like one close the connection, and anything else stays in `buffer` for TLS or HTTP.
+// The caller sets the deadline. `done` owns the session that owns the other arguments.
+template <class Done>
+void read_preface(beast::tcp_stream& tcp, beast::flat_buffer& buffer, bool expect_proxy,
+                  const std::string& remote, Done&& done) {
+  const auto data = buffer.cdata();
+  const auto parse =
+      parse_proxy_header(std::span(static_cast<const std::uint8_t*>(data.data()), data.size()));
+  using Status = ProxyParse::Status;
+  const bool more = parse.status == Status::incomplete && buffer.size() < kMaxProxyHeaderBytes;
+  if (!more) {
+    if (!expect_proxy) {
+      if (parse.status == Status::not_proxy) return done(Preface{.ok = true});
+      // Someone who is not a trusted proxy claims to speak for another address: never
+      // believed. Logged without the claim (it is whatever the peer chose to write).
+      spdlog::warn("event=proxy_header_refused reason=untrusted_peer remote={}", remote);
+      return done(Preface{});
+    }
+    if (parse.status == Status::header) {
+      buffer.consume(parse.header.length);
+      return done(Preface{.ok = true, .client = parse.header.source});
+    }
+    spdlog::warn("event=proxy_header_refused reason=\"{}\" remote={}",
+                 parse.status == Status::error ? proxy_error_text(parse.error)
+                                               : "trusted proxy sent no PROXY header",
+                 remote);
+    return done(Preface{});
+  }
+  // Never past the longest header: the bytes after it belong to TLS, and a peer that has
+  // not finished its header by then has sent none.
+  tcp.async_read_some(buffer.prepare(kMaxProxyHeaderBytes - buffer.size()),
+                      [&tcp, &buffer, expect_proxy, &remote, done = std::forward<Done>(done)](
+                          beast::error_code ec, std::size_t n) mutable {
+                        // Closed, reset, timed out, drained: nothing to answer.
+                        if (ec) return done(Preface{});
+                        buffer.commit(n);
+                        read_preface(tcp, buffer, expect_proxy, remote, std::move(done));
+                      });
+}
+
 // One TLS connection: handshake, then requests one at a time (no pipelining of handlers),
 // each with a fresh parser whose limits are set per route before the body is read.
 class TlsSession final : public SessionBase, public std::enable_shared_from_this<TlsSession> {
  public:
   TlsSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared,
-             std::unique_ptr<ConnectionSlot> slot)
+             std::unique_ptr<ConnectionSlot> slot, net::ip::address peer)
       : shared_(std::move(shared)),
         slot_(std::move(slot)),
+        peer_(peer),
         remote_(slot_->address()),
         stream_(std::move(socket), *shared_->tls) {}
   ~TlsSession() override { shared_->remove(this); }
 
   void run() {
     shared_->add(shared_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_handshake(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_preface(); });
   }
 
   void on_drain() override {
@@ -184,10 +258,33 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
 
   const Limits& limits() const { return shared_->options.limits; }
 
+  void do_preface() {
+    const bool trusted = shared_->options.trusted_proxies.contains(peer_);
+    beast::get_lowest_layer(stream_).expires_after(limits().handshake_timeout);
+    read_preface(beast::get_lowest_layer(stream_), preface_,
+                 trusted && shared_->options.proxy_protocol, remote_,
+                 [self = shared_from_this()](Preface preface) { self->on_preface(preface); });
+  }
+
+  void on_preface(const Preface& preface) {
+    if (!preface.ok) return;  // the socket closes with the session
+    if (preface.client) {
+      peer_ = canonical(*preface.client);
+      if (!slot_->rekey(peer_.to_string())) {
+        spdlog::warn("event=connection_refused reason=connection_limit listener=https");
+        return;
+      }
+      remote_ = slot_->address();
+    }
+    do_handshake();
+  }
+
   void do_handshake() {
     beast::get_lowest_layer(stream_).expires_after(limits().handshake_timeout);
-    stream_.async_handshake(net::ssl::stream_base::server,
-                            [self = shared_from_this()](beast::error_code ec) {
+    // The bytes read while looking for a PROXY header are the start of the ClientHello.
+    stream_.async_handshake(net::ssl::stream_base::server, preface_.data(),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->preface_.clear();
                               if (ec) return;  // scanners, plain HTTP on the TLS port, timeouts
                               self->do_read();
                             });
@@ -245,7 +342,7 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
     }
     state_ = State::handling;
     keep_alive_ = parser_->get().keep_alive();
-    RequestContext context{remote_, request_id_, std::move(match_.params)};
+    RequestContext context{request_client(), request_id_, std::move(match_.params)};
     // The handler may answer later, from another thread (encryption and the store's
     // commit run off the event loop). The work guard keeps the io_context running until
     // it has, so a graceful drain still answers every request in flight.
@@ -267,6 +364,26 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
                     core::log_safe(e.what()));
       do_write(shared_->make_error(500, request_id_));
     }
+  }
+
+  // The request's client: the connection's (after any PROXY header), or what a trusted
+  // proxy put in X-Forwarded-For (client_address.hpp decides).
+  std::string request_client() {
+    const auto& options = shared_->options;
+    if (options.trusted_proxies.empty()) return remote_;
+    std::string forwarded;
+    const auto& req = parser_->get();
+    const auto [first, last] = req.equal_range("X-Forwarded-For");
+    for (auto field = first; field != last; ++field) {
+      if (!forwarded.empty()) forwarded += ',';
+      forwarded += field->value();
+    }
+    const auto client = client_address(peer_, forwarded, options.trusted_proxies);
+    if (client.forwarded_for_ignored) {
+      spdlog::warn("event=forwarded_for_ignored reason=malformed request_id={} remote={}",
+                   request_id_, remote_);
+    }
+    return client.address.to_string();
   }
 
   void send_error(unsigned status) {
@@ -326,8 +443,10 @@ class TlsSession final : public SessionBase, public std::enable_shared_from_this
 
   std::shared_ptr<Server::Shared> shared_;
   std::unique_ptr<ConnectionSlot> slot_;
-  std::string remote_;
+  net::ip::address peer_;  // the client of the connection (after a PROXY header)
+  std::string remote_;     // peer_ as text, for logs
   beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer preface_;  // bytes read before TLS (PROXY header, start of ClientHello)
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Router::Match match_;
@@ -373,22 +492,41 @@ class RedirectSession final : public SessionBase,
                               public std::enable_shared_from_this<RedirectSession> {
  public:
   RedirectSession(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared,
-                  std::unique_ptr<ConnectionSlot> slot)
-      : shared_(std::move(shared)), slot_(std::move(slot)), stream_(std::move(socket)) {}
+                  std::unique_ptr<ConnectionSlot> slot, net::ip::address peer)
+      : shared_(std::move(shared)),
+        slot_(std::move(slot)),
+        peer_(peer),
+        remote_(slot_->address()),
+        stream_(std::move(socket)) {}
   ~RedirectSession() override { shared_->remove(this); }
 
   void run() {
     shared_->add(shared_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_preface(); });
   }
   void on_drain() override {
     net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.cancel(); });
   }
 
  private:
+  // Same rule as on the TLS listener; the bytes after a PROXY header stay in buffer_ for the
+  // HTTP parser. One deadline covers the header and the request.
+  void do_preface() {
+    const bool trusted = shared_->options.trusted_proxies.contains(peer_);
+    stream_.expires_after(shared_->options.limits.redirect_timeout);
+    read_preface(
+        stream_, buffer_, trusted && shared_->options.proxy_protocol, remote_,
+        [self = shared_from_this()](Preface preface) {
+          if (!preface.ok) return;
+          if (preface.client && !self->slot_->rekey(canonical(*preface.client).to_string())) {
+            return;
+          }
+          self->do_read();
+        });
+  }
+
   void do_read() {
     parser_.header_limit(static_cast<std::uint32_t>(shared_->options.limits.header_bytes));
-    stream_.expires_after(shared_->options.limits.redirect_timeout);
     bhttp::async_read_header(stream_, buffer_, parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                if (ec == bhttp::error::header_limit) return self->respond(431);
@@ -429,6 +567,8 @@ class RedirectSession final : public SessionBase,
 
   std::shared_ptr<Server::Shared> shared_;
   std::unique_ptr<ConnectionSlot> slot_;
+  net::ip::address peer_;
+  std::string remote_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   bhttp::request_parser<bhttp::empty_body> parser_;
@@ -487,8 +627,10 @@ void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor
       net::make_strand(shared->io),
       [shared, &acceptor, listener](beast::error_code ec, tcp::socket socket) {
         if (shared->draining || !acceptor.is_open()) return;
-        if (!ec) {
-          auto slot = ConnectionSlot::acquire(*shared, listener, peer_address(socket));
+        auto peer = ec ? std::nullopt : peer_address(socket);
+        if (peer) {
+          const bool trusted = shared->options.trusted_proxies.contains(*peer);
+          auto slot = ConnectionSlot::acquire(*shared, listener, peer->to_string(), trusted);
           if (!slot) {
             auto now = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::steady_clock::now().time_since_epoch())
@@ -504,7 +646,7 @@ void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor
             // segment back waiting for an ACK (nginx sets tcp_nodelay too).
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            std::make_shared<Session>(std::move(socket), shared, std::move(slot))->run();
+            std::make_shared<Session>(std::move(socket), shared, std::move(slot), *peer)->run();
           }
         }
         accept_loop<Session>(shared, acceptor, listener);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "http/client_address.hpp"
 #include "http/limits.hpp"
 #include "http/router.hpp"
 
@@ -40,6 +41,11 @@ struct ServerOptions {
   // Origin the redirect listener points to, e.g. "https://forms.example.org". Empty: built
   // from the HTTPS listener's address and bound port.
   std::string public_origin;
+  // Load balancers believed about the client address (client_address.hpp). A connection
+  // from one of them must start with a PROXY protocol header (v2, or v1) when `proxy_protocol` is
+  // set; from anyone else, a PROXY header closes the connection unread.
+  TrustedProxies trusted_proxies;
+  bool proxy_protocol = true;
   ResponseObserver on_response;  // empty: none
 };
 

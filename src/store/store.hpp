@@ -20,10 +20,21 @@
 
 namespace store {
 
+// Builds the audit entry that records the receipt of `submission` (A1, A8), chained after
+// `last` (nullopt: the trail is empty). No PHI: reference, form, version, size.
+using ReceiptAudit =
+    std::function<AuditRow(const std::optional<AuditRow>& last, const NewSubmission& submission)>;
+
 // Submissions: the group-commit append and the reads of the portal and the CLI.
 class SubmissionStore {
  public:
   virtual ~SubmissionStore() = default;
+
+  // From now on every appended submission gets its receipt entry in the audit trail, in the
+  // same transaction as the submission itself: a submission row deleted later is then
+  // detectable (`audit verify`), and no receipt exists for a submission never stored. Set
+  // it once, before the first append.
+  virtual void set_receipt_audit(ReceiptAudit make) = 0;
 
   // Appends a submission with group commit. `done` runs exactly once, on the writer
   // thread, only after the transaction holding this submission is durable (committed) or
@@ -189,6 +200,22 @@ class AuditStore {
   virtual core::Result<std::vector<AuditRow>> query_audit_blocking(const AuditQuery& query) = 0;
 };
 
+// What the nodes sharing one database must agree on.
+class ClusterStore {
+ public:
+  virtual ~ClusterStore() = default;
+  // Records `fingerprint` for the secret `name` unless one is recorded already, and returns
+  // the recorded one (with its time): a node compares it with its own and refuses to start
+  // on a mismatch. The fingerprint is a keyed hash, never the secret.
+  struct Recorded {
+    std::string fingerprint;
+    std::int64_t recorded_at = 0;
+  };
+  virtual core::Result<Recorded> claim_secret_fingerprint_blocking(const std::string& name,
+                                                                   const std::string& fingerprint,
+                                                                   std::int64_t now) = 0;
+};
+
 // Hands out the aggregates of one database. Only app/ opens one; modules take the
 // aggregate they need.
 class Store {
@@ -198,6 +225,7 @@ class Store {
   virtual FormStore& forms() = 0;
   virtual AccountStore& accounts() = 0;
   virtual AuditStore& audit() = 0;
+  virtual ClusterStore& cluster() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

@@ -98,11 +98,16 @@ class AuditTest(unittest.TestCase):
         self.assertEqual(last, n)
 
         actions = [e["action"] for e in entries]
-        self.assertEqual(actions, ["key.import", "form.add", "serve.start", "serve.stop",
-                                   "submission.export"])
+        self.assertEqual(actions, ["key.import", "form.add", "serve.start", "submission.receive",
+                                   "serve.stop", "submission.export"])
+        # The receipt: written in the submission's own transaction, references only.
+        self.assertRegex(entries[3]["object"],
+                         r"^submission:[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4} form:intake v 1 "
+                         r"bytes:\d+$")
+        self.assertEqual((entries[3]["actor"], entries[3]["source"]), ("system", "web"))
         self.assertEqual(entries[0]["object"], "key:" + self.sp.recipients[0])
         self.assertEqual(entries[1]["object"], "form:intake v 1")
-        self.assertEqual(entries[4]["object"], "form:intake count=1")
+        self.assertEqual(entries[5]["object"], "form:intake count=1")
         self.assertEqual(entries[2]["actor"], "system")
         self.assertTrue(entries[0]["actor"].startswith("cli:"), entries[0])
         for i, e in enumerate(entries):
@@ -205,6 +210,59 @@ class AuditTest(unittest.TestCase):
         (last,), = self.sql(data, ("SELECT min(count) FROM audit_checkpoints WHERE count >= 2",
                                    ()))
         self.assertBrokenAt(self.verify(data), last, "rewritten")
+
+    # -- checkpoints outside the database (A8) ---------------------------------------
+
+    def log_lines(self, data):
+        with open(os.path.join(data, "audit-checkpoints.log")) as f:
+            return [json.loads(line) for line in f.read().splitlines()]
+
+    def test_every_checkpoint_is_also_in_the_nodes_log(self):
+        logged = [(c["count"], c["head_hash"]) for c in self.log_lines(self.sp.data)]
+        stored = self.sql(self.copy("log-control"),
+                          ("SELECT count, head_hash FROM audit_checkpoints ORDER BY count", ()))
+        self.assertEqual(logged, [tuple(r) for r in stored])
+
+    def test_truncation_with_its_checkpoint_rows_is_found_by_the_log(self):
+        data = self.copy("truncated-all")
+        (n,), = self.sql(data, ("SELECT max(seq) FROM audit", ()))
+        # Delete the tail and every checkpoint that covered it: the database alone looks fine.
+        self.sql(data, ("DELETE FROM audit WHERE seq >= ?", (n - 2,)),
+                 ("DELETE FROM audit_checkpoints WHERE count >= ?", (n - 2,)))
+        self.assertBrokenAt(self.verify(data), n - 2, "checkpoint log", "truncated",
+                            f"vouches for {n} entries")
+
+    def test_a_saved_checkpoint_catches_what_the_log_no_longer_can(self):
+        saved = os.path.join(self.copies, "saved-checkpoint.jsonl")
+        with open(os.path.join(self.sp.data, "audit-checkpoints.log")) as f:
+            last = f.read().splitlines()[-1]
+        with open(saved, "w") as f:
+            f.write(last + "\n")
+        count = json.loads(last)["count"]
+        data = self.copy("truncated-and-log-gone")
+        self.sql(data, ("DELETE FROM audit WHERE seq >= ?", (count - 1,)),
+                 ("DELETE FROM audit_checkpoints WHERE count >= ?", (count - 1,)))
+        os.remove(os.path.join(data, "audit-checkpoints.log"))
+        # With the node's log gone too, the database alone cannot tell (the documented limit)...
+        self.assertEqual(self.verify(data).returncode, 0)
+        # ...but the checkpoint the auditor kept can.
+        proc = self.sealpost("audit", "verify", "--data", data, "--checkpoint", saved)
+        self.assertBrokenAt(proc, count - 1, "saved checkpoint", "truncated")
+        # A line that is not a checkpoint is refused, not ignored.
+        bad = os.path.join(self.copies, "not-a-checkpoint")
+        with open(bad, "w") as f:
+            f.write("{}\n")
+        proc = self.sealpost("audit", "verify", "--data", self.sp.data, "--checkpoint", bad)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("not a checkpoint line", proc.stderr)
+
+    def test_deleted_submission_is_reported(self):
+        data = self.copy("submission-deleted")
+        (ref,), = self.sql(data, ("SELECT reference FROM submissions", ()))
+        self.sql(data, ("DELETE FROM submissions", ()))
+        receipt = [e for e in self.entries(data) if e["action"] == "submission.receive"][0]
+        self.assertBrokenAt(self.verify(data), receipt["seq"], f"submission {ref}",
+                            "missing from the store")
 
     # -- export is recorded first -----------------------------------------------------
 

@@ -48,7 +48,7 @@ class PostgresTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.sp.data, "sealpost.db")))
         # The tables are there, in PostgreSQL.
         self.assertEqual(self.db.query("SELECT value FROM meta WHERE key = 'schema_version'")
-                         .strip(), "3")
+                         .strip(), "4")
 
     def test_two_nodes_share_one_database(self):
         # Node B: a copy of node A's configuration and secrets (OPERATIONS.md), its own ports.
@@ -100,6 +100,21 @@ class PostgresTest(unittest.TestCase):
         self.db.admin("CHECKPOINT")
         self.assertEqual(files_containing(self.sp.root, MARKER.encode()), [])
         self.assertEqual(files_containing(self.db.cluster, MARKER.encode()), [])
+
+    def test_a_node_with_other_secrets_is_refused(self):
+        # A first start records the fingerprints of the shared secrets.
+        self.sp.start()
+        self.assertEqual(self.sp.stop(), 0)
+        stranger = os.path.join(self.sp.root, "stranger")
+        shutil.copytree(self.sp.data, stranger)
+        with open(os.path.join(stranger, "secrets", "form-token.key"), "wb") as f:
+            f.write(os.urandom(32))
+        proc = run([sealpost_binary(), "serve", "--data", stranger, "--https-listen",
+                    "127.0.0.1:0", "--http-listen", "127.0.0.1:0"], check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("form-token.key is not the one the other nodes", proc.stderr)
+        self.assertNotIn("listening https", proc.stdout)
+        shutil.rmtree(stranger)
 
     def test_a_bad_database_uri_is_refused_and_leaves_nothing(self):
         target = os.path.join(self.sp.root, "bad")

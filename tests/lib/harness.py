@@ -230,7 +230,9 @@ class PostgresDatabase:
         if not state:
             raise AssertionError("SEALPOST_TEST_POSTGRES is not set (the ctest fixture "
                                  "`postgres` sets it)")
-        read = lambda name: open(os.path.join(state, name)).read().strip()
+        def read(name):
+            with open(os.path.join(state, name)) as f:
+                return f.read().strip()
         self.admin_uri = read("admin_uri")
         self.password = read("password")
         self.cluster = read("cluster")

@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "store/detail/codec.hpp"
+#include "store/detail/sql_store.hpp"
 
 namespace store::detail {
 
@@ -39,7 +40,18 @@ constexpr const char* kInsertSubmission =
     "INSERT INTO submissions (reference, form_id, form_version, received_at, ciphertext, "
     "recipients) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr const char* kPruneTokens = "DELETE FROM used_tokens WHERE expires_at < ?1";
+constexpr const char* kLastAudit =
+    "SELECT seq, time, actor, action, object, source, outcome, prev_hash, hash "
+    "FROM audit ORDER BY seq DESC LIMIT 1";
+constexpr const char* kInsertAudit =
+    "INSERT INTO audit (seq, time, actor, action, object, source, outcome, prev_hash, hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 }  // namespace sql
+
+AuditRow audit_row(const engine::Row& row) {
+  return AuditRow{row.int64(0), row.int64(1), row.text(2), row.text(3), row.text(4),
+                  row.text(5),  row.text(6),  row.text(7), row.text(8)};
+}
 
 }  // namespace
 
@@ -60,6 +72,12 @@ void GroupCommit::close() {
   if (std::this_thread::get_id() == writer_.get_id()) return;  // from a `done`: cannot join
   std::lock_guard lock(join_mutex_);
   if (writer_.joinable()) writer_.join();
+}
+
+void GroupCommit::set_receipt_audit(
+    std::function<AuditRow(const std::optional<AuditRow>&, const NewSubmission&)> make) {
+  std::lock_guard lock(queue_mutex_);
+  receipt_ = std::move(make);
 }
 
 void GroupCommit::set_observer(BatchObserver observer) {
@@ -197,6 +215,21 @@ core::Status GroupCommit::write_batch(engine::Connection& conn, std::vector<Pend
   };
   if (auto s = conn.begin(engine::TxMode::write); !s) return s;
 
+  // Receipts join the audit chain in this transaction: take the chain's lock (every node)
+  // and read its head once; each stored item's entry follows the one before.
+  std::function<AuditRow(const std::optional<AuditRow>&, const NewSubmission&)> receipt;
+  {
+    std::lock_guard lock(queue_mutex_);
+    receipt = receipt_;
+  }
+  std::optional<AuditRow> head;
+  if (receipt) {
+    if (auto s = conn.lock_for_transaction(kAuditChainLock); !s) return s;
+    auto last = conn.query(sql::kLastAudit);
+    if (!last) return core::fail(std::move(last).error());
+    if (!last->empty()) head = audit_row(last->front());
+  }
+
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const NewSubmission& sub = batch[i].submission;
     if (auto s = run(sql::kSavepoint); !s) return s;
@@ -243,6 +276,18 @@ core::Status GroupCommit::write_batch(engine::Connection& conn, std::vector<Pend
         return s;
       }
       continue;
+    }
+    if (receipt) {
+      AuditRow row = receipt(head, sub);
+      auto appended =
+          conn.execute(sql::kInsertAudit,
+                       {Param{row.seq}, Param{row.time}, Param{std::string_view(row.actor)},
+                        Param{std::string_view(row.action)}, Param{std::string_view(row.object)},
+                        Param{std::string_view(row.source)}, Param{std::string_view(row.outcome)},
+                        Param{std::string_view(row.prev_hash)}, Param{std::string_view(row.hash)}});
+      // Not an item's fault (a seq taken means the chain lock did not hold): the batch fails.
+      if (!appended) return core::fail(std::move(appended).error());
+      head = std::move(row);
     }
     if (auto s = run(sql::kRelease); !s) return s;
   }

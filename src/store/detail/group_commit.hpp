@@ -55,6 +55,9 @@ class GroupCommit {
   void close();
 
   void set_observer(BatchObserver observer);
+  // See SubmissionStore::set_receipt_audit.
+  void set_receipt_audit(
+      std::function<AuditRow(const std::optional<AuditRow>&, const NewSubmission&)> make);
   Stats stats() const;
   std::size_t queue_depth() const;
 
@@ -96,6 +99,7 @@ class GroupCommit {
   bool closing_ = false;
   bool paused_ = false;
   BatchObserver observer_;
+  std::function<AuditRow(const std::optional<AuditRow>&, const NewSubmission&)> receipt_;
 
   std::atomic<std::int64_t> transactions_{0};
   std::atomic<std::int64_t> submissions_{0};

@@ -11,7 +11,8 @@ SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOpti
       submissions_(db_, writer_),
       forms_(db_),
       accounts_(db_),
-      audit_(db_) {}
+      audit_(db_),
+      cluster_(db_) {}
 
 SqlStore::~SqlStore() { close(); }
 

@@ -17,6 +17,7 @@ inline constexpr std::int64_t kAuditChainLock = 0x5ea1'0002;
 class SqlSubmissions final : public SubmissionStore {
  public:
   SqlSubmissions(engine::Database& db, GroupCommit& writer) : db_(db), writer_(writer) {}
+  void set_receipt_audit(ReceiptAudit make) override { writer_.set_receipt_audit(std::move(make)); }
   void append_submission(NewSubmission submission, std::function<void(core::Status)> done) override;
   core::Result<bool> token_used_blocking(const TokenNonce& nonce) override;
   core::Result<std::optional<SubmissionMeta>> find_submission_blocking(
@@ -114,6 +115,17 @@ class SqlAudit final : public AuditStore {
   engine::Database& db_;
 };
 
+class SqlCluster final : public ClusterStore {
+ public:
+  explicit SqlCluster(engine::Database& db) : db_(db) {}
+  core::Result<Recorded> claim_secret_fingerprint_blocking(const std::string& name,
+                                                           const std::string& fingerprint,
+                                                           std::int64_t now) override;
+
+ private:
+  engine::Database& db_;
+};
+
 // The Store of either engine.
 class SqlStore final : public Store {
  public:
@@ -124,6 +136,7 @@ class SqlStore final : public Store {
   FormStore& forms() override { return forms_; }
   AccountStore& accounts() override { return accounts_; }
   AuditStore& audit() override { return audit_; }
+  ClusterStore& cluster() override { return cluster_; }
   std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
   std::string describe() const override { return db_.describe(); }
   void close() override { writer_.close(); }
@@ -142,6 +155,7 @@ class SqlStore final : public Store {
   SqlForms forms_;
   SqlAccounts accounts_;
   SqlAudit audit_;
+  SqlCluster cluster_;
 };
 
 // Opens the engine the options name and returns the concrete store (tests use its hooks).

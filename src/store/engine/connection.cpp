@@ -33,6 +33,11 @@ std::vector<std::uint8_t> Row::blob(std::size_t column) const {
   return {};
 }
 
+const Value& Row::value(std::size_t column) const {
+  static const Value kNull;
+  return column < columns_.size() ? columns_[column] : kNull;
+}
+
 std::string to_postgres_placeholders(std::string_view sql) {
   std::string out;
   out.reserve(sql.size() + 8);

@@ -63,6 +63,8 @@ class Row {
   std::int64_t int64(std::size_t column) const;
   std::string text(std::size_t column) const;
   std::vector<std::uint8_t> blob(std::size_t column) const;
+  // The value as the engine returned it (a NULL is monostate).
+  const Value& value(std::size_t column) const;
 
  private:
   std::vector<Value> columns_;

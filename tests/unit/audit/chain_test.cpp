@@ -222,4 +222,46 @@ TEST(AuditEntry, JsonLineHasEveryFieldSortedAndNoNewline) {
   }
 }
 
+// ---- checkpoints kept outside the database (A8) ----
+
+TEST(AuditExternal, MatchingCheckpointsPass) {
+  auto chain = make_chain(10);
+  auto r = audit::verify_external(chain, {checkpoint_at(chain, 4), checkpoint_at(chain, 10)},
+                                  "the log", fake_check);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.checkpoints, 2);
+  EXPECT_EQ(r.last_checkpoint, 10);
+  EXPECT_TRUE(audit::verify_external(chain, {}, "the log", fake_check).ok);
+}
+
+TEST(AuditExternal, TruncationWithTheCheckpointRowsIsNamedByTheLargestCount) {
+  auto chain = make_chain(10);
+  const auto c6 = checkpoint_at(chain, 6);
+  const auto c10 = checkpoint_at(chain, 10);
+  chain.resize(5);  // entries 6..10 deleted, and with them the database's checkpoints
+  auto r = audit::verify_external(chain, {c6, c10}, "the log", fake_check);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 6);
+  EXPECT_NE(r.reason.find("the log vouches for 10 entries"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("entries 6 to 10 were deleted"), std::string::npos) << r.reason;
+}
+
+TEST(AuditExternal, ARewrittenEntryOrAForgedLineIsFound) {
+  auto chain = make_chain(8);
+  const auto c5 = checkpoint_at(chain, 5);
+  auto rewritten = make_chain(8);
+  rewritten[4].object = "form:other v 1";  // and (we pretend) every hash recomputed
+  rewritten[4].hash = audit::chain_hash(rewritten[4]);
+  auto r = audit::verify_external(rewritten, {c5}, "the log", fake_check);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 5);
+  EXPECT_NE(r.reason.find("rewritten"), std::string::npos);
+
+  auto forged = c5;
+  forged.count = 7;  // the signature no longer covers it
+  r = audit::verify_external(chain, {forged}, "the log", fake_check);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.reason.find("no good signature"), std::string::npos);
+}
+
 }  // namespace

@@ -237,5 +237,25 @@ TEST_F(StoreQueries, ConfigGenerationSeesChangesFromAnotherProcess) {
   EXPECT_TRUE(store_->forms().latest_form_blocking("contact").value().has_value());
 }
 
+TEST_F(StoreQueries, TheFirstNodesSecretFingerprintIsKept) {
+  auto first = store_->cluster().claim_secret_fingerprint_blocking("form-token", "aaaa", 100);
+  ASSERT_TRUE(first.has_value()) << first.error().detail();
+  EXPECT_EQ(first->fingerprint, "aaaa");
+  EXPECT_EQ(first->recorded_at, 100);
+  // The same node again, and a node with another secret: both are told the first one.
+  EXPECT_EQ(store_->cluster()
+                .claim_secret_fingerprint_blocking("form-token", "aaaa", 200)
+                .value()
+                .fingerprint,
+            "aaaa");
+  auto other = store_->cluster().claim_secret_fingerprint_blocking("form-token", "bbbb", 300);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->fingerprint, "aaaa");
+  EXPECT_EQ(other->recorded_at, 100);
+  EXPECT_EQ(
+      store_->cluster().claim_secret_fingerprint_blocking("portal-seal", "cccc", 400)->fingerprint,
+      "cccc");
+}
+
 }  // namespace
 }  // namespace store::test

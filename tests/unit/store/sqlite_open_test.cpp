@@ -80,12 +80,28 @@ TEST(SqliteOpen, MigrationsAreIdempotent) {
             std::to_string(engine::sqlite::schema_version()));
 }
 
+TEST(SqliteOpen, ANewerSchemaWithinTheCompatibilityFloorIsUsed) {
+  TempDir dir;
+  const auto path = dir.file("store.db");
+  { ASSERT_TRUE(open_or_die(path)); }
+  // A newer sealpost added something this one may ignore: its floor is still ours.
+  const int newer = engine::sqlite::schema_version() + 1;
+  raw_query(path, "PRAGMA user_version = " + std::to_string(newer));
+  auto store = open_or_die(path);
+  ASSERT_TRUE(store);
+  add_form(*store, "contact");
+  EXPECT_EQ(raw_query(path, "PRAGMA user_version"), std::to_string(newer));  // not lowered
+}
+
 TEST(SqliteOpen, RefusesNewerSchemaVersion) {
   TempDir dir;
   const auto path = dir.file("store.db");
   { ASSERT_TRUE(open_or_die(path)); }
   const int newer = engine::sqlite::schema_version() + 1;
   raw_query(path, "PRAGMA user_version = " + std::to_string(newer));
+  // ...and this time one that older binaries must not use.
+  raw_query(path, "UPDATE meta SET value = " + std::to_string(newer) +
+                      " WHERE key = 'schema_compat_version'");
   ASSERT_EQ(raw_query(path, "PRAGMA user_version"), std::to_string(newer));
 
   auto store = open_sqlite(path);

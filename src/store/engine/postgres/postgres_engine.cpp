@@ -398,6 +398,16 @@ core::Result<std::unique_ptr<Connector>> prepare_blocking(const Options& options
   return std::unique_ptr<Connector>(std::move(connector));
 }
 
+core::Result<std::unique_ptr<Connection>> connect_only_blocking(const Options& options) {
+  if (auto s = check_uri(options.uri); !s) return core::fail(std::move(s).error());
+  Options copy;
+  copy.uri = options.uri;
+  copy.password = core::SecretBytes(options.password.as_string_view());
+  copy.statement_timeout_ms = options.statement_timeout_ms;
+  copy.connect_timeout_s = options.connect_timeout_s;
+  return PgConnector(std::move(copy)).connect_blocking();
+}
+
 int schema_version() { return detail::schema_version(); }
 
 }  // namespace store::engine::postgres

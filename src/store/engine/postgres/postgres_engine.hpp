@@ -38,6 +38,9 @@ std::string describe_uri(const std::string& uri);
 // do not race) and returns a connector for the pool and the group-commit writer.
 core::Result<std::unique_ptr<Connector>> prepare_blocking(const Options& options);
 
+// One connection, without touching the schema (the port checks the target is empty).
+core::Result<std::unique_ptr<Connection>> connect_only_blocking(const Options& options);
+
 // The schema version this build writes.
 int schema_version();
 

@@ -10,7 +10,7 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -130,6 +130,14 @@ CREATE TABLE grants (
   PRIMARY KEY (user_id, form_id)
 );
 )sql",
+    R"sql(
+CREATE TABLE node_secrets (
+  name        TEXT PRIMARY KEY NOT NULL,
+  fingerprint TEXT NOT NULL,
+  recorded_at BIGINT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('schema_compat_version', 4);
+)sql",
 };
 
 // Held for the whole migration, across its transactions: a second node waits, then finds
@@ -165,7 +173,13 @@ core::Error newer_schema(int found) {
 core::Status migrate_locked(Connection& conn) {
   auto version = current_version(conn);
   if (!version) return core::fail(std::move(version).error());
-  if (*version > schema_version()) return core::fail(newer_schema(*version));
+  if (*version > schema_version()) {
+    // Still usable when the newer schema's compatibility floor is at most ours.
+    auto floor = conn.query("SELECT value FROM meta WHERE key = 'schema_compat_version'");
+    if (!floor) return core::fail(std::move(floor).error());
+    if (!floor->empty() && floor->front().int64(0) <= schema_version()) return core::ok();
+    return core::fail(newer_schema(*version));
+  }
   while (*version < schema_version()) {
     if (auto s = conn.begin(TxMode::write); !s) return s;
     auto step = [&]() -> core::Status {

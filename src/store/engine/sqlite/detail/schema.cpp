@@ -32,7 +32,12 @@ namespace {
 //   grants        which user may read which form (P4)
 // and forms.granted_recipients: the staff key fingerprints a version was made for (JSON
 // array of strings), '[]' for every version made before grants existed.
-constexpr std::array<const char*, 3> kMigrations = {
+// Migration 4 (several nodes):
+//   node_secrets  a fingerprint of each secret every node must share (keyed HMACs, never
+//                 the secret): the first node records it, a node with another is refused
+//   meta.schema_compat_version  the oldest schema version a binary may know and still use
+//                 this database (Synapse's SCHEMA_COMPAT_VERSION)
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -152,6 +157,14 @@ CREATE TABLE grants (
   PRIMARY KEY (user_id, form_id)
 ) STRICT, WITHOUT ROWID;
 )sql",
+    R"sql(
+CREATE TABLE node_secrets (
+  name        TEXT PRIMARY KEY NOT NULL,
+  fingerprint TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+) STRICT;
+INSERT INTO meta (key, value) VALUES ('schema_compat_version', 4);
+)sql",
 };
 
 core::Result<int> read_user_version(Connection& conn) {
@@ -162,6 +175,16 @@ core::Result<int> read_user_version(Connection& conn) {
   } catch (const std::exception&) {
     return core::fail(core::ErrorKind::integrity, kStoreIntegrity, "unreadable user_version");
   }
+}
+
+// A database newer than this binary is still usable when its compatibility floor says so.
+core::Result<bool> compatible_newer(Connection& conn) {
+  auto q = conn.query("SELECT value FROM meta WHERE key = 'schema_compat_version'");
+  if (!q) return core::fail(std::move(q).error());
+  int rc = q->step();
+  if (rc == SQLITE_DONE) return false;
+  if (rc != SQLITE_ROW) return core::fail(q->error(rc, "schema compat version"));
+  return q->column_int64(0) <= schema_version();
 }
 
 core::Error newer_schema(int found) {
@@ -182,7 +205,12 @@ namespace {
 core::Status migrate_to(Connection& conn, int target) {
   auto current = read_user_version(conn);
   if (!current) return core::fail(std::move(current).error());
-  if (*current > schema_version()) return core::fail(newer_schema(*current));
+  if (*current > schema_version()) {
+    auto usable = compatible_newer(conn);
+    if (!usable) return core::fail(std::move(usable).error());
+    if (*usable) return core::ok();  // a newer sealpost's additions, which we may ignore
+    return core::fail(newer_schema(*current));
+  }
 
   while (*current < target) {
     auto tx = Transaction::begin(conn, /*immediate=*/true);
