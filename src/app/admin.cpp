@@ -61,6 +61,10 @@ void Readiness::check(std::function<void(Result)> done) {
   auto once = std::make_shared<Once>();
   auto self = shared_from_this();
   once->done = [self, done = std::move(done)](Result result) {
+    {
+      std::lock_guard lock(self->last_mutex_);
+      result.alerts = self->alerts_;
+    }
     self->record(result);
     done(std::move(result));
   };
@@ -98,6 +102,12 @@ void Readiness::check(std::function<void(Result)> done) {
     net::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
     answer({false, "blocking pool full"});
   }
+}
+
+void Readiness::add_alert(std::string kind) {
+  metrics_.set_alert(kind);
+  std::lock_guard lock(last_mutex_);
+  alerts_.push_back(std::move(kind));
 }
 
 void Readiness::start_periodic(std::chrono::seconds period) {
@@ -141,8 +151,10 @@ void register_admin_routes(http::Router& router, std::shared_ptr<Readiness> read
   router.add(bhttp::verb::get, "/readyz",
              [readiness](http::Request&&, http::RequestContext&&, http::Responder responder) {
                readiness->check([responder](Readiness::Result result) {
-                 if (result.ready) return responder.send(text(200, "ready\n"));
-                 responder.send(text(503, "not ready: " + result.reason + "\n"));
+                 std::string body =
+                     result.ready ? std::string("ready\n") : "not ready: " + result.reason + "\n";
+                 for (const auto& alert : result.alerts) body += "alert: " + alert + "\n";
+                 responder.send(text(result.ready ? 200 : 503, std::move(body)));
                });
              });
   router.add(

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "app/config.hpp"
 #include "app/form_service.hpp"
@@ -36,7 +37,8 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
  public:
   struct Result {
     bool ready = false;
-    std::string reason;  // one line, fixed texts only: no secret, no PHI, no SQL
+    std::string reason;               // one line, fixed texts only: no secret, no PHI, no SQL
+    std::vector<std::string> alerts;  // raised since start (add_alert), ready or not
   };
   // Everything given must outlive the Readiness (serve's locals).
   Readiness(boost::asio::io_context& io, store::Store& store, core::BlockingPool& pool,
@@ -49,6 +51,10 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
   void start_periodic(std::chrono::seconds period);
   // Drain: from now on not ready; the periodic check stops.
   void stop();
+  // An alert that needs a person (e.g. "audit_chain_broken"): shown by /readyz and as
+  // sealpost_alert{kind} = 1 until the process restarts. It does not make the node unready:
+  // whoever raised it decided whether serving goes on. `kind` is a fixed name, no detail.
+  void add_alert(std::string kind);
 
   static constexpr std::chrono::seconds kDeadline{3};
 
@@ -67,7 +73,8 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
   std::chrono::seconds period_{15};
   std::atomic<bool> stopped_{false};
   std::mutex last_mutex_;
-  std::optional<bool> last_ready_;  // for logging changes only
+  std::optional<bool> last_ready_;   // for logging changes only
+  std::vector<std::string> alerts_;  // guarded by last_mutex_
 };
 
 void register_admin_routes(http::Router& router, std::shared_ptr<Readiness> readiness,

@@ -20,6 +20,7 @@ class CountingStore final : public store::Store {
   store::FormStore& forms() override { return inner_->forms(); }
   store::AccountStore& accounts() override { return inner_->accounts(); }
   store::AuditStore& audit() override { return audit_; }
+  store::ClusterStore& cluster() override { return inner_->cluster(); }
   std::string_view engine_name() const override { return inner_->engine_name(); }
   std::string describe() const override { return inner_->describe(); }
   void close() override { inner_->close(); }

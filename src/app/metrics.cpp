@@ -150,7 +150,12 @@ Metrics::Metrics()
                  .Name("sealpost_ready")
                  .Help("1 when the last readiness check passed (see /readyz), else 0")
                  .Register(*registry_)
-                 .Add({})) {
+                 .Add({})),
+      alerts_(prometheus::BuildGauge()
+                  .Name("sealpost_alert")
+                  .Help("1 for each alert raised since start that needs a person (kind: "
+                        "audit_chain_broken)")
+                  .Register(*registry_)) {
   for (const auto& known : kKnownOutcomes) {
     submissions_.Add(
         {{"outcome", std::string(known.outcome)}, {"reason", std::string(known.reason)}});
@@ -192,6 +197,7 @@ void Metrics::count_audit_append(bool ok) {
 
 void Metrics::set_portal_sessions(double sessions) { portal_sessions_.Set(sessions); }
 void Metrics::set_ready(bool ready) { ready_.Set(ready ? 1 : 0); }
+void Metrics::set_alert(const std::string& kind) { alerts_.Add({{"kind", kind}}).Set(1); }
 
 void Metrics::set_samplers(Samplers samplers) {
   std::lock_guard lock(samplers_mutex_);

@@ -48,6 +48,8 @@ class Metrics {
   void count_audit_append(bool ok);
   void set_portal_sessions(double sessions);
   void set_ready(bool ready);
+  // sealpost_alert{kind} = 1 (Readiness::add_alert).
+  void set_alert(const std::string& kind);
 
   // Gauges read when scraped; each must be cheap and thread-safe.
   struct Samplers {
@@ -76,6 +78,7 @@ class Metrics {
   prometheus::Gauge& commit_pending_;
   prometheus::Gauge& portal_sessions_;
   prometheus::Gauge& ready_;
+  prometheus::Family<prometheus::Gauge>& alerts_;
   std::mutex samplers_mutex_;
   Samplers samplers_;
 };

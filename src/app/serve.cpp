@@ -283,7 +283,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   // The chain is checked once at start, against the database's checkpoints and this node's
   // checkpoint log. A broken chain is an alert (log line + audit entry), not a refusal to
   // serve: the evidence stays where it is for the investigation.
+  bool audit_chain_broken = false;  // also shown by /readyz and /metrics (O3)
   if (auto alert = check_audit_at_start_blocking(*store, dir); !alert.empty()) {
+    audit_chain_broken = true;
     spdlog::error("event=alert kind=audit_chain_broken detail={}", core::log_safe(alert));
     if (auto s = auditor.record_blocking("system", "alert.audit_chain_broken", "audit", "local",
                                          "failed");
@@ -352,6 +354,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
     admin.emplace(io, admin_router, config->admin_listen);
     if (auto s = admin->start(); !s) return fail_line(s.error().public_text());
   }
+  if (audit_chain_broken) readiness->add_alert("audit_chain_broken");
   readiness->start_periodic(std::chrono::seconds(15));
 
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import unittest
 
@@ -113,6 +114,25 @@ class SystemdNotifyTest(unittest.TestCase):
                 self.assertEqual(sp.stop(), 0)
             finally:
                 sock.close()
+
+
+class AuditAlertTest(unittest.TestCase):
+    def test_a_broken_audit_chain_at_start_is_shown_by_readyz_and_metrics(self):
+        with Sealpost() as sp:
+            sp.start()
+            self.assertEqual(sp.submit(valid_intake())[0], 303)
+            self.assertEqual(sp.stop(), 0)
+            db = sqlite3.connect(os.path.join(sp.data, "sealpost.db"))
+            with db:
+                db.execute("UPDATE audit SET object = 'form:other v 1' WHERE seq = 2")
+            db.close()
+            sp.start()
+            # Still serving (the evidence stays; people are told), but never silently.
+            status, _, body = admin_get(sp.admin_port, "/readyz")
+            self.assertEqual((status, body), (200, b"ready\nalert: audit_chain_broken\n"))
+            samples = parse_metrics(admin_get(sp.admin_port, "/metrics")[2].decode())
+            self.assertEqual(metric(samples, "sealpost_alert", kind="audit_chain_broken"), 1)
+            self.assertEqual(sp.stop(), 0)
 
 
 class JsonLogTest(unittest.TestCase):
