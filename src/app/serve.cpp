@@ -12,17 +12,20 @@
 #include <cstdio>
 #include <thread>
 
-#include "app/auditor.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
-#include "app/form_service.hpp"
-#include "app/portal_service.hpp"
+#include "app/form_routes.hpp"
+#include "app/portal_routes.hpp"
+#include "audit/auditor.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
+#include "intake/catalog.hpp"
+#include "intake/intake.hpp"
+#include "portal/portal.hpp"
 #include "store/store.hpp"
 
 namespace app {
@@ -36,16 +39,17 @@ namespace {
 // and rebuilds the catalog when a recipient key in use expires.
 class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
  public:
-  CatalogReloader(net::io_context& io, FormService& service, store::Store& store,
+  CatalogReloader(net::io_context& io, intake::Intake& service, store::Store& store,
                   const Config& config, const core::SecretBytes& signing_key,
-                  core::BlockingPool& pool, std::size_t contexts)
+                  core::BlockingPool& pool, std::size_t contexts, core::Rng& rng)
       : timer_(boost::asio::make_strand(io)),
         service_(service),
         store_(store),
         config_(config),
         signing_key_(signing_key),
         pool_(pool),
-        contexts_(contexts) {}
+        contexts_(contexts),
+        rng_(rng) {}
 
   void start() { schedule(); }
   // Called from the signal handler's thread: the timer is only touched on its strand.
@@ -78,8 +82,9 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
       bool key_expired = current && current->next_key_expiry &&
                          core::unix_seconds(clock.now()) >= *current->next_key_expiry;
       if (generation && current && (*generation != current->generation || key_expired)) {
-        auto catalog = load_catalog_blocking(self->store_, self->config_, self->signing_key_,
-                                             clock.now(), self->contexts_);
+        auto catalog = intake::load_catalog_blocking(
+            self->store_, self->config_.recovery_key_fingerprint, self->signing_key_, clock.now(),
+            self->contexts_, self->rng_);
         if (catalog) {
           self->service_.set_catalog(*catalog);
           spdlog::info("event=catalog_reloaded generation={} forms={}", (*catalog)->generation,
@@ -95,12 +100,13 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
   }
 
   net::steady_timer timer_;
-  FormService& service_;
+  intake::Intake& service_;
   store::Store& store_;
   const Config& config_;
   const core::SecretBytes& signing_key_;
   core::BlockingPool& pool_;
   std::size_t contexts_;
+  core::Rng& rng_;
   std::atomic<bool> busy_{false};
   std::atomic<bool> stopped_{false};
 };
@@ -148,21 +154,24 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   core::BlockingPool pool(crypto_threads, 1024);
 
   core::SystemClock clock;
-  auto catalog = load_catalog_blocking(*store, *config, *signing_key, clock.now(), crypto_threads);
+  core::SystemRng rng;
+  auto catalog = intake::load_catalog_blocking(*store, config->recovery_key_fingerprint,
+                                               *signing_key, clock.now(), crypto_threads, rng);
   if (!catalog) return fail_line(catalog.error().public_text());
 
   // Start and stop of the server are audited (actor "system"); a trail that cannot be
   // written stops the start, before any port is opened.
-  Auditor auditor(*store, *signing_key, clock);
+  audit::Auditor auditor(*store, *signing_key, clock);
   if (auto s = auditor.record_blocking("system", "serve.start", "server", "local", "ok"); !s) {
     return fail_line(s.error().public_text());
   }
 
-  FormService forms(*config, *store, pool, clock, std::move(*token_key));
+  intake::Intake forms(config->intake, !config->file_drop_dir.empty(), *store, pool, clock, rng,
+                       std::move(*token_key));
   forms.set_catalog(*catalog);
 
   // The portal: the browser verifies submissions against the server's public signing key.
-  auto seal_key = load_or_create_seal_key(dir.portal_seal_key());
+  auto seal_key = load_or_create_seal_key(dir.portal_seal_key(), rng);
   if (!seal_key) return fail_line(seal_key.error().public_text());
   auto server_public = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
   if (!server_public) return fail_line(server_public.error().public_text());
@@ -173,15 +182,15 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (!server_keys || server_keys->size() != 1) {
     return fail_line(dir.signing_public_key().string() + " is not the server's public key");
   }
-  PortalService portal(
-      *config, *store, pool, clock, auditor,
-      PortalKeys{.seal_key = std::move(*seal_key),
-                 .server_public_armored = server_keys->front().armored,
-                 .server_fingerprint = server_keys->front().info.fingerprint.hex()});
+  portal::Portal portal(
+      config->portal, *store, clock, rng, auditor,
+      portal::Keys{.seal_key = std::move(*seal_key),
+                   .server_public_armored = server_keys->front().armored,
+                   .server_fingerprint = server_keys->front().info.fingerprint.hex()});
 
   http::Router router;
-  forms.register_routes(router);
-  portal.register_routes(router);
+  register_form_routes(router, forms, pool, rng, config->file_drop_dir);
+  register_portal_routes(router, portal, pool, clock);
 
   net::io_context io(static_cast<int>(io_threads));
   http::ServerOptions options;
@@ -189,14 +198,14 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   options.https_listen = config->https_listen;
   options.http_listen = config->http_listen;
   options.public_origin = config->public_origin;
-  http::Server server(io, *tls, router, options, [&forms](unsigned status, std::string_view id) {
-    return forms.error_page(status, id);
-  });
+  http::Server server(
+      io, *tls, router, options,
+      [&rng](unsigned status, std::string_view id) { return status_page(status, id, rng); }, rng);
   if (auto s = server.start(); !s) return fail_line(s.error().public_text());
   portal.set_origin(server.public_origin());
 
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
-                                                    crypto_threads);
+                                                    crypto_threads, rng);
   reloader->start();
 
   net::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);

@@ -1,8 +1,8 @@
-#include "http/rate_limiter.hpp"
+#include "core/rate_limiter.hpp"
 
 #include <algorithm>
 
-namespace http {
+namespace core {
 
 RateLimiter::RateLimiter(const core::Clock& clock, double per_minute, double burst,
                          std::size_t max_keys)
@@ -30,4 +30,4 @@ bool RateLimiter::allow(std::string_view key) {
   return true;
 }
 
-}  // namespace http
+}  // namespace core

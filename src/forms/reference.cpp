@@ -1,15 +1,14 @@
-#include "app/reference.hpp"
+#include "forms/reference.hpp"
 
 #include <cstdint>
 
 #include "core/encoding.hpp"
-#include "core/rng.hpp"
 
-namespace app {
+namespace forms {
 
-std::string new_reference() {
+std::string new_reference(core::Rng& rng) {
   std::uint8_t bytes[8];
-  core::SystemRng().fill(bytes);
+  rng.fill(bytes);
   auto s = core::crockford_base32(bytes, 12);
   return s.substr(0, 4) + "-" + s.substr(4, 4) + "-" + s.substr(8, 4);
 }
@@ -27,4 +26,4 @@ bool is_reference(std::string_view text) {
   return true;
 }
 
-}  // namespace app
+}  // namespace forms

@@ -1,28 +1,25 @@
 #pragma once
-// The public form handlers: GET /f/{id}, POST /f/{id}, GET /f/{id}/thanks/{ref}.
-// Wires forms (parse, validate, render, tokens), crypto (sign + encrypt) and store (group
-// commit) into the path of a submission described in docs/ARCHITECTURE.md.
+// The catalog: an immutable snapshot of every loaded form, its recipients and the encryptor.
+// Requests copy the shared_ptr; a reload builds a new catalog and swaps the pointer.
+// Trust: built from our own store (forms, keys) and the configuration.
 
-#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "app/config.hpp"
-#include "core/blocking_pool.hpp"
 #include "core/clock.hpp"
+#include "core/result.hpp"
 #include "core/rng.hpp"
 #include "core/secret.hpp"
 #include "crypto/openpgp.hpp"
 #include "forms/declaration.hpp"
-#include "http/rate_limiter.hpp"
-#include "http/router.hpp"
 #include "store/store.hpp"
 
-namespace app {
+namespace intake {
 
 // A page rendered once per catalog with placeholders where the per-request values go (the
 // form token, the CSP nonce, a reference number: base64url or Crockford base32, which HTML
@@ -58,31 +55,14 @@ struct Catalog {
   std::optional<std::int64_t> next_key_expiry;
 };
 
-// Builds a catalog from the store (forms, keys) and the signing key. Blocking.
+// The enabled form `id`, or null.
+const LoadedForm* find_form(const Catalog& catalog, std::string_view id);
+
+// Builds a catalog from the store (forms, keys) and the signing key. `recovery_fingerprint`
+// is [recovery] key_fingerprint (empty: none). `rng` makes the page placeholders. Blocking.
 core::Result<std::shared_ptr<const Catalog>> load_catalog_blocking(
-    store::Store& store, const Config& config, const core::SecretBytes& signing_key,
-    core::TimePoint now, std::size_t encryptor_contexts);
+    store::Store& store, const std::string& recovery_fingerprint,
+    const core::SecretBytes& signing_key, core::TimePoint now, std::size_t encryptor_contexts,
+    core::Rng& rng);
 
-class FormService {
- public:
-  FormService(const Config& config, store::Store& store, core::BlockingPool& pool,
-              const core::Clock& clock, core::SecretBytes token_key);
-
-  void set_catalog(std::shared_ptr<const Catalog> catalog);
-  std::shared_ptr<const Catalog> catalog() const;
-
-  void register_routes(http::Router& router);
-
-  // The page for errors the HTTP layer produces itself (404, 413, ...).
-  http::Response error_page(unsigned status, std::string_view request_id) const;
-
- private:
-  void get_form(http::Request&& req, http::RequestContext&& ctx, http::Responder responder);
-  void post_form(http::Request&& req, http::RequestContext&& ctx, http::Responder responder);
-  void get_thanks(http::Request&& req, http::RequestContext&& ctx, http::Responder responder);
-
-  struct Shared;
-  std::shared_ptr<Shared> shared_;
-};
-
-}  // namespace app
+}  // namespace intake

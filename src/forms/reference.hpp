@@ -5,14 +5,16 @@
 #include <string>
 #include <string_view>
 
-namespace app {
+#include "core/rng.hpp"
+
+namespace forms {
 
 // 60 random bits as XXXX-XXXX-XXXX in Crockford base32: easy to read out on the phone, and
 // unguessable enough that references reveal nothing of volume.
-std::string new_reference();
+std::string new_reference(core::Rng& rng);
 
 // The exact shape new_reference() produces. Anything read back (from a URL, or from the
 // database before it becomes a file name) is checked against it.
 bool is_reference(std::string_view text);
 
-}  // namespace app
+}  // namespace forms

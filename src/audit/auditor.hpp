@@ -3,6 +3,10 @@
 // checkpoints over it: every kCheckpointEvery entries, at `serve` shutdown and at the end
 // of each CLI command that recorded something (finish_blocking).
 // Trust: the rows it reads back are our own data; a broken chain fails closed.
+//
+// This is the audit module's adapter: it writes through store::Store, so it is its own target
+// (sealpost_audit_trail) and the chain functions (entry.hpp, verify.hpp) stay pure and free of
+// the store (docs/ARCHITECTURE.md, "Module map").
 
 #include <cstdint>
 #include <mutex>
@@ -15,7 +19,7 @@
 #include "core/secret.hpp"
 #include "store/store.hpp"
 
-namespace app {
+namespace audit {
 
 class Auditor {
  public:
@@ -44,14 +48,11 @@ class Auditor {
   bool recorded_ = false;
 };
 
-// "cli:" + the name of the effective Unix user ("cli:uid=N" if it has none).
-std::string cli_actor();
-
-audit::Entry to_entry(const store::AuditRow& row);
+Entry to_entry(const store::AuditRow& row);
 
 // Loads the whole trail and checks it against the checkpoints, whose signatures must be
 // by `public_key_armored`.
 core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
                                                         std::string_view public_key_armored);
 
-}  // namespace app
+}  // namespace audit

@@ -12,7 +12,7 @@
 
 #include "core/clock.hpp"
 
-namespace http {
+namespace core {
 
 class RateLimiter {
  public:
@@ -39,4 +39,4 @@ class RateLimiter {
   std::list<std::string> lru_;  // front = most recently used
 };
 
-}  // namespace http
+}  // namespace core

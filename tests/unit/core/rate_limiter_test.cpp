@@ -1,4 +1,4 @@
-#include "http/rate_limiter.hpp"
+#include "core/rate_limiter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@ namespace {
 
 TEST(RateLimiter, BurstThenRefill) {
   core::FakeClock clock;
-  http::RateLimiter limiter(clock, /*per_minute=*/60, /*burst=*/3);
+  core::RateLimiter limiter(clock, /*per_minute=*/60, /*burst=*/3);
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("a"));
@@ -22,7 +22,7 @@ TEST(RateLimiter, BurstThenRefill) {
 
 TEST(RateLimiter, ForgetsLeastRecentlySeenKeysBeyondTheBound) {
   core::FakeClock clock;
-  http::RateLimiter limiter(clock, 60, 1, /*max_keys=*/2);
+  core::RateLimiter limiter(clock, 60, 1, /*max_keys=*/2);
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_FALSE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("b"));

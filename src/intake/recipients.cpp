@@ -1,9 +1,9 @@
-#include "app/recipients.hpp"
+#include "intake/recipients.hpp"
 
 #include <cstdint>
 #include <span>
 
-namespace app {
+namespace intake {
 
 core::Result<crypto::KeyInfo> stored_key_info(const store::KeyRecord& key, core::TimePoint now) {
   auto parsed = crypto::parse_public_keys(
@@ -25,4 +25,4 @@ core::Status check_recipient_key(const KeyInfos& keys, const std::string& finger
   return crypto::check_recipient(it->second, now);
 }
 
-}  // namespace app
+}  // namespace intake

@@ -1,12 +1,9 @@
-#include "app/auditor.hpp"
-
-#include <pwd.h>
-#include <unistd.h>
+#include "audit/auditor.hpp"
 
 #include "core/log.hpp"
 #include "crypto/openpgp.hpp"
 
-namespace app {
+namespace audit {
 
 namespace {
 
@@ -25,18 +22,6 @@ store::AuditRow to_row(const audit::Entry& e) {
 audit::Entry to_entry(const store::AuditRow& r) {
   return audit::Entry{r.seq,    r.time,    r.actor,     r.action, r.object,
                       r.source, r.outcome, r.prev_hash, r.hash};
-}
-
-std::string cli_actor() {
-  const uid_t uid = ::geteuid();
-  passwd pw{};
-  passwd* found = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr &&
-      found->pw_name != nullptr && found->pw_name[0] != '\0') {
-    return std::string("cli:") + found->pw_name;
-  }
-  return "cli:uid=" + std::to_string(uid);
 }
 
 core::Status Auditor::record_blocking(std::string actor, std::string action, std::string object,
@@ -154,4 +139,4 @@ core::Result<audit::VerifyReport> verify_audit_blocking(store::Store& store,
   return report;
 }
 
-}  // namespace app
+}  // namespace audit

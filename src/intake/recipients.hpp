@@ -10,7 +10,7 @@
 #include "crypto/openpgp.hpp"
 #include "store/store.hpp"
 
-namespace app {
+namespace intake {
 
 using KeyInfos = std::map<std::string, crypto::KeyInfo, std::less<>>;  // by fingerprint hex
 
@@ -22,4 +22,4 @@ core::Result<crypto::KeyInfo> stored_key_info(const store::KeyRecord& key, core:
 core::Status check_recipient_key(const KeyInfos& keys, const std::string& fingerprint,
                                  core::TimePoint now);
 
-}  // namespace app
+}  // namespace intake
