@@ -28,7 +28,7 @@ core::Status check_admin_listen(const Config& config) {
 }
 
 Readiness::Readiness(net::io_context& io, store::Store& store, core::BlockingPool& pool,
-                     const FormService& forms, const Config& config, Metrics& metrics,
+                     const intake::Intake& forms, const Config& config, Metrics& metrics,
                      const core::Clock& clock)
     : io_(io),
       store_(store),
@@ -90,8 +90,8 @@ void Readiness::check(std::function<void(Result)> done) {
     } else {
       auto now = core::unix_seconds(self->clock_.now());
       auto sessions = self->store_.accounts().count_sessions_blocking(
-          now - self->config_.portal_absolute_timeout.count(),
-          now - self->config_.portal_idle_timeout.count());
+          now - self->config_.portal.absolute_timeout.count(),
+          now - self->config_.portal.idle_timeout.count());
       if (sessions) self->metrics_.set_portal_sessions(static_cast<double>(*sessions));
       answer({true, {}});
     }

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "app/config.hpp"
-#include "app/form_service.hpp"
 #include "app/metrics.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "http/router.hpp"
+#include "intake/intake.hpp"
 #include "store/store.hpp"
 
 namespace app {
@@ -42,7 +42,7 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
   };
   // Everything given must outlive the Readiness (serve's locals).
   Readiness(boost::asio::io_context& io, store::Store& store, core::BlockingPool& pool,
-            const FormService& forms, const Config& config, Metrics& metrics,
+            const intake::Intake& forms, const Config& config, Metrics& metrics,
             const core::Clock& clock);
 
   // Answers `done` exactly once, on an io_context thread or the pool's, within the
@@ -65,7 +65,7 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
   boost::asio::io_context& io_;
   store::Store& store_;
   core::BlockingPool& pool_;
-  const FormService& forms_;
+  const intake::Intake& forms_;
   const Config& config_;
   Metrics& metrics_;
   const core::Clock& clock_;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,22 +12,24 @@
 #include <iostream>
 #include <memory>
 
-#include "app/auditor.hpp"
-#include "app/checkpoint_log.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
-#include "app/portal_service.hpp"
-#include "app/recipients.hpp"
-#include "app/reference.hpp"
 #include "app/self_signed.hpp"
 #include "app/store_setup.hpp"
+#include "audit/auditor.hpp"
+#include "audit/checkpoint_log.hpp"
 #include "audit/entry.hpp"
+#include "auth/email.hpp"
 #include "core/clock.hpp"
 #include "core/encoding.hpp"
 #include "core/rng.hpp"
 #include "crypto/openpgp.hpp"
 #include "forms/declaration.hpp"
+#include "forms/reference.hpp"
+#include "intake/recipients.hpp"
+#include "portal/roles.hpp"
+#include "portal/users.hpp"
 #include "store/port.hpp"
 #include "store/store.hpp"
 
@@ -93,6 +96,19 @@ constexpr std::size_t kMaxSigningKeyBytes = 64 * 1024;
 // Where CLI events come from: the administrator's shell on this host.
 constexpr const char* kLocalSource = "local";
 
+// "cli:" + the name of the effective Unix user ("cli:uid=N" if it has none).
+std::string cli_actor() {
+  const uid_t uid = ::geteuid();
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && found->pw_name[0] != '\0') {
+    return std::string("cli:") + found->pw_name;
+  }
+  return "cli:uid=" + std::to_string(uid);
+}
+
 // The audit trail of one CLI command: the signing key (for the closing checkpoint) and an
 // Auditor over the command's store.
 class CliAudit {
@@ -116,7 +132,7 @@ class CliAudit {
         actor_(cli_actor()) {}
   core::SecretBytes key_;
   core::SystemClock clock_;
-  Auditor auditor_;
+  audit::Auditor auditor_;
   std::string actor_;
 };
 
@@ -125,6 +141,7 @@ class CliAudit {
 int run_init(const std::string& data_dir, const std::string& hostname, const std::string& database,
              const std::string& database_password_file) {
   DataDir dir(data_dir);
+  core::SystemRng rng;
   std::error_code ec;
   if (!database.empty()) {
     if (auto s = store::check_database_uri(database); !s) return fail_line(s.error().public_text());
@@ -149,43 +166,45 @@ int run_init(const std::string& data_dir, const std::string& hostname, const std
 
   auto cert = make_self_signed(hostname);
   if (!cert) return fail_line(cert.error().public_text());
-  if (auto s = write_file(dir.tls_certificate(), cert->certificate_pem, 0644, true); !s) {
+  if (auto s = write_file(dir.tls_certificate(), cert->certificate_pem, 0644, true, rng); !s) {
     return fail_line(s.error().public_text());
   }
-  if (auto s =
-          write_file(dir.tls_private_key(), cert->private_key_pem.as_string_view(), 0600, true);
+  if (auto s = write_file(dir.tls_private_key(), cert->private_key_pem.as_string_view(), 0600, true,
+                          rng);
       !s) {
     return fail_line(s.error().public_text());
   }
 
   core::SecretBytes token_key(32);
-  core::SystemRng().fill(token_key.mutable_view());
-  if (auto s = write_file(dir.form_token_secret(), token_key.as_string_view(), 0600, true); !s) {
+  rng.fill(token_key.mutable_view());
+  if (auto s = write_file(dir.form_token_secret(), token_key.as_string_view(), 0600, true, rng);
+      !s) {
     return fail_line(s.error().public_text());
   }
 
-  if (auto seal = load_or_create_seal_key(dir.portal_seal_key()); !seal) {
+  if (auto seal = load_or_create_seal_key(dir.portal_seal_key(), rng); !seal) {
     return fail_line(seal.error().public_text());
   }
 
   auto signing = crypto::generate_signing_key("sealpost server <sealpost@" + hostname + ">");
   if (!signing) return fail_line(signing.error().public_text());
   if (auto s = write_file(dir.signing_secret_key(), signing->secret_armored.as_string_view(), 0600,
-                          true);
+                          true, rng);
       !s) {
     return fail_line(s.error().public_text());
   }
-  if (auto s = write_file(dir.signing_public_key(), signing->public_armored, 0644, true); !s) {
+  if (auto s = write_file(dir.signing_public_key(), signing->public_armored, 0644, true, rng); !s) {
     return fail_line(s.error().public_text());
   }
   if (!database_password_file.empty()) {
     auto password = read_secret_file(database_password_file, 1024);
     if (!password) return fail_line(password.error().public_text());
-    if (auto s = write_file(dir.database_password(), password->as_string_view(), 0600, true); !s) {
+    if (auto s = write_file(dir.database_password(), password->as_string_view(), 0600, true, rng);
+        !s) {
       return fail_line(s.error().public_text());
     }
   }
-  if (auto s = write_file(dir.config(), default_config_text(database), 0600, true); !s) {
+  if (auto s = write_file(dir.config(), default_config_text(database), 0600, true, rng); !s) {
     return fail_line(s.error().public_text());
   }
   auto config = load_config(dir);
@@ -277,15 +296,15 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   for (const auto& r : decl->recipients) {
     auto fpr = crypto::Fingerprint::parse(r);
     if (!fpr) return fail_line(file + ": recipient \"" + r + "\": " + fpr.error().public_text());
-    KeyInfos keys;
+    intake::KeyInfos keys;
     auto key = (*store)->forms().find_key_blocking(fpr->hex());
     if (!key) return fail_line(key.error().public_text());
     if (key->has_value()) {
-      auto info = stored_key_info(**key, now);
+      auto info = intake::stored_key_info(**key, now);
       if (!info) return fail_line(info.error().public_text());
       keys.emplace(fpr->hex(), std::move(*info));
     }
-    if (auto s = check_recipient_key(keys, fpr->hex(), now); !s) {
+    if (auto s = intake::check_recipient_key(keys, fpr->hex(), now); !s) {
       std::string hint = key->has_value() ? "" : " (use `sealpost key import` first)";
       return fail_line(file + ": recipient " + s.error().public_text() + hint);
     }
@@ -293,7 +312,7 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
   // Staff granted the form in the portal stay recipients of the new version.
-  auto granted = granted_recipients_blocking(**store, decl->id);
+  auto granted = portal::granted_recipients_blocking(**store, decl->id);
   if (!granted) return fail_line(granted.error().public_text());
   auto version = (*store)->forms().add_form_version_blocking(decl->id, *text,
                                                              core::unix_seconds(now), *granted);
@@ -358,6 +377,7 @@ int run_form_disable(const std::string& data_dir, const std::string& form_id) {
 int run_export(const std::string& data_dir, const std::string& form_id, const std::string& out,
                const std::optional<std::string>& since) {
   DataDir dir(data_dir);
+  core::SystemRng rng;
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   auto form = (*store)->forms().latest_form_blocking(form_id);
@@ -406,13 +426,13 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
       }
       // The database is not trusted to name files: a reference that is not of our own
       // shape (say "../x", written by someone with database access) stops the export.
-      if (!is_reference(s.meta.reference)) {
+      if (!forms::is_reference(s.meta.reference)) {
         return fail_line("the database holds a malformed reference; export stopped");
       }
       auto path = DataDir::export_file(out, s.meta.reference);
       std::string_view bytes(reinterpret_cast<const char*>(s.ciphertext.data()),
                              s.ciphertext.size());
-      if (auto st = write_file(path, bytes, 0600, false); !st) {
+      if (auto st = write_file(path, bytes, 0600, false, rng); !st) {
         return fail_line(st.error().public_text());
       }
       ++written;
@@ -466,13 +486,13 @@ int run_audit_verify(const std::string& data_dir, const std::vector<std::string>
   if (!public_key) return fail_line(public_key.error().public_text());
   // Checkpoints from outside the database: this node's log, and any the auditor saved.
   std::vector<std::pair<std::string, std::vector<audit::Checkpoint>>> external;
-  auto log = read_checkpoint_lines(dir.audit_checkpoint_log());
+  auto log = audit::read_checkpoint_lines(dir.audit_checkpoint_log());
   if (!log) return fail_line(log.error().public_text());
   external.emplace_back("the checkpoint log " + dir.audit_checkpoint_log().string(),
                         std::move(*log));
   for (const auto& file : checkpoints) {
     if (!fs::exists(file)) return fail_line("cannot read " + file);
-    auto saved = read_checkpoint_lines(file);
+    auto saved = audit::read_checkpoint_lines(file);
     if (!saved) return fail_line(saved.error().public_text());
     if (saved->empty()) return fail_line(file + " holds no checkpoint");
     external.emplace_back("the saved checkpoint " + file, std::move(*saved));
@@ -481,7 +501,7 @@ int run_audit_verify(const std::string& data_dir, const std::vector<std::string>
   if (!store) return fail_line(store.error().public_text());
   core::Result<audit::VerifyReport> report = [&] {
     QuietStderr quiet;
-    return verify_audit_blocking(**store, *public_key, external);
+    return audit::verify_audit_blocking(**store, *public_key, external);
   }();
   (*store)->close();
   if (!report) return fail_line(report.error().public_text());
@@ -497,6 +517,7 @@ int run_audit_verify(const std::string& data_dir, const std::vector<std::string>
 
 int run_audit_export(const std::string& data_dir, const std::optional<std::string>& out) {
   DataDir dir(data_dir);
+  core::SystemRng rng;
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   std::string text;
@@ -506,7 +527,7 @@ int run_audit_export(const std::string& data_dir, const std::optional<std::strin
     auto rows = (*store)->audit().list_audit_blocking(after, kPage);
     if (!rows) return fail_line(rows.error().public_text());
     for (const auto& r : *rows) {
-      text += audit::to_json_line(to_entry(r));
+      text += audit::to_json_line(audit::to_entry(r));
       text += '\n';
     }
     if (rows->size() < kPage) break;
@@ -517,7 +538,8 @@ int run_audit_export(const std::string& data_dir, const std::optional<std::strin
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
-  if (auto s = write_file(*out, text, 0600, false); !s) return fail_line(s.error().public_text());
+  if (auto s = write_file(*out, text, 0600, false, rng); !s)
+    return fail_line(s.error().public_text());
   return 0;
 }
 
@@ -544,21 +566,25 @@ int print_link(const DataDir& dir, store::Store& store, const store::UserRecord&
   auto audit = CliAudit::open(dir, store);
   if (!audit) return fail_line(audit.error().public_text());
   core::SystemClock clock;
-  auto link = issue_enrolment_link_blocking(store, user.id, config->enrolment_link_lifetime,
-                                            cli_origin(*config), clock.now());
+  core::SystemRng rng;
+  auto link = portal::issue_enrolment_link_blocking(store, rng, user.id,
+                                                    config->portal.enrolment_link_lifetime,
+                                                    cli_origin(*config), clock.now());
   if (!link) return fail_line(link.error().public_text());
   if (auto s = (*audit)->record(
-          what, "user:" + user.email +
-                    " roles:" + fmt::format("{}", fmt::join(role_names(user.roles), ",")));
+          what,
+          "user:" + user.email + " roles:" +
+              fmt::format("{}", fmt::join(portal::role_names(portal::Roles(user.roles)), ",")));
       !s) {
     return fail_line(s.error().public_text());
   }
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
   const auto hours =
-      std::chrono::duration_cast<std::chrono::hours>(config->enrolment_link_lifetime);
-  std::printf("user %s (%s): enrolment link, single use, valid %lld hours:\n%s\n",
-              user.email.c_str(), fmt::format("{}", fmt::join(role_names(user.roles), ",")).c_str(),
-              static_cast<long long>(hours.count()), link->c_str());
+      std::chrono::duration_cast<std::chrono::hours>(config->portal.enrolment_link_lifetime);
+  std::printf(
+      "user %s (%s): enrolment link, single use, valid %lld hours:\n%s\n", user.email.c_str(),
+      fmt::format("{}", fmt::join(portal::role_names(portal::Roles(user.roles)), ",")).c_str(),
+      static_cast<long long>(hours.count()), link->c_str());
   return 0;
 }
 
@@ -567,15 +593,15 @@ int print_link(const DataDir& dir, store::Store& store, const store::UserRecord&
 int run_user_add(const std::string& data_dir, const std::string& email,
                  const std::vector<std::string>& roles) {
   DataDir dir(data_dir);
-  auto normal = normalize_email(email);
+  auto normal = auth::normalize_email(email);
   if (!normal) return fail_line(normal.error().public_text());
-  auto bits = parse_roles(roles);
+  auto bits = portal::parse_roles(roles);
   if (!bits) return fail_line(bits.error().public_text());
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   core::SystemClock clock;
-  auto id =
-      (*store)->accounts().create_user_blocking(*normal, *bits, core::unix_seconds(clock.now()));
+  auto id = (*store)->accounts().create_user_blocking(*normal, bits->bits(),
+                                                      core::unix_seconds(clock.now()));
   if (!id) {
     if (id.error().kind() == ErrorKind::conflict) {
       return fail_line("user " + *normal +
@@ -592,7 +618,7 @@ int run_user_add(const std::string& data_dir, const std::string& email,
 
 int run_user_link(const std::string& data_dir, const std::string& email) {
   DataDir dir(data_dir);
-  auto normal = normalize_email(email);
+  auto normal = auth::normalize_email(email);
   if (!normal) return fail_line(normal.error().public_text());
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
@@ -621,10 +647,11 @@ int run_user_list(const std::string& data_dir) {
     const char* status = u.status == store::UserStatus::active    ? "active"
                          : u.status == store::UserStatus::invited ? "invited"
                                                                   : "disabled";
-    std::printf("%s %s roles:%s forms:%s key:%s\n", u.email.c_str(), status,
-                fmt::format("{}", fmt::join(role_names(u.roles), ",")).c_str(),
-                fmt::format("{}", fmt::join(forms, ",")).c_str(),
-                u.key_fingerprint ? u.key_fingerprint->c_str() : "-");
+    std::printf(
+        "%s %s roles:%s forms:%s key:%s\n", u.email.c_str(), status,
+        fmt::format("{}", fmt::join(portal::role_names(portal::Roles(u.roles)), ",")).c_str(),
+        fmt::format("{}", fmt::join(forms, ",")).c_str(),
+        u.key_fingerprint ? u.key_fingerprint->c_str() : "-");
   }
   (*store)->close();
   return 0;
@@ -689,6 +716,7 @@ std::string with_store_database(const std::string& text, const std::string& uri)
 int run_migrate(const std::string& data_dir, const std::string& target,
                 const std::string& database_password_file) {
   DataDir dir(data_dir);
+  core::SystemRng rng;
   auto config = load_config(dir);
   if (!config) return fail_line(config.error().public_text());
   if (!config->database.empty()) {
@@ -720,7 +748,7 @@ int run_migrate(const std::string& data_dir, const std::string& target,
     if (!source) return fail_line(source.error().public_text());
     core::Result<audit::VerifyReport> report = [&] {
       QuietStderr quiet;
-      return verify_audit_blocking(**source, *public_key);
+      return audit::verify_audit_blocking(**source, *public_key);
     }();
     (*source)->close();
     if (!report) return fail_line(report.error().public_text());
@@ -750,7 +778,7 @@ int run_migrate(const std::string& data_dir, const std::string& target,
   if (!copy) return fail_line(copy.error().public_text());
   core::Result<audit::VerifyReport> verified = [&] {
     QuietStderr quiet;
-    return verify_audit_blocking(**copy, *public_key);
+    return audit::verify_audit_blocking(**copy, *public_key);
   }();
   (*copy)->close();
   if (!verified || !verified->ok) {
@@ -761,13 +789,14 @@ int run_migrate(const std::string& data_dir, const std::string& target,
 
   // Only now: the password next to the other secrets, and the configuration.
   if (!database_password_file.empty() && !password.empty()) {
-    if (auto s = write_file(dir.database_password(), password.as_string_view(), 0600, false); !s) {
+    if (auto s = write_file(dir.database_password(), password.as_string_view(), 0600, false, rng);
+        !s) {
       return fail_line(s.error().public_text());
     }
   }
   auto text = read_file(dir.config(), 1 << 20);
   if (!text) return fail_line(text.error().public_text());
-  if (auto s = write_file(dir.config(), with_store_database(*text, target), 0600, false); !s) {
+  if (auto s = write_file(dir.config(), with_store_database(*text, target), 0600, false, rng); !s) {
     return fail_line(s.error().public_text());
   }
 

@@ -63,13 +63,13 @@ Setting integer_setting(std::string_view section, std::string_view key, std::int
 }
 
 Setting number_setting(std::string_view section, std::string_view key, double min, double max,
-                       double Config::*member) {
+                       double intake::Limits::*member) {
   return {section, key, [=](const toml::node& n, Config& c) -> core::Status {
             auto v = n.value<double>();
             if (!v || *v < min || *v > max) {
               return bad(n, section, key, fmt::format("a number from {} to {}", min, max));
             }
-            c.*member = *v;
+            c.intake.*member = *v;
             return core::ok();
           }};
 }
@@ -144,13 +144,15 @@ const std::vector<Setting>& settings() {
       integer_setting<std::size_t>(
           "limits", "redirect_max_connections", 16, 100000,
           [](Config& c, auto v) { c.limits.redirect_max_connections = v; }),
-      integer_setting<int>("forms", "token_max_age_seconds", 300, kMaxTokenAgeSeconds,
-                           [](Config& c, auto v) { c.token_max_age = std::chrono::seconds(v); }),
-      number_setting("rate_limit", "per_ip_per_minute", 1, 100000, &Config::per_ip_per_minute),
-      number_setting("rate_limit", "per_ip_burst", 1, 100000, &Config::per_ip_burst),
+      integer_setting<int>(
+          "forms", "token_max_age_seconds", 300, intake::kMaxTokenAgeSeconds,
+          [](Config& c, auto v) { c.intake.token_max_age = std::chrono::seconds(v); }),
+      number_setting("rate_limit", "per_ip_per_minute", 1, 100000,
+                     &intake::Limits::per_ip_per_minute),
+      number_setting("rate_limit", "per_ip_burst", 1, 100000, &intake::Limits::per_ip_burst),
       number_setting("rate_limit", "per_form_per_minute", 1, 10000000,
-                     &Config::per_form_per_minute),
-      number_setting("rate_limit", "per_form_burst", 1, 1000000, &Config::per_form_burst),
+                     &intake::Limits::per_form_per_minute),
+      number_setting("rate_limit", "per_form_burst", 1, 1000000, &intake::Limits::per_form_burst),
       string_setting("store", "file_drop_dir", &Config::file_drop_dir),
       string_setting("store", "database", &Config::database),
       integer_setting<std::size_t>("store", "pool_size", 1, 256,
@@ -158,13 +160,19 @@ const std::vector<Setting>& settings() {
       string_setting("recovery", "key_fingerprint", &Config::recovery_key_fingerprint),
       integer_setting<int>(
           "portal", "idle_timeout_seconds", 60, 3600,
-          [](Config& c, auto v) { c.portal_idle_timeout = std::chrono::seconds(v); }),
+          [](Config& c, auto v) { c.portal.idle_timeout = std::chrono::seconds(v); }),
       integer_setting<int>(
           "portal", "absolute_timeout_seconds", 600, 86400,
-          [](Config& c, auto v) { c.portal_absolute_timeout = std::chrono::seconds(v); }),
+          [](Config& c, auto v) { c.portal.absolute_timeout = std::chrono::seconds(v); }),
       integer_setting<int>(
           "portal", "enrolment_link_hours", 1, 720,
-          [](Config& c, auto v) { c.enrolment_link_lifetime = std::chrono::hours(v); }),
+          [](Config& c, auto v) { c.portal.enrolment_link_lifetime = std::chrono::hours(v); }),
+      integer_setting<int>(
+          "portal", "lockout_account_free_failures", 1, 20,
+          [](Config& c, auto v) { c.portal.account_free_failures = static_cast<int>(v); }),
+      integer_setting<int>(
+          "portal", "lockout_address_free_failures", 10, 10000,
+          [](Config& c, auto v) { c.portal.address_free_failures = static_cast<int>(v); }),
       {"log", "level",
        [](const toml::node& n,
           Config& c) -> core::
@@ -331,6 +339,9 @@ std::string default_config_text(const std::string& database) {
 # idle_timeout_seconds = 900        # 60..3600: a session unused this long ends (P2)
 # absolute_timeout_seconds = 43200  # 600..86400: a session ends this long after sign-in
 # enrolment_link_hours = 72         # 1..720: how long an enrolment link stays usable
+# lockout_account_free_failures = 3 # 1..20: wrong passwords/codes per account before delays
+# lockout_address_free_failures = 50  # 10..10000: the same per client address (one NAT
+#                                     # address may carry a whole clinic)
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off

@@ -14,13 +14,10 @@
 #include "http/client_address.hpp"
 #include "http/limits.hpp"
 #include "http/tls_context.hpp"
+#include "intake/limits.hpp"
+#include "portal/limits.hpp"
 
 namespace app {
-
-// The upper bound of [forms] token_max_age_seconds. Used nonces are kept until this long
-// after their token was issued, whatever the current setting, so raising the setting later
-// cannot make an old, already-used token valid again.
-inline constexpr std::int64_t kMaxTokenAgeSeconds = 7 * 86400;
 
 struct Config {
   // [server]
@@ -45,13 +42,8 @@ struct Config {
   http::TlsPolicy tls;
   // [limits]
   http::Limits limits;
-  // [forms]
-  std::chrono::seconds token_max_age{4 * 3600};
-  // [rate_limit]
-  double per_ip_per_minute = 30;
-  double per_ip_burst = 10;
-  double per_form_per_minute = 6000;
-  double per_form_burst = 600;
+  // [forms] token_max_age_seconds and [rate_limit]
+  intake::Limits intake;
   // [store]
   // Which database: empty = SQLite, the file DIR/sealpost.db (one node); a postgresql://
   // URI = PostgreSQL, shared by every node. The URI never holds the password: that comes
@@ -63,10 +55,8 @@ struct Config {
   std::string file_drop_dir;
   // [recovery]
   std::string recovery_key_fingerprint;  // S9: added to every form's recipients
-  // [portal] (P2): session timeouts and enrolment links.
-  std::chrono::seconds portal_idle_timeout{15 * 60};
-  std::chrono::seconds portal_absolute_timeout{12 * 3600};
-  std::chrono::seconds enrolment_link_lifetime{72 * 3600};
+  // [portal] (P2, P3): session timeouts, enrolment links, the lockout budget.
+  portal::Limits portal;
   // [log]
   std::string log_level = "info";
   std::string log_format = "text";  // "text" or "json" (one object per line)

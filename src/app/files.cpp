@@ -9,6 +9,7 @@
 
 #include "core/encoding.hpp"
 #include "core/rng.hpp"
+#include "crypto/seal.hpp"
 
 namespace app {
 
@@ -62,7 +63,7 @@ core::Result<core::SecretBytes> read_secret_file(const std::filesystem::path& pa
 }
 
 core::Status write_file(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
-                        bool exclusive) {
+                        bool exclusive, core::Rng& rng) {
   std::error_code ec;
   if (exclusive && std::filesystem::exists(path, ec)) {
     return core::fail(ErrorKind::conflict, path.string() + " already exists");
@@ -70,7 +71,7 @@ core::Status write_file(const std::filesystem::path& path, std::string_view byte
   // A fresh temporary name, created exclusively and never through a symlink: the directory
   // may be writable by others (a file-drop pickup account).
   std::uint8_t salt[6];
-  core::SystemRng().fill(salt);
+  rng.fill(salt);
   auto tmp = path;
   tmp += "." + core::to_hex(salt) + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -112,6 +113,26 @@ core::Status write_file(const std::filesystem::path& path, std::string_view byte
     ::close(dfd);
   }
   return core::ok();
+}
+
+core::Result<core::SecretBytes> load_or_create_seal_key(const std::filesystem::path& path,
+                                                        core::Rng& rng) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    core::SecretBytes fresh(crypto::kSealKeyBytes);
+    rng.fill(fresh.mutable_view());
+    if (auto s = write_file(path, fresh.as_string_view(), 0600, true, rng); !s) {
+      // Another process may have created it first: read theirs.
+      if (!std::filesystem::exists(path, ec)) return core::fail(s.error());
+    }
+  }
+  auto key = read_secret_file(path, 1024);
+  if (!key) return core::fail(key.error());
+  if (key->size() != crypto::kSealKeyBytes) {
+    return core::fail(core::ErrorKind::invalid_input,
+                      path.string() + " must hold exactly 32 bytes");
+  }
+  return key;
 }
 
 }  // namespace app

@@ -16,17 +16,17 @@
 #include <thread>
 
 #include "app/admin.hpp"
-#include "app/auditor.hpp"
-#include "app/checkpoint_log.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/counting_store.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
-#include "app/form_service.hpp"
-#include "app/portal_service.hpp"
+#include "app/form_routes.hpp"
+#include "app/portal_routes.hpp"
 #include "app/store_setup.hpp"
 #include "app/systemd_notify.hpp"
+#include "audit/auditor.hpp"
+#include "audit/checkpoint_log.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
@@ -34,6 +34,9 @@
 #include "http/admin_server.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
+#include "intake/catalog.hpp"
+#include "intake/intake.hpp"
+#include "portal/portal.hpp"
 #include "store/store.hpp"
 
 namespace app {
@@ -47,7 +50,8 @@ namespace {
 class PeriodicCheckpoints {
  public:
   static constexpr auto kCheckpointInterval = std::chrono::seconds(60);
-  explicit PeriodicCheckpoints(Auditor& auditor) : auditor_(auditor), thread_([this] { run(); }) {}
+  explicit PeriodicCheckpoints(audit::Auditor& auditor)
+      : auditor_(auditor), thread_([this] { run(); }) {}
   ~PeriodicCheckpoints() { stop(); }
   void stop() {
     {
@@ -71,7 +75,7 @@ class PeriodicCheckpoints {
       lock.lock();
     }
   }
-  Auditor& auditor_;
+  audit::Auditor& auditor_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
@@ -90,8 +94,8 @@ std::string secret_fingerprint(std::span<const std::uint8_t> secret) {
 core::Status check_node_secrets_blocking(store::Store& store, const DataDir& dir,
                                          const core::SecretBytes& token_key,
                                          const core::SecretBytes& signing_key,
-                                         const core::Clock& clock) {
-  auto seal_key = load_or_create_seal_key(dir.portal_seal_key());
+                                         const core::Clock& clock, core::Rng& rng) {
+  auto seal_key = load_or_create_seal_key(dir.portal_seal_key(), rng);
   if (!seal_key) return core::fail(std::move(seal_key).error());
   const struct {
     const char* name;
@@ -124,9 +128,9 @@ core::Status check_node_secrets_blocking(store::Store& store, const DataDir& dir
 std::string check_audit_at_start_blocking(store::Store& store, const DataDir& dir) {
   auto public_key = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
   if (!public_key) return public_key.error().public_text();
-  auto log = read_checkpoint_lines(dir.audit_checkpoint_log());
+  auto log = audit::read_checkpoint_lines(dir.audit_checkpoint_log());
   if (!log) return log.error().public_text();
-  auto report = verify_audit_blocking(
+  auto report = audit::verify_audit_blocking(
       store, *public_key, {{"the checkpoint log " + dir.audit_checkpoint_log().string(), *log}});
   if (!report) return report.error().public_text();
   if (!report->ok) {
@@ -142,16 +146,17 @@ std::string check_audit_at_start_blocking(store::Store& store, const DataDir& di
 // expires.
 class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
  public:
-  CatalogReloader(net::io_context& io, FormService& service, store::Store& store,
+  CatalogReloader(net::io_context& io, intake::Intake& service, store::Store& store,
                   const Config& config, const core::SecretBytes& signing_key,
-                  core::BlockingPool& pool, std::size_t contexts)
+                  core::BlockingPool& pool, std::size_t contexts, core::Rng& rng)
       : timer_(boost::asio::make_strand(io)),
         service_(service),
         store_(store),
         config_(config),
         signing_key_(signing_key),
         pool_(pool),
-        contexts_(contexts) {}
+        contexts_(contexts),
+        rng_(rng) {}
 
   static constexpr auto kPollInterval = std::chrono::milliseconds(500);
 
@@ -186,8 +191,9 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
       bool key_expired = current && current->next_key_expiry &&
                          core::unix_seconds(clock.now()) >= *current->next_key_expiry;
       if (generation && current && (*generation != current->generation || key_expired)) {
-        auto catalog = load_catalog_blocking(self->store_, self->config_, self->signing_key_,
-                                             clock.now(), self->contexts_);
+        auto catalog = intake::load_catalog_blocking(
+            self->store_, self->config_.recovery_key_fingerprint, self->signing_key_, clock.now(),
+            self->contexts_, self->rng_);
         if (catalog) {
           self->service_.set_catalog(*catalog);
           spdlog::info("event=catalog_reloaded generation={} forms={}", (*catalog)->generation,
@@ -203,12 +209,13 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
   }
 
   net::steady_timer timer_;
-  FormService& service_;
+  intake::Intake& service_;
   store::Store& store_;
   const Config& config_;
   const core::SecretBytes& signing_key_;
   core::BlockingPool& pool_;
   std::size_t contexts_;
+  core::Rng& rng_;
   std::atomic<bool> busy_{false};
   std::atomic<bool> stopped_{false};
 };
@@ -265,18 +272,20 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   core::BlockingPool pool(crypto_threads, 1024);
 
   core::SystemClock clock;
+  core::SystemRng rng;
   // Nodes sharing a database must share their secrets too (a token issued by one node is
   // checked by another; TOTP secrets are sealed under one key): the first node records a
   // keyed fingerprint of each, every later one must match it.
-  if (auto s = check_node_secrets_blocking(*store, dir, *token_key, *signing_key, clock); !s) {
+  if (auto s = check_node_secrets_blocking(*store, dir, *token_key, *signing_key, clock, rng); !s) {
     return fail_line(s.error().public_text());
   }
-  auto catalog = load_catalog_blocking(*store, *config, *signing_key, clock.now(), crypto_threads);
+  auto catalog = intake::load_catalog_blocking(*store, config->recovery_key_fingerprint,
+                                               *signing_key, clock.now(), crypto_threads, rng);
   if (!catalog) return fail_line(catalog.error().public_text());
 
   // Start and stop of the server are audited (actor "system"); a trail that cannot be
   // written stops the start, before any port is opened.
-  Auditor auditor(*store, *signing_key, clock, dir.audit_checkpoint_log());
+  audit::Auditor auditor(*store, *signing_key, clock, dir.audit_checkpoint_log());
   if (auto s = auditor.record_blocking("system", "serve.start", "server", "local", "ok"); !s) {
     return fail_line(s.error().public_text());
   }
@@ -296,17 +305,18 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   // Every stored submission's receipt joins the chain in its own transaction (A8).
   store->submissions().set_receipt_audit(
       [&clock](const std::optional<store::AuditRow>& last, const store::NewSubmission& sub) {
-        return receipt_entry(last, sub, core::unix_seconds(clock.now()));
+        return audit::receipt_entry(last, sub, core::unix_seconds(clock.now()));
       });
   // Checkpoints at least once a minute while entries arrive (receipts do not pass through
   // the Auditor's every-100 rule), each also appended to this node's checkpoint log.
   PeriodicCheckpoints periodic(auditor);
 
-  FormService forms(*config, *store, pool, clock, std::move(*token_key));
+  intake::Intake forms(config->intake, !config->file_drop_dir.empty(), *store, pool, clock, rng,
+                       std::move(*token_key));
   forms.set_catalog(*catalog);
 
   // The portal: the browser verifies submissions against the server's public signing key.
-  auto seal_key = load_or_create_seal_key(dir.portal_seal_key());
+  auto seal_key = load_or_create_seal_key(dir.portal_seal_key(), rng);
   if (!seal_key) return fail_line(seal_key.error().public_text());
   auto server_public = read_file(dir.signing_public_key(), crypto::kMaxKeyFileBytes);
   if (!server_public) return fail_line(server_public.error().public_text());
@@ -317,15 +327,15 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (!server_keys || server_keys->size() != 1) {
     return fail_line(dir.signing_public_key().string() + " is not the server's public key");
   }
-  PortalService portal(
-      *config, *store, pool, clock, auditor,
-      PortalKeys{.seal_key = std::move(*seal_key),
-                 .server_public_armored = server_keys->front().armored,
-                 .server_fingerprint = server_keys->front().info.fingerprint.hex()});
+  portal::Portal portal(
+      config->portal, *store, clock, rng, auditor,
+      portal::Keys{.seal_key = std::move(*seal_key),
+                   .server_public_armored = server_keys->front().armored,
+                   .server_fingerprint = server_keys->front().info.fingerprint.hex()});
 
   http::Router router;
-  forms.register_routes(router);
-  portal.register_routes(router);
+  register_form_routes(router, forms, pool, rng, config->file_drop_dir);
+  register_portal_routes(router, portal, pool, clock);
 
   net::io_context io(static_cast<int>(io_threads));
   http::ServerOptions options;
@@ -336,9 +346,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   options.trusted_proxies = http::TrustedProxies(config->trusted_proxies);
   options.proxy_protocol = config->proxy_protocol;
   options.on_response = [&metrics](const http::ResponseRecord& r) { metrics.observe_response(r); };
-  http::Server server(io, *tls, router, options, [&forms](unsigned status, std::string_view id) {
-    return forms.error_page(status, id);
-  });
+  http::Server server(
+      io, *tls, router, options,
+      [&rng](unsigned status, std::string_view id) { return status_page(status, id, rng); }, rng);
   if (auto s = server.start(); !s) return fail_line(s.error().public_text());
   portal.set_origin(server.public_origin());
 
@@ -358,7 +368,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   readiness->start_periodic(std::chrono::seconds(15));
 
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
-                                                    crypto_threads);
+                                                    crypto_threads, rng);
   reloader->start();
 
   net::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);

@@ -169,10 +169,10 @@ bool verify_password(std::string_view stored_hash, std::string_view password) {
   return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
 }
 
-const std::string& dummy_hash() {
-  static const std::string hash = [] {
+const std::string& dummy_hash(core::Rng& rng) {
+  static const std::string hash = [&rng] {
     core::SecretBytes password(32);
-    core::SystemRng().fill(password.mutable_view());
+    rng.fill(password.mutable_view());
     auto hashed = hash_password(password.as_string_view());
     // Only fails when 64 MiB cannot be allocated; a server in that state cannot sign anyone
     // in either, and answering "no such account" faster would reveal which accounts exist.

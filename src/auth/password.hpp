@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/result.hpp"
+#include "core/rng.hpp"
 
 namespace auth {
 
@@ -35,7 +36,8 @@ bool verify_password(std::string_view stored_hash, std::string_view password);
 
 // A hash of a random password nobody knows, computed once per process. Verify against it
 // when the account does not exist, so the answer takes as long as for an existing account.
-const std::string& dummy_hash();
+// The first call draws the password from `rng`.
+const std::string& dummy_hash(core::Rng& rng);
 
 // Whether `password` may be chosen by the user with this e-mail address. Failures are
 // invalid_input with a sentence for the user. Does not hash; cheap.

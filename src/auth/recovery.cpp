@@ -31,8 +31,7 @@ char crockford_canonical(char c) {
 
 }  // namespace
 
-std::vector<std::string> generate_recovery_codes(std::size_t n) {
-  core::SystemRng rng;
+std::vector<std::string> generate_recovery_codes(core::Rng& rng, std::size_t n) {
   std::vector<std::string> codes;
   codes.reserve(n);
   while (codes.size() < n) {

@@ -13,12 +13,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/rng.hpp"
+
 namespace auth {
 
 inline constexpr std::size_t kRecoveryCodeChars = 10;
 
-// `n` distinct codes from the system CSPRNG, formatted "XXXXX-XXXXX".
-std::vector<std::string> generate_recovery_codes(std::size_t n = 10);
+// `n` distinct codes from `rng`, formatted "XXXXX-XXXXX".
+std::vector<std::string> generate_recovery_codes(core::Rng& rng, std::size_t n = 10);
 
 // The 10-character upper-case form of what the user typed: case-insensitive, '-' and spaces
 // dropped, the look-alikes O -> 0 and I, L -> 1 mapped. nullopt for any other character or

@@ -14,9 +14,9 @@ namespace auth {
 namespace {
 
 // 256 bits: guessing is hopeless even with every request ever made.
-std::string random_token() {
+std::string random_token(core::Rng& rng) {
   std::array<std::uint8_t, 32> bytes{};
-  core::SystemRng().fill(bytes);
+  rng.fill(bytes);
   std::string token = core::base64url_encode(bytes);
   core::secure_wipe(bytes.data(), bytes.size());
   return token;
@@ -24,9 +24,9 @@ std::string random_token() {
 
 }  // namespace
 
-std::string new_session_id() { return random_token(); }
+std::string new_session_id(core::Rng& rng) { return random_token(rng); }
 
-std::string new_csrf_token() { return random_token(); }
+std::string new_csrf_token(core::Rng& rng) { return random_token(rng); }
 
 std::string hash_token(std::string_view token) {
   static const char kEmpty = 0;  // OpenSSL wants a non-null pointer even for no bytes

@@ -6,14 +6,16 @@
 #include <string>
 #include <string_view>
 
+#include "core/rng.hpp"
+
 namespace auth {
 
-// 32 bytes from the system CSPRNG, base64url, no padding.
-std::string new_session_id();
+// 32 bytes from `rng`, base64url, no padding.
+std::string new_session_id(core::Rng& rng);
 // Lower-case hex SHA-256 of `token`, for storage and lookup.
 std::string hash_token(std::string_view token);
-// 32 bytes from the system CSPRNG, base64url, no padding.
-std::string new_csrf_token();
+// 32 bytes from `rng`, base64url, no padding.
+std::string new_csrf_token(core::Rng& rng);
 // Equal contents, compared in time independent of where they differ (CRYPTO_memcmp). Different
 // lengths compare unequal at once: the lengths of our tokens are public.
 bool constant_time_equal(std::string_view a, std::string_view b);

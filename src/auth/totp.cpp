@@ -70,9 +70,9 @@ std::uint32_t hotp_value(const core::SecretBytes& secret, std::uint64_t counter)
 
 }  // namespace
 
-core::SecretBytes generate_totp_secret() {
+core::SecretBytes generate_totp_secret(core::Rng& rng) {
   core::SecretBytes secret(kTotpSecretBytes);
-  core::SystemRng().fill(secret.mutable_view());
+  rng.fill(secret.mutable_view());
   return secret;
 }
 

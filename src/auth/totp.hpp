@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/rng.hpp"
 #include "core/secret.hpp"
 
 namespace auth {
@@ -26,8 +27,8 @@ inline constexpr std::size_t kTotpSecretBytes = 20;
 // Nothing we decode is longer than a TOTP secret (32 characters); this bounds the work.
 inline constexpr std::size_t kMaxBase32Chars = 1024;
 
-// 20 bytes from the system CSPRNG.
-core::SecretBytes generate_totp_secret();
+// 20 bytes from `rng` (the system CSPRNG in the server).
+core::SecretBytes generate_totp_secret(core::Rng& rng);
 
 // RFC 4648 base32, upper case, no '=' padding (what authenticator apps expect).
 std::string base32_encode(std::span<const std::uint8_t> bytes);

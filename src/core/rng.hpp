@@ -7,6 +7,8 @@
 
 namespace core {
 
+// One Rng is shared by the threads of a process (event loop, blocking pool): an
+// implementation used that way must be thread-safe (SystemRng is; FakeRng is for one thread).
 class Rng {
  public:
   virtual ~Rng() = default;

@@ -69,14 +69,14 @@ struct Server::Shared {
   std::atomic<std::uint64_t> next_id{0};
 
   Shared(net::io_context& io_, std::shared_ptr<net::ssl::context> tls_, const Router& router_,
-         ServerOptions options_, ErrorPageFn error_page_)
+         ServerOptions options_, ErrorPageFn error_page_, core::Rng& rng)
       : io(io_),
         tls(std::move(tls_)),
         router(router_),
         options(std::move(options_)),
         error_page(std::move(error_page_)) {
     std::uint8_t bytes[4];
-    core::SystemRng().fill(bytes);
+    rng.fill(bytes);
     id_prefix = core::to_hex(bytes);
   }
 
@@ -656,9 +656,9 @@ void accept_loop(std::shared_ptr<Server::Shared> shared, tcp::acceptor& acceptor
 }  // namespace
 
 Server::Server(net::io_context& io, std::shared_ptr<net::ssl::context> tls, const Router& router,
-               ServerOptions options, ErrorPageFn error_page)
+               ServerOptions options, ErrorPageFn error_page, core::Rng& rng)
     : shared_(std::make_shared<Shared>(io, std::move(tls), router, std::move(options),
-                                       std::move(error_page))) {}
+                                       std::move(error_page), rng)) {}
 
 Server::~Server() = default;
 

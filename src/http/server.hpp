@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "core/rng.hpp"
 #include "http/client_address.hpp"
 #include "http/limits.hpp"
 #include "http/router.hpp"
@@ -51,8 +52,9 @@ struct ServerOptions {
 
 class Server {
  public:
+  // `rng` draws the per-process prefix of request ids (used in the constructor only).
   Server(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls,
-         const Router& router, ServerOptions options, ErrorPageFn error_page);
+         const Router& router, ServerOptions options, ErrorPageFn error_page, core::Rng& rng);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

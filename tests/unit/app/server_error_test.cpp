@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "app/self_signed.hpp"
+#include "core/rng.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 
@@ -50,12 +51,16 @@ TEST(ServerErrors, AThrowingHandlerGetsA500WithHeadersAndNoDetail) {
   http::ServerOptions options;
   options.https_listen = "127.0.0.1:0";
   options.http_listen = "";
-  http::Server server(io, *tls, router, options, [](unsigned status, std::string_view id) {
-    http::Response r{static_cast<bhttp::status>(status), 11};
-    r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-    r.body() = "error " + std::to_string(status) + " request " + std::string(id);
-    return r;
-  });
+  core::FakeRng rng;
+  http::Server server(
+      io, *tls, router, options,
+      [](unsigned status, std::string_view id) {
+        http::Response r{static_cast<bhttp::status>(status), 11};
+        r.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+        r.body() = "error " + std::to_string(status) + " request " + std::string(id);
+        return r;
+      },
+      rng);
   ASSERT_TRUE(server.start().has_value());
   std::thread loop([&io] { io.run(); });
 

@@ -110,8 +110,9 @@ TEST(Password, VerifyAcceptsCheaperParameters) {
 }
 
 TEST(Password, DummyHashIsComputedOnceAndMatchesNothingGuessable) {
-  const std::string& first = dummy_hash();
-  const std::string& second = dummy_hash();
+  core::SystemRng rng;
+  const std::string& first = dummy_hash(rng);
+  const std::string& second = dummy_hash(rng);
   EXPECT_EQ(&first, &second);
   EXPECT_TRUE(first.starts_with("$argon2id$v=19$m=65536,t=2,p=1$"));
   EXPECT_FALSE(verify_password(first, ""));

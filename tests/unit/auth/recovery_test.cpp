@@ -10,7 +10,8 @@ namespace {
 
 TEST(Recovery, GeneratesDistinctFormattedCodes) {
   static const std::regex kShape("[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}");
-  const auto codes = generate_recovery_codes();
+  core::FakeRng rng;
+  const auto codes = generate_recovery_codes(rng);
   ASSERT_EQ(codes.size(), 10u);
   std::set<std::string> seen;
   for (const auto& code : codes) {
@@ -21,9 +22,15 @@ TEST(Recovery, GeneratesDistinctFormattedCodes) {
     ASSERT_TRUE(normalized.has_value()) << code;
     EXPECT_EQ(*normalized, code.substr(0, 5) + code.substr(6));
   }
-  EXPECT_EQ(generate_recovery_codes(3).size(), 3u);
-  EXPECT_TRUE(generate_recovery_codes(0).empty());
-  EXPECT_NE(generate_recovery_codes(1), generate_recovery_codes(1));
+  EXPECT_EQ(generate_recovery_codes(rng, 3).size(), 3u);
+  EXPECT_TRUE(generate_recovery_codes(rng, 0).empty());
+  EXPECT_NE(generate_recovery_codes(rng, 1), generate_recovery_codes(rng, 1));
+}
+
+TEST(Recovery, CodesComeFromTheInjectedRng) {
+  core::FakeRng a(7);
+  core::FakeRng b(7);
+  EXPECT_EQ(generate_recovery_codes(a, 3), generate_recovery_codes(b, 3));
 }
 
 TEST(Recovery, NormalizesWhatPeopleType) {

@@ -9,8 +9,9 @@ namespace {
 
 TEST(SessionToken, IdsAreBase64UrlOf32RandomBytes) {
   for (const auto& make : {new_session_id, new_csrf_token}) {
-    const std::string a = make();
-    const std::string b = make();
+    core::SystemRng rng;
+    const std::string a = make(rng);
+    const std::string b = make(rng);
     EXPECT_EQ(a.size(), 43u);
     EXPECT_NE(a, b);
     const auto decoded = core::base64url_decode(a);

@@ -50,8 +50,9 @@ TEST(Totp, CodeRefusesDigitsOutOfRangeAndNegativeSteps) {
 }
 
 TEST(Totp, GeneratesTwentyRandomBytes) {
-  const auto a = generate_totp_secret();
-  const auto b = generate_totp_secret();
+  core::SystemRng rng;
+  const auto a = generate_totp_secret(rng);
+  const auto b = generate_totp_secret(rng);
   EXPECT_EQ(a.size(), kTotpSecretBytes);
   EXPECT_EQ(b.size(), kTotpSecretBytes);
   EXPECT_NE(a.as_string_view(), b.as_string_view());

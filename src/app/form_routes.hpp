@@ -1,0 +1,23 @@
+#pragma once
+// The public form routes on HTTP: GET /f/{form}, POST /f/{form}, GET /f/{form}/thanks/{ref}.
+// The life of a submission is in src/intake/; this file turns its outcomes into responses,
+// and writes the file-drop copy (S4) of a stored submission.
+
+#include <string>
+#include <string_view>
+
+#include "core/blocking_pool.hpp"
+#include "core/rng.hpp"
+#include "http/router.hpp"
+#include "intake/intake.hpp"
+
+namespace app {
+
+// `intake`, `pool` and `rng` must outlive the router's use. `file_drop_dir` empty: no drop.
+void register_form_routes(http::Router& router, intake::Intake& intake, core::BlockingPool& pool,
+                          core::Rng& rng, std::string file_drop_dir);
+
+// The page for an error status (also those the HTTP layer produces itself: 404, 413, ...).
+http::Response status_page(unsigned status, std::string_view request_id, core::Rng& rng);
+
+}  // namespace app

@@ -1,0 +1,20 @@
+#pragma once
+// The staff portal on HTTP: its API routes (run on the blocking pool through
+// portal::Portal::handle_blocking), its pages and static files (embedded, no session).
+// Turns portal::Reply outcomes into responses; the portal's logic is in src/portal/.
+
+#include "core/blocking_pool.hpp"
+#include "core/clock.hpp"
+#include "http/router.hpp"
+#include "portal/portal.hpp"
+
+namespace app {
+
+// `portal`, `pool` and `clock` must outlive the router's use.
+void register_portal_routes(http::Router& router, portal::Portal& portal, core::BlockingPool& pool,
+                            const core::Clock& clock);
+
+// The HTTP response for a portal outcome (status, headers, body).
+http::Response to_response(portal::Reply reply);
+
+}  // namespace app

@@ -1,0 +1,70 @@
+#pragma once
+// The staff portal (issue 3, docs/PORTAL.md): enrolment, sign-in with two factors, sessions,
+// roles and grants, metadata listing and ciphertext delivery to the browser, and the
+// auditor's view of the trail. The server only ever hands out ciphertext: decryption
+// happens in the staff member's browser with a key the server cannot use.
+// Trust: untrusted network input (JSON bodies, cookies, headers); every state change and
+// every delivery of submission data is audited before it happens.
+//
+// Transport-neutral: app/ registers routes() on the HTTP router, turns each request into a
+// portal::Request, runs handle_blocking on the blocking pool and the Reply into a response.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/auditor.hpp"
+#include "core/clock.hpp"
+#include "core/rng.hpp"
+#include "core/secret.hpp"
+#include "portal/limits.hpp"
+#include "portal/request.hpp"
+#include "store/store.hpp"
+
+namespace portal {
+
+struct Keys {
+  core::SecretBytes seal_key;         // 32 bytes: seals TOTP secrets at rest (crypto/seal.hpp)
+  std::string server_public_armored;  // the signing key the browser verifies with (S8)
+  std::string server_fingerprint;
+};
+
+// One API endpoint.
+struct Route {
+  Method method;
+  std::string_view pattern;  // literal segments and {name} parameters
+  // A credential check (password, code, link): the caller rate-limits it per client address
+  // (kCredentialChecksPerMinute) before queueing it.
+  bool credential_check = false;
+  std::size_t index = 0;  // which handler; pass the Route back to handle_blocking
+};
+
+namespace detail {
+struct Shared;
+}
+
+class Portal {
+ public:
+  Portal(Limits limits, store::Store& store, const core::Clock& clock, core::Rng& rng,
+         audit::Auditor& auditor, Keys keys);
+  ~Portal();
+  Portal(const Portal&) = delete;
+  Portal& operator=(const Portal&) = delete;
+
+  // The origin (scheme://host:port) browsers use; Origin headers must equal it. Set once the
+  // listener is bound (port 0 picks the port late). Before that every state change fails.
+  void set_origin(std::string origin);
+
+  // Every API endpoint, under /portal/api/.
+  const std::vector<Route>& routes() const;
+
+  // Checks the session, stage, CSRF token and role the route needs, then runs it. Blocking
+  // (the store, Argon2id): run it on the blocking pool.
+  Reply handle_blocking(const Route& route, const Request& request);
+
+ private:
+  std::unique_ptr<detail::Shared> shared_;
+};
+
+}  // namespace portal
