@@ -3,6 +3,7 @@
 // The life of a submission is in src/intake/; this file turns its outcomes into responses,
 // and writes the file-drop copy (S4) of a stored submission.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -13,9 +14,13 @@
 
 namespace app {
 
+// How each post ended, for metrics (O3); called once per post, before the answer is sent.
+using PostOutcomeObserver = std::function<void(intake::PostOutcome::Kind)>;
+
 // `intake`, `pool` and `rng` must outlive the router's use. `file_drop_dir` empty: no drop.
 void register_form_routes(http::Router& router, intake::Intake& intake, core::BlockingPool& pool,
-                          core::Rng& rng, std::string file_drop_dir);
+                          core::Rng& rng, std::string file_drop_dir,
+                          PostOutcomeObserver on_post_outcome = {});
 
 // The page for an error status (also those the HTTP layer produces itself: 404, 413, ...).
 http::Response status_page(unsigned status, std::string_view request_id, core::Rng& rng);

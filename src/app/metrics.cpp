@@ -23,17 +23,12 @@ const Histogram::BucketBoundaries kCommitBuckets = {0.0005, 0.001, 0.0025, 0.005
                                                     0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
 // Every outcome appears from the start (as 0), so a rate() over it never starts missing.
-constexpr SubmissionOutcome kKnownOutcomes[] = {
-    {"stored", "ok"},
-    {"replay", "token_used"},
-    {"invalid", "form_errors"},
-    {"rejected", "bad_request"},
-    {"rejected", "too_large"},
-    {"rejected", "content_type"},
-    {"rejected", "unknown_form"},
-    {"rate_limited", "rate_limit"},
-    {"unavailable", "unavailable"},
-    {"error", "internal"},
+using PostKind = intake::PostOutcome::Kind;
+constexpr PostKind kPostKinds[] = {
+    PostKind::stored,        PostKind::unknown_form,     PostKind::form_unavailable,
+    PostKind::rate_limited,  PostKind::unsupported_type, PostKind::malformed,
+    PostKind::not_verified,  PostKind::resubmit,         PostKind::replay,
+    PostKind::not_encrypted, PostKind::not_stored,       PostKind::overloaded,
 };
 
 constexpr std::string_view kRouteClasses[] = {"form",       "submit",        "thanks", "portal",
@@ -43,31 +38,35 @@ std::string status_text(unsigned status) { return std::to_string(status); }
 
 }  // namespace
 
-SubmissionOutcome classify_submission(unsigned status) {
-  switch (status) {
-    case 303:
-      return {"stored", "ok"};  // durable: the submitter is sent to the thank-you page
-    case 409:
+SubmissionOutcome classify_submission(intake::PostOutcome::Kind kind) {
+  using Kind = intake::PostOutcome::Kind;
+  switch (kind) {
+    case Kind::stored:
+      return {"stored", "ok"};
+    case Kind::replay:
       return {"replay", "token_used"};
-    case 422:  // re-shown: validation errors, an expired token, a form updated meanwhile
-      return {"invalid", "form_errors"};
-    case 400:  // bad or missing token, honeypot filled, malformed body
-      return {"rejected", "bad_request"};
-    case 413:
-      return {"rejected", "too_large"};
-    case 415:
+    case Kind::resubmit:  // expired token, older form version or field errors: shown again
+      return {"invalid", "resubmit"};
+    case Kind::not_verified:
+      return {"rejected", "bad_token"};
+    case Kind::malformed:  // the body, the reserved inputs or the honeypot
+      return {"rejected", "malformed"};
+    case Kind::unsupported_type:
       return {"rejected", "content_type"};
-    case 404:
+    case Kind::unknown_form:
       return {"rejected", "unknown_form"};
-    case 429:
+    case Kind::rate_limited:
       return {"rate_limited", "rate_limit"};
-    case 503:  // database down or failing, workers full, form without a usable key
-      return {"unavailable", "unavailable"};
-    case 500:
-      return {"error", "internal"};
-    default:
-      return {"other", "other"};
+    case Kind::not_stored:
+      return {"unavailable", "not_stored"};
+    case Kind::overloaded:
+      return {"unavailable", "overloaded"};
+    case Kind::form_unavailable:
+      return {"unavailable", "form_unavailable"};
+    case Kind::not_encrypted:
+      return {"error", "not_encrypted"};
   }
+  return {"error", "unknown"};
 }
 
 std::string_view route_class(const http::ResponseRecord& record) {
@@ -156,7 +155,8 @@ Metrics::Metrics()
                   .Help("1 for each alert raised since start that needs a person (kind: "
                         "audit_chain_broken)")
                   .Register(*registry_)) {
-  for (const auto& known : kKnownOutcomes) {
+  for (auto kind : kPostKinds) {
+    const auto known = classify_submission(kind);
     submissions_.Add(
         {{"outcome", std::string(known.outcome)}, {"reason", std::string(known.reason)}});
   }
@@ -176,12 +176,13 @@ void Metrics::observe_response(const http::ResponseRecord& record) {
   if (auto it = latency_by_route_.find(route); it != latency_by_route_.end()) {
     it->second->Observe(std::chrono::duration<double>(record.elapsed).count());
   }
-  if (route == "submit") {
-    auto outcome = classify_submission(record.status);
-    submissions_
-        .Add({{"outcome", std::string(outcome.outcome)}, {"reason", std::string(outcome.reason)}})
-        .Increment();
-  }
+}
+
+void Metrics::observe_submission(intake::PostOutcome::Kind kind) {
+  auto outcome = classify_submission(kind);
+  submissions_
+      .Add({{"outcome", std::string(outcome.outcome)}, {"reason", std::string(outcome.reason)}})
+      .Increment();
 }
 
 void Metrics::observe_commit(std::size_t batch, double seconds, bool committed) {

@@ -21,15 +21,16 @@
 #include <string_view>
 
 #include "http/server.hpp"
+#include "intake/intake.hpp"
 
 namespace app {
 
-// What became of one POST /f/{form}, read from the status the intake answered with.
+// What became of one POST /f/{form}: intake's outcome as a pair of metric labels.
 struct SubmissionOutcome {
   std::string_view outcome;  // stored, replay, invalid, rejected, rate_limited, unavailable, error
   std::string_view reason;
 };
-SubmissionOutcome classify_submission(unsigned status);
+SubmissionOutcome classify_submission(intake::PostOutcome::Kind kind);
 
 // The route class of a response: form, submit, thanks, portal, portal_api, portal_static,
 // other, unmatched (no route: 404/405 and errors before routing) or redirect.
@@ -41,8 +42,10 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // http::ServerOptions::on_response: requests, latency, and submissions by outcome.
+  // http::ServerOptions::on_response: requests and latency.
   void observe_response(const http::ResponseRecord& record);
+  // register_form_routes' observer: submissions by outcome and reason.
+  void observe_submission(intake::PostOutcome::Kind kind);
   // store::Store::set_commit_observer: group-commit batches.
   void observe_commit(std::size_t batch, double seconds, bool committed);
   void count_audit_append(bool ok);

@@ -334,7 +334,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                    .server_fingerprint = server_keys->front().info.fingerprint.hex()});
 
   http::Router router;
-  register_form_routes(router, forms, pool, rng, config->file_drop_dir);
+  register_form_routes(
+      router, forms, pool, rng, config->file_drop_dir,
+      [&metrics](intake::PostOutcome::Kind kind) { metrics.observe_submission(kind); });
   register_portal_routes(router, portal, pool, clock);
 
   net::io_context io(static_cast<int>(io_threads));

@@ -78,7 +78,7 @@ class AdminPostgresTest(unittest.TestCase):
         samples = parse_metrics(admin_get(self.sp.admin_port, "/metrics")[2].decode())
         self.assertEqual(metric(samples, "sealpost_ready"), 1)
         self.assertGreaterEqual(metric(samples, "sealpost_submissions_total",
-                                       outcome="unavailable", reason="unavailable"), 1)
+                                       outcome="unavailable", reason="not_stored"), 1)
 
 
 if __name__ == "__main__":

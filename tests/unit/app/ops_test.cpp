@@ -41,15 +41,24 @@ TEST(AdminListen, MalformedAddressesAreRefused) {
   }
 }
 
-TEST(MetricsClassification, SubmissionOutcomesFromStatus) {
-  EXPECT_EQ(classify_submission(303).outcome, "stored");
-  EXPECT_EQ(classify_submission(409).outcome, "replay");
-  EXPECT_EQ(classify_submission(422).outcome, "invalid");
-  EXPECT_EQ(classify_submission(400).outcome, "rejected");
-  EXPECT_EQ(classify_submission(429).outcome, "rate_limited");
-  EXPECT_EQ(classify_submission(503).outcome, "unavailable");
-  EXPECT_EQ(classify_submission(500).outcome, "error");
-  EXPECT_EQ(classify_submission(418).outcome, "other");
+TEST(MetricsClassification, EveryIntakeOutcomeHasItsLabels) {
+  using Kind = intake::PostOutcome::Kind;
+  auto is = [](Kind kind, std::string_view outcome, std::string_view reason) {
+    auto got = classify_submission(kind);
+    return got.outcome == outcome && got.reason == reason;
+  };
+  EXPECT_TRUE(is(Kind::stored, "stored", "ok"));
+  EXPECT_TRUE(is(Kind::replay, "replay", "token_used"));
+  EXPECT_TRUE(is(Kind::resubmit, "invalid", "resubmit"));
+  EXPECT_TRUE(is(Kind::not_verified, "rejected", "bad_token"));
+  EXPECT_TRUE(is(Kind::malformed, "rejected", "malformed"));
+  EXPECT_TRUE(is(Kind::unsupported_type, "rejected", "content_type"));
+  EXPECT_TRUE(is(Kind::unknown_form, "rejected", "unknown_form"));
+  EXPECT_TRUE(is(Kind::rate_limited, "rate_limited", "rate_limit"));
+  EXPECT_TRUE(is(Kind::not_stored, "unavailable", "not_stored"));
+  EXPECT_TRUE(is(Kind::overloaded, "unavailable", "overloaded"));
+  EXPECT_TRUE(is(Kind::form_unavailable, "unavailable", "form_unavailable"));
+  EXPECT_TRUE(is(Kind::not_encrypted, "error", "not_encrypted"));
 }
 
 TEST(MetricsClassification, RouteClassesNeverCarryThePath) {
@@ -82,7 +91,9 @@ TEST(Metrics, RendersPrometheusTextWithCountsFromObservations) {
   Metrics metrics;
   metrics.observe_response({false, submit, 303, std::chrono::milliseconds(3)});
   metrics.observe_response({false, submit, 303, std::chrono::milliseconds(4)});
-  metrics.observe_response({false, submit, 429, std::chrono::milliseconds(1)});
+  metrics.observe_submission(intake::PostOutcome::Kind::stored);
+  metrics.observe_submission(intake::PostOutcome::Kind::stored);
+  metrics.observe_submission(intake::PostOutcome::Kind::rate_limited);
   metrics.observe_commit(2, 0.002, true);
   metrics.observe_commit(1, 0.5, false);
   metrics.count_audit_append(true);
