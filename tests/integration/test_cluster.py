@@ -11,7 +11,7 @@ PostgreSQL is a private cluster of this test (tests/support/postgres.sh with a s
 directory of its own), not the shared fixture: part 3 stops it with `pg_ctl stop -m
 immediate`, which must not hit the other tests' database.
 
-The parts run in order on the same cluster (test_1 ... test_4) and every 303 of every part
+The parts run in order on the same cluster (test_1 ... test_6) and every 303 of every part
 is remembered; each part ends by checking the store against all of them:
 
 1. A burst through HAProxy spreads over both nodes; a token issued by one node is taken
@@ -23,7 +23,10 @@ is remembered; each part ends by checking the store against all of them:
 3. PostgreSQL stopped (`-m immediate`) in the middle of a burst and started again: while
    it is down the nodes answer 503, never 303; both recover without a restart; every 303
    is stored exactly once and decrypts.
-4. The marker typed into every text field of every submission is nowhere on disk: both
+5. Lockout across nodes (issue 7): on one node an account's free failures run out; the
+   same failures spread over both nodes should too, but do not yet (expectedFailure: the
+   lockout counts live in each process's memory).
+6. The marker typed into every text field of every submission is nowhere on disk: both
    data directories, the nodes' logs, HAProxy's directory, the PostgreSQL data directory
    with its WAL (after a CHECKPOINT) and its log.
 
@@ -48,8 +51,9 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (REPO, PostgresDatabase, Sealpost, generous_rate_limits, free_port,
-                     location_reference, run, sanitizer_reports, set_config, valid_intake)
+from harness import (EXAMPLE_FORM, REPO, PostgresDatabase, Sealpost, free_port,
+                     generous_rate_limits, location_reference, run, sanitizer_reports,
+                     set_config, valid_intake)
 
 CLIENT = "127.0.0.5"  # the clients' address; HAProxy connects to the nodes from 127.0.0.1
 POSTGRES_SH = os.path.join(REPO, "tests", "support", "postgres.sh")
@@ -127,10 +131,10 @@ class PrivatePostgres:
 class HAProxy:
     """One TCP frontend, both nodes as servers, round robin, PROXY v2 to each."""
 
-    def __init__(self, root, servers):
+    def __init__(self, root, port, servers):
         self.dir = os.path.join(root, "haproxy")
         os.makedirs(self.dir)
-        self.port = free_port()
+        self.port = port
         lines = "".join(f"  server {name} 127.0.0.1:{port} send-proxy-v2\n"
                         for name, port in servers)
         config = os.path.join(self.dir, "haproxy.cfg")
@@ -365,7 +369,11 @@ class ClusterTest(unittest.TestCase):
             cls.db = PostgresDatabase(state=cls.pg.state)
             cls.a = Sealpost(root=os.path.join(cls.root, "node-a"), database=cls.db)
             generous_rate_limits(cls.a)
-            set_config(cls.a, "server", {"trusted_proxies": '["127.0.0.1/32"]'})
+            # The public origin is the balancer's: the portal's Origin check is the same
+            # on every node.
+            front = free_port()
+            set_config(cls.a, "server", {"trusted_proxies": '["127.0.0.1/32"]',
+                                         "public_origin": f'"https://localhost:{front}"'})
             # Node B: a copy of A's configuration and secrets, its own TLS certificate.
             b_root = os.path.join(cls.root, "node-b")
             os.makedirs(b_root)
@@ -386,7 +394,7 @@ class ClusterTest(unittest.TestCase):
                 by_cert[hashlib.sha256(der).hexdigest()] = name
                 cls.start_node(name)
             assert len(by_cert) == 2, "the nodes' certificates must differ"
-            cls.haproxy = HAProxy(cls.root, [(n, p) for n, p in cls.ports.items()])
+            cls.haproxy = HAProxy(cls.root, front, list(cls.ports.items()))
             cls.client = Client(cls.haproxy.port, by_cert)
         except BaseException:
             cls.cleanup()
@@ -399,7 +407,7 @@ class ClusterTest(unittest.TestCase):
     def start_node(cls, name):
         node = cls.nodes[name]
         log = os.path.join(node.root, "serve.err")
-        if os.path.exists(log):  # a restart: keep the last run's log (scanned in part 4)
+        if os.path.exists(log):  # a restart: keep the last run's log (scanned in part 6)
             os.rename(log, os.path.join(node.root, f"serve-{time.monotonic_ns()}.err"))
         node.start(https_listen=f"127.0.0.1:{cls.ports[name]}")
 
@@ -474,9 +482,11 @@ class ClusterTest(unittest.TestCase):
         self.decrypted.update(todo)
         shutil.rmtree(out)
 
-        verified = self.a.cli("audit", "verify", "--data", self.a.data, check=False)
-        self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
-        self.assertIn("audit trail intact", verified.stdout)
+        # One chain; each node's own checkpoint log (DATA/audit-checkpoints.log) agrees.
+        for node in (self.a, self.b):
+            verified = node.cli("audit", "verify", "--data", node.data, check=False)
+            self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
+            self.assertIn("audit trail intact", verified.stdout)
         entries = [json.loads(l) for l in
                    self.a.cli("audit", "export", "--data", self.a.data).stdout.splitlines()]
         receipts = [re.match(r"submission:(\S+) form:intake ", e["object"]).group(1)
@@ -573,8 +583,11 @@ class ClusterTest(unittest.TestCase):
             burst.stop()
         records = burst.snapshot()
         window = [r for r in records if r[0] > down and r[1] < up_begins]
-        print(f"\n  part 3 burst: {burst.summary()}\n  while down: {burst.summary(window)}",
-              end="")
+        recovered = {n: min((r[1] - up for r in records if r[0] > up and r[3] == 303
+                             and r[2] == n), default=None) for n in ("A", "B")}
+        print(f"\n  part 3 burst: {burst.summary()}\n  while down: {burst.summary(window)}"
+              f"\n  down {up_begins - down:.1f}s, pg_ctl start {up - up_begins:.1f}s, first "
+              f"303 after it: " + ", ".join(f"{n} {t:.2f}s" for n, t in recovered.items()), end="")
         self.assertEqual([r for r in window if r[3] == 303], [], "a 303 while down")
         self.assertTrue([r for r in window if r[3] == 503], "no 503 while down")
         bad = [r for r in window if r[3] != 503 and not is_failure_a_client_may_see(r[3])]
@@ -588,9 +601,75 @@ class ClusterTest(unittest.TestCase):
         # A batch committed just before the stop may have lost its 303: not exact.
         self.assert_store_holds_every_303(exact=False, part="part 3")
 
-    # -- 4 -----------------------------------------------------------------------------
+        # The catalog follows the database again too: a form added now (CLI, node A's
+        # directory) is served by both nodes, still without a restart.
+        with open(EXAMPLE_FORM) as f:
+            text = f.read().replace("@DEMO_RECIPIENT_FINGERPRINT@", self.a.recipients[0])
+        self.a.add_form(text.replace('id = "intake"', 'id = "after-outage"'), "after.toml")
+        added = time.monotonic()
+        seen = {}
+        while set(seen) != {"A", "B"}:
+            self.assertLess(time.monotonic() - added, 60, f"the new form served by {seen}")
+            conn, node = self.client.connect()
+            try:
+                if node not in seen and Client.request(conn, "GET", "/f/after-outage")[0] == 200:
+                    seen[node] = time.monotonic() - added
+            finally:
+                conn.close()
+            time.sleep(0.05)
+        print(f"\n  part 3: a form added after the outage served after "
+              + ", ".join(f"{n} {t:.2f}s" for n, t in sorted(seen.items())), end="")
 
-    def test_4_marker_is_nowhere_on_disk(self):
+    # -- 5: lockout (issue 7: "lockout counted across nodes") ---------------------------
+
+    def failed_sign_ins(self, email, nodes):
+        """A wrong password for `email` on each of `nodes` in turn (through HAProxy);
+        returns the statuses."""
+        statuses = []
+        body = json.dumps({"email": email, "password": "not the password 123"})
+        origin = f"https://localhost:{self.haproxy.port}"
+        for want in nodes:
+            for _ in range(20):
+                conn, node = self.client.connect()
+                if node == want:
+                    break
+                conn.close()
+            else:
+                raise AssertionError(f"20 connections through HAProxy, none to {want}")
+            try:
+                conn.request("POST", "/portal/api/sign-in", body=body, headers={
+                    "Content-Type": "application/json", "Origin": origin})
+                resp = conn.getresponse()
+                resp.read()
+                statuses.append(resp.status)
+            finally:
+                conn.close()
+        return statuses
+
+    def test_5a_lockout_on_one_node(self):
+        """The premise of 5b: on one node, the account's free failures run out within
+        five attempts (429)."""
+        statuses = self.failed_sign_ins(f"nobody-{os.urandom(5).hex()}@example.org",
+                                        ["A"] * 5)
+        print(f"\n  one node: {statuses}", end="")
+        self.assertEqual(statuses[0], 401)
+        self.assertIn(429, statuses)
+
+    # Known gap (issue 7, "lockout and rate-limit budgets are shared, not multiplied by the
+    # number of nodes"): auth::Lockout keeps its counts in each process's memory, so with
+    # two nodes an account gets twice the free failures. Remove the decorator when the
+    # budget is shared; an unexpected success fails the run until then.
+    @unittest.expectedFailure
+    def test_5b_lockout_budget_is_shared_across_nodes(self):
+        statuses = self.failed_sign_ins(f"nobody-{os.urandom(5).hex()}@example.org",
+                                        ["A", "B"] * 3)
+        print(f"\n  alternating A, B: {statuses}", end="")
+        self.assertEqual(statuses[0], 401)
+        self.assertIn(429, statuses[:5], "the failures on one node did not count on the other")
+
+    # -- 6 -----------------------------------------------------------------------------
+
+    def test_6_marker_is_nowhere_on_disk(self):
         self.assertTrue(self.all_acked, "parts 1-3 stored nothing")
         # The scan itself finds the marker where it is (a control, removed at once).
         control = os.path.join(self.a.data, "control-marker")
