@@ -40,7 +40,7 @@ TEST_PKGS=(
   nginx-light
   postgresql postgresql-client  # the tests' throw-away cluster (tests/support/postgres.sh)
   util-linux       # runuser: PostgreSQL will not run as root
-  haproxy          # tests/integration/test_proxy.py: a real load balancer sending PROXY v2
+  haproxy          # tests/integration/test_proxy.py, test_cluster.py: a real load balancer (PROXY v2)
   procps psmisc
   systemd          # systemd-analyze verify packaging/sealpost.service
 )

@@ -95,6 +95,7 @@ make_data() {  # dir [database args...]
 make_data "$TMP/sqlite"
 make_data "$TMP/pg-a" --database "$PGURI" --database-password-file "$TMP/db-password"
 cp -a "$TMP/pg-a" "$TMP/pg-b"
+cp -a "$TMP/pg-a" "$TMP/pg-single"  # reached directly, so no trusted proxy
 # Behind HAProxy: the nodes trust it (127.0.0.1) for the PROXY v2 header.
 for d in "$TMP/pg-a" "$TMP/pg-b"; do
   sed -i '/^\[server\]/a trusted_proxies = ["127.0.0.1/32"]' "$d/sealpost.toml"
@@ -122,6 +123,7 @@ WWW="$TMP/www"
 mkdir -p "$WWW" "$TMP/nginx"
 start_node sqlite "$TMP/sqlite"
 curl -sSk -o "$WWW/intake.html" "https://127.0.0.1:$PORT_sqlite/f/intake"
+cp "$WWW/intake.html" "$WWW/thanks.html"  # a page of the same size stands in for the thanks page
 NGINX_PORT="$(free_port)"
 NGINX_USER=""
 [[ $EUID -eq 0 ]] && NGINX_USER="user $(id -un) $(id -gn);"
@@ -148,12 +150,14 @@ http {
       if (\$request_method = POST) { return 303 /f/intake/thanks/0000-0000-0000; }
       try_files /intake.html =404;
     }
+    location = /f/intake/thanks/0000-0000-0000 { try_files /thanks.html =404; }
   }
 }
 EOF
 "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" 2>>"$TMP/nginx.err" &
 PIDS+=($!)
 
+start_node pgsingle "$TMP/pg-single"
 start_node pga "$TMP/pg-a"
 start_node pgb "$TMP/pg-b"
 HAPROXY_PORT="$(free_port)"
@@ -222,7 +226,7 @@ run_one() {  # label port mode pids...
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in browser keep-alive; do
   run_one sqlite "$PORT_sqlite" "$mode" "$PID_sqlite"
-  run_one postgres-1-node "$PORT_pga" "$mode" "$PID_pga"
+  run_one postgres-1-node "$PORT_pgsingle" "$mode" "$PID_pgsingle"
   run_one postgres-2-nodes "$HAPROXY_PORT" "$mode" "$PID_pga" "$PID_pgb"
   run_one nginx "$NGINX_PORT" "$mode" "$(cat "$TMP/nginx/nginx.pid")"
 done

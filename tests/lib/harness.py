@@ -117,12 +117,14 @@ class Sealpost:
 
     # -- server lifecycle -------------------------------------------------------------
 
-    def start(self, extra_env=None, preexec_fn=None):
+    def start(self, extra_env=None, preexec_fn=None, https_listen="127.0.0.1:0"):
+        """`https_listen`: a fixed ADDR:PORT (a load balancer's server line) instead of
+        port 0."""
         env = dict(os.environ, **(extra_env or {}))
         self.stderr_path = os.path.join(self.root, "serve.err")
         self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [self.bin, "serve", "--data", self.data, "--https-listen", "127.0.0.1:0",
+            [self.bin, "serve", "--data", self.data, "--https-listen", https_listen,
              "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=self.stderr_file, env=env, preexec_fn=preexec_fn)
         self.https_port = self.http_port = self.admin_port = None
@@ -223,10 +225,11 @@ class Sealpost:
 
 class PostgresDatabase:
     """A new, empty database in the tests' PostgreSQL cluster (tests/support/postgres.sh,
-    the ctest fixture `postgres`; its state directory is $SEALPOST_TEST_POSTGRES)."""
+    the ctest fixture `postgres`; its state directory is $SEALPOST_TEST_POSTGRES), or in
+    the cluster whose state directory `state` is (a test's own `postgres.sh start`)."""
 
-    def __init__(self):
-        state = os.environ.get("SEALPOST_TEST_POSTGRES")
+    def __init__(self, state=None):
+        state = state or os.environ.get("SEALPOST_TEST_POSTGRES")
         if not state:
             raise AssertionError("SEALPOST_TEST_POSTGRES is not set (the ctest fixture "
                                  "`postgres` sets it)")

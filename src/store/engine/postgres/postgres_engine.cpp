@@ -327,6 +327,14 @@ class PgConnector final : public Connector {
                         fmt::format("postgresql: cannot connect to {}: {}", describe(),
                                     core::log_safe(PQerrorMessage(conn.get()), 400)));
     }
+    // Server notices and warnings ("terminating connection due to ...") go through our
+    // logger, escaped, instead of libpq's default of printing them raw to stderr.
+    PQsetNoticeProcessor(
+        conn.get(),
+        [](void*, const char* message) {
+          spdlog::warn("event=database_notice detail={}", core::log_safe(message, 400));
+        },
+        nullptr);
     return std::unique_ptr<Connection>(new PgConnection(std::move(conn)));
   }
 
