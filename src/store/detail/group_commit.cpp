@@ -32,10 +32,10 @@ constexpr std::int64_t kPruneGraceSeconds = 300;
 constexpr auto kReconnectPause = std::chrono::milliseconds(200);
 
 namespace sql {
-constexpr const char* kSavepoint = "SAVEPOINT item";
-constexpr const char* kRelease = "RELEASE SAVEPOINT item";
-constexpr const char* kRollbackToSavepoint = "ROLLBACK TO SAVEPOINT item";
-constexpr const char* kInsertToken = "INSERT INTO used_tokens (nonce, expires_at) VALUES (?1, ?2)";
+// A replayed nonce changes no row: refused without aborting the transaction, so the batch
+// needs no savepoint per item (two round trips each on PostgreSQL).
+constexpr const char* kInsertToken =
+    "INSERT INTO used_tokens (nonce, expires_at) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING";
 constexpr const char* kInsertSubmission =
     "INSERT INTO submissions (reference, form_id, form_version, received_at, ciphertext, "
     "recipients) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -164,7 +164,22 @@ void GroupCommit::commit_batch(std::vector<Pending>& batch) {
       written = core::fail(std::move(conn).error());
     } else {
       const auto started = std::chrono::steady_clock::now();
-      written = write_batch(**conn, batch, results);
+      // An item the database refuses as a caller bug (unknown form version, duplicate
+      // reference: rare) aborts the transaction; it is then run again without that item.
+      std::vector<bool> excluded(batch.size(), false);
+      for (;;) {
+        auto outcome = write_batch(**conn, batch, results, excluded);
+        if (!outcome) {
+          written = core::fail(std::move(outcome).error());
+          break;
+        }
+        if (!*outcome) {
+          written = core::ok();
+          break;
+        }
+        if ((*conn)->in_transaction()) (*conn)->rollback();
+        excluded[**outcome] = true;
+      }
       commit_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       if (!written && (*conn)->in_transaction()) (*conn)->rollback();
@@ -206,14 +221,11 @@ void GroupCommit::commit_batch(std::vector<Pending>& batch) {
   }
 }
 
-core::Status GroupCommit::write_batch(engine::Connection& conn, std::vector<Pending>& batch,
-                                      std::vector<core::Status>& results) {
-  auto run = [&conn](const char* statement) -> core::Status {
-    auto r = conn.execute(statement);
-    if (!r) return core::fail(std::move(r).error());
-    return core::ok();
-  };
-  if (auto s = conn.begin(engine::TxMode::write); !s) return s;
+core::Result<std::optional<std::size_t>> GroupCommit::write_batch(
+    engine::Connection& conn, std::vector<Pending>& batch, std::vector<core::Status>& results,
+    const std::vector<bool>& excluded) {
+  using Outcome = std::optional<std::size_t>;
+  if (auto s = conn.begin(engine::TxMode::write); !s) return core::fail(std::move(s).error());
 
   // Receipts join the audit chain in this transaction: take the chain's lock (every node)
   // and read its head once; each stored item's entry follows the one before.
@@ -224,34 +236,26 @@ core::Status GroupCommit::write_batch(engine::Connection& conn, std::vector<Pend
   }
   std::optional<AuditRow> head;
   if (receipt) {
-    if (auto s = conn.lock_for_transaction(kAuditChainLock); !s) return s;
+    if (auto s = conn.lock_for_transaction(kAuditChainLock); !s) {
+      return core::fail(std::move(s).error());
+    }
     auto last = conn.query(sql::kLastAudit);
     if (!last) return core::fail(std::move(last).error());
     if (!last->empty()) head = audit_row(last->front());
   }
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (excluded[i]) continue;  // refused in an earlier attempt: results[i] says why
+    results[i] = core::ok();
     const NewSubmission& sub = batch[i].submission;
-    if (auto s = run(sql::kSavepoint); !s) return s;
-
-    // Undoes this item only; the rest of the batch goes on.
-    auto refuse_item = [&](core::Error error) -> core::Status {
-      if (auto s = run(sql::kRollbackToSavepoint); !s) return s;
-      if (auto s = run(sql::kRelease); !s) return s;
-      results[i] = core::fail(std::move(error));
-      return core::ok();
-    };
 
     auto token = conn.execute(
         sql::kInsertToken,
         {Param{std::span<const std::uint8_t>(sub.token_nonce)}, Param{sub.token_expires_at}});
-    if (!token) {
-      if (token.error().kind() != core::ErrorKind::conflict) return core::fail(token.error());
-      if (auto s = refuse_item(core::Error(core::ErrorKind::conflict, kAlreadySubmitted,
-                                           "token nonce already used"));
-          !s) {
-        return s;
-      }
+    if (!token) return core::fail(std::move(token).error());
+    if (*token == 0) {
+      results[i] =
+          core::fail(core::ErrorKind::conflict, kAlreadySubmitted, "token nonce already used");
       continue;
     }
 
@@ -265,17 +269,16 @@ core::Status GroupCommit::write_batch(engine::Connection& conn, std::vector<Pend
       const auto kind = inserted.error().kind();
       if (kind != core::ErrorKind::conflict && kind != core::ErrorKind::not_found &&
           kind != core::ErrorKind::invalid_input) {
-        return core::fail(inserted.error());
+        return core::fail(std::move(inserted).error());
       }
       // A duplicate reference or an unknown form version: a bug of the caller, not a
-      // replay and not a disk problem. Refuse this item, keep the others.
+      // replay and not a disk problem. This item is refused; the batch runs again
+      // without it (its nonce is then not consumed).
       std::string detail = kind == core::ErrorKind::not_found  ? "unknown form version"
                            : kind == core::ErrorKind::conflict ? "duplicate reference"
                                                                : "constraint failed";
-      if (auto s = refuse_item(core::Error(core::ErrorKind::internal, kRejected, detail)); !s) {
-        return s;
-      }
-      continue;
+      results[i] = core::fail(core::ErrorKind::internal, kRejected, detail);
+      return Outcome(i);
     }
     if (receipt) {
       AuditRow row = receipt(head, sub);
@@ -289,11 +292,11 @@ core::Status GroupCommit::write_batch(engine::Connection& conn, std::vector<Pend
       if (!appended) return core::fail(std::move(appended).error());
       head = std::move(row);
     }
-    if (auto s = run(sql::kRelease); !s) return s;
   }
   // Returns once the batch is durable (SQLite: the WAL fsynced; PostgreSQL: the commit
   // record flushed, synchronous_commit = on).
-  return conn.commit();
+  if (auto s = conn.commit(); !s) return core::fail(std::move(s).error());
+  return Outcome();
 }
 
 void GroupCommit::maybe_prune() {

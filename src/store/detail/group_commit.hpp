@@ -1,8 +1,9 @@
 #pragma once
 // Group commit of submissions, written once for both engines (DESIGN.md step 5 of the path
 // of a submission). append() only enqueues. One writer thread, on its own connection,
-// takes up to max_batch waiting submissions, writes each inside its own SAVEPOINT (so a
-// replayed token refuses that one item only) and COMMITs once: on SQLite (WAL,
+// takes up to max_batch waiting submissions, writes them in one transaction (a replayed
+// token's nonce insert changes no row, so that item alone is refused; an item refused as a
+// caller bug makes the batch run again without it) and COMMITs once: on SQLite (WAL,
 // synchronous=FULL) one fsync of the WAL for the batch; on PostgreSQL one WAL flush for the
 // batch. Every `done` runs after the COMMIT returned, never before.
 //
@@ -81,8 +82,13 @@ class GroupCommit {
 
   void writer_loop();
   void commit_batch(std::vector<Pending>& batch);
-  core::Status write_batch(engine::Connection& conn, std::vector<Pending>& batch,
-                           std::vector<core::Status>& results);
+  // One attempt at the batch, skipping `excluded` items. nullopt: committed. A value: that
+  // item was refused as a caller bug and the transaction must be rolled back and the batch
+  // run again without it. An error: the whole batch failed.
+  core::Result<std::optional<std::size_t>> write_batch(engine::Connection& conn,
+                                                       std::vector<Pending>& batch,
+                                                       std::vector<core::Status>& results,
+                                                       const std::vector<bool>& excluded);
   core::Result<engine::Connection*> writer_connection();
   void maybe_prune();
   core::Status prune(std::int64_t now);
