@@ -235,6 +235,13 @@ void Shared::maybe_prune(std::int64_t now) {
   if (now - last < 300 || !last_prune.compare_exchange_strong(last, now)) return;
   (void)store.accounts().prune_sessions_blocking(now - limits.absolute_timeout.count(),
                                                  now - limits.idle_timeout.count());
+  // Shared lockout counts older than the lockout's forget_after count for nothing any more.
+  if (shared_failures) {
+    const auto forget = auth::LockoutPolicy{}.forget_after.count();
+    if (auto pruned = store.failures().prune_failures_blocking(now - forget); !pruned) {
+      spdlog::warn("event=lockout_prune_failed detail={}", core::log_safe(pruned.error().detail()));
+    }
+  }
 }
 
 bool Shared::alive(const store::SessionRecord& s, std::int64_t now) const {
