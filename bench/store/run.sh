@@ -228,7 +228,9 @@ for mode in browser keep-alive; do
   run_one sqlite "$PORT_sqlite" "$mode" "$PID_sqlite"
   run_one postgres-1-node "$PORT_pgsingle" "$mode" "$PID_pgsingle"
   run_one postgres-2-nodes "$HAPROXY_PORT" "$mode" "$PID_pga" "$PID_pgb"
-  run_one nginx "$NGINX_PORT" "$mode" "$(cat "$TMP/nginx/nginx.pid")"
+  NGINX_MASTER="$(cat "$TMP/nginx/nginx.pid")"
+  # shellcheck disable=SC2046 # the master and its workers, one pid each
+  run_one nginx "$NGINX_PORT" "$mode" "$NGINX_MASTER" $(ps --ppid "$NGINX_MASTER" -o pid=)
 done
 
 echo

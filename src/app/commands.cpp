@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -23,10 +26,12 @@
 #include "auth/email.hpp"
 #include "core/clock.hpp"
 #include "core/encoding.hpp"
+#include "core/log.hpp"
 #include "core/rng.hpp"
 #include "crypto/openpgp.hpp"
 #include "forms/declaration.hpp"
 #include "forms/reference.hpp"
+#include "http/client_address.hpp"
 #include "intake/recipients.hpp"
 #include "portal/roles.hpp"
 #include "portal/users.hpp"
@@ -653,6 +658,152 @@ int run_user_list(const std::string& data_dir) {
         fmt::format("{}", fmt::join(forms, ",")).c_str(),
         u.key_fingerprint ? u.key_fingerprint->c_str() : "-");
   }
+  (*store)->close();
+  return 0;
+}
+
+// --- block (F10) -------------------------------------------------------------------------
+
+namespace {
+
+// A block's reason is the administrator's note: one printable line, bounded, so that
+// `block list` stays one line per block.
+constexpr std::size_t kMaxBlockReasonBytes = 200;
+// Ten years: anything longer is "until removed" (omit --until).
+constexpr std::int64_t kMaxBlockSeconds = 10LL * 366 * 86400;
+
+std::string date_time_of(std::int64_t unix_seconds) {
+  std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// `--until`: a duration from now ("90s", "30m", "2h", "7d") or a UTC time
+// ("2026-12-31T18:00:00Z", "2026-12-31"). Must lie in the future.
+core::Result<std::int64_t> parse_until(const std::string& text, std::int64_t now) {
+  const auto bad = [&] {
+    return core::fail(ErrorKind::invalid_input,
+                      fmt::format("--until \"{}\": expected a duration (90s, 30m, 2h, 7d) or a "
+                                  "UTC time (2026-12-31T18:00:00Z or 2026-12-31)",
+                                  core::log_safe(text, 64)));
+  };
+  std::int64_t until = 0;
+  if (!text.empty() && std::string_view("smhd").find(text.back()) != std::string_view::npos &&
+      text.size() <= 12) {
+    const std::string_view digits(text.data(), text.size() - 1);
+    std::int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || n <= 0) {
+      return bad();
+    }
+    const std::int64_t unit = text.back() == 's'   ? 1
+                              : text.back() == 'm' ? 60
+                              : text.back() == 'h' ? 3600
+                                                   : 86400;
+    if (n > kMaxBlockSeconds / unit) return bad();
+    until = now + n * unit;
+  } else {
+    std::tm tm{};
+    const char* end = nullptr;
+    if (text.size() == 20) end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (text.size() == 10) end = ::strptime(text.c_str(), "%Y-%m-%d", &tm);
+    if (end == nullptr || *end != '\0') return bad();
+    until = static_cast<std::int64_t>(::timegm(&tm));
+  }
+  if (until <= now) {
+    return core::fail(ErrorKind::invalid_input,
+                      fmt::format("--until {} is not in the future", date_time_of(until)));
+  }
+  return until;
+}
+
+// The canonical text of a network, or a one-line error.
+core::Result<std::string> canonical_cidr(const std::string& text) {
+  auto network = http::Cidr::parse(text);
+  if (!network) return core::fail(std::move(network).error());
+  return network->to_string();
+}
+
+}  // namespace
+
+int run_block_add(const std::string& data_dir, const std::string& cidr,
+                  const std::optional<std::string>& until, const std::string& reason) {
+  auto network = canonical_cidr(cidr);
+  if (!network) return fail_line(network.error().public_text());
+  if (reason.size() > kMaxBlockReasonBytes ||
+      std::any_of(reason.begin(), reason.end(),
+                  [](unsigned char c) { return c < 0x20 || c == 0x7F; })) {
+    return fail_line(
+        fmt::format("--reason must be one line of at most {} bytes", kMaxBlockReasonBytes));
+  }
+  core::SystemClock clock;
+  const std::int64_t now = core::unix_seconds(clock.now());
+  std::optional<std::int64_t> expires_at;
+  if (until) {
+    auto parsed = parse_until(*until, now);
+    if (!parsed) return fail_line(parsed.error().public_text());
+    expires_at = *parsed;
+  }
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+  store::BlockRecord block{*network, reason, now, expires_at, "cli"};
+  if (auto s = (*store)->blocks().put_block_blocking(block); !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->record("block.add", "network:" + *network); !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
+  std::printf("blocked %s until %s\n", network->c_str(),
+              expires_at ? date_time_of(*expires_at).c_str() : "removed");
+  (*store)->close();
+  return 0;
+}
+
+int run_block_list(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto blocks = (*store)->blocks().list_blocks_blocking();
+  if (!blocks) return fail_line(blocks.error().public_text());
+  core::SystemClock clock;
+  const std::int64_t now = core::unix_seconds(clock.now());
+  for (const auto& b : *blocks) {
+    std::string until = b.expires_at ? date_time_of(*b.expires_at) : "removed";
+    if (b.expires_at && *b.expires_at <= now) until += " (expired)";
+    std::printf("%s until:%s by:%s since:%s reason:%s\n", b.cidr.c_str(), until.c_str(),
+                core::log_safe(b.created_by).c_str(), date_time_of(b.created_at).c_str(),
+                b.reason.empty() ? "-" : core::log_safe(b.reason).c_str());
+  }
+  (*store)->close();
+  return 0;
+}
+
+int run_block_remove(const std::string& data_dir, const std::string& cidr) {
+  auto network = canonical_cidr(cidr);
+  if (!network) return fail_line(network.error().public_text());
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+  if (auto s = (*store)->blocks().remove_block_blocking(*network); !s) {
+    if (s.error().kind() == ErrorKind::not_found) {
+      return fail_line(*network + " is not blocked (see `sealpost block list`)");
+    }
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->record("block.remove", "network:" + *network); !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
+  std::printf("unblocked %s\n", network->c_str());
   (*store)->close();
   return 0;
 }

@@ -35,6 +35,13 @@ int run_user_add(const std::string& data_dir, const std::string& email,
                  const std::vector<std::string>& roles);
 int run_user_link(const std::string& data_dir, const std::string& email);
 int run_user_list(const std::string& data_dir);
+// `block add|list|remove` (F10): `cidr` is an address or a network (a clear error
+// otherwise); `until` a duration (2h, 7d) or a UTC time; every change is audited and
+// reaches every running node within a second.
+int run_block_add(const std::string& data_dir, const std::string& cidr,
+                  const std::optional<std::string>& until, const std::string& reason);
+int run_block_list(const std::string& data_dir);
+int run_block_remove(const std::string& data_dir, const std::string& cidr);
 int fail_line(const std::string& message);
 // `migrate --to URI`: copies this SQLite installation into an empty PostgreSQL database,
 // proves the copy (row counts, SHA-256 of every table, the audit chain) and only then

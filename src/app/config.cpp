@@ -173,6 +173,12 @@ const std::vector<Setting>& settings() {
       integer_setting<int>(
           "portal", "lockout_address_free_failures", 10, 10000,
           [](Config& c, auto v) { c.portal.address_free_failures = static_cast<int>(v); }),
+      integer_setting<int>("abuse", "auto_block_events", 0, 10000,
+                           [](Config& c, auto v) { c.abuse.auto_block_events = v; }),
+      integer_setting<int>("abuse", "auto_block_window_seconds", 10, 86400,
+                           [](Config& c, auto v) { c.abuse.window = std::chrono::seconds(v); }),
+      integer_setting<int>("abuse", "auto_block_seconds", 60, 30 * 86400,
+                           [](Config& c, auto v) { c.abuse.block_for = std::chrono::seconds(v); }),
       {"log", "level",
        [](const toml::node& n,
           Config& c) -> core::
@@ -342,6 +348,13 @@ std::string default_config_text(const std::string& database) {
 # lockout_account_free_failures = 3 # 1..20: wrong passwords/codes per account before delays
 # lockout_address_free_failures = 50  # 10..10000: the same per client address (one NAT
 #                                     # address may carry a whole clinic)
+
+[abuse]
+# auto_block_events = 30            # 0..10000 (0: off): refusals from one address (bad form
+#                                   # token, honeypot, replay; sign-in delayed by the lockout)
+#                                   # within the window that block the address
+# auto_block_window_seconds = 600   # 10..86400
+# auto_block_seconds = 3600         # 60..2592000: how long an automatic block lasts
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/abuse_limits.hpp"
 #include "app/data_dir.hpp"
 #include "core/result.hpp"
 #include "http/client_address.hpp"
@@ -60,6 +61,8 @@ struct Config {
   // [log]
   std::string log_level = "info";
   std::string log_format = "text";  // "text" or "json" (one object per line)
+  // [abuse]: automatic blocks (F10).
+  AbuseLimits abuse;
 };
 
 // Reads DIR/sealpost.toml. Unknown keys, wrong types and out-of-bounds values are errors

@@ -21,6 +21,8 @@ class CountingStore final : public store::Store {
   store::AccountStore& accounts() override { return inner_->accounts(); }
   store::AuditStore& audit() override { return audit_; }
   store::ClusterStore& cluster() override { return inner_->cluster(); }
+  store::BlockStore& blocks() override { return inner_->blocks(); }
+  store::FailureStore& failures() override { return inner_->failures(); }
   std::string_view engine_name() const override { return inner_->engine_name(); }
   std::string describe() const override { return inner_->describe(); }
   void close() override { inner_->close(); }

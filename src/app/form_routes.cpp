@@ -33,6 +33,7 @@ struct StatusText {
 };
 constexpr StatusText kStatusTexts[] = {
     {400, "Bad request", "The request could not be understood."},
+    {403, "Forbidden", "Requests from your network are not accepted here."},
     {404, "Not found", "There is no page at this address."},
     {405, "Method not allowed", "This page does not accept that kind of request."},
     {409, "Already sent",

@@ -104,6 +104,24 @@ int main(int argc, char** argv) {
   auto* user_list = user->add_subcommand("list", "List users, roles and granted forms");
   add_data(user_list);
 
+  auto* block = cli.add_subcommand("block", "Refuse requests from an address or a network (F10)");
+  block->require_subcommand(1);
+  std::string cidr, block_reason;
+  std::optional<std::string> block_until;
+  auto* block_add = block->add_subcommand("add", "Block an address or a network on every node");
+  add_data(block_add);
+  block_add->add_option("CIDR", cidr, "An address or a network (192.0.2.0/24, 2001:db8::/32)")
+      ->required();
+  block_add->add_option("--until", block_until,
+                        "A duration (30m, 2h, 7d) or a UTC time (2026-12-31T18:00:00Z); "
+                        "default: until removed");
+  block_add->add_option("--reason", block_reason, "A note for `block list` (one line)");
+  auto* block_list = block->add_subcommand("list", "List blocks, expired ones included");
+  add_data(block_list);
+  auto* block_remove = block->add_subcommand("remove", "Lift a block");
+  add_data(block_remove);
+  block_remove->add_option("CIDR", cidr, "The network as blocked")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -130,5 +148,8 @@ int main(int argc, char** argv) {
   if (*user_list) return app::run_user_list(data);
   if (*audit_verify) return app::run_audit_verify(data, audit_checkpoints);
   if (*audit_export) return app::run_audit_export(data, audit_out);
+  if (*block_add) return app::run_block_add(data, cidr, block_until, block_reason);
+  if (*block_list) return app::run_block_list(data);
+  if (*block_remove) return app::run_block_remove(data, cidr);
   return 2;
 }

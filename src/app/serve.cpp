@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "app/admin.hpp"
+#include "app/block_guard.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/counting_store.hpp"
@@ -340,6 +341,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   register_portal_routes(router, portal, pool, clock);
 
   net::io_context io(static_cast<int>(io_threads));
+  // Blocked networks (F10) are refused on every route above, from the first request on.
+  BlockGuard blocks(io, *store, pool, auditor, clock, rng, config->abuse);
+  if (auto s = blocks.install_blocking(router); !s) return fail_line(s.error().public_text());
   http::ServerOptions options;
   options.limits = config->limits;
   options.https_listen = config->https_listen;
@@ -372,6 +376,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
                                                     crypto_threads, rng);
   reloader->start();
+  blocks.start();
 
   net::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -387,6 +392,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
         reloader->stop();
         readiness->stop();
         if (admin) admin->drain();
+        blocks.stop();
         server.drain();
       };
   signals.async_wait(on_signal);

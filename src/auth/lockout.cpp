@@ -26,10 +26,30 @@ std::string ipv4_text(const std::uint8_t* bytes) {
   return text;
 }
 
-seconds delay_after(int excess, const LockoutPolicy& policy) {
+seconds delay_after(std::int64_t excess, const LockoutPolicy& policy) {
   seconds delay = policy.first_delay;
-  for (int i = 1; i < excess && delay < policy.max_delay; ++i) delay *= 2;
+  for (std::int64_t i = 1; i < excess && delay < policy.max_delay; ++i) delay *= 2;
   return std::min(delay, policy.max_delay);
+}
+
+// The wait after `failures` failures, the last at `last_failure`; nullopt: none.
+std::optional<seconds> wait_after(std::int64_t failures, core::TimePoint last_failure,
+                                  int free_failures, core::TimePoint now,
+                                  const LockoutPolicy& policy) {
+  if (now - last_failure >= policy.forget_after) return std::nullopt;
+  if (failures <= free_failures) return std::nullopt;
+  const seconds delay = delay_after(failures - free_failures, policy);
+  const core::TimePoint until = last_failure + delay;
+  if (now >= until) return std::nullopt;
+  // Round up, so that a client that waits exactly this long is let in; and never more than
+  // the delay itself, even if the clock stepped back since the failure.
+  const auto remaining = std::chrono::ceil<seconds>(until - now);
+  return std::min(remaining, delay);
+}
+
+std::optional<seconds> longer(std::optional<seconds> a, std::optional<seconds> b) {
+  if (a && b) return std::max(*a, *b);
+  return a ? a : b;
 }
 
 }  // namespace
@@ -59,7 +79,8 @@ std::string address_key(std::string_view ip) {
   return std::string(ip);
 }
 
-Lockout::Lockout(const core::Clock& clock, LockoutPolicy policy) : clock_(clock), policy_(policy) {}
+Lockout::Lockout(const core::Clock& clock, LockoutPolicy policy, SharedFailureCounts* shared)
+    : clock_(clock), policy_(policy), shared_(shared) {}
 
 std::string Lockout::account_key(std::string_view account) const {
   std::string lowered(account);
@@ -75,27 +96,33 @@ std::optional<seconds> Lockout::wait_for(const std::string& key, int free_failur
                                          core::TimePoint now) const {
   const auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
-  const Entry& entry = it->second;
-  if (now - entry.last_failure >= policy_.forget_after) return std::nullopt;
-  if (entry.failures <= free_failures) return std::nullopt;
-  const seconds delay = delay_after(entry.failures - free_failures, policy_);
-  const core::TimePoint until = entry.last_failure + delay;
-  if (now >= until) return std::nullopt;
-  // Round up, so that a client that waits exactly this long is let in; and never more than
-  // the delay itself, even if the clock stepped back since the failure.
-  const auto remaining = std::chrono::ceil<seconds>(until - now);
-  return std::min(remaining, delay);
+  return wait_after(it->second.failures, it->second.last_failure, free_failures, now, policy_);
+}
+
+std::optional<seconds> Lockout::shared_wait(const std::string& key, int free_failures,
+                                            core::TimePoint now) const {
+  const auto count = shared_->get_blocking(hash_token(key));
+  if (!count) return std::nullopt;
+  return wait_after(count->failures, count->last_failure, free_failures, now, policy_);
 }
 
 std::optional<seconds> Lockout::delay(std::string_view account, std::string_view address) const {
   const core::TimePoint now = clock_.now();
   const std::string account_k = account_key(account);
   const std::string address_k = "n " + address_key(address);
-  std::lock_guard lock(mutex_);
-  const auto by_account = wait_for(account_k, policy_.account_free_failures, now);
-  const auto by_address = wait_for(address_k, policy_.address_free_failures, now);
-  if (by_account && by_address) return std::max(*by_account, *by_address);
-  return by_account ? by_account : by_address;
+  std::optional<seconds> wait;
+  {
+    std::lock_guard lock(mutex_);
+    wait = longer(wait_for(account_k, policy_.account_free_failures, now),
+                  wait_for(address_k, policy_.address_free_failures, now));
+  }
+  // The shared counts hold every node's failures (this node's too); the local ones still
+  // answer when the database does not.
+  if (shared_ != nullptr) {
+    wait = longer(wait, shared_wait(account_k, policy_.account_free_failures, now));
+    wait = longer(wait, shared_wait(address_k, policy_.address_free_failures, now));
+  }
+  return wait;
 }
 
 void Lockout::forget_expired(core::TimePoint now) {
@@ -149,15 +176,25 @@ Lockout::FailureResult Lockout::record_failure(std::string_view account, std::st
   const core::TimePoint now = clock_.now();
   const std::string account_k = account_key(account);
   const std::string address_k = "n " + address_key(address);
-  std::lock_guard lock(mutex_);
-  forget_expired(now);
-  const bool account_alert = fail(account_k, policy_.account_alert_failures, now);
-  const bool address_alert = fail(address_k, policy_.address_alert_failures, now);
-  return FailureResult{account_alert || address_alert};
+  bool alert = false;
+  {
+    std::lock_guard lock(mutex_);
+    forget_expired(now);
+    const bool account_alert = fail(account_k, policy_.account_alert_failures, now);
+    const bool address_alert = fail(address_k, policy_.address_alert_failures, now);
+    alert = account_alert || address_alert;
+  }
+  if (shared_ != nullptr) {
+    const core::TimePoint forget_before = now - policy_.forget_after;
+    shared_->add_blocking(hash_token(account_k), now, forget_before);
+    shared_->add_blocking(hash_token(address_k), now, forget_before);
+  }
+  return FailureResult{alert};
 }
 
 void Lockout::record_success(std::string_view account, std::string_view /*address*/) {
   const std::string account_k = account_key(account);
+  if (shared_ != nullptr) shared_->clear_blocking(hash_token(account_k));
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(account_k);
   if (it == entries_.end()) return;

@@ -2,6 +2,8 @@
 // Sign-in throttling (P3): after a few wrong passwords or codes, each further attempt for
 // that account, or from that address, must wait, twice as long each time. In memory, per
 // process: a restart forgets it, which costs an attacker a few free guesses, not more.
+// Several nodes on one database share the counts through SharedFailureCounts (the
+// database), so N nodes allow the budget once, not N times.
 // Trust: `account` and `address` come from the request (the typed e-mail, the peer address).
 //
 // The account key is the typed e-mail address, lower-cased, whether or not an account has
@@ -50,9 +52,31 @@ struct LockoutPolicy {
 // longer text is replaced by its hash so keys stay small).
 std::string address_key(std::string_view ip);
 
+// Failure counts kept where every node sees them (app/ adapts the store's FailureStore).
+// Keys arrive hashed (SHA-256 of the lockout key), so the place that keeps them never
+// learns the e-mail addresses or client addresses typed. Each call blocks on the database;
+// a failure (database down) is logged by the implementation and answered with nullopt: the
+// lockout then goes by this node's own counts, which it keeps in any case.
+class SharedFailureCounts {
+ public:
+  struct Count {
+    std::int64_t failures = 0;
+    core::TimePoint last_failure;
+  };
+  virtual ~SharedFailureCounts() = default;
+  // Counts one failure at `now`; a count last seen before `forget_before` restarts at 1.
+  virtual std::optional<Count> add_blocking(const std::string& key, core::TimePoint now,
+                                            core::TimePoint forget_before) = 0;
+  virtual std::optional<Count> get_blocking(const std::string& key) = 0;
+  virtual void clear_blocking(const std::string& key) = 0;
+};
+
 class Lockout {
  public:
-  explicit Lockout(const core::Clock& clock, LockoutPolicy policy = {});
+  // With `shared`, delay/record_* also consult and update the shared counts, and so block
+  // on the database: call them from the blocking pool (the portal's handlers run there).
+  explicit Lockout(const core::Clock& clock, LockoutPolicy policy = {},
+                   SharedFailureCounts* shared = nullptr);
 
   // How long the caller must wait before trying `account` from `address`; nullopt when it
   // may try now. Ask before checking the password, and answer 429 with Retry-After if set.
@@ -83,11 +107,14 @@ class Lockout {
   std::string account_key(std::string_view account) const;
   std::optional<std::chrono::seconds> wait_for(const std::string& key, int free_failures,
                                                core::TimePoint now) const;
+  std::optional<std::chrono::seconds> shared_wait(const std::string& key, int free_failures,
+                                                  core::TimePoint now) const;
   bool fail(const std::string& key, int alert_failures, core::TimePoint now);
   void forget_expired(core::TimePoint now);
 
   const core::Clock& clock_;
   const LockoutPolicy policy_;
+  SharedFailureCounts* shared_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
   std::list<std::string> by_age_;  // front = most recent failure

@@ -30,6 +30,10 @@ void Router::add(bhttp::verb method, std::string_view pattern, Handler handler,
   routes_.push_back(std::move(route));
 }
 
+void Router::wrap_handlers(const std::function<Handler(Handler)>& wrap) {
+  for (auto& route : routes_) route.handler = wrap(std::move(route.handler));
+}
+
 Router::Match Router::match(bhttp::verb method, std::string_view target) const {
   Match result;
   auto path = target.substr(0, target.find_first_of("?#"));

@@ -50,6 +50,9 @@ class Router {
  public:
   void add(bhttp::verb method, std::string_view pattern, Handler handler,
            BodyLimit body_limit = {});
+  // Replaces every handler added so far by wrap(handler): app puts checks that apply to
+  // every route (the block list) in front of them all.
+  void wrap_handlers(const std::function<Handler(Handler)>& wrap);
 
   struct Match {
     const Route* route = nullptr;

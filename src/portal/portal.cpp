@@ -120,6 +120,45 @@ Shared::AttemptGuard::~AttemptGuard() {
 
 namespace {
 
+// The lockout's shared counts in the store (FailureStore). A database error is logged and
+// answered with nullopt: the lockout then goes by this node's counts alone, for as long as
+// the database is away (sign-in needs the database anyway, so that is short).
+class StoreFailureCounts final : public auth::SharedFailureCounts {
+ public:
+  explicit StoreFailureCounts(store::FailureStore& failures) : failures_(failures) {}
+  std::optional<Count> add_blocking(const std::string& key, core::TimePoint now,
+                                    core::TimePoint forget_before) override {
+    auto count = failures_.add_failure_blocking(key, core::unix_seconds(now),
+                                                core::unix_seconds(forget_before));
+    if (!count) return failed(count.error());
+    return to_count(*count);
+  }
+  std::optional<Count> get_blocking(const std::string& key) override {
+    auto count = failures_.failure_count_blocking(key);
+    if (!count) return failed(count.error());
+    if (!*count) return std::nullopt;
+    return to_count(**count);
+  }
+  void clear_blocking(const std::string& key) override {
+    if (auto s = failures_.clear_failures_blocking(key); !s) failed(s.error());
+  }
+
+ private:
+  static std::optional<Count> failed(const core::Error& error) {
+    spdlog::error("event=lockout_shared_failed detail={}", core::log_safe(error.detail()));
+    return std::nullopt;
+  }
+  static Count to_count(const store::FailureCount& c) {
+    return Count{c.failures, core::TimePoint(std::chrono::seconds(c.last_failure))};
+  }
+  store::FailureStore& failures_;
+};
+
+std::unique_ptr<auth::SharedFailureCounts> shared_failures_of(store::Store& store) {
+  if (store.engine_name() != "postgresql") return nullptr;
+  return std::make_unique<StoreFailureCounts>(store.failures());
+}
+
 auth::LockoutPolicy lockout_policy(const Limits& limits) {
   auth::LockoutPolicy policy;
   policy.account_free_failures = limits.account_free_failures;
@@ -138,7 +177,8 @@ Shared::Shared(Limits l, store::Store& s, const core::Clock& clk, core::Rng& r, 
       rng(r),
       auditor(a),
       keys(std::move(k)),
-      lockout(clk, lockout_policy(l)) {}
+      shared_failures(shared_failures_of(s)),
+      lockout(clk, lockout_policy(l), shared_failures.get()) {}
 
 std::string Shared::current_origin() const {
   std::lock_guard lock(origin_mutex);
@@ -195,6 +235,13 @@ void Shared::maybe_prune(std::int64_t now) {
   if (now - last < 300 || !last_prune.compare_exchange_strong(last, now)) return;
   (void)store.accounts().prune_sessions_blocking(now - limits.absolute_timeout.count(),
                                                  now - limits.idle_timeout.count());
+  // Shared lockout counts older than the lockout's forget_after count for nothing any more.
+  if (shared_failures) {
+    const auto forget = auth::LockoutPolicy{}.forget_after.count();
+    if (auto pruned = store.failures().prune_failures_blocking(now - forget); !pruned) {
+      spdlog::warn("event=lockout_prune_failed detail={}", core::log_safe(pruned.error().detail()));
+    }
+  }
 }
 
 bool Shared::alive(const store::SessionRecord& s, std::int64_t now) const {

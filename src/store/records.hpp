@@ -132,6 +132,21 @@ struct SubmissionQuery {
   std::size_t limit = 100;
 };
 
+// A blocked network (F10): requests from it are refused with 403 on every node.
+struct BlockRecord {
+  std::string cidr;    // canonical text (http::Cidr::to_string): one spelling per network
+  std::string reason;  // administrator's words or the automatic rule's name; never PHI
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> expires_at;  // unix seconds; nullopt: until removed
+  std::string created_by;                  // "cli" or "auto"
+};
+
+// A shared failure count of the portal's lockout (P3).
+struct FailureCount {
+  std::int64_t failures = 0;
+  std::int64_t last_failure = 0;  // unix seconds
+};
+
 struct AuditQuery {
   std::optional<std::string> actor;
   std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")

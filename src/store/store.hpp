@@ -216,6 +216,36 @@ class ClusterStore {
                                                                    std::int64_t now) = 0;
 };
 
+// Blocked networks (F10). Every change bumps the config generation in the same
+// transaction, so every node reloads its block list within a second (as for forms).
+class BlockStore {
+ public:
+  virtual ~BlockStore() = default;
+  // Inserts, or replaces the block of the same CIDR (a new reason or expiry).
+  virtual core::Status put_block_blocking(const BlockRecord& block) = 0;
+  // not_found when there is no block of that CIDR.
+  virtual core::Status remove_block_blocking(const std::string& cidr) = 0;
+  // Every block, expired ones included (the caller compares with its clock), by CIDR.
+  virtual core::Result<std::vector<BlockRecord>> list_blocks_blocking() = 0;
+};
+
+// The portal's lockout counts, shared by every node of the database (P3): each method is
+// one statement, atomic under concurrency on either engine.
+class FailureStore {
+ public:
+  virtual ~FailureStore() = default;
+  // Counts one failure for `key` at `now`; a count whose last failure is before
+  // `forget_before` starts again at 1. Returns the count after this failure.
+  virtual core::Result<FailureCount> add_failure_blocking(const std::string& key, std::int64_t now,
+                                                          std::int64_t forget_before) = 0;
+  virtual core::Result<std::optional<FailureCount>> failure_count_blocking(
+      const std::string& key) = 0;
+  // Forgetting a key that has no count is not an error.
+  virtual core::Status clear_failures_blocking(const std::string& key) = 0;
+  // Deletes counts whose last failure is before `before`; returns how many.
+  virtual core::Result<std::size_t> prune_failures_blocking(std::int64_t before) = 0;
+};
+
 // Hands out the aggregates of one database. Only app/ opens one; modules take the
 // aggregate they need.
 class Store {
@@ -226,6 +256,8 @@ class Store {
   virtual AccountStore& accounts() = 0;
   virtual AuditStore& audit() = 0;
   virtual ClusterStore& cluster() = 0;
+  virtual BlockStore& blocks() = 0;
+  virtual FailureStore& failures() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

@@ -24,8 +24,8 @@ is remembered; each part ends by checking the store against all of them:
    it is down the nodes answer 503, never 303; both recover without a restart; every 303
    is stored exactly once and decrypts.
 5. Lockout across nodes (issue 7): on one node an account's free failures run out; the
-   same failures spread over both nodes should too, but do not yet (expectedFailure: the
-   lockout counts live in each process's memory).
+   same failures spread over both nodes run out just as soon (the counts are shared in
+   PostgreSQL).
 6. The marker typed into every text field of every submission is nowhere on disk: both
    data directories, the nodes' logs, HAProxy's directory, the PostgreSQL data directory
    with its WAL (after a CHECKPOINT) and its log.
@@ -660,11 +660,7 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(statuses[0], 401)
         self.assertIn(429, statuses)
 
-    # Known gap (issue 7, "lockout and rate-limit budgets are shared, not multiplied by the
-    # number of nodes"): auth::Lockout keeps its counts in each process's memory, so with
-    # two nodes an account gets twice the free failures. Remove the decorator when the
-    # budget is shared; an unexpected success fails the run until then.
-    @unittest.expectedFailure
+    # Issue 7: "lockout ... budgets are shared, not multiplied by the number of nodes".
     def test_5b_lockout_budget_is_shared_across_nodes(self):
         statuses = self.failed_sign_ins(f"nobody-{os.urandom(5).hex()}@example.org",
                                         ["A", "B"] * 3)

@@ -85,6 +85,9 @@ struct Shared {
   core::Rng& rng;
   audit::Auditor& auditor;
   Keys keys;
+  // The database's failure counts on PostgreSQL (several nodes share the lockout budget);
+  // null on SQLite, where one node is all there is and the counts stay in memory.
+  std::unique_ptr<auth::SharedFailureCounts> shared_failures;
   auth::Lockout lockout;
   mutable std::mutex origin_mutex;
   std::string origin;

@@ -64,6 +64,8 @@ constexpr TableSpec kTables[] = {
      true, nullptr},
     {"grants", "user_id, form_id, granted_at, granted_by", "user_id, form_id", false, nullptr},
     {"node_secrets", "name, fingerprint, recorded_at", "name", true, nullptr},
+    {"blocks", "cidr, reason, created_at, expires_at, created_by", "cidr", true, nullptr},
+    {"auth_failures", "key, failures, last_failure", "key", false, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

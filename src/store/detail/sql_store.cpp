@@ -12,7 +12,9 @@ SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOpti
       forms_(db_),
       accounts_(db_),
       audit_(db_),
-      cluster_(db_) {}
+      cluster_(db_),
+      blocks_(db_),
+      failures_(db_) {}
 
 SqlStore::~SqlStore() { close(); }
 

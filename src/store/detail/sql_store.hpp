@@ -126,6 +126,30 @@ class SqlCluster final : public ClusterStore {
   engine::Database& db_;
 };
 
+class SqlBlocks final : public BlockStore {
+ public:
+  explicit SqlBlocks(engine::Database& db) : db_(db) {}
+  core::Status put_block_blocking(const BlockRecord& block) override;
+  core::Status remove_block_blocking(const std::string& cidr) override;
+  core::Result<std::vector<BlockRecord>> list_blocks_blocking() override;
+
+ private:
+  engine::Database& db_;
+};
+
+class SqlFailures final : public FailureStore {
+ public:
+  explicit SqlFailures(engine::Database& db) : db_(db) {}
+  core::Result<FailureCount> add_failure_blocking(const std::string& key, std::int64_t now,
+                                                  std::int64_t forget_before) override;
+  core::Result<std::optional<FailureCount>> failure_count_blocking(const std::string& key) override;
+  core::Status clear_failures_blocking(const std::string& key) override;
+  core::Result<std::size_t> prune_failures_blocking(std::int64_t before) override;
+
+ private:
+  engine::Database& db_;
+};
+
 // The Store of either engine.
 class SqlStore final : public Store {
  public:
@@ -137,6 +161,8 @@ class SqlStore final : public Store {
   AccountStore& accounts() override { return accounts_; }
   AuditStore& audit() override { return audit_; }
   ClusterStore& cluster() override { return cluster_; }
+  BlockStore& blocks() override { return blocks_; }
+  FailureStore& failures() override { return failures_; }
   std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
   std::string describe() const override { return db_.describe(); }
   void close() override { writer_.close(); }
@@ -156,6 +182,8 @@ class SqlStore final : public Store {
   SqlAccounts accounts_;
   SqlAudit audit_;
   SqlCluster cluster_;
+  SqlBlocks blocks_;
+  SqlFailures failures_;
 };
 
 // Opens the engine the options name and returns the concrete store (tests use its hooks).

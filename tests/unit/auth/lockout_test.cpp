@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -265,6 +266,64 @@ TEST(Lockout, IsThreadSafe) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(lockout.tracked_keys_for_test() <= 54u, true);
   EXPECT_NE(lockout.delay("nobody@x", "192.0.2.0"), std::nullopt);  // 500 address failures
+}
+
+// What the database is to several nodes: one set of counts, shared.
+class FakeShared final : public SharedFailureCounts {
+ public:
+  std::optional<Count> add_blocking(const std::string& key, core::TimePoint now,
+                                    core::TimePoint forget_before) override {
+    if (down) return std::nullopt;
+    auto& c = counts[key];
+    c.failures = c.last_failure < forget_before ? 1 : c.failures + 1;
+    c.last_failure = now;
+    return c;
+  }
+  std::optional<Count> get_blocking(const std::string& key) override {
+    if (down) return std::nullopt;
+    auto it = counts.find(key);
+    if (it == counts.end()) return std::nullopt;
+    return it->second;
+  }
+  void clear_blocking(const std::string& key) override {
+    if (!down) counts.erase(key);
+  }
+  std::map<std::string, Count> counts;
+  bool down = false;
+};
+
+TEST(LockoutShared, TwoNodesSpendOneBudget) {
+  core::FakeClock clock;
+  FakeShared shared;
+  Lockout a(clock, LockoutPolicy{}, &shared);
+  Lockout b(clock, LockoutPolicy{}, &shared);
+  // Three free failures per account: two on each node reach the limit once, not twice.
+  a.record_failure(kAlice, kHome);
+  b.record_failure(kAlice, kHome);
+  a.record_failure(kAlice, kHome);
+  EXPECT_FALSE(a.delay(kAlice, kHome));
+  EXPECT_FALSE(b.delay(kAlice, kHome));
+  b.record_failure(kAlice, kHome);
+  EXPECT_EQ(a.delay(kAlice, kHome), seconds(2));
+  EXPECT_EQ(b.delay(kAlice, kHome), seconds(2));
+  // The shared keys are hashes: neither the e-mail nor the address is stored.
+  for (const auto& [key, count] : shared.counts) {
+    EXPECT_EQ(key.find("example.org"), std::string::npos);
+    EXPECT_EQ(key.find("192.0.2.10"), std::string::npos);
+  }
+  // A success on one node clears the account's count for both.
+  clock.advance(seconds(3));
+  a.record_success(kAlice, kHome);
+  EXPECT_FALSE(b.delay(kAlice, kHome));
+}
+
+TEST(LockoutShared, FallsBackToItsOwnCountsWhenTheDatabaseIsAway) {
+  core::FakeClock clock;
+  FakeShared shared;
+  shared.down = true;
+  Lockout a(clock, LockoutPolicy{}, &shared);
+  for (int i = 0; i < 4; ++i) a.record_failure(kAlice, kHome);
+  EXPECT_EQ(a.delay(kAlice, kHome), seconds(2));
 }
 
 }  // namespace

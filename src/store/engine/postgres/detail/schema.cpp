@@ -10,7 +10,7 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -137,6 +137,22 @@ CREATE TABLE node_secrets (
   recorded_at BIGINT NOT NULL
 );
 INSERT INTO meta (key, value) VALUES ('schema_compat_version', 4);
+)sql",
+    R"sql(
+CREATE TABLE blocks (
+  cidr       TEXT PRIMARY KEY NOT NULL,
+  reason     TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  created_by TEXT NOT NULL
+);
+
+CREATE TABLE auth_failures (
+  key          TEXT PRIMARY KEY NOT NULL,
+  failures     BIGINT NOT NULL CHECK (failures >= 1),
+  last_failure BIGINT NOT NULL
+);
+CREATE INDEX auth_failures_by_time ON auth_failures (last_failure);
 )sql",
 };
 

@@ -37,7 +37,13 @@ namespace {
 //                 the secret): the first node records it, a node with another is refused
 //   meta.schema_compat_version  the oldest schema version a binary may know and still use
 //                 this database (Synapse's SCHEMA_COMPAT_VERSION)
-constexpr std::array<const char*, 4> kMigrations = {
+// Migration 5 (abuse control shared by the nodes; the floor stays 4: a binary that knows
+// schema 4 only ignores these tables, so nodes can be upgraded one at a time):
+//   blocks        networks refused with 403 (`sealpost block`, automatic blocks): the CIDR
+//                 in canonical text, why, when, until when (NULL: until removed), by whom
+//   auth_failures the portal's sign-in failure counts, keyed by a hash of the account or
+//                 address key (never the e-mail or address itself), shared by every node
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -164,6 +170,22 @@ CREATE TABLE node_secrets (
   recorded_at INTEGER NOT NULL
 ) STRICT;
 INSERT INTO meta (key, value) VALUES ('schema_compat_version', 4);
+)sql",
+    R"sql(
+CREATE TABLE blocks (
+  cidr       TEXT PRIMARY KEY NOT NULL,
+  reason     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  created_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE auth_failures (
+  key          TEXT PRIMARY KEY NOT NULL,
+  failures     INTEGER NOT NULL CHECK (failures >= 1),
+  last_failure INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX auth_failures_by_time ON auth_failures (last_failure);
 )sql",
 };
 
