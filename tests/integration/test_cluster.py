@@ -51,7 +51,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (EXAMPLE_FORM, REPO, PostgresDatabase, Sealpost, free_port,
+from harness import (EXAMPLE_FORM, REPO, PostgresDatabase, Sealpost, files_containing, free_port,
                      generous_rate_limits, location_reference, run, sanitizer_reports,
                      set_config, valid_intake)
 
@@ -84,20 +84,6 @@ def marked_fields(i):
     text = {"full_name": f"{MARKER} {i}", "email": f"{MARKER}.{i}@example.org",
             "allergies": f"{MARKER} allergies {i}", "signature": f"{MARKER} {i}"}
     return [(k, text.get(k, v)) for k, v in valid_intake()]
-
-
-def files_containing(root, needle):
-    hits = []
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            try:
-                with open(path, "rb") as f:
-                    if needle in f.read():
-                        hits.append(path)
-            except OSError:
-                pass
-    return hits
 
 
 class PrivatePostgres:

@@ -8,23 +8,10 @@ import shutil
 import stat
 import unittest
 
-from harness import PostgresDatabase, Sealpost, run, sealpost_binary, valid_intake
+from harness import (PostgresDatabase, Sealpost, files_containing, run, sealpost_binary,
+                     valid_intake)
 
 MARKER = "Zqxjv-Postgres-Marker-7731"
-
-
-def files_containing(root, needle):
-    hits = []
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            try:
-                with open(path, "rb") as f:
-                    if needle in f.read():
-                        hits.append(path)
-            except OSError:
-                pass
-    return hits
 
 
 class PostgresTest(unittest.TestCase):

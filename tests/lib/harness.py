@@ -262,6 +262,21 @@ class PostgresDatabase:
         self.admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
+def files_containing(root, needle):
+    """Every file under `root` whose bytes contain `needle` (unreadable files skipped)."""
+    hits = []
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            try:
+                with open(path, "rb") as f:
+                    if needle in f.read():
+                        hits.append(path)
+            except OSError:
+                pass
+    return hits
+
+
 def valid_intake(name="Jürgen Doe"):
     return [
         ("full_name", name), ("date_of_birth", "1980-02-03"), ("email", "j@example.org"),

@@ -29,6 +29,10 @@ constexpr const char* kNotEmpty =
 constexpr const char* kMismatch =
     "the copy in PostgreSQL differs from the SQLite database; nothing was committed";
 
+// Table and column names cannot be bound parameters:
+// the statements below splice them, and only ever from this constant list (a name read from
+// the database is matched against it first, never spliced itself). Values are bound.
+//
 // Every table, parents before children, with the columns copied and the key that orders
 // them (for paging and for the hash). `rowid`: page the SQLite side by rowid (large tables);
 // the others are small and read whole.
@@ -148,8 +152,10 @@ core::Status target_is_empty(Connection& pg) {
   if (!tables) return core::fail(std::move(tables).error());
   for (const auto& row : *tables) {
     const std::string name = row.text(0);
-    bool ours = false;
-    for (const auto& spec : kTables) ours = ours || name == spec.name;
+    const TableSpec* ours = nullptr;
+    for (const auto& spec : kTables) {
+      if (name == spec.name) ours = &spec;
+    }
     if (!ours) {
       return core::fail(core::ErrorKind::invalid_input, kNotEmpty,
                         fmt::format("foreign table {}", core::log_safe(name)));
@@ -157,7 +163,7 @@ core::Status target_is_empty(Connection& pg) {
     // Our own table, made by an earlier attempt: fine while it holds nothing of substance
     // (meta holds the schema's own rows).
     if (name == "meta") continue;
-    auto count = pg.query(fmt::format("SELECT count(*) FROM {}", name));
+    auto count = pg.query(fmt::format("SELECT count(*) FROM {}", ours->name));
     if (!count) return core::fail(std::move(count).error());
     if (count->front().int64(0) != 0) {
       return core::fail(core::ErrorKind::invalid_input, kNotEmpty,

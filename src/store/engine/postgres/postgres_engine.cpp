@@ -342,6 +342,16 @@ class PgConnector final : public Connector {
   Options options_;
 };
 
+// Options hold a secret, so they are not copyable: an explicit copy for each connector.
+Options copy_of(const Options& options) {
+  Options copy;
+  copy.uri = options.uri;
+  copy.password = core::SecretBytes(options.password.as_string_view());
+  copy.statement_timeout_ms = options.statement_timeout_ms;
+  copy.connect_timeout_s = options.connect_timeout_s;
+  return copy;
+}
+
 }  // namespace
 
 core::Status check_uri(const std::string& uri) {
@@ -394,12 +404,7 @@ std::string describe_uri(const std::string& uri) {
 
 core::Result<std::unique_ptr<Connector>> prepare_blocking(const Options& options) {
   if (auto s = check_uri(options.uri); !s) return core::fail(std::move(s).error());
-  Options copy;
-  copy.uri = options.uri;
-  copy.password = core::SecretBytes(options.password.as_string_view());
-  copy.statement_timeout_ms = options.statement_timeout_ms;
-  copy.connect_timeout_s = options.connect_timeout_s;
-  auto connector = std::make_unique<PgConnector>(std::move(copy));
+  auto connector = std::make_unique<PgConnector>(copy_of(options));
   auto conn = connector->connect_blocking();
   if (!conn) return core::fail(std::move(conn).error());
   if (auto s = detail::migrate_blocking(**conn); !s) return core::fail(std::move(s).error());
@@ -408,12 +413,7 @@ core::Result<std::unique_ptr<Connector>> prepare_blocking(const Options& options
 
 core::Result<std::unique_ptr<Connection>> connect_only_blocking(const Options& options) {
   if (auto s = check_uri(options.uri); !s) return core::fail(std::move(s).error());
-  Options copy;
-  copy.uri = options.uri;
-  copy.password = core::SecretBytes(options.password.as_string_view());
-  copy.statement_timeout_ms = options.statement_timeout_ms;
-  copy.connect_timeout_s = options.connect_timeout_s;
-  return PgConnector(std::move(copy)).connect_blocking();
+  return PgConnector(copy_of(options)).connect_blocking();
 }
 
 int schema_version() { return detail::schema_version(); }
