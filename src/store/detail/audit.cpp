@@ -66,33 +66,39 @@ std::vector<AuditRow> read_audit_rows(const engine::Rows& rows) {
 
 }  // namespace
 
+core::Result<std::optional<AuditRow>> lock_audit_head_txn(engine::Connection& conn) {
+  if (auto s = conn.lock_for_transaction(kAuditChainLock); !s) return core::fail(s.error());
+  auto rows = conn.query(sql::kLastAudit);
+  if (!rows) return core::fail(std::move(rows).error());
+  if (rows->empty()) return std::optional<AuditRow>();
+  return std::optional<AuditRow>(read_audit(rows->front()));
+}
+
+core::Status insert_audit_txn(engine::Connection& conn, const AuditRow& row) {
+  auto inserted =
+      conn.execute(sql::kInsertAudit,
+                   {Param{row.seq}, Param{row.time}, Param{std::string_view(row.actor)},
+                    Param{std::string_view(row.action)}, Param{std::string_view(row.object)},
+                    Param{std::string_view(row.source)}, Param{std::string_view(row.outcome)},
+                    Param{std::string_view(row.prev_hash)}, Param{std::string_view(row.hash)}});
+  if (inserted) return core::ok();
+  if (inserted.error().kind() == core::ErrorKind::conflict) {
+    return core::fail(core::ErrorKind::conflict, kStoreInternal, "audit seq already used");
+  }
+  return core::fail(std::move(inserted).error());
+}
+
 core::Result<AuditRow> SqlAudit::append_audit_blocking(
     const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) {
-  return db_.transact_value<AuditRow>(
-      "append audit", engine::TxMode::write,
-      [&](engine::Connection& conn) -> core::Result<AuditRow> {
-        if (auto s = conn.lock_for_transaction(kAuditChainLock); !s) {
-          return core::fail(std::move(s).error());
-        }
-        auto last_rows = conn.query(sql::kLastAudit);
-        if (!last_rows) return core::fail(std::move(last_rows).error());
-        std::optional<AuditRow> last;
-        if (!last_rows->empty()) last = read_audit(last_rows->front());
-        AuditRow row = make(last);
-        auto inserted = conn.execute(
-            sql::kInsertAudit,
-            {Param{row.seq}, Param{row.time}, Param{std::string_view(row.actor)},
-             Param{std::string_view(row.action)}, Param{std::string_view(row.object)},
-             Param{std::string_view(row.source)}, Param{std::string_view(row.outcome)},
-             Param{std::string_view(row.prev_hash)}, Param{std::string_view(row.hash)}});
-        if (!inserted) {
-          if (inserted.error().kind() == core::ErrorKind::conflict) {
-            return core::fail(core::ErrorKind::conflict, kStoreInternal, "audit seq already used");
-          }
-          return core::fail(std::move(inserted).error());
-        }
-        return row;
-      });
+  return db_.transact_value<AuditRow>("append audit", engine::TxMode::write,
+                                      [&](engine::Connection& conn) -> core::Result<AuditRow> {
+                                        auto last = lock_audit_head_txn(conn);
+                                        if (!last) return core::fail(std::move(last).error());
+                                        AuditRow row = make(*last);
+                                        if (auto s = insert_audit_txn(conn, row); !s)
+                                          return core::fail(std::move(s).error());
+                                        return row;
+                                      });
 }
 
 core::Result<std::vector<AuditRow>> SqlAudit::list_audit_blocking(std::int64_t after_seq,

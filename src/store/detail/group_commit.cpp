@@ -40,18 +40,7 @@ constexpr const char* kInsertSubmission =
     "INSERT INTO submissions (reference, form_id, form_version, received_at, ciphertext, "
     "recipients) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr const char* kPruneTokens = "DELETE FROM used_tokens WHERE expires_at < ?1";
-constexpr const char* kLastAudit =
-    "SELECT seq, time, actor, action, object, source, outcome, prev_hash, hash "
-    "FROM audit ORDER BY seq DESC LIMIT 1";
-constexpr const char* kInsertAudit =
-    "INSERT INTO audit (seq, time, actor, action, object, source, outcome, prev_hash, hash) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 }  // namespace sql
-
-AuditRow audit_row(const engine::Row& row) {
-  return AuditRow{row.int64(0), row.int64(1), row.text(2), row.text(3), row.text(4),
-                  row.text(5),  row.text(6),  row.text(7), row.text(8)};
-}
 
 }  // namespace
 
@@ -236,12 +225,9 @@ core::Result<std::optional<std::size_t>> GroupCommit::write_batch(
   }
   std::optional<AuditRow> head;
   if (receipt) {
-    if (auto s = conn.lock_for_transaction(kAuditChainLock); !s) {
-      return core::fail(std::move(s).error());
-    }
-    auto last = conn.query(sql::kLastAudit);
+    auto last = lock_audit_head_txn(conn);
     if (!last) return core::fail(std::move(last).error());
-    if (!last->empty()) head = audit_row(last->front());
+    head = std::move(*last);
   }
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -282,14 +268,8 @@ core::Result<std::optional<std::size_t>> GroupCommit::write_batch(
     }
     if (receipt) {
       AuditRow row = receipt(head, sub);
-      auto appended =
-          conn.execute(sql::kInsertAudit,
-                       {Param{row.seq}, Param{row.time}, Param{std::string_view(row.actor)},
-                        Param{std::string_view(row.action)}, Param{std::string_view(row.object)},
-                        Param{std::string_view(row.source)}, Param{std::string_view(row.outcome)},
-                        Param{std::string_view(row.prev_hash)}, Param{std::string_view(row.hash)}});
       // Not an item's fault (a seq taken means the chain lock did not hold): the batch fails.
-      if (!appended) return core::fail(std::move(appended).error());
+      if (auto s = insert_audit_txn(conn, row); !s) return core::fail(std::move(s).error());
       head = std::move(row);
     }
   }

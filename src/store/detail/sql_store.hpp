@@ -14,6 +14,11 @@ namespace store::detail {
 // Lock ids for engine::Connection::lock_for_transaction (PostgreSQL advisory locks).
 inline constexpr std::int64_t kAuditChainLock = 0x5ea1'0002;
 
+// The audit chain's statements for a write transaction another operation runs (the group
+// commit's receipts, append_audit): take the chain's lock and read its head; insert a row.
+core::Result<std::optional<AuditRow>> lock_audit_head_txn(engine::Connection& conn);
+core::Status insert_audit_txn(engine::Connection& conn, const AuditRow& row);
+
 class SqlSubmissions final : public SubmissionStore {
  public:
   SqlSubmissions(engine::Database& db, GroupCommit& writer) : db_(db), writer_(writer) {}
