@@ -87,23 +87,28 @@ struct BlockGuard::Impl : std::enable_shared_from_this<Impl> {
     const std::int64_t until = now + limits.block_for.count();
     // Enforced here at once; the store makes it every node's within a second.
     list.add({*network, until});
-    bool posted =
-        pool.post([self = shared_from_this(), cidr = network->to_string(), address, now, until] {
-          store::BlockRecord block{cidr,
-                                   "automatic: " + std::to_string(self->limits.auto_block_events) +
-                                       " refused requests within " +
-                                       std::to_string(self->limits.window.count()) + " s",
-                                   now, until, "auto"};
-          if (auto s = self->store.blocks().put_block_blocking(block); !s) {
-            spdlog::error("event=block_auto_failed detail={}", core::log_safe(s.error().detail()));
-            return;
-          }
-          if (auto s = self->auditor.record_blocking("system", "block.auto", "network:" + cidr,
-                                                     address, "ok");
-              !s) {
-            spdlog::error("event=audit_failed detail={}", core::log_safe(s.error().detail()));
-          }
-        });
+    bool posted = pool.post([self = shared_from_this(), cidr = network->to_string(), address, now,
+                             until] {
+      store::BlockRecord block{cidr,
+                               "automatic: " + std::to_string(self->limits.auto_block_events) +
+                                   " refused requests within " +
+                                   std::to_string(self->limits.window.count()) + " s",
+                               now, until, "auto"};
+      // The block and its audit entry in one unit of work: both or neither.
+      auto stored = self->store.transact_blocking("auto block", [&](store::Store& tx) {
+        if (auto put = tx.blocks().put_block_blocking(block); !put) return put;
+        return self->auditor.record_in_blocking(tx, "system", "block.auto", "network:" + cidr,
+                                                address, "ok");
+      });
+      if (!stored) {
+        spdlog::error("event=block_auto_failed detail={}", core::log_safe(stored.error().detail()));
+        return;
+      }
+      if (auto s = self->auditor.settle_blocking(); !s) {
+        spdlog::error("event=audit_checkpoint_failed detail={}",
+                      core::log_safe(s.error().detail()));
+      }
+    });
     spdlog::warn("event=block_auto source={} until={} stored={}", core::log_safe(address), until,
                  posted);
   }

@@ -128,13 +128,28 @@ class CliAudit {
     return auditor_.record_blocking(actor_, std::move(action), std::move(object), kLocalSource,
                                     "ok");
   }
+  // A change and the entry that records it (`work` returns the entry's object) in one unit
+  // of work: both commit or neither does.
+  core::Status change(std::string_view what, std::string action,
+                      const std::function<core::Result<std::string>(store::Store& tx)>& work) {
+    auto status = store_.transact_blocking(what, [&](store::Store& tx) -> core::Status {
+      auto object = work(tx);
+      if (!object) return core::fail(std::move(object).error());
+      return auditor_.record_in_blocking(tx, actor_, action, std::move(*object), kLocalSource,
+                                         "ok");
+    });
+    if (!status) return status;
+    return auditor_.settle_blocking();
+  }
   core::Status finish() { return auditor_.finish_blocking(); }
 
  private:
   CliAudit(store::Store& store, core::SecretBytes key, std::filesystem::path checkpoint_log)
-      : key_(std::move(key)),
+      : store_(store),
+        key_(std::move(key)),
         auditor_(store, key_, clock_, std::move(checkpoint_log)),
         actor_(cli_actor()) {}
+  store::Store& store_;
   core::SecretBytes key_;
   core::SystemClock clock_;
   audit::Auditor auditor_;
@@ -257,10 +272,13 @@ int run_key_import(const std::string& data_dir, const std::string& file) {
     record.created_at = key.info.created_at;
     record.expires_at = key.info.expires_at;
     record.imported_at = core::unix_seconds(now);
-    if (auto s = (*store)->forms().put_key_blocking(record); !s) {
-      return fail_line(s.error().public_text());
-    }
-    if (auto s = (*audit)->record("key.import", "key:" + record.fingerprint); !s) {
+    if (auto s = (*audit)->change("import key", "key.import",
+                                  [&](store::Store& tx) -> core::Result<std::string> {
+                                    if (auto put = tx.forms().put_key_blocking(record); !put)
+                                      return core::fail(put.error());
+                                    return "key:" + record.fingerprint;
+                                  });
+        !s) {
       return fail_line(s.error().public_text());
     }
     auto usable = crypto::check_recipient(key.info, now);
@@ -316,18 +334,24 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   }
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
-  // Staff granted the form in the portal stay recipients of the new version.
-  auto granted = portal::granted_recipients_blocking(**store, decl->id);
-  if (!granted) return fail_line(granted.error().public_text());
-  auto version = (*store)->forms().add_form_version_blocking(decl->id, *text,
-                                                             core::unix_seconds(now), *granted);
-  if (!version) return fail_line(version.error().public_text());
-  if (auto s = (*audit)->record("form.add", "form:" + decl->id + " v " + std::to_string(*version));
+  int version = 0;
+  if (auto s = (*audit)->change("add form version", "form.add",
+                                [&](store::Store& tx) -> core::Result<std::string> {
+                                  // Staff granted the form in the portal stay recipients of the new
+                                  // version.
+                                  auto granted = portal::granted_recipients_blocking(tx, decl->id);
+                                  if (!granted) return core::fail(granted.error());
+                                  auto made = tx.forms().add_form_version_blocking(
+                                      decl->id, *text, core::unix_seconds(now), *granted);
+                                  if (!made) return core::fail(made.error());
+                                  version = *made;
+                                  return "form:" + decl->id + " v " + std::to_string(version);
+                                });
       !s) {
     return fail_line(s.error().public_text());
   }
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
-  std::printf("form %s version %d added: /f/%s\n", decl->id.c_str(), *version, decl->id.c_str());
+  std::printf("form %s version %d added: /f/%s\n", decl->id.c_str(), version, decl->id.c_str());
   (*store)->close();
   return 0;
 }
@@ -367,10 +391,14 @@ int run_form_disable(const std::string& data_dir, const std::string& form_id) {
   if (!store) return fail_line(store.error().public_text());
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
-  if (auto s = (*store)->forms().set_form_enabled_blocking(form_id, false); !s) {
-    return fail_line(s.error().public_text());
-  }
-  if (auto s = (*audit)->record("form.disable", "form:" + form_id); !s) {
+  if (auto s = (*audit)->change(
+          "disable form", "form.disable",
+          [&](store::Store& tx) -> core::Result<std::string> {
+            if (auto off = tx.forms().set_form_enabled_blocking(form_id, false); !off)
+              return core::fail(off.error());
+            return "form:" + form_id;
+          });
+      !s) {
     return fail_line(s.error().public_text());
   }
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
@@ -572,14 +600,18 @@ int print_link(const DataDir& dir, store::Store& store, const store::UserRecord&
   if (!audit) return fail_line(audit.error().public_text());
   core::SystemClock clock;
   core::SystemRng rng;
-  auto link = portal::issue_enrolment_link_blocking(store, rng, user.id,
-                                                    config->portal.enrolment_link_lifetime,
-                                                    cli_origin(*config), clock.now());
-  if (!link) return fail_line(link.error().public_text());
-  if (auto s = (*audit)->record(
-          what,
-          "user:" + user.email + " roles:" +
-              fmt::format("{}", fmt::join(portal::role_names(portal::Roles(user.roles)), ",")));
+  std::string link;
+  if (auto s = (*audit)->change(
+          "issue enrolment link", what,
+          [&](store::Store& tx) -> core::Result<std::string> {
+            auto issued = portal::issue_enrolment_link_blocking(
+                tx, rng, user.id, config->portal.enrolment_link_lifetime, cli_origin(*config),
+                clock.now());
+            if (!issued) return core::fail(issued.error());
+            link = std::move(*issued);
+            return "user:" + user.email + " roles:" +
+                   fmt::format("{}", fmt::join(portal::role_names(portal::Roles(user.roles)), ","));
+          });
       !s) {
     return fail_line(s.error().public_text());
   }
@@ -589,7 +621,7 @@ int print_link(const DataDir& dir, store::Store& store, const store::UserRecord&
   std::printf(
       "user %s (%s): enrolment link, single use, valid %lld hours:\n%s\n", user.email.c_str(),
       fmt::format("{}", fmt::join(portal::role_names(portal::Roles(user.roles)), ",")).c_str(),
-      static_cast<long long>(hours.count()), link->c_str());
+      static_cast<long long>(hours.count()), link.c_str());
   return 0;
 }
 
@@ -753,10 +785,13 @@ int run_block_add(const std::string& data_dir, const std::string& cidr,
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
   store::BlockRecord block{*network, reason, now, expires_at, "cli"};
-  if (auto s = (*store)->blocks().put_block_blocking(block); !s) {
-    return fail_line(s.error().public_text());
-  }
-  if (auto s = (*audit)->record("block.add", "network:" + *network); !s) {
+  if (auto s = (*audit)->change("add block", "block.add",
+                                [&](store::Store& tx) -> core::Result<std::string> {
+                                  if (auto put = tx.blocks().put_block_blocking(block); !put)
+                                    return core::fail(put.error());
+                                  return "network:" + *network;
+                                });
+      !s) {
     return fail_line(s.error().public_text());
   }
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
@@ -793,13 +828,17 @@ int run_block_remove(const std::string& data_dir, const std::string& cidr) {
   if (!store) return fail_line(store.error().public_text());
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
-  if (auto s = (*store)->blocks().remove_block_blocking(*network); !s) {
+  if (auto s = (*audit)->change("remove block", "block.remove",
+                                [&](store::Store& tx) -> core::Result<std::string> {
+                                  if (auto gone = tx.blocks().remove_block_blocking(*network);
+                                      !gone)
+                                    return core::fail(gone.error());
+                                  return "network:" + *network;
+                                });
+      !s) {
     if (s.error().kind() == ErrorKind::not_found) {
       return fail_line(*network + " is not blocked (see `sealpost block list`)");
     }
-    return fail_line(s.error().public_text());
-  }
-  if (auto s = (*audit)->record("block.remove", "network:" + *network); !s) {
     return fail_line(s.error().public_text());
   }
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());

@@ -12,9 +12,13 @@ namespace app {
 
 class CountingStore final : public store::Store {
  public:
-  // `on_append(ok)` runs after each append_audit_blocking, on the caller's thread.
+  // `on_append(ok)` runs after each append_audit_blocking, on the caller's thread; for an
+  // append inside a unit of work, once the unit has committed (or failed).
   CountingStore(std::unique_ptr<store::Store> inner, std::function<void(bool ok)> on_append)
-      : inner_(std::move(inner)), audit_(inner_->audit(), std::move(on_append)) {}
+      : owned_(std::move(inner)),
+        inner_(owned_.get()),
+        audit_(inner_->audit(), on_append),
+        on_append_(std::move(on_append)) {}
 
   store::SubmissionStore& submissions() override { return inner_->submissions(); }
   store::FormStore& forms() override { return inner_->forms(); }
@@ -30,8 +34,25 @@ class CountingStore final : public store::Store {
     inner_->set_commit_observer(std::move(observer));
   }
   std::size_t pending_appends() const override { return inner_->pending_appends(); }
+  core::Status transact_blocking(
+      std::string_view what, const std::function<core::Status(store::Store& tx)>& work) override {
+    std::size_t appended = 0;
+    auto status = inner_->transact_blocking(what, [&](store::Store& tx) {
+      appended = 0;  // a retried unit starts over
+      CountingStore view(tx, [&](bool ok) { appended += ok ? 1 : 0; });
+      return work(view);
+    });
+    if (on_append_) {
+      for (std::size_t i = 0; i < appended; ++i) on_append_(status.has_value());
+    }
+    return status;
+  }
 
  private:
+  // A view of a unit of work's store (not owned).
+  CountingStore(store::Store& tx, std::function<void(bool ok)> on_append)
+      : inner_(&tx), audit_(tx.audit(), std::move(on_append)) {}
+
   class CountingAudit final : public store::AuditStore {
    public:
     CountingAudit(store::AuditStore& inner, std::function<void(bool)> on_append)
@@ -71,8 +92,10 @@ class CountingStore final : public store::Store {
     std::function<void(bool)> on_append_;
   };
 
-  std::unique_ptr<store::Store> inner_;
+  std::unique_ptr<store::Store> owned_;
+  store::Store* inner_;
   CountingAudit audit_;
+  std::function<void(bool)> on_append_;
 };
 
 }  // namespace app

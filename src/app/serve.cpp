@@ -186,29 +186,39 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
     if (busy_.exchange(true)) return;
     auto self = shared_from_this();
     bool posted = pool_.post([self] {
-      auto generation = self->store_.forms().config_generation_blocking();
-      auto current = self->service_.catalog();
-      core::SystemClock clock;
-      bool key_expired = current && current->next_key_expiry &&
-                         core::unix_seconds(clock.now()) >= *current->next_key_expiry;
-      if (generation && current && (*generation != current->generation || key_expired)) {
-        auto catalog = intake::load_catalog_blocking(
-            self->store_, self->config_.recovery_key_fingerprint, self->signing_key_, clock.now(),
-            self->contexts_, self->rng_);
-        if (catalog) {
-          self->service_.set_catalog(*catalog);
-          spdlog::info("event=catalog_reloaded generation={} forms={}", (*catalog)->generation,
-                       (*catalog)->forms.size());
-        } else {
-          spdlog::error("event=catalog_reload_failed detail={}",
-                        core::log_safe(catalog.error().public_text()));
-        }
-      }
+      self->refresh_blocking();
       self->busy_ = false;
     });
     if (!posted) busy_ = false;
   }
 
+ public:
+  // Rebuilds the catalog if the store's configuration generation moved (or a key in use
+  // expired). The portal calls it after each change it committed, before answering, so a
+  // grant or a new key applies on this node to the very next submission; other nodes see
+  // it at their next poll (kPollInterval). One refresh at a time: a caller that waits sees
+  // the generation the refresh before it left.
+  void refresh_blocking() {
+    std::lock_guard lock(refresh_mutex_);
+    auto generation = store_.forms().config_generation_blocking();
+    auto current = service_.catalog();
+    core::SystemClock clock;
+    bool key_expired = current && current->next_key_expiry &&
+                       core::unix_seconds(clock.now()) >= *current->next_key_expiry;
+    if (!generation || !current || (*generation == current->generation && !key_expired)) return;
+    auto catalog = intake::load_catalog_blocking(store_, config_.recovery_key_fingerprint,
+                                                 signing_key_, clock.now(), contexts_, rng_);
+    if (catalog) {
+      service_.set_catalog(*catalog);
+      spdlog::info("event=catalog_reloaded generation={} forms={}", (*catalog)->generation,
+                   (*catalog)->forms.size());
+    } else {
+      spdlog::error("event=catalog_reload_failed detail={}",
+                    core::log_safe(catalog.error().public_text()));
+    }
+  }
+
+ private:
   net::steady_timer timer_;
   intake::Intake& service_;
   store::Store& store_;
@@ -219,6 +229,7 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
   core::Rng& rng_;
   std::atomic<bool> busy_{false};
   std::atomic<bool> stopped_{false};
+  std::mutex refresh_mutex_;
 };
 
 }  // namespace
@@ -376,6 +387,10 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
                                                     crypto_threads, rng);
   reloader->start();
+  // Weak: the reloader (its timer) must go before the io_context, the portal lives longer.
+  portal.set_after_change([weak = std::weak_ptr<CatalogReloader>(reloader)] {
+    if (auto r = weak.lock()) r->refresh_blocking();
+  });
   blocks.start();
 
   net::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);

@@ -33,15 +33,25 @@ audit::Entry to_entry(const store::AuditRow& r) {
                       r.source, r.outcome, r.prev_hash, r.hash};
 }
 
-core::Status Auditor::record_blocking(std::string actor, std::string action, std::string object,
-                                      std::string source, std::string outcome) {
-  const std::int64_t now = core::unix_seconds(clock_.now());
-  auto row = store_.audit().append_audit_blocking([&](const std::optional<store::AuditRow>& last) {
+namespace {
+
+core::Result<store::AuditRow> append_entry_blocking(
+    store::AuditStore& trail, std::int64_t now, const std::string& actor, const std::string& action,
+    const std::string& object, const std::string& source, const std::string& outcome) {
+  return trail.append_audit_blocking([&](const std::optional<store::AuditRow>& last) {
     std::optional<audit::Entry> previous;
     if (last) previous = to_entry(*last);
     return to_row(audit::next_entry(previous ? &*previous : nullptr, now, actor, action, object,
                                     source, outcome));
   });
+}
+
+}  // namespace
+
+core::Status Auditor::record_blocking(std::string actor, std::string action, std::string object,
+                                      std::string source, std::string outcome) {
+  auto row = append_entry_blocking(store_.audit(), core::unix_seconds(clock_.now()), actor, action,
+                                   object, source, outcome);
   if (!row) return core::fail(std::move(row).error());
   {
     std::lock_guard lock(mutex_);
@@ -49,6 +59,27 @@ core::Status Auditor::record_blocking(std::string actor, std::string action, std
   }
   if (row->seq % kCheckpointEvery == 0) return checkpoint_blocking();
   return core::ok();
+}
+
+core::Status Auditor::record_in_blocking(store::Store& tx, std::string actor, std::string action,
+                                         std::string object, std::string source,
+                                         std::string outcome) {
+  auto row = append_entry_blocking(tx.audit(), core::unix_seconds(clock_.now()), actor, action,
+                                   object, source, outcome);
+  if (!row) return core::fail(std::move(row).error());
+  {
+    std::lock_guard lock(mutex_);
+    recorded_ = true;
+  }
+  // Not now: the checkpoint reads the trail through the pool, which must not wait on the
+  // unit's own open transaction.
+  if (row->seq % kCheckpointEvery == 0) checkpoint_due_ = true;
+  return core::ok();
+}
+
+core::Status Auditor::settle_blocking() {
+  if (!checkpoint_due_.exchange(false)) return core::ok();
+  return checkpoint_blocking();
 }
 
 core::Status Auditor::checkpoint_blocking() {

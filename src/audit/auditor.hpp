@@ -8,6 +8,7 @@
 // (sealpost_audit_trail) and the chain functions (entry.hpp, verify.hpp) stay pure and free of
 // the store (docs/ARCHITECTURE.md, "Module map").
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -43,6 +44,13 @@ class Auditor {
   // Appends one entry. Never pass PHI: objects are references ("form:ID v N", "key:FPR").
   core::Status record_blocking(std::string actor, std::string action, std::string object,
                                std::string source, std::string outcome);
+  // Appends one entry inside a unit of work (store::Store::transact_blocking with `tx`): the
+  // entry commits with the change it records, or neither does. After the unit has
+  // committed, call settle_blocking(): a checkpoint may be due.
+  core::Status record_in_blocking(store::Store& tx, std::string actor, std::string action,
+                                  std::string object, std::string source, std::string outcome);
+  // Signs the checkpoint an entry recorded by record_in_blocking made due, if any.
+  core::Status settle_blocking();
   // Signs a checkpoint over the current head unless one already covers it. Re-checks the
   // chain since the last checkpoint first, so a checkpoint never vouches for a broken chain.
   core::Status checkpoint_blocking();
@@ -56,6 +64,7 @@ class Auditor {
   const std::filesystem::path checkpoint_log_;
   std::mutex mutex_;  // one checkpoint at a time in this process
   bool recorded_ = false;
+  std::atomic<bool> checkpoint_due_{false};
 };
 
 Entry to_entry(const store::AuditRow& row);

@@ -29,38 +29,50 @@ Reply enrol_start(Shared& s, Call& call) {
   // the attempts out of the database).
   const std::string throttle = "enrolment-link:" + call.req.remote_address;
   if (auto wait = s.lockout.delay(throttle, call.req.remote_address)) return delayed(*wait);
-  auto user_id = s.store.accounts().consume_enrolment_blocking(auth::hash_token(*token), call.now);
+  // The link is used up, and the account's credentials start afresh, in one unit of work:
+  // opening a link can never be a way around the old password, authenticator, recovery
+  // codes or sessions for an account that keeps working silently beside it.
   std::optional<store::UserRecord> user;
-  if (user_id) {
-    auto found = s.store.accounts().find_user_blocking(*user_id);
-    if (!found) return s.store_error(call, found.error());
-    if (*found && (*found)->status != store::UserStatus::disabled) user = std::move(**found);
-  } else if (user_id.error().kind() != ErrorKind::not_found) {
-    return s.store_error(call, user_id.error());
-  }
-  if (!user) {
+  bool bad_link = false;
+  auto refused = s.change(
+      call, "open enrolment link", "enrol.start",
+      [&](store::Store& tx, std::optional<Reply>& refusal) -> core::Result<Recorded> {
+        user.reset();
+        bad_link = false;
+        auto user_id = tx.accounts().consume_enrolment_blocking(auth::hash_token(*token), call.now);
+        if (!user_id) {
+          if (user_id.error().kind() == ErrorKind::not_found) {
+            bad_link = true;
+            refusal = error_reply(Status::bad_request, kBadLink);
+          }
+          return core::fail(user_id.error());
+        }
+        auto found = tx.accounts().find_user_blocking(*user_id);
+        if (!found) return core::fail(found.error());
+        if (!*found || (*found)->status == store::UserStatus::disabled) {
+          bad_link = true;
+          refusal = error_reply(Status::bad_request, kBadLink);
+          return core::fail(ErrorKind::not_found, "enrolment link of no usable account");
+        }
+        user = std::move(**found);
+        user->password_hash.reset();
+        user->totp_sealed.clear();
+        user->totp_confirmed = false;
+        if (auto st = tx.accounts().update_user_blocking(*user); !st) return core::fail(st.error());
+        if (auto st = tx.accounts().replace_recovery_codes_blocking(user->id, {}); !st)
+          return core::fail(st.error());
+        if (auto n = tx.accounts().delete_user_sessions_blocking(user->id); !n)
+          return core::fail(n.error());
+        return Recorded("user:" + user->email, user->email);
+      });
+  if (bad_link) {
     s.lockout.record_failure(throttle, call.req.remote_address);
-    (void)s.audit(call, "enrol.start", "link", "failure");
-    return error_reply(Status::bad_request, kBadLink);
+    s.note(call, "enrol.start", "link", "failure");
   }
-  // Opening a link starts the account's credentials afresh: the old password, authenticator,
-  // recovery codes and sessions stop working now, so a link can never be a way around them
-  // for an account that keeps working silently beside it.
-  user->password_hash.reset();
-  user->totp_sealed.clear();
-  user->totp_confirmed = false;
-  if (auto st = s.store.accounts().update_user_blocking(*user); !st)
-    return s.store_error(call, st.error());
-  if (auto st = s.store.accounts().replace_recovery_codes_blocking(user->id, {}); !st) {
-    return s.store_error(call, st.error());
-  }
-  if (auto n = s.store.accounts().delete_user_sessions_blocking(user->id); !n) {
-    return s.store_error(call, n.error());
-  }
-  s.end_session(call);
+  if (refused) return *refused;
+  if (auto ended = s.end_session(call); !ended) return s.store_error(call, ended.error());
   auto session = s.new_session(call, user->id, Stage::enrolling);
   if (!session) return s.store_error(call, session.error());
-  (void)s.audit(call, "enrol.start", "user:" + user->email, "ok", user->email);
   return with_cookie(session_reply(s, *user, session->second), session->first);
 }
 
@@ -82,10 +94,15 @@ Reply enrol_password(Shared& s, Call& call) {
   // step afresh, so the two always come from the same enrolment.
   call.user->totp_sealed.clear();
   call.user->totp_confirmed = false;
-  if (auto st = s.store.accounts().update_user_blocking(*call.user); !st) {
-    return s.store_error(call, st.error());
+  if (auto refused =
+          s.change(call, "set password", "enrol.password",
+                   [&](store::Store& tx, std::optional<Reply>&) -> core::Result<Recorded> {
+                     if (auto st = tx.accounts().update_user_blocking(*call.user); !st)
+                       return core::fail(st.error());
+                     return Recorded("user:" + call.user->email);
+                   })) {
+    return *refused;
   }
-  (void)s.audit(call, "enrol.password", "user:" + call.user->email, "ok");
   return no_content();
 }
 
@@ -148,15 +165,22 @@ Reply enrol_totp_confirm(Shared& s, Call& call) {
   for (const auto& c : codes)
     hashes.push_back(
         auth::hash_recovery_code(s.keys.seal_key.view(), *auth::normalize_recovery_code(c)));
-  if (auto st = s.store.accounts().replace_recovery_codes_blocking(call.user->id, hashes); !st) {
-    return s.store_error(call, st.error());
-  }
   call.user->totp_confirmed = true;
   call.user->totp_last_step = *step;
-  if (auto st = s.store.accounts().update_user_blocking(*call.user); !st)
-    return s.store_error(call, st.error());
-  (void)s.audit(call, "2fa.totp_enrolled", "user:" + call.user->email, "ok");
-  (void)s.audit(call, "2fa.recovery_codes_issued", "user:" + call.user->email, "ok");
+  if (auto refused = s.change(
+          call, "confirm authenticator", "2fa.recovery_codes_issued",
+          [&](store::Store& tx, std::optional<Reply>&) -> core::Result<Recorded> {
+            if (auto st = tx.accounts().replace_recovery_codes_blocking(call.user->id, hashes); !st)
+              return core::fail(st.error());
+            if (auto st = tx.accounts().update_user_blocking(*call.user); !st)
+              return core::fail(st.error());
+            if (auto st = s.record_in(tx, call, "2fa.totp_enrolled", "user:" + call.user->email);
+                !st)
+              return core::fail(st.error());
+            return Recorded("user:" + call.user->email);
+          })) {
+    return *refused;
+  }
   return json_reply(Status::ok, json{{"recovery_codes", codes}});
 }
 
@@ -177,13 +201,13 @@ Reply enrol_key(Shared& s, Call& call) {
                                           public_key->size());
   auto keys = crypto::parse_public_keys(pub_bytes, s.clock.now());
   if (!keys) {
-    (void)s.audit(call, "key.register", "user:" + call.user->email, "failure");
+    s.note(call, "key.register", "user:" + call.user->email, "failure");
     return error_reply(Status::unprocessable, keys.error().public_text());
   }
   if (keys->size() != 1) return error_reply(Status::unprocessable, "Send exactly one public key.");
   const auto& key = keys->front();
   if (auto ok = crypto::check_recipient(key.info, s.clock.now()); !ok) {
-    (void)s.audit(call, "key.register", "user:" + call.user->email, "failure");
+    s.note(call, "key.register", "user:" + call.user->email, "failure");
     return error_reply(Status::unprocessable, ok.error().public_text());
   }
   if (*private_key) {
@@ -192,7 +216,7 @@ Reply enrol_key(Shared& s, Call& call) {
             std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
             key.info.fingerprint);
         !ok) {
-      (void)s.audit(call, "key.register", "user:" + call.user->email, "failure");
+      s.note(call, "key.register", "user:" + call.user->email, "failure");
       return error_reply(Status::unprocessable, ok.error().public_text());
     }
   }
@@ -201,7 +225,7 @@ Reply enrol_key(Shared& s, Call& call) {
   auto existing = s.store.forms().find_key_blocking(key.info.fingerprint.hex());
   if (!existing) return s.store_error(call, existing.error());
   if (*existing && call.user->key_fingerprint != key.info.fingerprint.hex()) {
-    (void)s.audit(call, "key.register", "user:" + call.user->email, "failure");
+    s.note(call, "key.register", "user:" + call.user->email, "failure");
     return error_reply(Status::conflict,
                        "This key is already registered. Make a new key for the portal.");
   }
@@ -211,23 +235,30 @@ Reply enrol_key(Shared& s, Call& call) {
                           .created_at = key.info.created_at,
                           .expires_at = key.info.expires_at,
                           .imported_at = call.now};
-  if (auto st = s.store.forms().put_key_blocking(record); !st)
-    return s.store_error(call, st.error());
-  bool had_key = call.user->key_fingerprint.has_value();
+  const bool had_key = call.user->key_fingerprint.has_value();
   call.user->key_fingerprint = record.fingerprint;
   call.user->private_key_armored = *private_key;
   call.user->status = store::UserStatus::active;
-  if (auto st = s.store.accounts().update_user_blocking(*call.user); !st)
-    return s.store_error(call, st.error());
-  if (had_key) {
-    if (auto st = reversion_user_forms_blocking(s, call.user->id, call.now); !st) {
-      return s.store_error(call, st.error());
-    }
+  if (auto refused = s.change(
+          call, "register key", "enrol.complete",
+          [&](store::Store& tx, std::optional<Reply>&) -> core::Result<Recorded> {
+            if (auto st = tx.forms().put_key_blocking(record); !st) return core::fail(st.error());
+            if (auto st = tx.accounts().update_user_blocking(*call.user); !st)
+              return core::fail(st.error());
+            // A new key: the forms they read are encrypted to it from now on.
+            if (had_key) {
+              if (auto st = reversion_user_forms_blocking(tx, call.user->id, call.now); !st)
+                return core::fail(st.error());
+            }
+            if (auto st = s.record_in(tx, call, "key.register",
+                                      "user:" + call.user->email + " key:" + record.fingerprint);
+                !st)
+              return core::fail(st.error());
+            return Recorded("user:" + call.user->email);
+          })) {
+    return *refused;
   }
-  (void)s.audit(call, "key.register", "user:" + call.user->email + " key:" + record.fingerprint,
-                "ok");
-  (void)s.audit(call, "enrol.complete", "user:" + call.user->email, "ok");
-  s.end_session(call);
+  if (auto ended = s.end_session(call); !ended) return s.store_error(call, ended.error());
   auto session = s.new_session(call, call.user->id, Stage::full);
   if (!session) return s.store_error(call, session.error());
   Reply r = session_reply(s, *call.user, session->second);

@@ -196,6 +196,41 @@ core::Status Shared::audit(const Call& call, std::string action, std::string obj
   return s;
 }
 
+std::optional<Reply> Shared::change(const Call& call, std::string_view what, std::string action,
+                                    const ChangeFn& change) {
+  std::optional<Reply> refusal;
+  auto status = store.transact_blocking(what, [&](store::Store& tx) -> core::Status {
+    refusal.reset();  // a retried unit starts over
+    auto recorded = change(tx, refusal);
+    if (!recorded) return core::fail(std::move(recorded).error());
+    return auditor.record_in_blocking(tx, recorded->actor.value_or(call.actor()), action,
+                                      std::move(recorded->object), call.req.remote_address, "ok");
+  });
+  if (refusal) return refusal;
+  if (!status) return store_error(call, status.error());
+  if (after_change) after_change();
+  // The change and its entry are committed; a checkpoint that fails now is signed at the
+  // next one due (it covers every entry before it).
+  if (auto signed_ = auditor.settle_blocking(); !signed_) {
+    spdlog::error("event=audit_checkpoint_failed request_id={} detail={}", call.req.request_id,
+                  core::log_safe(signed_.error().detail()));
+  }
+  return std::nullopt;
+}
+
+core::Status Shared::record_in(store::Store& tx, const Call& call, std::string action,
+                               std::string object) {
+  return auditor.record_in_blocking(tx, call.actor(), std::move(action), std::move(object),
+                                    call.req.remote_address, "ok");
+}
+
+void Shared::note(const Call& call, std::string action, std::string object, std::string outcome,
+                  std::optional<std::string> actor) {
+  // audit() has logged a failure; an event does not stop the request.
+  static_cast<void>(
+      audit(call, std::move(action), std::move(object), std::move(outcome), std::move(actor)));
+}
+
 Reply Shared::store_error(const Call& call, const core::Error& e) {
   spdlog::error("event=portal_store_failed request_id={} detail={}", call.req.request_id,
                 core::log_safe(e.detail()));
@@ -226,15 +261,27 @@ core::Result<std::pair<std::string, store::SessionRecord>> Shared::new_session(c
   return std::make_pair(std::move(id), std::move(record));
 }
 
-void Shared::end_session(const Call& call) {
-  if (call.session) (void)store.accounts().delete_session_blocking(call.session->id_hash);
+core::Status Shared::end_session(const Call& call) {
+  if (!call.session) return core::ok();
+  return store.accounts().delete_session_blocking(call.session->id_hash);
+}
+
+void Shared::housekeeping(const Call& call, std::string_view what, const core::Status& done) {
+  if (done) return;
+  spdlog::warn("event=portal_housekeeping_failed request_id={} what={} detail={}",
+               call.req.request_id, what, core::log_safe(done.error().detail()));
 }
 
 void Shared::maybe_prune(std::int64_t now) {
   auto last = last_prune.load();
   if (now - last < 300 || !last_prune.compare_exchange_strong(last, now)) return;
-  (void)store.accounts().prune_sessions_blocking(now - limits.absolute_timeout.count(),
-                                                 now - limits.idle_timeout.count());
+  // Expired sessions are refused by alive() whether or not they are deleted: pruning only
+  // keeps the table small, and runs again in 5 minutes.
+  if (auto pruned = store.accounts().prune_sessions_blocking(now - limits.absolute_timeout.count(),
+                                                             now - limits.idle_timeout.count());
+      !pruned) {
+    spdlog::warn("event=session_prune_failed detail={}", core::log_safe(pruned.error().detail()));
+  }
   // Shared lockout counts older than the lockout's forget_after count for nothing any more.
   if (shared_failures) {
     const auto forget = auth::LockoutPolicy{}.forget_after.count();
@@ -269,7 +316,8 @@ Reply gate(Shared& s, const Access& access, const Fn& fn, Call& call) {
         call.stage = *parse_stage((*found)->stage);
         call.session = std::move(**found);
       } else if (*found) {
-        (void)s.store.accounts().delete_session_blocking((*found)->id_hash);
+        s.housekeeping(call, "delete dead session",
+                       s.store.accounts().delete_session_blocking((*found)->id_hash));
       }
     }
   }
@@ -277,7 +325,8 @@ Reply gate(Shared& s, const Access& access, const Fn& fn, Call& call) {
     auto user = s.store.accounts().find_user_blocking(call.session->user_id);
     if (!user) return s.store_error(call, user.error());
     if (!*user || (*user)->status == store::UserStatus::disabled) {
-      (void)s.store.accounts().delete_session_blocking(call.session->id_hash);
+      s.housekeeping(call, "delete session of a disabled user",
+                     s.store.accounts().delete_session_blocking(call.session->id_hash));
       call.session.reset();
     } else {
       call.user = std::move(**user);
@@ -291,7 +340,7 @@ Reply gate(Shared& s, const Access& access, const Fn& fn, Call& call) {
       // Audited for a signed-in user (someone is being attacked); a request without a
       // session changes nothing and would only let anyone fill the trail.
       if (call.session) {
-        (void)s.audit(call, "csrf.rejected", req.target.substr(0, 200), "denied");
+        s.note(call, "csrf.rejected", req.target.substr(0, 200), "denied");
       }
       return error_reply(Status::forbidden, "This request did not come from the portal page.");
     }
@@ -322,16 +371,17 @@ Reply gate(Shared& s, const Access& access, const Fn& fn, Call& call) {
     if (access.csrf) {
       if (req.csrf_token.empty() ||
           !auth::constant_time_equal(req.csrf_token, call.session->csrf_token)) {
-        (void)s.audit(call, "csrf.rejected", req.target.substr(0, 200), "denied");
+        s.note(call, "csrf.rejected", req.target.substr(0, 200), "denied");
         return error_reply(Status::forbidden, "This request did not come from the portal page.");
       }
     }
     if (!access.roles.empty() && !Roles(call.user->roles).any_of(access.roles)) {
-      (void)s.audit(call, "access.denied", req.target.substr(0, 200), "denied");
+      s.note(call, "access.denied", req.target.substr(0, 200), "denied");
       return error_reply(Status::forbidden, "Your role does not allow this.");
     }
     if (call.now - call.session->last_seen_at >= kTouchEverySeconds) {
-      (void)s.store.accounts().touch_session_blocking(call.session->id_hash, call.now);
+      s.housekeeping(call, "touch session",
+                     s.store.accounts().touch_session_blocking(call.session->id_hash, call.now));
     }
   }
   s.maybe_prune(call.now);
@@ -409,6 +459,10 @@ Portal::~Portal() = default;
 void Portal::set_origin(std::string origin) {
   std::lock_guard lock(shared_->origin_mutex);
   shared_->origin = std::move(origin);
+}
+
+void Portal::set_after_change(std::function<void()> hook) {
+  shared_->after_change = std::move(hook);
 }
 
 const std::vector<Route>& Portal::routes() const {

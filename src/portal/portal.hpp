@@ -9,6 +9,7 @@
 // Transport-neutral: app/ registers routes() on the HTTP router, turns each request into a
 // portal::Request, runs handle_blocking on the blocking pool and the Reply into a response.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,10 @@ class Portal {
   // The origin (scheme://host:port) browsers use; Origin headers must equal it. Set once the
   // listener is bound (port 0 picks the port late). Before that every state change fails.
   void set_origin(std::string origin);
+
+  // Runs after every change the portal committed, before its answer is sent (app/ reloads
+  // the form catalog here, so a grant applies on this node at once). Set before serving.
+  void set_after_change(std::function<void()> hook);
 
   // Every API endpoint, under /portal/api/.
   const std::vector<Route>& routes() const;

@@ -29,13 +29,11 @@ constexpr std::string_view kWrongCode = "That code is not right.";
 // A failed sign-in step: counts toward lockout, raises an alert on a burst.
 void note_failure(Shared& s, const Call& call, const std::string& account, std::string action) {
   auto result = s.lockout.record_failure(account, call.req.remote_address);
-  (void)s.audit(call, std::move(action), "account:" + printable(account), "failure",
-                printable(account));
+  s.note(call, std::move(action), "account:" + printable(account), "failure", printable(account));
   if (result.alert) {
     spdlog::warn("event=alert kind=failed_sign_in_burst source={}",
                  core::log_safe(call.req.remote_address));
-    (void)s.audit(call, "alert.failed_sign_in_burst", "account:" + printable(account), "alert",
-                  "system");
+    s.note(call, "alert.failed_sign_in_burst", "account:" + printable(account), "alert", "system");
   }
 }
 
@@ -53,7 +51,7 @@ Reply sign_in(Shared& s, Call& call) {
   Shared::AttemptGuard attempt(s, account);
   if (!attempt.owned()) return delayed(std::chrono::seconds(1));
   if (auto wait = s.lockout.delay(account, call.req.remote_address)) {
-    (void)s.audit(call, "auth.password", "account:" + account, "delayed", account);
+    s.note(call, "auth.password", "account:" + account, "delayed", account);
     return delayed(*wait);
   }
   auto user = s.store.accounts().find_user_by_email_blocking(account);
@@ -69,10 +67,10 @@ Reply sign_in(Shared& s, Call& call) {
     note_failure(s, call, account, "auth.password");
     return error_reply(Status::unauthenticated, kWrongPassword);
   }
-  s.end_session(call);
+  if (auto ended = s.end_session(call); !ended) return s.store_error(call, ended.error());
   auto session = s.new_session(call, (*user)->id, Stage::second_factor);
   if (!session) return s.store_error(call, session.error());
-  (void)s.audit(call, "auth.password", "user:" + account, "ok", account);
+  s.note(call, "auth.password", "user:" + account, "ok", account);
   return with_cookie(session_reply(s, **user, session->second), session->first);
 }
 
@@ -111,21 +109,21 @@ Reply second_factor(Shared& s, Call& call) {
     return error_reply(Status::unauthenticated, kWrongCode);
   }
   s.lockout.record_success(account, call.req.remote_address);
-  s.end_session(call);
+  if (auto ended = s.end_session(call); !ended) return s.store_error(call, ended.error());
   auto session = s.new_session(call, call.user->id, Stage::full);
   if (!session) return s.store_error(call, session.error());
-  (void)s.audit(call, "auth.sign_in", "user:" + account + " method:" + method, "ok");
+  s.note(call, "auth.sign_in", "user:" + account + " method:" + method, "ok");
   if (method == "recovery_code") {
     auto left = s.store.accounts().unused_recovery_codes_blocking(call.user->id);
-    (void)s.audit(call, "2fa.recovery_code_used",
-                  fmt::format("user:{} left:{}", account, left ? *left : 0), "ok");
+    s.note(call, "2fa.recovery_code_used",
+           fmt::format("user:{} left:{}", account, left ? *left : 0), "ok");
   }
   return with_cookie(session_reply(s, *call.user, session->second), session->first);
 }
 
 Reply sign_out(Shared& s, Call& call) {
-  s.end_session(call);
-  (void)s.audit(call, "auth.sign_out", "user:" + call.user->email, "ok");
+  if (auto ended = s.end_session(call); !ended) return s.store_error(call, ended.error());
+  s.note(call, "auth.sign_out", "user:" + call.user->email, "ok");
   Reply r = no_content();
   r.set_cookie = auth::clear_session_cookie();
   return r;
@@ -134,8 +132,8 @@ Reply sign_out(Shared& s, Call& call) {
 Reply sign_out_everywhere(Shared& s, Call& call) {
   auto n = s.store.accounts().delete_user_sessions_blocking(call.user->id);
   if (!n) return s.store_error(call, n.error());
-  (void)s.audit(call, "auth.sign_out_everywhere",
-                fmt::format("user:{} sessions:{}", call.user->email, *n), "ok");
+  s.note(call, "auth.sign_out_everywhere", fmt::format("user:{} sessions:{}", call.user->email, *n),
+         "ok");
   Reply r = no_content();
   r.set_cookie = auth::clear_session_cookie();
   return r;

@@ -36,7 +36,7 @@ std::optional<Reply> check_form_access(Shared& s, Call& call, const std::string&
   if (!ok) return s.store_error(call, ok.error());
   // An auditor or reviewer with a grant still reads no health data (P4).
   if (!*ok || !Roles(call.user->roles).any_of(kReaders)) {
-    (void)s.audit(call, "access.denied", "form:" + form_id, "denied");
+    s.note(call, "access.denied", "form:" + form_id, "denied");
     return error_reply(Status::forbidden, "You have not been given access to this form.");
   }
   return std::nullopt;

@@ -94,8 +94,8 @@ std::variant<store::UserRecord, Reply> target_user(Shared& s, const Call& call) 
 }
 
 // Whether some active admin other than `except` remains.
-core::Result<bool> other_admin_exists(Shared& s, std::int64_t except) {
-  auto users = s.store.accounts().list_users_blocking();
+core::Result<bool> other_admin_exists(store::Store& tx, std::int64_t except) {
+  auto users = tx.accounts().list_users_blocking();
   if (!users) return core::fail(users.error());
   return std::any_of(users->begin(), users->end(), [&](const auto& u) {
     return u.id != except && u.status == store::UserStatus::active &&
@@ -103,25 +103,39 @@ core::Result<bool> other_admin_exists(Shared& s, std::int64_t except) {
   });
 }
 
+// Inside a unit of work: refuses (sets `refusal`, returns a failure) a change that would
+// leave no active administrator: `user` keeping only `new_roles` (none: disabled).
+core::Status refuse_last_admin(store::Store& tx, const store::UserRecord& user, Roles new_roles,
+                               std::optional<Reply>& refusal) {
+  if (!Roles(user.roles).has(Role::admin) || new_roles.has(Role::admin)) return core::ok();
+  auto other = other_admin_exists(tx, user.id);
+  if (!other) return core::fail(other.error());
+  if (*other) return core::ok();
+  refusal = error_reply(Status::conflict, "This is the last administrator; make another first.");
+  return core::fail(ErrorKind::conflict, "last administrator");
+}
+
 }  // namespace
 
 // New form version carrying the current grants' keys (a grant changes who can read new
 // submissions). Returns the version.
-core::Result<int> reversion_form_blocking(Shared& s, const std::string& form_id, std::int64_t now) {
-  auto latest = s.store.forms().latest_form_blocking(form_id);
+core::Result<int> reversion_form_blocking(store::Store& tx, const std::string& form_id,
+                                          std::int64_t now) {
+  auto latest = tx.forms().latest_form_blocking(form_id);
   if (!latest) return core::fail(latest.error());
   if (!*latest) return core::fail(ErrorKind::not_found, "There is no such form.");
-  auto granted = granted_recipients_blocking(s.store, form_id);
+  auto granted = granted_recipients_blocking(tx, form_id);
   if (!granted) return core::fail(granted.error());
-  return s.store.forms().add_form_version_blocking(form_id, (*latest)->declaration, now, *granted);
+  return tx.forms().add_form_version_blocking(form_id, (*latest)->declaration, now, *granted);
 }
 
 // Every form the user is granted gets a new version (their key changed or they left).
-core::Status reversion_user_forms_blocking(Shared& s, std::int64_t user_id, std::int64_t now) {
-  auto grants = s.store.accounts().list_grants_blocking(user_id);
+core::Status reversion_user_forms_blocking(store::Store& tx, std::int64_t user_id,
+                                           std::int64_t now) {
+  auto grants = tx.accounts().list_grants_blocking(user_id);
   if (!grants) return core::fail(grants.error());
   for (const auto& g : *grants) {
-    if (auto v = reversion_form_blocking(s, g.form_id, now); !v) return core::fail(v.error());
+    if (auto v = reversion_form_blocking(tx, g.form_id, now); !v) return core::fail(v.error());
   }
   return core::ok();
 }
@@ -148,20 +162,28 @@ Reply invite_user(Shared& s, Call& call) {
   if (!names) return error_reply(Status::unprocessable, names.error().public_text());
   auto roles = parse_roles(*names);
   if (!roles) return error_reply(Status::unprocessable, roles.error().public_text());
-  auto id = s.store.accounts().create_user_blocking(*normal, roles->bits(), call.now);
-  if (!id) {
-    if (id.error().kind() == ErrorKind::conflict) {
-      return error_reply(Status::conflict,
-                         "Someone with that e-mail address already has an account.");
-    }
-    return s.store_error(call, id.error());
-  }
-  auto link = issue_enrolment_link_blocking(s.store, s.rng, *id, s.limits.enrolment_link_lifetime,
-                                            s.current_origin(), s.clock.now());
-  if (!link) return s.store_error(call, link.error());
-  (void)s.audit(call, "user.invite",
-                fmt::format("user:{} roles:{}", *normal, fmt::join(role_names(*roles), ",")), "ok");
-  return json_reply(Status::ok, json{{"id", *id}, {"enrolment_link", *link}});
+  std::int64_t id = 0;
+  std::string link;
+  auto refused = s.change(
+      call, "invite user", "user.invite",
+      [&](store::Store& tx, std::optional<Reply>& refusal) -> core::Result<std::string> {
+        auto created = tx.accounts().create_user_blocking(*normal, roles->bits(), call.now);
+        if (!created) {
+          if (created.error().kind() == ErrorKind::conflict) {
+            refusal = error_reply(Status::conflict,
+                                  "Someone with that e-mail address already has an account.");
+          }
+          return core::fail(created.error());
+        }
+        id = *created;
+        auto issued = issue_enrolment_link_blocking(tx, s.rng, id, s.limits.enrolment_link_lifetime,
+                                                    s.current_origin(), s.clock.now());
+        if (!issued) return core::fail(issued.error());
+        link = std::move(*issued);
+        return fmt::format("user:{} roles:{}", *normal, fmt::join(role_names(*roles), ","));
+      });
+  if (refused) return *refused;
+  return json_reply(Status::ok, json{{"id", id}, {"enrolment_link", link}});
 }
 
 Reply set_roles(Shared& s, Call& call) {
@@ -174,20 +196,21 @@ Reply set_roles(Shared& s, Call& call) {
   if (!names) return error_reply(Status::unprocessable, names.error().public_text());
   auto roles = parse_roles(*names);
   if (!roles) return error_reply(Status::unprocessable, roles.error().public_text());
-  if (Roles(user.roles).has(Role::admin) && !roles->has(Role::admin)) {
-    auto other = other_admin_exists(s, user.id);
-    if (!other) return s.store_error(call, other.error());
-    if (!*other)
-      return error_reply(Status::conflict, "This is the last administrator; make another first.");
-  }
-  user.roles = roles->bits();
-  if (auto st = s.store.accounts().update_user_blocking(user); !st)
-    return s.store_error(call, st.error());
-  // A privilege change ends the user's sessions: the next sign-in gets a fresh id.
-  (void)s.store.accounts().delete_user_sessions_blocking(user.id);
-  (void)s.audit(call, "user.roles",
-                fmt::format("user:{} roles:{}", user.email, fmt::join(role_names(*roles), ",")),
-                "ok");
+  store::UserRecord updated = user;
+  updated.roles = roles->bits();
+  auto refused = s.change(
+      call, "set roles", "user.roles",
+      [&](store::Store& tx, std::optional<Reply>& refusal) -> core::Result<std::string> {
+        if (auto last = refuse_last_admin(tx, user, *roles, refusal); !last)
+          return core::fail(last.error());
+        if (auto st = tx.accounts().update_user_blocking(updated); !st)
+          return core::fail(st.error());
+        // A privilege change ends the user's sessions: the next sign-in gets a fresh id.
+        if (auto n = tx.accounts().delete_user_sessions_blocking(user.id); !n)
+          return core::fail(n.error());
+        return fmt::format("user:{} roles:{}", user.email, fmt::join(role_names(*roles), ","));
+      });
+  if (refused) return *refused;
   return no_content();
 }
 
@@ -195,21 +218,23 @@ Reply disable_user(Shared& s, Call& call) {
   auto target = target_user(s, call);
   if (auto* r = std::get_if<Reply>(&target)) return *r;
   auto& user = std::get<store::UserRecord>(target);
-  if (Roles(user.roles).has(Role::admin)) {
-    auto other = other_admin_exists(s, user.id);
-    if (!other) return s.store_error(call, other.error());
-    if (!*other)
-      return error_reply(Status::conflict, "This is the last administrator; make another first.");
-  }
-  user.status = store::UserStatus::disabled;
-  if (auto st = s.store.accounts().update_user_blocking(user); !st)
-    return s.store_error(call, st.error());
-  (void)s.store.accounts().delete_user_sessions_blocking(user.id);
-  // Their key stops receiving new submissions.
-  if (auto st = reversion_user_forms_blocking(s, user.id, call.now); !st) {
-    return s.store_error(call, st.error());
-  }
-  (void)s.audit(call, "user.disable", "user:" + user.email, "ok");
+  store::UserRecord updated = user;
+  updated.status = store::UserStatus::disabled;
+  auto refused =
+      s.change(call, "disable user", "user.disable",
+               [&](store::Store& tx, std::optional<Reply>& refusal) -> core::Result<std::string> {
+                 if (auto last = refuse_last_admin(tx, user, Roles(), refusal); !last)
+                   return core::fail(last.error());
+                 if (auto st = tx.accounts().update_user_blocking(updated); !st)
+                   return core::fail(st.error());
+                 if (auto n = tx.accounts().delete_user_sessions_blocking(user.id); !n)
+                   return core::fail(n.error());
+                 // Their key stops receiving new submissions.
+                 if (auto st = reversion_user_forms_blocking(tx, user.id, call.now); !st)
+                   return core::fail(st.error());
+                 return "user:" + user.email;
+               });
+  if (refused) return *refused;
   return no_content();
 }
 
@@ -219,11 +244,19 @@ Reply reissue_link(Shared& s, Call& call) {
   auto& user = std::get<store::UserRecord>(target);
   if (user.status == store::UserStatus::disabled)
     return error_reply(Status::conflict, "This user is disabled.");
-  auto link = issue_enrolment_link_blocking(
-      s.store, s.rng, user.id, s.limits.enrolment_link_lifetime, s.current_origin(), s.clock.now());
-  if (!link) return s.store_error(call, link.error());
-  (void)s.audit(call, "user.enrolment_link", "user:" + user.email, "ok");
-  return json_reply(Status::ok, json{{"id", user.id}, {"enrolment_link", *link}});
+  std::string link;
+  auto refused =
+      s.change(call, "reissue enrolment link", "user.enrolment_link",
+               [&](store::Store& tx, std::optional<Reply>&) -> core::Result<std::string> {
+                 auto issued = issue_enrolment_link_blocking(tx, s.rng, user.id,
+                                                             s.limits.enrolment_link_lifetime,
+                                                             s.current_origin(), s.clock.now());
+                 if (!issued) return core::fail(issued.error());
+                 link = std::move(*issued);
+                 return "user:" + user.email;
+               });
+  if (refused) return *refused;
+  return json_reply(Status::ok, json{{"id", user.id}, {"enrolment_link", link}});
 }
 
 Reply add_grant(Shared& s, Call& call) {
@@ -234,9 +267,6 @@ Reply add_grant(Shared& s, Call& call) {
   if (auto* r = std::get_if<Reply>(&body)) return *r;
   auto form_id = std::get<auth::JsonObject>(body).string("form_id", 64);
   if (!form_id) return error_reply(Status::unprocessable, "Say which form.");
-  auto form = s.store.forms().latest_form_blocking(*form_id);
-  if (!form) return s.store_error(call, form.error());
-  if (!*form) return error_reply(Status::not_found, "There is no such form.");
   if (user.status != store::UserStatus::active || !user.key_fingerprint) {
     return error_reply(Status::conflict, "This person has not finished enrolment (no key yet).");
   }
@@ -245,19 +275,31 @@ Reply add_grant(Shared& s, Call& call) {
                        "Only staff, form owners and administrators read submissions: "
                        "give this person the staff role first.");
   }
-  if (auto st =
-          s.store.accounts().add_grant_blocking(store::GrantRecord{.user_id = user.id,
-                                                                   .form_id = *form_id,
-                                                                   .granted_at = call.now,
-                                                                   .granted_by = call.user->id});
-      !st) {
-    return s.store_error(call, st.error());
-  }
-  auto version = reversion_form_blocking(s, *form_id, call.now);
-  if (!version) return s.store_error(call, version.error());
-  (void)s.audit(call, "grant.add",
-                fmt::format("user:{} form:{} version:{}", user.email, *form_id, *version), "ok");
-  return json_reply(Status::ok, json{{"form_version", *version}, {"note", kGrantNote}});
+  int version = 0;
+  auto refused = s.change(
+      call, "add grant", "grant.add",
+      [&](store::Store& tx, std::optional<Reply>& refusal) -> core::Result<std::string> {
+        auto form = tx.forms().latest_form_blocking(*form_id);
+        if (!form) return core::fail(form.error());
+        if (!*form) {
+          refusal = error_reply(Status::not_found, "There is no such form.");
+          return core::fail(ErrorKind::not_found, "There is no such form.");
+        }
+        if (auto st =
+                tx.accounts().add_grant_blocking(store::GrantRecord{.user_id = user.id,
+                                                                    .form_id = *form_id,
+                                                                    .granted_at = call.now,
+                                                                    .granted_by = call.user->id});
+            !st) {
+          return core::fail(st.error());
+        }
+        auto made = reversion_form_blocking(tx, *form_id, call.now);
+        if (!made) return core::fail(made.error());
+        version = *made;
+        return fmt::format("user:{} form:{} version:{}", user.email, *form_id, version);
+      });
+  if (refused) return *refused;
+  return json_reply(Status::ok, json{{"form_version", version}, {"note", kGrantNote}});
 }
 
 Reply revoke_grant(Shared& s, Call& call) {
@@ -265,16 +307,22 @@ Reply revoke_grant(Shared& s, Call& call) {
   if (auto* r = std::get_if<Reply>(&target)) return *r;
   auto& user = std::get<store::UserRecord>(target);
   const std::string& form_id = call.req.params.at("form");
-  if (auto st = s.store.accounts().remove_grant_blocking(user.id, form_id); !st) {
-    if (st.error().kind() == ErrorKind::not_found)
-      return error_reply(Status::not_found, "There is no such grant.");
-    return s.store_error(call, st.error());
-  }
-  auto version = reversion_form_blocking(s, form_id, call.now);
-  if (!version) return s.store_error(call, version.error());
-  (void)s.audit(call, "grant.remove",
-                fmt::format("user:{} form:{} version:{}", user.email, form_id, *version), "ok");
-  return json_reply(Status::ok, json{{"form_version", *version}});
+  int version = 0;
+  auto refused =
+      s.change(call, "remove grant", "grant.remove",
+               [&](store::Store& tx, std::optional<Reply>& refusal) -> core::Result<std::string> {
+                 if (auto st = tx.accounts().remove_grant_blocking(user.id, form_id); !st) {
+                   if (st.error().kind() == ErrorKind::not_found)
+                     refusal = error_reply(Status::not_found, "There is no such grant.");
+                   return core::fail(st.error());
+                 }
+                 auto made = reversion_form_blocking(tx, form_id, call.now);
+                 if (!made) return core::fail(made.error());
+                 version = *made;
+                 return fmt::format("user:{} form:{} version:{}", user.email, form_id, version);
+               });
+  if (refused) return *refused;
+  return json_reply(Status::ok, json{{"form_version", version}});
 }
 
 }  // namespace portal::detail

@@ -274,6 +274,17 @@ class Store {
   virtual void set_commit_observer(CommitObserver observer) { (void)observer; }
   // Submissions accepted by append_submission that wait for the writer.
   virtual std::size_t pending_appends() const { return 0; }
+
+  // A unit of work: runs `work` in one write transaction on one connection, and everything
+  // it does through `tx` (any aggregate) commits together or not at all — a change and its
+  // audit entry, a grant and the form version it makes. A failure `work` returns rolls
+  // back and is returned as is. `work` may run more than once (a serialisation failure or
+  // busy lock is retried), so it must have no effect outside `tx` that a second run would
+  // repeat. Appending a submission through `tx` is refused: the group commit has its own
+  // transactions. Blocks; while it runs, other writers wait (SQLite) or queue on the rows
+  // and locks it takes (PostgreSQL): keep it short.
+  virtual core::Status transact_blocking(std::string_view what,
+                                         const std::function<core::Status(Store& tx)>& work) = 0;
 };
 
 struct StoreOptions {

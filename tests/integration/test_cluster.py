@@ -23,6 +23,10 @@ is remembered; each part ends by checking the store against all of them:
 3. PostgreSQL stopped (`-m immediate`) in the middle of a burst and started again: while
    it is down the nodes answer 503, never 303; both recover without a restart; every 303
    is stored exactly once and decrypts.
+4. A grant made in the portal on node A (a staff member may now read the form) applies to
+   the very next submission on node A (the portal reloads its node's catalog before it
+   answers) and, on node B, to a submission made 1 s after the answer (B polls the shared
+   configuration generation every 500 ms): carol's key decrypts both with gpg.
 5. Lockout across nodes (issue 7): on one node an account's free failures run out; the
    same failures spread over both nodes run out just as soon (the counts are shared in
    PostgreSQL).
@@ -51,6 +55,7 @@ import time
 import unittest
 import urllib.parse
 
+from portal import Portal, StaffKey, add_user
 from harness import (EXAMPLE_FORM, REPO, PostgresDatabase, Sealpost, files_containing, free_port,
                      generous_rate_limits, location_reference, run, sanitizer_reports,
                      set_config, valid_intake)
@@ -239,6 +244,31 @@ class Client:
             finally:
                 conn.close()
         raise AssertionError(f"{attempts} connections through HAProxy, none to {node}")
+
+
+class Via:
+    """What tests/lib/portal.Portal needs of a server (`https_port`, `request`), through
+    HAProxy to one chosen node: the nodes take only PROXY-protocol connections from
+    127.0.0.1, so a client cannot reach them directly."""
+
+    def __init__(self, client, node):
+        self.client, self.node, self.https_port = client, node, client.port
+
+    def request(self, method, path, body=None, headers=None):
+        for _ in range(20):
+            conn, served_by = self.client.connect()
+            if served_by == self.node:
+                break
+            conn.close()
+        else:
+            raise AssertionError(f"20 connections through HAProxy, none to {self.node}")
+        try:
+            conn.request(method, path, body=body, headers=dict(headers or {}))
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
 
 
 class Burst:
@@ -610,6 +640,65 @@ class ClusterTest(unittest.TestCase):
             time.sleep(0.05)
         print(f"\n  part 3: a form added after the outage served after "
               + ", ".join(f"{n} {t:.2f}s" for n, t in sorted(seen.items())), end="")
+
+    # -- 4: a grant on one node applies on every node ------------------------------------
+
+    def test_4_a_grant_on_node_a_applies_on_node_b_within_one_second(self):
+        admin_key = StaffKey(self.root, "admin@example.org")
+        carol_key = StaffKey(self.root, "carol@example.org")
+        try:
+            admin = Portal(Via(self.client, "A"))
+            admin.enrol(add_user(self.a, "admin@example.org", "admin"), admin_key)
+            status, body, _ = admin.call("POST", "/portal/api/users",
+                                         {"email": "carol@example.org", "roles": ["staff"]})
+            self.assertEqual(status, 200, body)
+            carol_id = body["id"]
+            carol = Portal(Via(self.client, "B"))  # her session works on either node
+            carol.enrol(body["enrolment_link"], carol_key)
+
+            # Before the grant: carol's key opens nothing new.
+            status, headers = self.client.submit_on("B", marked_fields("g-before"))
+            self.assertEqual(status, 303)
+            before = location_reference(headers)
+
+            status, body, _ = admin.call("POST", f"/portal/api/users/{carol_id}/grants",
+                                         {"form_id": "intake"})
+            self.assertEqual(status, 200, body)
+            answered = time.monotonic()
+            # At once on A, with no pause at all.
+            status, headers = self.client.submit_on("A", marked_fields("g-a"))
+            self.assertEqual(status, 303)
+            on_a = location_reference(headers)
+            # On B, 1 s after the answer.
+            time.sleep(max(0.0, answered + 1.0 - time.monotonic()))
+            status, headers = self.client.submit_on("B", marked_fields("g-b"))
+            self.assertEqual(status, 303)
+            on_b = location_reference(headers)
+            self.all_acked += [before, on_a, on_b]
+
+            out = os.path.join(self.root, "export-part-4")
+            self.a.export(out)
+            carol_key.gpg("--import", os.path.join(self.a.data, "server-signing-key.asc"))
+            opened, why = {}, {}
+            for ref in (before, on_a, on_b):
+                with open(os.path.join(out, ref + ".pgp"), "rb") as f:
+                    rc, plain, status_text = carol_key.decrypt(f.read())
+                opened[ref] = (rc == 0 and ref.encode() in plain
+                               and "VALIDSIG " + self.a.server_fpr in status_text)
+                why[ref] = (rc, status_text[-400:])
+            shutil.rmtree(out)
+            self.assertEqual(opened, {before: False, on_a: True, on_b: True},
+                             f"which submissions carol's key opens (before, on A, on B): {why}")
+            # The grant and its audit entry were one change: the entry is there.
+            rows = self.db.query(
+                "SELECT count(*) FROM audit WHERE action = 'grant.add' AND actor = "
+                "'admin@example.org'")
+            self.assertEqual(rows.strip(), "1")
+        finally:
+            admin_key.close()
+            carol_key.close()
+        self.assert_nodes_clean()
+        self.assert_store_holds_every_303(exact=True, part="part 4")
 
     # -- 5: lockout (issue 7: "lockout counted across nodes") ---------------------------
 

@@ -76,6 +76,15 @@ struct Call {
   bool has(store::Role r) const { return user && Roles(user->roles).has(r); }
 };
 
+// What a change's audit entry names: the object ("user:x roles:y") and, when the caller is
+// not signed in yet (enrolment), the actor.
+struct Recorded {
+  Recorded(std::string o, std::optional<std::string> a = std::nullopt)  // NOLINT: implicit
+      : object(std::move(o)), actor(std::move(a)) {}
+  std::string object;
+  std::optional<std::string> actor;
+};
+
 // --- the portal's state ----------------------------------------------------------------------
 
 struct Shared {
@@ -85,6 +94,7 @@ struct Shared {
   core::Rng& rng;
   audit::Auditor& auditor;
   Keys keys;
+  std::function<void()> after_change;  // Portal::set_after_change
   // The database's failure counts on PostgreSQL (several nodes share the lockout budget);
   // null on SQLite, where one node is all there is and the counts stay in memory.
   std::unique_ptr<auth::SharedFailureCounts> shared_failures;
@@ -119,6 +129,25 @@ struct Shared {
   // Records an audit entry; the caller must not send data if this fails.
   core::Status audit(const Call& call, std::string action, std::string object, std::string outcome,
                      std::optional<std::string> actor = std::nullopt);
+  // A change: works through `tx` and returns what its entry names; to refuse, it sets
+  // `refusal` to the answer and returns any failure (everything is rolled back).
+  using ChangeFn =
+      std::function<core::Result<Recorded>(store::Store& tx, std::optional<Reply>& refusal)>;
+  // A change and the audit entry that records it (action `action`, actor the caller,
+  // outcome ok) in one unit of work: both commit or neither does, so the trail names every
+  // change exactly when it happened (A1). Checks that decide whether the change is allowed
+  // (the last administrator, ...) belong inside `change`, where they see what it changes.
+  // Returns the answer to send when it did not commit; nullopt when it did.
+  std::optional<Reply> change(const Call& call, std::string_view what, std::string action,
+                              const ChangeFn& change);
+  // A further entry of the same unit of work (one change that is two events).
+  core::Status record_in(store::Store& tx, const Call& call, std::string action,
+                         std::string object);
+  // An event that changes nothing (a refused CSRF token, a sign-in): recorded if the trail
+  // can take it; if not, logged, and the request goes on, since refusing to answer would
+  // not make the event less true. Never use it for a change or before handing out data.
+  void note(const Call& call, std::string action, std::string object, std::string outcome,
+            std::optional<std::string> actor = std::nullopt);
   // A failure of ours (store, hashing, sealed data): logged, answered by its kind.
   Reply store_error(const Call& call, const core::Error& e);
   // The audit entry that must precede a delivery could not be written: nothing is delivered,
@@ -129,8 +158,12 @@ struct Shared {
   core::Result<std::pair<std::string, store::SessionRecord>> new_session(const Call& call,
                                                                          std::int64_t user_id,
                                                                          Stage stage);
-  // Ends the caller's current session, if any (ids rotate at every stage change).
-  void end_session(const Call& call);
+  // Ends the caller's current session, if any (ids rotate at every stage change). A failure
+  // leaves the old id alive: the caller answers with it, never with a new session beside it.
+  [[nodiscard]] core::Status end_session(const Call& call);
+  // Upkeep that does not decide the answer (forgetting a dead session, touching last_seen):
+  // a failure is logged and the request goes on; the work is done again later.
+  void housekeeping(const Call& call, std::string_view what, const core::Status& done);
   void maybe_prune(std::int64_t now);
   // Whether a stored session is still alive at `now`.
   bool alive(const store::SessionRecord& s, std::int64_t now) const;
@@ -146,9 +179,12 @@ Reply session_reply(Shared& s, const store::UserRecord& user, const store::Sessi
 Reply with_cookie(Reply r, const std::string& session_id);
 // New form version carrying the current grants' keys (a grant changes who can read new
 // submissions). Returns the version.
-core::Result<int> reversion_form_blocking(Shared& s, const std::string& form_id, std::int64_t now);
+// Run inside a unit of work (`tx`), with the change that calls for it.
+core::Result<int> reversion_form_blocking(store::Store& tx, const std::string& form_id,
+                                          std::int64_t now);
 // Every form the user is granted gets a new version (their key changed or they left).
-core::Status reversion_user_forms_blocking(Shared& s, std::int64_t user_id, std::int64_t now);
+core::Status reversion_user_forms_blocking(store::Store& tx, std::int64_t user_id,
+                                           std::int64_t now);
 
 // --- handlers, by file -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ namespace store::detail {
 SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOptions& options)
     : db_(std::move(connector), options.pool_size),
       writer_(db_, GroupCommit::Options{options.max_batch, options.max_pending}),
-      submissions_(db_, writer_),
+      submissions_(db_, &writer_),
       forms_(db_),
       accounts_(db_),
       audit_(db_),
@@ -17,6 +17,61 @@ SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOpti
       failures_(db_) {}
 
 SqlStore::~SqlStore() { close(); }
+
+namespace {
+
+// The store as seen from inside a unit of work: every aggregate runs its statements on the
+// unit's connection, in its transaction.
+class TxStore final : public Store {
+ public:
+  TxStore(engine::Connection& conn, const SqlStore& outer)
+      : tx_(conn),
+        outer_(outer),
+        submissions_(tx_, nullptr),
+        forms_(tx_),
+        accounts_(tx_),
+        audit_(tx_),
+        cluster_(tx_),
+        blocks_(tx_),
+        failures_(tx_) {}
+
+  SubmissionStore& submissions() override { return submissions_; }
+  FormStore& forms() override { return forms_; }
+  AccountStore& accounts() override { return accounts_; }
+  AuditStore& audit() override { return audit_; }
+  ClusterStore& cluster() override { return cluster_; }
+  BlockStore& blocks() override { return blocks_; }
+  FailureStore& failures() override { return failures_; }
+  std::string_view engine_name() const override { return outer_.engine_name(); }
+  std::string describe() const override { return outer_.describe(); }
+  void close() override {}
+  // Already inside one: the work joins it.
+  core::Status transact_blocking(std::string_view,
+                                 const std::function<core::Status(Store& tx)>& work) override {
+    return work(*this);
+  }
+
+ private:
+  engine::InTransaction tx_;
+  const SqlStore& outer_;
+  SqlSubmissions submissions_;
+  SqlForms forms_;
+  SqlAccounts accounts_;
+  SqlAudit audit_;
+  SqlCluster cluster_;
+  SqlBlocks blocks_;
+  SqlFailures failures_;
+};
+
+}  // namespace
+
+core::Status SqlStore::transact_blocking(std::string_view what,
+                                         const std::function<core::Status(Store& tx)>& work) {
+  return db_.transact(what, engine::TxMode::write, [&](engine::Connection& conn) {
+    TxStore tx(conn, *this);
+    return work(tx);
+  });
+}
 
 core::Result<std::unique_ptr<SqlStore>> open_sql_store_blocking(const StoreOptions& options) {
   core::Result<std::unique_ptr<engine::Connector>> connector =

@@ -1,6 +1,7 @@
 #pragma once
-// The aggregates' SQL, written once and run by either engine (engine::Database), and the
-// Store that owns them. Only store/ and the store's own tests include this header.
+// The aggregates' SQL, written once and run by either engine (on the pool, engine::Database,
+// or inside a unit of work, engine::InTransaction), and the Store that owns them. Only store/ and
+// the store's own tests include this header.
 
 #include <memory>
 #include <string>
@@ -21,8 +22,9 @@ core::Status insert_audit_txn(engine::Connection& conn, const AuditRow& row);
 
 class SqlSubmissions final : public SubmissionStore {
  public:
-  SqlSubmissions(engine::Database& db, GroupCommit& writer) : db_(db), writer_(writer) {}
-  void set_receipt_audit(ReceiptAudit make) override { writer_.set_receipt_audit(std::move(make)); }
+  // `writer`: the group commit that appends submissions; none inside a unit of work.
+  SqlSubmissions(engine::Executor& db, GroupCommit* writer) : db_(db), writer_(writer) {}
+  void set_receipt_audit(ReceiptAudit make) override;
   void append_submission(NewSubmission submission, std::function<void(core::Status)> done) override;
   core::Result<bool> token_used_blocking(const TokenNonce& nonce) override;
   core::Result<std::optional<SubmissionMeta>> find_submission_blocking(
@@ -39,13 +41,13 @@ class SqlSubmissions final : public SubmissionStore {
       const SubmissionQuery& query) override;
 
  private:
-  engine::Database& db_;
-  GroupCommit& writer_;
+  engine::Executor& db_;
+  GroupCommit* writer_;
 };
 
 class SqlForms final : public FormStore {
  public:
-  explicit SqlForms(engine::Database& db) : db_(db) {}
+  explicit SqlForms(engine::Executor& db) : db_(db) {}
   core::Result<int> add_form_version_blocking(
       const std::string& form_id, const std::string& declaration, std::int64_t now,
       const std::vector<std::string>& granted_recipients) override;
@@ -61,12 +63,12 @@ class SqlForms final : public FormStore {
   core::Result<std::int64_t> config_generation_blocking() override;
 
  private:
-  engine::Database& db_;
+  engine::Executor& db_;
 };
 
 class SqlAccounts final : public AccountStore {
  public:
-  explicit SqlAccounts(engine::Database& db) : db_(db) {}
+  explicit SqlAccounts(engine::Executor& db) : db_(db) {}
   core::Result<std::int64_t> create_user_blocking(const std::string& email, unsigned roles,
                                                   std::int64_t now) override;
   core::Result<std::optional<UserRecord>> find_user_blocking(std::int64_t id) override;
@@ -100,12 +102,12 @@ class SqlAccounts final : public AccountStore {
       std::optional<std::int64_t> user_id) override;
 
  private:
-  engine::Database& db_;
+  engine::Executor& db_;
 };
 
 class SqlAudit final : public AuditStore {
  public:
-  explicit SqlAudit(engine::Database& db) : db_(db) {}
+  explicit SqlAudit(engine::Executor& db) : db_(db) {}
   core::Result<AuditRow> append_audit_blocking(
       const std::function<AuditRow(const std::optional<AuditRow>& last)>& make) override;
   core::Result<std::vector<AuditRow>> list_audit_blocking(std::int64_t after_seq,
@@ -117,34 +119,34 @@ class SqlAudit final : public AuditStore {
   core::Result<std::vector<AuditRow>> query_audit_blocking(const AuditQuery& query) override;
 
  private:
-  engine::Database& db_;
+  engine::Executor& db_;
 };
 
 class SqlCluster final : public ClusterStore {
  public:
-  explicit SqlCluster(engine::Database& db) : db_(db) {}
+  explicit SqlCluster(engine::Executor& db) : db_(db) {}
   core::Result<Recorded> claim_secret_fingerprint_blocking(const std::string& name,
                                                            const std::string& fingerprint,
                                                            std::int64_t now) override;
 
  private:
-  engine::Database& db_;
+  engine::Executor& db_;
 };
 
 class SqlBlocks final : public BlockStore {
  public:
-  explicit SqlBlocks(engine::Database& db) : db_(db) {}
+  explicit SqlBlocks(engine::Executor& db) : db_(db) {}
   core::Status put_block_blocking(const BlockRecord& block) override;
   core::Status remove_block_blocking(const std::string& cidr) override;
   core::Result<std::vector<BlockRecord>> list_blocks_blocking() override;
 
  private:
-  engine::Database& db_;
+  engine::Executor& db_;
 };
 
 class SqlFailures final : public FailureStore {
  public:
-  explicit SqlFailures(engine::Database& db) : db_(db) {}
+  explicit SqlFailures(engine::Executor& db) : db_(db) {}
   core::Result<FailureCount> add_failure_blocking(const std::string& key, std::int64_t now,
                                                   std::int64_t forget_before) override;
   core::Result<std::optional<FailureCount>> failure_count_blocking(const std::string& key) override;
@@ -152,7 +154,7 @@ class SqlFailures final : public FailureStore {
   core::Result<std::size_t> prune_failures_blocking(std::int64_t before) override;
 
  private:
-  engine::Database& db_;
+  engine::Executor& db_;
 };
 
 // The Store of either engine.
@@ -175,6 +177,8 @@ class SqlStore final : public Store {
     writer_.set_observer(std::move(observer));
   }
   std::size_t pending_appends() const override { return writer_.queue_depth(); }
+  core::Status transact_blocking(std::string_view what,
+                                 const std::function<core::Status(Store& tx)>& work) override;
 
   engine::Database& database() { return db_; }
   GroupCommit& writer() { return writer_; }

@@ -84,9 +84,20 @@ std::array<Param, 6> query_params(const SubmissionQuery& query) {
 
 }  // namespace
 
+void SqlSubmissions::set_receipt_audit(ReceiptAudit make) {
+  if (writer_) writer_->set_receipt_audit(std::move(make));
+}
+
 void SqlSubmissions::append_submission(NewSubmission submission,
                                        std::function<void(core::Status)> done) {
-  writer_.append(std::move(submission), std::move(done));
+  // Inside a unit of work there is no group commit: a submission is committed by the
+  // writer's own transaction, never by another operation's (a caller bug, refused).
+  if (!writer_) {
+    done(core::fail(core::ErrorKind::internal, kStoreInternal,
+                    "append_submission inside a unit of work"));
+    return;
+  }
+  writer_->append(std::move(submission), std::move(done));
 }
 
 core::Result<bool> SqlSubmissions::token_used_blocking(const TokenNonce& nonce) {

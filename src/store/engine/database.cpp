@@ -101,8 +101,8 @@ class Database::Lease {
   std::unique_ptr<Connection> conn_;
 };
 
-core::Status Database::transact(std::string_view what, TxMode mode,
-                                const std::function<core::Status(Connection&)>& work) {
+core::Status Database::run_transaction(std::string_view what, TxMode mode,
+                                       const std::function<core::Status(Connection&)>& work) {
   for (int attempt = 0;; ++attempt) {
     auto acquired = acquire();
     if (!acquired) return core::fail(std::move(acquired).error());
@@ -137,15 +137,15 @@ core::Result<T> Database::autocommit(std::string_view what, F&& statement) {
   }
 }
 
-core::Result<Rows> Database::query(std::string_view what, std::string_view sql,
-                                   std::span<const Param> params) {
+core::Result<Rows> Database::run_query(std::string_view what, std::string_view sql,
+                                       std::span<const Param> params) {
   return autocommit<Rows>(what, [&](Connection& conn) { return conn.query(sql, params); });
 }
 
-core::Result<std::int64_t> Database::execute(std::string_view what, std::string_view sql,
-                                             std::initializer_list<Param> params) {
-  const std::span<const Param> view(params.begin(), params.size());
-  return autocommit<std::int64_t>(what, [&](Connection& conn) { return conn.execute(sql, view); });
+core::Result<std::int64_t> Database::run_execute(std::string_view what, std::string_view sql,
+                                                 std::span<const Param> params) {
+  return autocommit<std::int64_t>(what,
+                                  [&](Connection& conn) { return conn.execute(sql, params); });
 }
 
 }  // namespace store::engine

@@ -2,9 +2,8 @@
 // A pool of connections to one database, and the unit of work: `transact` runs a function
 // in one transaction on one connection, commits if it succeeds, rolls back if not, and runs
 // it again when the engine says the failure was a serialisation conflict or a busy lock
-// (Synapse's runInteraction). The aggregates' `*_txn` functions take the Connection a
-// transaction runs on, so one operation can compose several of them (a change and its
-// audit entry) in one transaction.
+// (Synapse's runInteraction). It is the Executor the aggregates run on by default; a unit
+// of work runs them on one of its connections instead (engine/executor.hpp).
 //
 // Everything here blocks: call it from the blocking pool or a dedicated thread.
 
@@ -20,6 +19,7 @@
 
 #include "core/result.hpp"
 #include "store/engine/connection.hpp"
+#include "store/engine/executor.hpp"
 
 namespace store::engine {
 
@@ -33,46 +33,16 @@ class Connector {
   virtual std::string describe() const = 0;
 };
 
-class Database {
+class Database final : public Executor {
  public:
   // `size` connections at most are open at once; callers beyond wait for one.
   Database(std::unique_ptr<Connector> connector, std::size_t size);
-  ~Database();
+  ~Database() override;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  Dialect dialect() const noexcept { return dialect_; }
+  Dialect dialect() const noexcept override { return dialect_; }
   std::string describe() const { return connector_->describe(); }
-
-  // One transaction; see the file comment. `work` may run more than once (retries): it must
-  // not have effects outside the connection. `what` names the operation in logs.
-  core::Status transact(std::string_view what, TxMode mode,
-                        const std::function<core::Status(Connection&)>& work);
-
-  // The same, for work that returns a value: `auto r = db.transact_value<T>(...)`.
-  template <class T, class F>
-  core::Result<T> transact_value(std::string_view what, TxMode mode, F&& work) {
-    std::optional<T> out;
-    auto status = transact(what, mode, [&](Connection& conn) -> core::Status {
-      core::Result<T> r = work(conn);
-      if (!r) return core::fail(std::move(r).error());
-      out = std::move(*r);
-      return core::ok();
-    });
-    if (!status) return core::fail(std::move(status).error());
-    return std::move(*out);
-  }
-
-  // One statement outside an explicit transaction (autocommit), with the same retries.
-  core::Result<Rows> query(std::string_view what, std::string_view sql,
-                           std::span<const Param> params);
-  core::Result<Rows> query(std::string_view what, std::string_view sql,
-                           std::initializer_list<Param> params = {}) {
-    return query(what, sql, std::span<const Param>(params.begin(), params.size()));
-  }
-  // One write statement in autocommit; returns the rows it changed.
-  core::Result<std::int64_t> execute(std::string_view what, std::string_view sql,
-                                     std::initializer_list<Param> params = {});
 
   // A connection for the caller's exclusive, long use (the group-commit writer). It does
   // not count against the pool.
@@ -82,6 +52,16 @@ class Database {
 
   // How many callers wait for a pooled connection now (a metric).
   std::size_t waiting() const;
+
+ protected:
+  // A transaction with retries (see the file comment).
+  core::Status run_transaction(std::string_view what, TxMode mode,
+                               const std::function<core::Status(Connection&)>& work) override;
+  // One statement outside an explicit transaction (autocommit), with the same retries.
+  core::Result<Rows> run_query(std::string_view what, std::string_view sql,
+                               std::span<const Param> params) override;
+  core::Result<std::int64_t> run_execute(std::string_view what, std::string_view sql,
+                                         std::span<const Param> params) override;
 
  private:
   class Lease;
