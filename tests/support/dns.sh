@@ -131,7 +131,12 @@ zone:
   zonefile: "$child.zone"
 CONF
     # As root NSD drops to the `nsd` user after binding; it writes its xfrd state here.
-    if [ "$(id -u)" -eq 0 ]; then chown nsd:nsd "$srv"; fi
+    # As anyone else it runs as that user (no user switch).
+    if [ "$(id -u)" -eq 0 ]; then
+      chown nsd:nsd "$srv"
+    else
+      sed -i 's/^server:$/server:\n  username: ""/' "$srv/nsd.conf"
+    fi
     chmod 0644 "$srv"/*
     /usr/sbin/nsd-checkconf "$srv/nsd.conf"
     "$nsd_bin" -c "$srv/nsd.conf"
