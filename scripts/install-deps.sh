@@ -73,6 +73,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   if printf '%s\n' "${missing[@]}" | grep -q '^nginx'; then
     $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
   fi
+  # NSD serves only the tests' own zone (tests/support/dns.sh): never Debian's default one.
+  if printf '%s\n' "${missing[@]}" | grep -q '^nsd$'; then
+    $SUDO systemctl disable --now nsd >/dev/null 2>&1 || $SUDO service nsd stop >/dev/null 2>&1 || true
+  fi
 else
   echo "install-deps: everything already installed"
 fi

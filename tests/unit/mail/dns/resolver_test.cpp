@@ -361,6 +361,16 @@ TEST(DnsResolverSetup, BadTrustAnchorFilesStopStartup) {
   EXPECT_FALSE(Resolver::create(options));  // below kMinTimeout
 }
 
+// The defaults: /etc/resolv.conf and Debian's root trust anchor (dns-root-data), which
+// must parse. No lookup leaves the machine: startup asks only for "localhost.".
+TEST(DnsResolverSetup, DefaultOptionsStart) {
+  const ResolverOptions defaults;
+  ASSERT_TRUE(fs::exists(defaults.trust_anchor_file)) << "apt package dns-root-data";
+  const auto resolver = Resolver::create(defaults);
+  ASSERT_TRUE(resolver) << resolver.error().public_text() << ": " << resolver.error().detail();
+  EXPECT_TRUE((*resolver)->validating());
+}
+
 // A UDP port that is bound and never read: every query to it goes unanswered.
 class SilentPort {
  public:
@@ -402,7 +412,7 @@ TEST(DnsResolverTimeout, SilentResolverTimesOut) {
   EXPECT_NE(txt.info.security, Security::secure);
   EXPECT_FALSE(txt.info.authenticated());
   EXPECT_GE(took, milliseconds(290));
-  EXPECT_LT(took, milliseconds(3000));
+  EXPECT_LT(took, milliseconds(5000));  // generous: ASan and a busy CI machine
   // The MX lookup's timeout is the answer, not an implicit MX or nodata.
   const MxAnswer mx = (*resolver)->mx_blocking("other.example");
   EXPECT_EQ(mx.info.outcome, Outcome::timeout);
