@@ -26,6 +26,7 @@ BUILD_PKGS=(
   libspdlog-dev libfmt-dev
   prometheus-cpp-dev  # /metrics on the admin listener (core library only, no civetweb)
   libsystemd-dev   # sd_notify: READY=1 once every listener is bound, STOPPING=1 on drain
+  libunbound-dev dns-root-data  # mail DNS with DNSSEC (src/mail/dns); the root trust anchor
   gnupg            # the demo makes its recipient key with gpg; tests decrypt with it
 )
 
@@ -41,6 +42,7 @@ TEST_PKGS=(
   postgresql postgresql-client  # the tests' throw-away cluster (tests/support/postgres.sh)
   util-linux       # runuser: PostgreSQL will not run as root
   haproxy          # tests/integration/test_proxy.py, test_cluster.py: a real load balancer (PROXY v2)
+  nsd ldnsutils    # tests/support/dns.sh: the DNSSEC-signed test zone (ldns-signzone), served by NSD
   procps psmisc
   systemd          # systemd-analyze verify packaging/sealpost.service
 )
@@ -70,6 +72,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # nginx is a benchmark reference only: never leave Debian's default site running.
   if printf '%s\n' "${missing[@]}" | grep -q '^nginx'; then
     $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+  fi
+  # NSD serves only the tests' own zone (tests/support/dns.sh): never Debian's default one.
+  if printf '%s\n' "${missing[@]}" | grep -q '^nsd$'; then
+    $SUDO systemctl disable --now nsd >/dev/null 2>&1 || $SUDO service nsd stop >/dev/null 2>&1 || true
   fi
 else
   echo "install-deps: everything already installed"
