@@ -147,6 +147,83 @@ struct FailureCount {
   std::int64_t last_failure = 0;  // unix seconds
 };
 
+// --- the outbound mail queue (issue 8) ------------------------------------------------------
+
+// Where one recipient of a queued message stands. queued and deferred are due for an
+// attempt (at next_attempt_at); the others are final, except awaiting_fallback, which waits
+// for message-level encryption (policy `forced` when TLS was not possible).
+enum class MailState { queued, deferred, delivered, bounced, dropped, awaiting_fallback };
+std::string_view mail_state_name(MailState state);
+std::optional<MailState> parse_mail_state(std::string_view text);
+inline bool mail_state_final(MailState s) {
+  return s == MailState::delivered || s == MailState::bounced || s == MailState::dropped;
+}
+
+// A message as the queue keeps it. The body is the whole RFC 5322 message (built and
+// DKIM-signed at enqueue) sealed under the queue key (secrets/queue.key): the database
+// never holds a cleartext body.
+struct MailMessageRecord {
+  std::string id;  // public message id (random; also the Message-ID's local part)
+  std::int64_t created_at = 0;
+  std::string sender;     // envelope MAIL FROM; empty for a bounce (DSN)
+  std::string security;   // the policy asked for this message: none|opportunistic|verify|...
+  bool phi = false;       // marked as carrying PHI (policy `none` is refused for it)
+  std::string origin;     // who queued it: "cli:<user>", "api:<key name>", "notify", "dsn"
+  std::int64_t size = 0;  // bytes of the cleartext message
+  std::vector<std::uint8_t> body;  // sealed; empty when listed without bodies
+};
+
+// How one attempt for one recipient went: enough for `mail show`, the API, TLS-RPT and
+// the audit trail (never a body).
+struct MailAttempt {
+  std::string message_id;
+  int idx = 0;  // the recipient's position in the message
+  std::int64_t at = 0;
+  MailState result = MailState::deferred;  // the recipient's state after this attempt
+  int code = 0;          // the remote's reply code, or 0 when no reply (DNS, connect)
+  std::string enhanced;  // e.g. "4.7.5"
+  std::string reply;     // the remote's reply or our reason, bounded and sanitised
+  std::string mx_host;   // the MX host spoken to (empty: none reached)
+  std::string ip;
+  std::string tls_version;  // "TLSv1.3", or empty for cleartext
+  std::string tls_cipher;
+  std::string verified;  // how the certificate was verified: dane|mta-sts|ca|none
+  std::string policy;    // the effective policy applied (after DANE/MTA-STS raised it)
+};
+
+// One recipient and where it stands (with its last attempt, if any).
+struct MailRecipientRecord {
+  std::string message_id;
+  int idx = 0;
+  std::string address;
+  std::string domain;  // lowercase: the unit of policy and of MX lookup
+  MailState state = MailState::queued;
+  int attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::int64_t updated_at = 0;
+  std::optional<MailAttempt> last;
+};
+
+// A recipient claimed for an attempt: the lease is `owner`'s until `lease_until`; another
+// node may claim it again only after that (a crash after the remote's 250 re-sends at most
+// what was leased).
+struct ClaimedRecipient {
+  std::string message_id;
+  int idx = 0;
+  std::string address;
+  std::string domain;
+  int attempts = 0;
+  std::int64_t created_at = 0;  // the message's
+};
+
+// `mail queue`: recipients by domain and state.
+struct MailQueueRow {
+  std::string domain;
+  MailState state = MailState::queued;
+  std::int64_t count = 0;
+  std::int64_t oldest = 0;  // created_at of the oldest message among them
+};
+
 struct AuditQuery {
   std::optional<std::string> actor;
   std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")

@@ -248,6 +248,59 @@ class FailureStore {
 
 // Hands out the aggregates of one database. Only app/ opens one; modules take the
 // aggregate they need.
+// The outbound mail queue (issue 8): messages with their recipients, leases for
+// attempts, every attempt's result, and which domains have been seen offering TLS (M4).
+// Several nodes share it: a recipient is leased to one node at a time (PostgreSQL: FOR
+// UPDATE SKIP LOCKED, so nodes claiming at once take different rows; SQLite: the one
+// writer), and an attempt is recorded only while its lease is held.
+class MailStore {
+ public:
+  virtual ~MailStore() = default;
+  // At most this many recipients per message (an RFC 5321 server must take 100 per
+  // transaction; a longer list is split by the caller into several messages).
+  static constexpr std::size_t kMaxRecipients = 1000;
+  // Adds the message and its recipients (state queued, due at `message.created_at`) in
+  // one transaction. conflict: the id exists. Run it in a unit of work to commit it with
+  // its audit entry.
+  virtual core::Status enqueue_blocking(const MailMessageRecord& message,
+                                        const std::vector<std::string>& addresses) = 0;
+  // Leases to `owner` until `lease_until` at most `limit` recipients that are due at `now`
+  // (queued or deferred, next_attempt_at <= now, no live lease), oldest due first, and
+  // returns them. Two nodes claiming at once never get the same recipient.
+  virtual core::Result<std::vector<ClaimedRecipient>> claim_due_blocking(const std::string& owner,
+                                                                         std::int64_t now,
+                                                                         std::int64_t lease_until,
+                                                                         std::size_t limit) = 0;
+  // Extends `owner`'s leases of these recipients (a long delivery); how many it still held.
+  virtual core::Result<std::size_t> renew_leases_blocking(
+      const std::string& owner, const std::vector<std::pair<std::string, int>>& recipients,
+      std::int64_t lease_until) = 0;
+  // Records an attempt: appends it to the history and moves the recipient to
+  // `attempt.result` (due again at `next_attempt_at` when deferred), releasing the lease,
+  // all in one transaction, and only if `owner` still holds the lease. Returns false when
+  // it does not (the lease expired and another node took the recipient: nothing changes).
+  virtual core::Result<bool> record_attempt_blocking(const std::string& owner,
+                                                     const MailAttempt& attempt,
+                                                     std::int64_t next_attempt_at) = 0;
+  // Releases every lease `owner` holds (a clean stop); how many.
+  virtual core::Result<std::size_t> release_leases_blocking(const std::string& owner) = 0;
+  // The message (with its sealed body when `with_body`), or nullopt.
+  virtual core::Result<std::optional<MailMessageRecord>> find_message_blocking(
+      const std::string& id, bool with_body) = 0;
+  virtual core::Result<std::vector<MailRecipientRecord>> list_recipients_blocking(
+      const std::string& id) = 0;
+  // Every attempt of the message, in order.
+  virtual core::Result<std::vector<MailAttempt>> list_attempts_blocking(const std::string& id) = 0;
+  // When the next recipient falls due (nullopt: nothing is waiting).
+  virtual core::Result<std::optional<std::int64_t>> next_due_blocking() = 0;
+  virtual core::Result<std::vector<MailQueueRow>> queue_summary_blocking() = 0;
+  // M4: `domain` was seen offering TLS at `now` (first and last time kept).
+  virtual core::Status note_tls_seen_blocking(const std::string& domain, std::int64_t now) = 0;
+  // When `domain` was last seen offering TLS, if ever.
+  virtual core::Result<std::optional<std::int64_t>> tls_seen_blocking(
+      const std::string& domain) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -258,6 +311,7 @@ class Store {
   virtual ClusterStore& cluster() = 0;
   virtual BlockStore& blocks() = 0;
   virtual FailureStore& failures() = 0;
+  virtual MailStore& mail() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

@@ -70,6 +70,17 @@ constexpr TableSpec kTables[] = {
     {"node_secrets", "name, fingerprint, recorded_at", "name", true, nullptr},
     {"blocks", "cidr, reason, created_at, expires_at, created_by", "cidr", true, nullptr},
     {"auth_failures", "key, failures, last_failure", "key", false, nullptr},
+    {"mail_messages", "id, created_at, sender, security, phi, origin, size, body", "id", true,
+     nullptr},
+    {"mail_recipients",
+     "message_id, idx, address, domain, state, attempts, next_attempt_at, lease_owner, "
+     "lease_until, updated_at",
+     "message_id, idx", false, nullptr},
+    {"mail_attempts",
+     "message_id, idx, attempt, at, result, code, enhanced, reply, mx_host, ip, tls_version, "
+     "tls_cipher, verified, policy",
+     "message_id, idx, attempt", false, nullptr},
+    {"mail_tls_domains", "domain, first_seen, last_seen", "domain", false, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

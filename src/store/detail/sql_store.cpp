@@ -14,7 +14,8 @@ SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOpti
       audit_(db_),
       cluster_(db_),
       blocks_(db_),
-      failures_(db_) {}
+      failures_(db_),
+      mail_(db_) {}
 
 SqlStore::~SqlStore() { close(); }
 
@@ -33,7 +34,8 @@ class TxStore final : public Store {
         audit_(tx_),
         cluster_(tx_),
         blocks_(tx_),
-        failures_(tx_) {}
+        failures_(tx_),
+        mail_(tx_) {}
 
   SubmissionStore& submissions() override { return submissions_; }
   FormStore& forms() override { return forms_; }
@@ -42,6 +44,7 @@ class TxStore final : public Store {
   ClusterStore& cluster() override { return cluster_; }
   BlockStore& blocks() override { return blocks_; }
   FailureStore& failures() override { return failures_; }
+  MailStore& mail() override { return mail_; }
   std::string_view engine_name() const override { return outer_.engine_name(); }
   std::string describe() const override { return outer_.describe(); }
   void close() override {}
@@ -61,6 +64,7 @@ class TxStore final : public Store {
   SqlCluster cluster_;
   SqlBlocks blocks_;
   SqlFailures failures_;
+  SqlMail mail_;
 };
 
 }  // namespace

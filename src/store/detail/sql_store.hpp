@@ -157,6 +157,35 @@ class SqlFailures final : public FailureStore {
   engine::Executor& db_;
 };
 
+class SqlMail final : public MailStore {
+ public:
+  explicit SqlMail(engine::Executor& db) : db_(db) {}
+  core::Status enqueue_blocking(const MailMessageRecord& message,
+                                const std::vector<std::string>& addresses) override;
+  core::Result<std::vector<ClaimedRecipient>> claim_due_blocking(const std::string& owner,
+                                                                 std::int64_t now,
+                                                                 std::int64_t lease_until,
+                                                                 std::size_t limit) override;
+  core::Result<std::size_t> renew_leases_blocking(
+      const std::string& owner, const std::vector<std::pair<std::string, int>>& recipients,
+      std::int64_t lease_until) override;
+  core::Result<bool> record_attempt_blocking(const std::string& owner, const MailAttempt& attempt,
+                                             std::int64_t next_attempt_at) override;
+  core::Result<std::size_t> release_leases_blocking(const std::string& owner) override;
+  core::Result<std::optional<MailMessageRecord>> find_message_blocking(const std::string& id,
+                                                                       bool with_body) override;
+  core::Result<std::vector<MailRecipientRecord>> list_recipients_blocking(
+      const std::string& id) override;
+  core::Result<std::vector<MailAttempt>> list_attempts_blocking(const std::string& id) override;
+  core::Result<std::optional<std::int64_t>> next_due_blocking() override;
+  core::Result<std::vector<MailQueueRow>> queue_summary_blocking() override;
+  core::Status note_tls_seen_blocking(const std::string& domain, std::int64_t now) override;
+  core::Result<std::optional<std::int64_t>> tls_seen_blocking(const std::string& domain) override;
+
+ private:
+  engine::Executor& db_;
+};
+
 // The Store of either engine.
 class SqlStore final : public Store {
  public:
@@ -170,6 +199,7 @@ class SqlStore final : public Store {
   ClusterStore& cluster() override { return cluster_; }
   BlockStore& blocks() override { return blocks_; }
   FailureStore& failures() override { return failures_; }
+  MailStore& mail() override { return mail_; }
   std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
   std::string describe() const override { return db_.describe(); }
   void close() override { writer_.close(); }
@@ -193,6 +223,7 @@ class SqlStore final : public Store {
   SqlCluster cluster_;
   SqlBlocks blocks_;
   SqlFailures failures_;
+  SqlMail mail_;
 };
 
 // Opens the engine the options name and returns the concrete store (tests use its hooks).

@@ -10,7 +10,7 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -153,6 +153,63 @@ CREATE TABLE auth_failures (
   last_failure BIGINT NOT NULL
 );
 CREATE INDEX auth_failures_by_time ON auth_failures (last_failure);
+)sql",
+    R"sql(
+CREATE TABLE mail_messages (
+  id         TEXT PRIMARY KEY NOT NULL,
+  created_at BIGINT NOT NULL,
+  sender     TEXT NOT NULL,
+  security   TEXT NOT NULL
+             CHECK (security IN ('none', 'opportunistic', 'verify', 'exclusive', 'forced')),
+  phi        BIGINT NOT NULL CHECK (phi IN (0, 1)),
+  origin     TEXT NOT NULL,
+  size       BIGINT NOT NULL CHECK (size >= 0),
+  body       BYTEA NOT NULL
+);
+
+CREATE TABLE mail_recipients (
+  message_id      TEXT NOT NULL REFERENCES mail_messages (id),
+  idx             BIGINT NOT NULL CHECK (idx >= 0),
+  address         TEXT NOT NULL,
+  domain          TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'deferred', 'delivered', 'bounced',
+                                                  'dropped', 'awaiting_fallback')),
+  attempts        BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  lease_owner     TEXT,
+  lease_until     BIGINT,
+  updated_at      BIGINT NOT NULL,
+  PRIMARY KEY (message_id, idx)
+);
+CREATE INDEX mail_recipients_due ON mail_recipients (next_attempt_at)
+  WHERE state IN ('queued', 'deferred');
+CREATE INDEX mail_recipients_by_owner ON mail_recipients (lease_owner)
+  WHERE lease_owner IS NOT NULL;
+
+CREATE TABLE mail_attempts (
+  message_id  TEXT NOT NULL,
+  idx         BIGINT NOT NULL,
+  attempt     BIGINT NOT NULL,
+  at          BIGINT NOT NULL,
+  result      TEXT NOT NULL,
+  code        BIGINT NOT NULL,
+  enhanced    TEXT NOT NULL,
+  reply       TEXT NOT NULL,
+  mx_host     TEXT NOT NULL,
+  ip          TEXT NOT NULL,
+  tls_version TEXT NOT NULL,
+  tls_cipher  TEXT NOT NULL,
+  verified    TEXT NOT NULL,
+  policy      TEXT NOT NULL,
+  PRIMARY KEY (message_id, idx, attempt),
+  FOREIGN KEY (message_id, idx) REFERENCES mail_recipients (message_id, idx)
+);
+
+CREATE TABLE mail_tls_domains (
+  domain     TEXT PRIMARY KEY NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen  BIGINT NOT NULL
+);
 )sql",
 };
 

@@ -43,7 +43,16 @@ namespace {
 //                 in canonical text, why, when, until when (NULL: until removed), by whom
 //   auth_failures the portal's sign-in failure counts, keyed by a hash of the account or
 //                 address key (never the e-mail or address itself), shared by every node
-constexpr std::array<const char*, 5> kMigrations = {
+// Migration 6 (the outbound mail queue, issue 8; the floor stays 4: older binaries ignore
+// these tables and send no mail):
+//   mail_messages    queued messages: envelope sender, policy asked, PHI mark, who queued
+//                    it, and the body sealed under secrets/queue.key (never cleartext)
+//   mail_recipients  one row per recipient: state, attempts, when due, and the lease of
+//                    the node attempting it now (lease_owner, lease_until)
+//   mail_attempts    every attempt's result: reply, MX, TLS version/cipher, how the
+//                    certificate was verified, the policy applied (mail show, TLS-RPT)
+//   mail_tls_domains domains seen offering TLS (M4: never sent in cleartext again)
+constexpr std::array<const char*, 6> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -186,6 +195,63 @@ CREATE TABLE auth_failures (
   last_failure INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX auth_failures_by_time ON auth_failures (last_failure);
+)sql",
+    R"sql(
+CREATE TABLE mail_messages (
+  id         TEXT PRIMARY KEY NOT NULL,
+  created_at INTEGER NOT NULL,
+  sender     TEXT NOT NULL,
+  security   TEXT NOT NULL
+             CHECK (security IN ('none', 'opportunistic', 'verify', 'exclusive', 'forced')),
+  phi        INTEGER NOT NULL CHECK (phi IN (0, 1)),
+  origin     TEXT NOT NULL,
+  size       INTEGER NOT NULL CHECK (size >= 0),
+  body       BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE mail_recipients (
+  message_id      TEXT NOT NULL REFERENCES mail_messages (id),
+  idx             INTEGER NOT NULL CHECK (idx >= 0),
+  address         TEXT NOT NULL,
+  domain          TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'deferred', 'delivered', 'bounced',
+                                                  'dropped', 'awaiting_fallback')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_owner     TEXT,
+  lease_until     INTEGER,
+  updated_at      INTEGER NOT NULL,
+  PRIMARY KEY (message_id, idx)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX mail_recipients_due ON mail_recipients (next_attempt_at)
+  WHERE state IN ('queued', 'deferred');
+CREATE INDEX mail_recipients_by_owner ON mail_recipients (lease_owner)
+  WHERE lease_owner IS NOT NULL;
+
+CREATE TABLE mail_attempts (
+  message_id  TEXT NOT NULL,
+  idx         INTEGER NOT NULL,
+  attempt     INTEGER NOT NULL,
+  at          INTEGER NOT NULL,
+  result      TEXT NOT NULL,
+  code        INTEGER NOT NULL,
+  enhanced    TEXT NOT NULL,
+  reply       TEXT NOT NULL,
+  mx_host     TEXT NOT NULL,
+  ip          TEXT NOT NULL,
+  tls_version TEXT NOT NULL,
+  tls_cipher  TEXT NOT NULL,
+  verified    TEXT NOT NULL,
+  policy      TEXT NOT NULL,
+  PRIMARY KEY (message_id, idx, attempt),
+  FOREIGN KEY (message_id, idx) REFERENCES mail_recipients (message_id, idx)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE mail_tls_domains (
+  domain     TEXT PRIMARY KEY NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 )sql",
 };
 
