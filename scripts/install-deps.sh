@@ -26,6 +26,7 @@ BUILD_PKGS=(
   libspdlog-dev libfmt-dev
   prometheus-cpp-dev  # /metrics on the admin listener (core library only, no civetweb)
   libsystemd-dev   # sd_notify: READY=1 once every listener is bound, STOPPING=1 on drain
+  libgmime-3.0-dev libidn2-dev  # outbound MIME (src/mail/mime); IDNA for address domains
   gnupg            # the demo makes its recipient key with gpg; tests decrypt with it
 )
 
@@ -43,6 +44,7 @@ TEST_PKGS=(
   haproxy          # tests/integration/test_proxy.py, test_cluster.py: a real load balancer (PROXY v2)
   procps psmisc
   systemd          # systemd-analyze verify packaging/sealpost.service
+  python3-dkim python3-nacl  # tests/interop/test_dkim.py: dkimpy verifies our DKIM (nacl: Ed25519)
 )
 
 want=("${BUILD_PKGS[@]}")
