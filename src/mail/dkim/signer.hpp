@@ -1,7 +1,8 @@
 #pragma once
-// DKIM signing (RFC 6376), relaxed/relaxed, with one RSA key or with an Ed25519 key and an
-// RSA key together (RFC 8463 §... "dual signing": receivers that do not know Ed25519 ignore
-// that signature and check the RSA one). Pure: no clock, no files, no logging.
+// DKIM signing (RFC 6376), relaxed/relaxed, with one RSA key or with an Ed25519 key (RFC
+// 8463) and an RSA key together: RFC 8463 expects Ed25519 signers to add an RSA signature
+// for the receivers that do not know Ed25519 (they ignore that one and check the RSA one).
+// Pure: no clock, no files, no logging.
 // Trust: the message is ours (the MIME builder's output); it is still checked (CRLF lines,
 // one From, size) since a wrong message would be signed in a way no receiver accepts.
 //

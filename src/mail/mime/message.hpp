@@ -30,7 +30,9 @@ struct MessageSpec {
   std::vector<Address> to;               // at least one
   std::vector<Address> cc;
   std::optional<Address> reply_to;
-  std::string subject;                   // UTF-8, one line
+  // UTF-8, one line. Leading and trailing white space is dropped (GMime trims every
+  // header value).
+  std::string subject;
   std::string text_body;                 // UTF-8; LF, CRLF or CR line ends (made CRLF)
   std::optional<std::string> html_body;  // when set: multipart/alternative (text, html)
   std::string message_id_domain;         // the right side of the Message-ID
