@@ -27,6 +27,7 @@ BUILD_PKGS=(
   prometheus-cpp-dev  # /metrics on the admin listener (core library only, no civetweb)
   libsystemd-dev   # sd_notify: READY=1 once every listener is bound, STOPPING=1 on drain
   libunbound-dev dns-root-data  # mail DNS with DNSSEC (src/mail/dns); the root trust anchor
+  libgmime-3.0-dev libidn2-dev  # outbound MIME (src/mail/mime); IDNA for address domains
   gnupg            # the demo makes its recipient key with gpg; tests decrypt with it
 )
 
@@ -45,6 +46,7 @@ TEST_PKGS=(
   nsd ldnsutils    # tests/support/dns.sh: the DNSSEC-signed test zone (ldns-signzone), served by NSD
   procps psmisc
   systemd          # systemd-analyze verify packaging/sealpost.service
+  python3-dkim python3-nacl  # tests/interop/test_dkim.py: dkimpy verifies our DKIM (nacl: Ed25519)
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -1,0 +1,285 @@
+// Trust: subject, names and bodies may come from users; every one is checked here before
+// GMime sees it, and the finished bytes are checked again before they leave.
+#include "mail/mime/message.hpp"
+
+#include <gmime/gmime.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <string_view>
+
+#include "core/encoding.hpp"
+#include "mail/mime/detail/gobject_ptr.hpp"
+#include "mail/mime/limits.hpp"
+
+namespace mail::mime {
+namespace {
+
+using core::ErrorKind;
+using detail::GObjectPtr;
+
+void init_gmime_once() {
+  // g_mime_init() counts its callers without a lock: exactly one call, before any use.
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+// C0 controls, DEL and C1 controls (0xC2 0x80..0x9F in UTF-8).
+bool has_control(std::string_view text, bool allow_tab_and_newlines) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (allow_tab_and_newlines && (c == '\t' || c == '\r' || c == '\n')) continue;
+    if (c < 0x20 || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < text.size()) {
+      const auto n = static_cast<unsigned char>(text[i + 1]);
+      if (n >= 0x80 && n <= 0x9F) return true;
+    }
+  }
+  return false;
+}
+
+// One line of UTF-8 text for a header (subject, display name).
+core::Status check_header_text(std::string_view text, std::size_t max, const char* what) {
+  if (text.size() > max)
+    return core::fail(ErrorKind::too_large, std::string(what) + " is too long");
+  if (!core::is_valid_utf8(text))
+    return core::fail(ErrorKind::invalid_input, std::string(what) + " is not valid UTF-8");
+  if (has_control(text, false))
+    return core::fail(ErrorKind::invalid_input,
+                      std::string(what) + " contains a line break or a control character");
+  return core::ok();
+}
+
+// A body: UTF-8, no control characters but tab and line ends, every line end made CRLF
+// (RFC 2045 §6.7/§6.8: text is encoded in its canonical CRLF form).
+core::Result<std::string> canonical_body(std::string_view body, const char* what) {
+  if (body.size() > kMaxBodyBytes)
+    return core::fail(ErrorKind::too_large, std::string(what) + " is too long");
+  if (!core::is_valid_utf8(body))
+    return core::fail(ErrorKind::invalid_input, std::string(what) + " is not valid UTF-8");
+  if (has_control(body, true))
+    return core::fail(ErrorKind::invalid_input,
+                      std::string(what) + " contains a control character");
+  std::string out;
+  out.reserve(body.size() + body.size() / 32 + 2);
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < body.size() && body[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  // Every line ends in CRLF, the last one too (SMTP's DATA and DKIM's body both want it).
+  if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           const auto lx = (x >= 'A' && x <= 'Z') ? x - 'A' + 'a' : x;
+           const auto ly = (y >= 'A' && y <= 'Z') ? y - 'A' + 'a' : y;
+           return lx == ly;
+         });
+}
+
+std::string random_hex(core::Rng& rng, std::size_t bytes) {
+  std::array<std::uint8_t, 32> buf{};
+  const auto n = std::min(bytes, buf.size());
+  rng.fill(std::span<std::uint8_t>(buf.data(), n));
+  return core::to_hex(std::span<const std::uint8_t>(buf.data(), n));
+}
+
+// A display name is encoded (RFC 2047) as UTF-8 when it is not ASCII, rather than in
+// whatever smaller charset GMime would pick.
+void add_mailbox(GMimeMessage* message, GMimeAddressType type,
+                 const std::optional<std::string>& name, const Address& address) {
+  const std::string addr = address.str();
+  GObjectPtr<InternetAddress> mailbox(
+      internet_address_mailbox_new(name ? name->c_str() : nullptr, addr.c_str()));
+  internet_address_set_charset(mailbox.get(), "utf-8");
+  internet_address_list_add(g_mime_message_get_addresses(message, type), mailbox.get());
+}
+
+GObjectPtr<GMimeObject> text_part(const char* subtype, const std::string& canonical) {
+  GObjectPtr<GMimeTextPart> part(g_mime_text_part_new_with_subtype(subtype));
+  auto* object = GMIME_OBJECT(part.get());
+  g_mime_object_set_content_type_parameter(object, "charset", "utf-8");
+  GObjectPtr<GMimeStream> stream(
+      g_mime_stream_mem_new_with_buffer(canonical.data(), canonical.size()));
+  GObjectPtr<GMimeDataWrapper> content(
+      g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+  g_mime_part_set_content(GMIME_PART(part.get()), content.get());
+  // 7bit, quoted-printable or base64, whichever GMime's best filter finds for a 7-bit
+  // channel; it also quotes a line starting with "From " (mbox-safe).
+  g_mime_part_set_content_encoding(GMIME_PART(part.get()), GMIME_CONTENT_ENCODING_DEFAULT);
+  g_mime_object_encode(object, GMIME_ENCODING_CONSTRAINT_7BIT);
+  return GObjectPtr<GMimeObject>(GMIME_OBJECT(part.release()));
+}
+
+// The finished bytes, checked once more: CRLF only, no NUL, lines within RFC 5322's 998,
+// and the header holds exactly the fields we set (no field smuggled in through a value).
+core::Status check_output(std::string_view bytes, const std::set<std::string>& expected_names,
+                          bool allow_8bit_headers) {
+  const auto broken = [](const char* why) {
+    return core::fail(ErrorKind::internal, "the message could not be built", why);
+  };
+  std::size_t line_start = 0;
+  bool in_header = true;
+  std::set<std::string> seen;
+  while (line_start < bytes.size()) {
+    const std::size_t lf = bytes.find('\n', line_start);
+    if (lf == std::string_view::npos || lf == line_start || bytes[lf - 1] != '\r')
+      return broken("a line does not end in CRLF");
+    const std::string_view line = bytes.substr(line_start, lf - 1 - line_start);
+    if (line.size() > 998) return broken("a line is longer than 998 octets");
+    if (line.find('\r') != std::string_view::npos || line.find('\0') != std::string_view::npos)
+      return broken("a bare CR or a NUL");
+    if (in_header) {
+      if (line.empty()) {
+        in_header = false;
+      } else if (line.front() != ' ' && line.front() != '\t') {
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0)
+          return broken("a header line without a name");
+        std::string name(line.substr(0, colon));
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (!expected_names.contains(name)) return broken("an unexpected header field");
+        if (!seen.insert(name).second) return broken("a header field twice");
+      }
+      if (!allow_8bit_headers && std::any_of(line.begin(), line.end(), [](char c) {
+            return static_cast<unsigned char>(c) >= 0x80;
+          }))
+        return broken("8-bit header text");
+    }
+    line_start = lf + 1;
+  }
+  if (in_header) return broken("no end of header");
+  return core::ok();
+}
+
+}  // namespace
+
+core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoint date,
+                                         core::Rng& rng) {
+  // --- Every input checked before GMime sees it.
+  if (spec.to.empty()) return core::fail(ErrorKind::invalid_input, "a message needs a recipient");
+  if (spec.to.size() + spec.cc.size() > kMaxRecipients)
+    return core::fail(ErrorKind::too_large, "too many recipients for one message");
+  if (auto ok = check_header_text(spec.subject, kMaxSubjectBytes, "the subject"); !ok)
+    return core::fail(ok.error());
+  if (spec.from_name) {
+    if (auto ok = check_header_text(*spec.from_name, kMaxDisplayNameBytes, "the sender's name");
+        !ok)
+      return core::fail(ok.error());
+  }
+  auto text = canonical_body(spec.text_body, "the text body");
+  if (!text) return core::fail(text.error());
+  std::optional<std::string> html;
+  if (spec.html_body) {
+    auto h = canonical_body(*spec.html_body, "the html body");
+    if (!h) return core::fail(h.error());
+    html = std::move(*h);
+  }
+  auto id_domain = normalize_domain(spec.message_id_domain);
+  if (!id_domain)
+    return core::fail(ErrorKind::invalid_input, "the Message-ID domain is not a domain name",
+                      id_domain.error().detail());
+
+  std::set<std::string> names = {
+      "date",       "from",         "to",           "subject",
+      "message-id", "mime-version", "content-type", "content-transfer-encoding"};
+  if (!spec.cc.empty()) names.insert("cc");
+  if (spec.reply_to) names.insert("reply-to");
+  if (spec.extra_headers.size() > kMaxExtraHeaders)
+    return core::fail(ErrorKind::too_large, "too many extra header fields");
+  std::vector<std::pair<const char*, const std::string*>> extras;
+  for (const auto& [name, value] : spec.extra_headers) {
+    const char* canonical = nullptr;
+    for (const char* allowed : kAllowedExtraHeaders) {
+      if (iequals(name, allowed)) canonical = allowed;
+    }
+    if (canonical == nullptr)
+      return core::fail(ErrorKind::invalid_input, "that header field may not be set",
+                        "not in kAllowedExtraHeaders");
+    std::string lower(canonical);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!names.insert(lower).second)
+      return core::fail(ErrorKind::invalid_input, "a header field is set twice");
+    if (value.size() > kMaxExtraHeaderValueBytes)
+      return core::fail(ErrorKind::too_large, "a header field's value is too long");
+    const bool printable = std::all_of(value.begin(), value.end(), [](char ch) {
+      const auto c = static_cast<unsigned char>(ch);
+      return c == '\t' || (c >= 0x20 && c < 0x7F);
+    });
+    if (!printable || value.find_first_not_of(" \t") == std::string::npos)
+      return core::fail(ErrorKind::invalid_input,
+                        "a header field's value must be printable ASCII on one line");
+    extras.emplace_back(canonical, &value);
+  }
+
+  bool smtputf8 = spec.from.needs_smtputf8() || (spec.reply_to && spec.reply_to->needs_smtputf8());
+  for (const auto* list : {&spec.to, &spec.cc}) {
+    for (const auto& a : *list) smtputf8 = smtputf8 || a.needs_smtputf8();
+  }
+
+  // --- The message.
+  init_gmime_once();
+  GObjectPtr<GMimeMessage> message(g_mime_message_new(TRUE));
+  add_mailbox(message.get(), GMIME_ADDRESS_TYPE_FROM, spec.from_name, spec.from);
+  if (spec.reply_to) add_mailbox(message.get(), GMIME_ADDRESS_TYPE_REPLY_TO, {}, *spec.reply_to);
+  for (const auto& a : spec.to) add_mailbox(message.get(), GMIME_ADDRESS_TYPE_TO, {}, a);
+  for (const auto& a : spec.cc) add_mailbox(message.get(), GMIME_ADDRESS_TYPE_CC, {}, a);
+  g_mime_message_set_subject(message.get(), spec.subject.c_str(), "utf-8");
+
+  std::unique_ptr<GDateTime, decltype(&g_date_time_unref)> when(
+      g_date_time_new_from_unix_utc(core::unix_seconds(date)), &g_date_time_unref);
+  if (!when) return core::fail(ErrorKind::internal, "the message could not be built", "bad date");
+  g_mime_message_set_date(message.get(), when.get());
+
+  BuiltMessage built;
+  built.message_id = random_hex(rng, 16) + "@" + *id_domain;
+  g_mime_message_set_message_id(message.get(), built.message_id.c_str());
+  g_mime_object_set_header(GMIME_OBJECT(message.get()), "MIME-Version", "1.0", nullptr);
+  for (const auto& [name, value] : extras) {
+    g_mime_object_set_header(GMIME_OBJECT(message.get()), name, value->c_str(), nullptr);
+  }
+
+  GObjectPtr<GMimeObject> body = text_part("plain", *text);
+  if (html) {
+    GObjectPtr<GMimeMultipart> alternative(g_mime_multipart_new_with_subtype("alternative"));
+    // "=_" cannot occur in quoted-printable or base64 output, so no body line can match.
+    const std::string boundary = "=_sealpost_" + random_hex(rng, 16);
+    g_mime_multipart_set_boundary(alternative.get(), boundary.c_str());
+    g_mime_multipart_add(alternative.get(), body.get());
+    GObjectPtr<GMimeObject> html_part = text_part("html", *html);
+    g_mime_multipart_add(alternative.get(), html_part.get());
+    body.reset(GMIME_OBJECT(alternative.release()));
+  }
+  g_mime_message_set_mime_part(message.get(), body.get());
+
+  // Our own format options: CRLF line ends; GMime's process-wide defaults stay untouched.
+  std::unique_ptr<GMimeFormatOptions, decltype(&g_mime_format_options_free)> options(
+      g_mime_format_options_new(), &g_mime_format_options_free);
+  g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
+  GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
+  if (g_mime_object_write_to_stream(GMIME_OBJECT(message.get()), options.get(), out.get()) < 0)
+    return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");
+  GByteArray* array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+  built.bytes.assign(reinterpret_cast<const char*>(array->data), array->len);
+  built.needs_smtputf8 = smtputf8;
+
+  if (auto ok = check_output(built.bytes, names, smtputf8); !ok) return core::fail(ok.error());
+  return built;
+}
+
+}  // namespace mail::mime

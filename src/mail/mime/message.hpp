@@ -1,0 +1,66 @@
+#pragma once
+// Builds every outbound message (RFC 5322 + MIME) with GMime 3. Header fields reach the
+// message only through here: every text that becomes a header is checked (no CR, LF, NUL or
+// other control character, valid UTF-8, bounded) and then encoded and folded by GMime.
+// Trust: the spec's texts may come from users (names, subjects, bodies); addresses are
+// already validated Address values.
+//
+// Thread safety: build_message may run on several threads at once. g_mime_init() runs
+// once (std::call_once); each call makes its own GMime objects and its own format options
+// and never changes GMime's process-wide defaults; the multipart boundary and the
+// Message-ID come from the caller's Rng, not from GMime's rand()-based generators. GMime's
+// documentation says its charset/iconv/utils functions are thread-safe and its GObjects are
+// not (so none is shared); its shared tables are written only by g_mime_init().
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/rng.hpp"
+#include "mail/mime/address.hpp"
+
+namespace mail::mime {
+
+struct MessageSpec {
+  Address from;
+  std::optional<std::string> from_name;  // UTF-8; RFC 2047-encoded when not ASCII
+  std::vector<Address> to;               // at least one
+  std::vector<Address> cc;
+  std::optional<Address> reply_to;
+  // UTF-8, one line. Leading and trailing white space is dropped (GMime trims every
+  // header value).
+  std::string subject;
+  std::string text_body;                 // UTF-8; LF, CRLF or CR line ends (made CRLF)
+  std::optional<std::string> html_body;  // when set: multipart/alternative (text, html)
+  std::string message_id_domain;         // the right side of the Message-ID
+  // Only names from kAllowedExtraHeaders (any case; written in the list's spelling), each at
+  // most once; values printable ASCII (and space/tab) only.
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+};
+
+// Header fields a caller may add. List-* for bulk mail (RFC 2369, RFC 8058), Auto-Submitted
+// (RFC 3834) and Precedence so auto-responders stay quiet, Feedback-ID for mailbox
+// providers' complaint loops.
+inline constexpr const char* kAllowedExtraHeaders[] = {"List-Unsubscribe", "List-Unsubscribe-Post",
+                                                       "List-Id",          "Auto-Submitted",
+                                                       "Precedence",       "Feedback-ID"};
+
+struct BuiltMessage {
+  std::string message_id;  // "<32 hex>@<message_id_domain>", without the angle brackets
+  // CRLF line ends, every line <= 998 octets; 7-bit clean unless needs_smtputf8.
+  std::string bytes;
+  // An address has a UTF-8 local-part, so the header holds raw UTF-8 (RFC 6532) and only
+  // an SMTPUTF8 server may take the message.
+  bool needs_smtputf8 = false;
+};
+
+// Date is `date` in UTC; Message-ID is 128 random bits from `rng`. Bodies are
+// quoted-printable or base64 (as GMime's best-encoding filter decides under a 7-bit
+// constraint) or 7bit when they are plain ASCII with short lines and no "From " line.
+core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoint date,
+                                         core::Rng& rng);
+
+}  // namespace mail::mime
