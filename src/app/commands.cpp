@@ -15,6 +15,7 @@
 #include <iostream>
 #include <memory>
 
+#include "app/cli_support.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
@@ -64,19 +65,6 @@ std::string date_of(std::int64_t unix_seconds) {
   return buf;
 }
 
-core::Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir) {
-  if (!fs::exists(dir.config())) {
-    return core::fail(ErrorKind::invalid_input,
-                      dir.root().string() +
-                          " is not a sealpost data directory (run `sealpost "
-                          "init --data " +
-                          dir.root().string() + "` first)");
-  }
-  auto config = load_config(dir);
-  if (!config) return core::fail(std::move(config).error());
-  return open_configured_store_blocking(dir, *config);
-}
-
 // User ids come from key files: escape control bytes so a crafted id cannot drive the
 // administrator's terminal (escape sequences) or fake extra output lines.
 std::string printable_user_id(const std::vector<std::string>& user_ids) {
@@ -95,66 +83,6 @@ std::string printable_user_id(const std::vector<std::string>& user_ids) {
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
-
-// Armored Ed25519 secret keys are well under 1 KiB; 64 KiB is the same bound `serve` uses.
-constexpr std::size_t kMaxSigningKeyBytes = 64 * 1024;
-// Where CLI events come from: the administrator's shell on this host.
-constexpr const char* kLocalSource = "local";
-
-// "cli:" + the name of the effective Unix user ("cli:uid=N" if it has none).
-std::string cli_actor() {
-  const uid_t uid = ::geteuid();
-  passwd pw{};
-  passwd* found = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr &&
-      found->pw_name != nullptr && found->pw_name[0] != '\0') {
-    return std::string("cli:") + found->pw_name;
-  }
-  return "cli:uid=" + std::to_string(uid);
-}
-
-// The audit trail of one CLI command: the signing key (for the closing checkpoint) and an
-// Auditor over the command's store.
-class CliAudit {
- public:
-  static core::Result<std::unique_ptr<CliAudit>> open(const DataDir& dir, store::Store& store) {
-    auto key = read_secret_file(dir.signing_secret_key(), kMaxSigningKeyBytes);
-    if (!key) return core::fail(std::move(key).error());
-    return std::unique_ptr<CliAudit>(
-        new CliAudit(store, std::move(*key), dir.audit_checkpoint_log()));
-  }
-  core::Status record(std::string action, std::string object) {
-    return auditor_.record_blocking(actor_, std::move(action), std::move(object), kLocalSource,
-                                    "ok");
-  }
-  // A change and the entry that records it (`work` returns the entry's object) in one unit
-  // of work: both commit or neither does.
-  core::Status change(std::string_view what, std::string action,
-                      const std::function<core::Result<std::string>(store::Store& tx)>& work) {
-    auto status = store_.transact_blocking(what, [&](store::Store& tx) -> core::Status {
-      auto object = work(tx);
-      if (!object) return core::fail(std::move(object).error());
-      return auditor_.record_in_blocking(tx, actor_, action, std::move(*object), kLocalSource,
-                                         "ok");
-    });
-    if (!status) return status;
-    return auditor_.settle_blocking();
-  }
-  core::Status finish() { return auditor_.finish_blocking(); }
-
- private:
-  CliAudit(store::Store& store, core::SecretBytes key, std::filesystem::path checkpoint_log)
-      : store_(store),
-        key_(std::move(key)),
-        auditor_(store, key_, clock_, std::move(checkpoint_log)),
-        actor_(cli_actor()) {}
-  store::Store& store_;
-  core::SecretBytes key_;
-  core::SystemClock clock_;
-  audit::Auditor auditor_;
-  std::string actor_;
-};
 
 }  // namespace
 

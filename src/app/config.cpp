@@ -4,12 +4,15 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <vector>
 
+#include "mail/policy/policy.hpp"
 #include "store/store.hpp"
 
 namespace app {
@@ -70,6 +73,20 @@ Setting number_setting(std::string_view section, std::string_view key, double mi
               return bad(n, section, key, fmt::format("a number from {} to {}", min, max));
             }
             c.intake.*member = *v;
+            return core::ok();
+          }};
+}
+
+constexpr const char* kPolicyNames =
+    "one of \"none\", \"opportunistic\", \"verify\", \"exclusive\", \"forced\"";
+
+Setting mail_string(std::string_view key, std::string MailConfig::*member) {
+  return {"mail", key, [=](const toml::node& n, Config& c) -> core::Status {
+            auto v = n.value<std::string>();
+            if (!v || v->find_first_of("\r\n") != std::string::npos) {
+              return bad(n, "mail", key, "a string on one line");
+            }
+            c.mail.*member = *v;
             return core::ok();
           }};
 }
@@ -193,6 +210,70 @@ const std::vector<Setting>& settings() {
                            c.log_level = *v;
                            return core::ok();
                          }},
+      // [mail] (issue 8).
+      mail_string("hostname", &MailConfig::hostname),
+      mail_string("default_sender", &MailConfig::default_sender),
+      mail_string("resolver", &MailConfig::resolver),
+      mail_string("trust_anchor_file", &MailConfig::trust_anchor_file),
+      mail_string("ca_file", &MailConfig::ca_file),
+      mail_string("dkim_domain", &MailConfig::dkim_domain),
+      mail_string("dkim_selector", &MailConfig::dkim_selector),
+      {"mail", "default_policy",
+       [](const toml::node& n, Config& c) -> core::
+                                              Status {
+                                                auto v = n.value<std::string>();
+                                                if (!v || !mail::policy::parse_policy(*v)) {
+                                                  return bad(n, "mail", "default_policy",
+                                                             kPolicyNames);
+                                                }
+                                                c.mail.default_policy = *v;
+                                                return core::ok();
+                                              }},
+      {"mail", "domains",
+       [](const toml::node& n, Config& c)
+           -> core::
+               Status {
+                 const auto* domains = n.as_table();
+                 if (domains == nullptr) {
+                   return bad(n, "mail", "domains",
+                              "tables such as [mail.domains.\"bank.example\"]");
+                 }
+                 for (auto&& [name, entry] : *domains) {
+                   const auto* table = entry.as_table();
+                   const std::string domain(name.str());
+                   if (table == nullptr || domain.empty() || domain.size() > 253 ||
+                       domain.find_first_of(" \t\r\n\"/@") != std::string::npos) {
+                     return bad(entry, "mail.domains", domain, "a table for a domain name");
+                   }
+                   for (auto&& [key, value] : *table) {
+                     auto v = value.value<std::string>();
+                     if (key.str() != "policy" || !v || !mail::policy::parse_policy(*v)) {
+                       return bad(value, "mail.domains.\"" + domain + "\"", key.str(),
+                                  std::string("policy = one of ") + kPolicyNames);
+                     }
+                     std::string lower = domain;
+                     std::transform(
+                         lower.begin(), lower.end(), lower.begin(),
+                         [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+                     c.mail.domain_policies[lower] = *v;
+                   }
+                 }
+                 return core::ok();
+               }},
+      integer_setting<int>("mail", "remote_port", 1, 65535,
+                           [](Config& c, auto v) { c.mail.remote_port = static_cast<int>(v); }),
+      integer_setting<int>("mail", "retry_first_seconds", 10, 86400,
+                           [](Config& c, auto v) { c.mail.retry_first = std::chrono::seconds(v); }),
+      integer_setting<int>("mail", "retry_max_seconds", 60, 86400,
+                           [](Config& c, auto v) { c.mail.retry_max = std::chrono::seconds(v); }),
+      integer_setting<int>("mail", "expire_seconds", 3600, 30 * 86400,
+                           [](Config& c, auto v) { c.mail.expire = std::chrono::seconds(v); }),
+      integer_setting<int>("mail", "dns_timeout_seconds", 1, 120,
+                           [](Config& c, auto v) { c.mail.dns_timeout = std::chrono::seconds(v); }),
+      integer_setting<int>("mail", "max_connections", 1, 1000,
+                           [](Config& c, auto v) { c.mail.max_connections = v; }),
+      integer_setting<int>("mail", "max_per_domain", 1, 100,
+                           [](Config& c, auto v) { c.mail.max_per_domain = v; }),
       // O3: the admin listener and log format.
       string_setting("server", "admin_listen", &Config::admin_listen),
       {"server", "admin_listen_public",
@@ -271,6 +352,11 @@ core::Result<Config> load_config(const DataDir& dir) {
       return core::fail(core::ErrorKind::invalid_input,
                         "sealpost.toml [store] database: " + s.error().public_text());
     }
+  }
+  if (config.mail.retry_max < config.mail.retry_first) {
+    return core::fail(ErrorKind::invalid_input,
+                      "sealpost.toml [mail]: retry_max_seconds must not be below "
+                      "retry_first_seconds");
   }
   if (config.tls_certificate_file.empty()) {
     config.tls_certificate_file = dir.tls_certificate().string();
@@ -355,6 +441,27 @@ std::string default_config_text(const std::string& database) {
 #                                   # within the window that block the address
 # auto_block_window_seconds = 600   # 10..86400
 # auto_block_seconds = 3600         # 60..2592000: how long an automatic block lasts
+
+[mail]
+# hostname = ""                     # EHLO name and Message-ID domain; "" = public_origin's host
+# default_sender = ""               # e.g. "forms@clinic.example": envelope sender and From
+# resolver = ""                     # DNS resolver "IP:PORT"; "" = the system's (/etc/resolv.conf)
+# trust_anchor_file = "/usr/share/dns/root.key"  # DNSSEC root anchor; "" = no DNSSEC, so no DANE
+# default_policy = "opportunistic"  # none, opportunistic, verify, exclusive, forced
+# remote_port = 25                  # 1..65535: the port spoken to at MX hosts
+# ca_file = ""                      # CA bundle for MX and MTA-STS certificates; "" = system's
+# dkim_domain = ""                  # d= of the DKIM signatures; "" = default_sender's domain
+# dkim_selector = ""                # s=; keys from `sealpost dkim init` (secrets/dkim-*.pem)
+# retry_first_seconds = 300         # 10..86400: first retry after a temporary failure
+# retry_max_seconds = 3600          # 60..86400: the backoff's cap (jittered)
+# expire_seconds = 432000           # 3600..2592000: then the sender gets a bounce (5 days)
+# dns_timeout_seconds = 10          # 1..120
+# max_connections = 32              # 1..1000: SMTP sessions at once, this node
+# max_per_domain = 4                # 1..100: of them to one recipient domain
+#
+# Per recipient domain; the stricter of this and the message's own policy wins:
+# [mail.domains."bank.example"]
+# policy = "verify"
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,27 @@
 #include "portal/limits.hpp"
 
 namespace app {
+
+// [mail] (issue 8): how sealpost sends mail. docs/OPERATIONS.md lists each with its bounds.
+struct MailConfig {
+  std::string hostname;        // EHLO name and Message-ID domain; "" = public_origin's host
+  std::string default_sender;  // envelope and From when a message names none
+  std::string resolver;        // "IP:PORT" of the DNS resolver; "" = /etc/resolv.conf's
+  std::string trust_anchor_file = "/usr/share/dns/root.key";  // "" = no DNSSEC, no DANE
+  std::string default_policy = "opportunistic";
+  // [mail.domains."D"] policy = "...": per recipient domain (lowercase keys).
+  std::map<std::string, std::string> domain_policies;
+  int remote_port = 25;       // the port spoken to at MX hosts (tests change it)
+  std::string ca_file;        // CA bundle for MX certificates and MTA-STS hosts; "" = system
+  std::string dkim_domain;    // d= of the signatures; "" = default_sender's domain
+  std::string dkim_selector;  // s= (keys: secrets/dkim-<selector>.*.pem, `sealpost dkim init`)
+  std::chrono::seconds retry_first{300};   // first retry after a temporary failure
+  std::chrono::seconds retry_max{3600};    // the backoff's cap
+  std::chrono::seconds expire{5 * 86400};  // then a bounce to the sender
+  std::chrono::seconds dns_timeout{10};
+  std::size_t max_connections = 32;  // SMTP sessions at once, this node
+  std::size_t max_per_domain = 4;    // of them to one recipient domain
+};
 
 struct Config {
   // [server]
@@ -63,6 +85,8 @@ struct Config {
   std::string log_format = "text";  // "text" or "json" (one object per line)
   // [abuse]: automatic blocks (F10).
   AbuseLimits abuse;
+  // [mail]
+  MailConfig mail;
 };
 
 // Reads DIR/sealpost.toml. Unknown keys, wrong types and out-of-bounds values are errors

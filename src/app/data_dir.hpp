@@ -24,6 +24,9 @@ class DataDir {
   }
   // Seals the portal's TOTP secrets at rest (created by init, or by the first serve).
   std::filesystem::path portal_seal_key() const { return secrets_dir() / "portal-seal.key"; }
+  // Seals queued mail bodies at rest (issue 8): the database never holds a cleartext body.
+  // Every node needs the same one (a copy of secrets/, like the token key).
+  std::filesystem::path queue_key() const { return secrets_dir() / "queue.key"; }
   // The PostgreSQL password, when [store] database names one (never in sealpost.toml).
   std::filesystem::path database_password() const { return secrets_dir() / "database-password"; }
   // This node's copy of every audit checkpoint it signed (A8), outside the database.

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/commands.hpp"
+#include "app/mail_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App cli{"sealpost: secure web forms, encrypted on receipt to your staff's OpenPGP keys"};
@@ -122,6 +123,39 @@ int main(int argc, char** argv) {
   add_data(block_remove);
   block_remove->add_option("CIDR", cidr, "The network as blocked")->required();
 
+  auto* dkim = cli.add_subcommand("dkim", "DKIM signing keys for outbound mail");
+  dkim->require_subcommand(1);
+  std::string dkim_domain, dkim_selector, dkim_algorithm = "ed25519";
+  auto* dkim_init = dkim->add_subcommand(
+      "init", "Create the signing key(s) under secrets/ and print the DNS records to publish");
+  add_data(dkim_init);
+  dkim_init->add_option("--domain", dkim_domain, "The signing domain (d=)")->required();
+  dkim_init->add_option("--selector", dkim_selector, "The selector (s=)")->required();
+  dkim_init->add_option("--algorithm", dkim_algorithm,
+                        "ed25519 (with an RSA companion, RFC 8463) or rsa");
+
+  auto* mail = cli.add_subcommand("mail", "Send mail and read the outbound queue");
+  mail->require_subcommand(1);
+  app::SendRequest send;
+  auto* mail_send = mail->add_subcommand(
+      "send", "Queue a message durably and print its id (a running serve delivers it)");
+  add_data(mail_send);
+  mail_send->add_option("--from", send.from, "Sender address (default: [mail] default_sender)");
+  mail_send->add_option("--to", send.to, "Recipient address (repeat for several)")->required();
+  mail_send->add_option("--subject", send.subject, "Subject (one line)")->required();
+  mail_send->add_option("--body-file", send.body_file, "File holding the text body (UTF-8)")
+      ->required();
+  mail_send->add_option("--security", send.security,
+                        "none, opportunistic, verify, exclusive or forced "
+                        "(default: [mail] default_policy)");
+  mail_send->add_flag("--phi", send.phi, "The message carries PHI (policy none is refused)");
+  std::string message_id;
+  auto* mail_show = mail->add_subcommand("show", "A message and each recipient's state");
+  add_data(mail_show);
+  mail_show->add_option("ID", message_id, "The id `mail send` printed")->required();
+  auto* mail_queue = mail->add_subcommand("queue", "The queue by domain and state");
+  add_data(mail_queue);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -151,5 +185,9 @@ int main(int argc, char** argv) {
   if (*block_add) return app::run_block_add(data, cidr, block_until, block_reason);
   if (*block_list) return app::run_block_list(data);
   if (*block_remove) return app::run_block_remove(data, cidr);
+  if (*dkim_init) return app::run_dkim_init(data, dkim_domain, dkim_selector, dkim_algorithm);
+  if (*mail_send) return app::run_mail_send(data, send);
+  if (*mail_show) return app::run_mail_show(data, message_id);
+  if (*mail_queue) return app::run_mail_queue(data);
   return 2;
 }

@@ -1,0 +1,223 @@
+// The outbound mail commands (issue 8). Trust: the operator's arguments and files; the
+// message body is read from a file and never printed or logged.
+#include "app/mail_commands.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include "app/cli_support.hpp"
+#include "app/commands.hpp"
+#include "app/config.hpp"
+#include "app/files.hpp"
+#include "core/log.hpp"
+#include "core/rng.hpp"
+#include "mail/dkim/key_files.hpp"
+#include "mail/dkim/record.hpp"
+#include "mail/dkim/signer.hpp"
+#include "mail/mime/limits.hpp"
+#include "mail/queue/compose.hpp"
+
+namespace app {
+
+namespace {
+
+std::string time_text(std::int64_t unix_seconds) {
+  if (unix_seconds <= 0) return "-";
+  std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string mail_hostname(const Config& config) {
+  if (!config.mail.hostname.empty()) return config.mail.hostname;
+  std::string origin = config.public_origin;
+  if (auto p = origin.find("://"); p != std::string::npos) origin = origin.substr(p + 3);
+  origin = origin.substr(0, origin.find_first_of(":/"));
+  if (!origin.empty()) return origin;
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') return name;
+  return "localhost";
+}
+
+core::Result<mail::dkim::Signer> load_mail_signer(const DataDir& dir, const Config& config) {
+  if (config.mail.dkim_selector.empty()) {
+    return core::fail(core::ErrorKind::invalid_input,
+                      "[mail] dkim_selector is not set: every message is DKIM-signed; run "
+                      "`sealpost dkim init` and set [mail] dkim_selector in sealpost.toml");
+  }
+  std::string domain = config.mail.dkim_domain;
+  if (domain.empty()) {
+    auto sender = mail::Address::parse(config.mail.default_sender);
+    if (!sender) {
+      return core::fail(core::ErrorKind::invalid_input,
+                        "[mail] dkim_domain is not set and default_sender has no domain");
+    }
+    domain = sender->domain();
+  }
+  return mail::dkim::load_signer_blocking(dir.secrets_dir(), domain, config.mail.dkim_selector);
+}
+
+int run_dkim_init(const std::string& data_dir, const std::string& domain,
+                  const std::string& selector, const std::string& algorithm) {
+  DataDir dir(data_dir);
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+  auto normal = mail::mime::normalize_domain(domain);
+  if (!normal) return fail_line("--domain: " + normal.error().public_text());
+  mail::dkim::Algorithm alg;
+  if (algorithm == "ed25519") {
+    alg = mail::dkim::Algorithm::ed25519_sha256;
+  } else if (algorithm == "rsa") {
+    alg = mail::dkim::Algorithm::rsa_sha256;
+  } else {
+    return fail_line("--algorithm must be ed25519 or rsa");
+  }
+  auto keys = mail::dkim::init_keys_blocking(dir.secrets_dir(), selector, alg);
+  if (!keys) return fail_line(keys.error().public_text());
+  std::printf("DKIM keys for %s written to %s. Publish these TXT records:\n\n", normal->c_str(),
+              dir.secrets_dir().c_str());
+  for (const auto& k : *keys) {
+    std::printf("%s. IN TXT %s\n", mail::dkim::record_name(k.selector, *normal).c_str(),
+                mail::dkim::dns_record_zone_strings(k.record).c_str());
+  }
+  std::printf(
+      "\nThen set in sealpost.toml:\n\n[mail]\ndkim_selector = \"%s\"\ndkim_domain = \"%s\"\n",
+      selector.c_str(), normal->c_str());
+  return 0;
+}
+
+int run_mail_send(const std::string& data_dir, const SendRequest& request) {
+  DataDir dir(data_dir);
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+
+  auto from =
+      mail::Address::parse(request.from.empty() ? config->mail.default_sender : request.from);
+  if (!from) {
+    return fail_line(request.from.empty()
+                         ? "no --from and no [mail] default_sender in sealpost.toml"
+                         : "--from: " + from.error().public_text());
+  }
+  mail::queue::Outgoing out{.from = *from};
+  for (const auto& t : request.to) {
+    auto to = mail::Address::parse(t);
+    if (!to) return fail_line("--to " + core::log_safe(t) + ": " + to.error().public_text());
+    out.to.push_back(*to);
+  }
+  auto policy = mail::policy::parse_policy(request.security.empty() ? config->mail.default_policy
+                                                                    : request.security);
+  if (!policy) return fail_line("--security: " + policy.error().public_text());
+  out.security = *policy;
+  out.phi = request.phi;
+  out.subject = request.subject;
+  auto body = read_file(request.body_file, mail::mime::kMaxBodyBytes);
+  if (!body) return fail_line("--body-file: " + body.error().public_text());
+  out.text_body = std::move(*body);
+  out.origin = cli_actor();
+
+  const std::string hostname = mail_hostname(*config);
+  if (!mail::mime::normalize_domain(hostname) || hostname.find('.') == std::string::npos) {
+    return fail_line(
+        "set [mail] hostname in sealpost.toml to this server's fully qualified "
+        "name (\"" +
+        core::log_safe(hostname) + "\" is not one)");
+  }
+  core::SystemClock clock;
+  core::SystemRng rng;
+  auto key = load_or_create_seal_key(dir.queue_key(), rng);
+  if (!key) return fail_line(key.error().public_text());
+  auto signer = load_mail_signer(dir, *config);
+  if (!signer) return fail_line(signer.error().public_text());
+
+  auto prepared = mail::queue::prepare(out, *signer, *key, hostname, clock.now(), rng);
+  if (!prepared) return fail_line(prepared.error().public_text());
+
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+  if (auto s = (*audit)->change(
+          "queue mail", "mail.queue",
+          [&](store::Store& tx) -> core::Result<std::string> {
+            if (auto q = tx.mail().enqueue_blocking(prepared->record, prepared->recipients); !q)
+              return core::fail(q.error());
+            // Never the addresses or the subject: the trail names the message and its size.
+            return fmt::format("message:{} recipients:{} policy:{} phi:{} bytes:{}",
+                               prepared->record.id, prepared->recipients.size(),
+                               prepared->record.security, prepared->record.phi ? "yes" : "no",
+                               prepared->record.size);
+          });
+      !s) {
+    return fail_line(s.error().public_text());
+  }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
+  (*store)->close();
+  std::printf("%s\n", prepared->record.id.c_str());
+  return 0;
+}
+
+int run_mail_show(const std::string& data_dir, const std::string& id) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto message = (*store)->mail().find_message_blocking(id, false);
+  if (!message) return fail_line(message.error().public_text());
+  if (!*message) return fail_line("no message " + core::log_safe(id));
+  auto rcpts = (*store)->mail().list_recipients_blocking(id);
+  if (!rcpts) return fail_line(rcpts.error().public_text());
+  const auto& m = **message;
+  std::printf("message %s\n  queued %s by %s\n  sender %s\n  policy %s%s\n  size %lld bytes\n",
+              m.id.c_str(), time_text(m.created_at).c_str(), core::log_safe(m.origin).c_str(),
+              core::log_safe(m.sender).c_str(), m.security.c_str(), m.phi ? " (PHI)" : "",
+              static_cast<long long>(m.size));
+  for (const auto& r : *rcpts) {
+    std::printf("recipient %d %s: %s", r.idx, core::log_safe(r.address).c_str(),
+                std::string(store::mail_state_name(r.state)).c_str());
+    if (r.state == store::MailState::queued || r.state == store::MailState::deferred) {
+      std::printf(", next attempt %s", time_text(r.next_attempt_at).c_str());
+    }
+    std::printf(", attempts %d\n", r.attempts);
+    if (r.last) {
+      const auto& a = *r.last;
+      std::printf("  last attempt %s: mx %s [%s], policy %s, ", time_text(a.at).c_str(),
+                  a.mx_host.empty() ? "-" : core::log_safe(a.mx_host).c_str(),
+                  a.ip.empty() ? "-" : a.ip.c_str(), a.policy.c_str());
+      if (a.tls_version.empty()) {
+        std::printf("no TLS");
+      } else {
+        std::printf("%s %s, certificate verified: %s", a.tls_version.c_str(), a.tls_cipher.c_str(),
+                    a.verified.c_str());
+      }
+      std::printf("\n  reply %d %s %s\n", a.code, a.enhanced.c_str(),
+                  core::log_safe(a.reply).c_str());
+    }
+  }
+  (*store)->close();
+  return 0;
+}
+
+int run_mail_queue(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto rows = (*store)->mail().queue_summary_blocking();
+  if (!rows) return fail_line(rows.error().public_text());
+  if (rows->empty()) std::printf("the queue is empty\n");
+  for (const auto& r : *rows) {
+    std::printf("%-40s %-18s %6lld  oldest %s\n", core::log_safe(r.domain).c_str(),
+                std::string(store::mail_state_name(r.state)).c_str(),
+                static_cast<long long>(r.count), time_text(r.oldest).c_str());
+  }
+  (*store)->close();
+  return 0;
+}
+
+}  // namespace app

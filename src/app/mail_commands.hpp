@@ -1,0 +1,42 @@
+#pragma once
+// The outbound mail commands (issue 8): DKIM keys, sending, and reading the queue. Each
+// returns the process exit code; errors print one line to stderr.
+
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "app/data_dir.hpp"
+#include "core/result.hpp"
+#include "mail/dkim/signer.hpp"
+
+namespace app {
+
+// The EHLO name and Message-ID domain: [mail] hostname, else public_origin's host, else
+// this machine's name.
+std::string mail_hostname(const Config& config);
+// The DKIM signer [mail] dkim_selector and dkim_domain (else default_sender's domain) name;
+// a clear error when they are not set up (every message is signed).
+core::Result<mail::dkim::Signer> load_mail_signer(const DataDir& dir, const Config& config);
+
+// `dkim init`: the key(s) under DIR/secrets/ and the DNS TXT record(s) to publish.
+int run_dkim_init(const std::string& data_dir, const std::string& domain,
+                  const std::string& selector, const std::string& algorithm);
+
+struct SendRequest {
+  std::string from;  // "" = [mail] default_sender
+  std::vector<std::string> to;
+  std::string subject;
+  std::string body_file;
+  std::string security;  // "" = [mail] default_policy
+  bool phi = false;
+};
+// `mail send`: builds, DKIM-signs, seals and enqueues durably (committed with its audit
+// entry), then prints the message id. A running `serve` delivers it.
+int run_mail_send(const std::string& data_dir, const SendRequest& request);
+// `mail show ID`: the message and where each recipient stands, with its last attempt.
+int run_mail_show(const std::string& data_dir, const std::string& id);
+// `mail queue`: recipients by domain and state, with the oldest message's age.
+int run_mail_queue(const std::string& data_dir);
+
+}  // namespace app

@@ -1,0 +1,55 @@
+#pragma once
+// A message on its way into the queue: built (GMime), DKIM-signed, sealed under the queue
+// key, as the row the store keeps. Pure apart from the injected clock value and Rng: the
+// caller enqueues the result (in a unit of work with its audit entry). The same path for
+// every producer: `mail send`, the HTTP API, notifications, bounces.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/rng.hpp"
+#include "core/secret.hpp"
+#include "mail/dkim/signer.hpp"
+#include "mail/mime/address.hpp"
+#include "mail/policy/policy.hpp"
+#include "store/records.hpp"
+
+namespace mail::queue {
+
+struct Outgoing {
+  Address from;
+  std::optional<std::string> from_name;
+  std::vector<Address> to;
+  std::string subject;
+  std::string text_body;
+  std::optional<std::string> html_body;
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  policy::Policy security = policy::Policy::opportunistic;
+  bool phi = false;
+  std::string origin;  // "cli:<user>", "api:<key>", "notify", "dsn"
+};
+
+struct Prepared {
+  store::MailMessageRecord record;      // body sealed
+  std::vector<std::string> recipients;  // envelope RCPT TO, in order
+  std::string message_id;               // the Message-ID header's value
+};
+
+// invalid_input: policy none for a PHI message, a header with CR/LF, a limit exceeded
+// (mime/limits.hpp), more than store::MailStore::kMaxRecipients recipients.
+core::Result<Prepared> prepare(const Outgoing& out, const dkim::Signer& signer,
+                               const core::SecretBytes& queue_key, std::string_view hostname,
+                               core::TimePoint now, core::Rng& rng);
+
+// The queue's own id of a message: the Message-ID's random left side (32 hex digits).
+std::string queue_id_of(std::string_view message_id);
+
+// The cleartext of a queued body (integrity: wrong key or an edited row).
+core::Result<core::SecretBytes> open_body(const store::MailMessageRecord& record,
+                                          const core::SecretBytes& queue_key);
+
+}  // namespace mail::queue
