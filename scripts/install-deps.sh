@@ -43,6 +43,7 @@ TEST_PKGS=(
   haproxy          # tests/integration/test_proxy.py, test_cluster.py: a real load balancer (PROXY v2)
   procps psmisc
   systemd          # systemd-analyze verify packaging/sealpost.service
+  python3-aiosmtpd # tests/support/smtp_sink.py: the real SMTP receiver of the SMTP client tests
 )
 
 want=("${BUILD_PKGS[@]}")

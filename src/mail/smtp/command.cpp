@@ -82,4 +82,17 @@ std::string dot_stuff(std::string_view message) {
   return out;
 }
 
+std::uint64_t size_parameter(std::string_view stuffed) {
+  if (stuffed.size() < 3) return 0;
+  const std::string_view body = stuffed.substr(0, stuffed.size() - 3);
+  // Each line of the body that starts with '.' had one dot added.
+  std::uint64_t doubled = 0;
+  bool line_start = true;
+  for (char c : body) {
+    if (line_start && c == '.') ++doubled;
+    line_start = c == '\n';
+  }
+  return body.size() - doubled;
+}
+
 }  // namespace mail::smtp

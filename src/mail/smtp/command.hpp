@@ -42,4 +42,8 @@ core::Result<std::string> hello_command(std::string_view verb, std::string_view 
 // the message does not end with one, then ".\r\n".
 std::string dot_stuff(std::string_view message);
 
+// The message size RFC 1870 asks for in SIZE=, from dot_stuff's output: the octets with
+// CRLF line ends, without the doubled dots and without the final ".\r\n".
+std::uint64_t size_parameter(std::string_view stuffed);
+
 }  // namespace mail::smtp

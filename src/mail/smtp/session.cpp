@@ -393,7 +393,7 @@ class AsioSession final : public Session, public std::enable_shared_from_this<As
     const std::string& message = *tx_.message;
     wire_ = dot_stuff(message);
     wire_pos_ = 0;
-    const std::uint64_t size = wire_.size() - 3;  // without the final ".\r\n"
+    const std::uint64_t size = size_parameter(wire_);
     const bool eight_bit = has_eight_bit(message);
     bool utf8 = tx_.smtputf8 || needs_smtputf8(tx_.sender);
     for (const auto& r : tx_.recipients) utf8 = utf8 || needs_smtputf8(r);

@@ -65,6 +65,13 @@ TEST(SmtpDotStuff, LineEndsBecomeCrlf) {
   EXPECT_EQ(dot_stuff(""), ".\r\n");
 }
 
+TEST(SmtpDotStuff, SizeParameterCountsTheMessageNotTheStuffing) {
+  EXPECT_EQ(size_parameter(dot_stuff("a\r\n.b\r\n")), 7u);
+  EXPECT_EQ(size_parameter(dot_stuff(".\n..\nx")), 10u);  // ".\r\n..\r\nx\r\n"
+  EXPECT_EQ(size_parameter(dot_stuff("")), 0u);
+  EXPECT_EQ(size_parameter(""), 0u);
+}
+
 TEST(SmtpDotStuff, NeverEndsEarly) {
   // No input can produce a "\r\n.\r\n" before the end: the receiver would cut the message.
   for (const char* in : {"\n.\n", "\r.\r", ".\n.\n", "\r\n.\r\n", "a\n.\r\n.\n", "."}) {
