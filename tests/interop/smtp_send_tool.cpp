@@ -5,10 +5,13 @@
 //   smtp_send_tool --ip 127.0.0.1 --port 2525 --mx mx.sealpost.test --ehlo client.test
 //       --level verify --ca-file ca.pem [--name N]... [--tlsa "3 1 1 <hex>"]...
 //       --from a@x --to b@y [--to c@z]... --message FILE [--timeout-ms N] [--idle-ms N]
-//       [--transactions N] [--smtputf8]
+//       [--transactions N] [--smtputf8] [--wait-ms N]
+// --wait-ms: after the last transaction, wait this long, print whether the session is still
+// usable ("usable_after_wait"), then QUIT (to see the idle limit close it first).
 // Exit status 0 whenever reports were printed (the outcome is in the JSON), 2 on bad usage.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -94,6 +97,7 @@ int main(int argc, char** argv) {
   mail::smtp::Transaction tx;
   std::string message_file;
   int transactions = 1;
+  long wait_ms = 0;
   std::vector<std::string> args(argv + 1, argv + argc);
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -135,6 +139,8 @@ int main(int argc, char** argv) {
         dest.timeouts.idle = std::chrono::milliseconds(std::stol(value()));
       } else if (a == "--transactions") {
         transactions = std::stoi(value());
+      } else if (a == "--wait-ms") {
+        wait_ms = std::stol(value());
       } else if (a == "--smtputf8") {
         tx.smtputf8 = true;
       } else {
@@ -152,17 +158,25 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   auto session = mail::smtp::Session::create(io.get_executor(), dest);
   json reports = json::array();
+  json usable_after_wait = nullptr;
+  boost::asio::steady_timer wait(io);
   int remaining = transactions;
   std::function<void()> next;
   next = [&]() {
     session->async_deliver(tx, [&](DeliveryReport report) {
       reports.push_back(to_json(report));
       if (--remaining > 0 && session->usable()) return next();
-      session->async_quit([] {});
+      if (wait_ms == 0) return session->async_quit([] {});
+      wait.expires_after(std::chrono::milliseconds(wait_ms));
+      wait.async_wait([&](boost::system::error_code) {
+        usable_after_wait = session->usable();
+        session->async_quit([] {});
+      });
     });
   };
   next();
   io.run();
-  std::cout << json{{"transactions", reports}}.dump(2) << std::endl;
+  std::cout << json{{"transactions", reports}, {"usable_after_wait", usable_after_wait}}.dump(2)
+            << std::endl;
   return 0;
 }

@@ -183,7 +183,9 @@ class SmtpClientInterop(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr.decode(errors="replace"))
         # The log must never carry the message: its marker lines are nowhere in stderr.
         self.assertNotIn(b"leading dot", out.stderr)
-        reports = json.loads(out.stdout)["transactions"]
+        result = json.loads(out.stdout)
+        reports = result["transactions"]
+        self.usable_after_wait = result["usable_after_wait"]
         self.last_log = out.stderr.decode(errors="replace")
         return reports
 
@@ -485,6 +487,16 @@ class SmtpClientInterop(unittest.TestCase):
         self.assertEqual(verbs.count("STARTTLS"), 1)
         self.assertEqual(verbs[-1], "QUIT")
         self.assertEqual(len(sink.events("connect")), 1)
+
+    def test_idle_connection_is_closed_after_the_idle_limit(self):
+        sink = Sink(self)
+        reports = self.send(sink.port, "may", "--idle-ms", "300", "--wait-ms", "2000")
+        self.assertTrue(self.only(reports)["usable"])
+        self.assertFalse(self.usable_after_wait)  # it QUIT on its own within the wait
+        message = sink.events("message")[0]
+        quits = [e for e in sink.events("command") if e["verb"] == "QUIT"]
+        self.assertEqual(len(quits), 1)
+        self.assertLess(quits[0]["time"] - message["time"], 1.5)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ Every event goes to --record as one JSON object per line:
    "mail_from": ..., "mail_options": [...], "rcpt_tos": [...], "data_b64": ..., "reply": ...}
   {"event": "dropped", "conn": 1}
 
+Each event also has "time" (seconds since the epoch, when the sink saw it).
+
 Behaviours: STARTTLS with --cert/--key (or none without them), --tls-max 1.0 (TLS 1.0 only,
 at SECLEVEL=0), --pipelining and --enhanced (advertised extensions), --rcpt-reply and
 --data-reply ADDR=REPLY (repeatable), --drop-in-data, --sleep STAGE=SECONDS (greeting, ehlo,
@@ -26,6 +28,7 @@ import base64
 import json
 import ssl
 import sys
+import time
 
 from aiosmtpd.smtp import SMTP
 
@@ -35,6 +38,7 @@ class Recorder:
         self.file = open(path, "a", encoding="utf-8")
 
     def write(self, **event):
+        event["time"] = time.time()
         self.file.write(json.dumps(event) + "\n")
         self.file.flush()
 
