@@ -47,6 +47,8 @@ TEST_PKGS=(
   procps psmisc
   systemd          # systemd-analyze verify packaging/sealpost.service
   python3-dkim python3-nacl  # tests/interop/test_dkim.py: dkimpy verifies our DKIM (nacl: Ed25519)
+  python3-aiosmtpd # tests/support/smtp_sink.py: the real SMTP receiver of the SMTP client tests
+  postfix          # tests/interop/test_smtp_postfix.py: private instances only (never the system one)
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -69,6 +71,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix asks how to configure the system instance; the tests run private instances only.
+  if printf '%s\n' "${missing[@]}" | grep -qx 'postfix'; then
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  fi
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # nginx is a benchmark reference only: never leave Debian's default site running.
@@ -78,6 +84,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # NSD serves only the tests' own zone (tests/support/dns.sh): never Debian's default one.
   if printf '%s\n' "${missing[@]}" | grep -q '^nsd$'; then
     $SUDO systemctl disable --now nsd >/dev/null 2>&1 || $SUDO service nsd stop >/dev/null 2>&1 || true
+  fi
+  # Nor a system Postfix on port 25: tests start their own (tests/support/postfix_instance.py).
+  if printf '%s\n' "${missing[@]}" | grep -qx 'postfix'; then
+    $SUDO systemctl disable --now postfix >/dev/null 2>&1 || $SUDO service postfix stop >/dev/null 2>&1 || true
   fi
 else
   echo "install-deps: everything already installed"
