@@ -236,6 +236,8 @@ class SmtpClientInterop(unittest.TestCase):
         self.assertEqual(msg["rcpt_tos"], ["a@example.test", "b@example.test"])
         self.assertEqual(msg["mail_from"], "sender@sealpost.test")
         self.assertIn(f"SIZE={len(EXPECTED)}", msg["mail_options"])
+        # SNI is the MX host name.
+        self.assertEqual([e["name"] for e in sink.events("sni")], ["mx.sealpost.test"])
         # EHLO again after STARTTLS (RFC 3207 §4.2), then the transaction.
         self.assertEqual(sink.verbs()[:3], ["EHLO", "STARTTLS", "EHLO"])
         self.assertIn("event=smtp_tls", self.last_log)

@@ -10,6 +10,7 @@ Postfix must be started by root (master(8) drops to mail_owner itself).
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 
@@ -105,7 +106,6 @@ class PostfixInstance:
         if r.returncode != 0:
             raise RuntimeError("postfix start failed: " + r.stdout + r.stderr + self.log_text())
         deadline = time.monotonic() + 20
-        import socket
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):

@@ -12,6 +12,7 @@ Every event goes to --record as one JSON object per line:
   {"event": "message", "conn": 1, "tls": true, "version": ..., "cipher": ...,
    "mail_from": ..., "mail_options": [...], "rcpt_tos": [...], "data_b64": ..., "reply": ...}
   {"event": "dropped", "conn": 1}
+  {"event": "sni", "name": "mx.sealpost.test"}   (the server name the client's hello carried)
 
 Each event also has "time" (seconds since the epoch, when the sink saw it).
 
@@ -183,11 +184,16 @@ class SinkSMTP(SMTP):
         await super().smtp_DATA(arg)
 
 
-def tls_context(args):
+def tls_context(args, recorder):
     if not args.cert:
         return None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
+
+    def sni(ssl_object, server_name, context):
+        recorder.write(event="sni", name=server_name)
+
+    ctx.sni_callback = sni
     if args.tls_max == "1.0":
         # The only way OpenSSL 3 still speaks TLS 1.0: security level 0.
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
@@ -216,7 +222,7 @@ async def main():
 
     recorder = Recorder(args.record)
     handler = Handler(args, recorder)
-    context = tls_context(args)
+    context = tls_context(args, recorder)
     loop = asyncio.get_running_loop()
 
     def factory():

@@ -102,7 +102,6 @@ class AsioSession final : public Session, public std::enable_shared_from_this<As
 
  private:
   using ReplyStep = void (AsioSession::*)(const Reply&);
-  using Step = void (AsioSession::*)();
 
   // ---- transactions -------------------------------------------------------------------
 
