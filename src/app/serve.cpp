@@ -1,10 +1,13 @@
 // `sealpost serve`: wires config, store, crypto and the form handlers into the HTTP server,
 // and owns the process lifecycle (signals, reload, graceful drain).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,6 +26,7 @@
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
 #include "app/form_routes.hpp"
+#include "app/mail_commands.hpp"
 #include "app/portal_routes.hpp"
 #include "app/store_setup.hpp"
 #include "app/systemd_notify.hpp"
@@ -37,6 +41,8 @@
 #include "http/tls_context.hpp"
 #include "intake/catalog.hpp"
 #include "intake/intake.hpp"
+#include "mail/dns/resolver.hpp"
+#include "mail/queue/delivery.hpp"
 #include "portal/portal.hpp"
 #include "store/store.hpp"
 
@@ -98,6 +104,9 @@ core::Status check_node_secrets_blocking(store::Store& store, const DataDir& dir
                                          const core::Clock& clock, core::Rng& rng) {
   auto seal_key = load_or_create_seal_key(dir.portal_seal_key(), rng);
   if (!seal_key) return core::fail(std::move(seal_key).error());
+  // Queued mail bodies are sealed under it: a node with another could not send them.
+  auto queue_key = load_or_create_seal_key(dir.queue_key(), rng);
+  if (!queue_key) return core::fail(std::move(queue_key).error());
   const struct {
     const char* name;
     std::filesystem::path file;
@@ -106,6 +115,7 @@ core::Status check_node_secrets_blocking(store::Store& store, const DataDir& dir
       {"form-token", dir.form_token_secret(), secret_fingerprint(token_key.view())},
       {"server-signing-key", dir.signing_secret_key(), secret_fingerprint(signing_key.view())},
       {"portal-seal", dir.portal_seal_key(), secret_fingerprint(seal_key->view())},
+      {"queue", dir.queue_key(), secret_fingerprint(queue_key->view())},
   };
   const std::int64_t now = core::unix_seconds(clock.now());
   for (const auto& secret : secrets) {
@@ -231,6 +241,32 @@ class CatalogReloader : public std::enable_shared_from_this<CatalogReloader> {
   std::atomic<bool> stopped_{false};
   std::mutex refresh_mutex_;
 };
+
+// [mail] as the delivery engine takes it (load_config checked every value).
+mail::queue::DeliveryOptions delivery_options(const Config& config, const std::string& ehlo,
+                                              core::Rng& rng) {
+  mail::queue::DeliveryOptions o;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::array<std::uint8_t, 6> tag{};
+  rng.fill(tag);
+  o.node_id = fmt::format("{}/{}/{:02x}", host, ::getpid(), fmt::join(tag, ""));
+  o.ehlo_name = ehlo;
+  o.remote_port = static_cast<std::uint16_t>(config.mail.remote_port);
+  o.ca_file = config.mail.ca_file;
+  o.default_policy =
+      mail::policy::parse_policy(config.mail.default_policy).value_or(mail::policy::Policy::verify);
+  for (const auto& [domain, name] : config.mail.domain_policies) {
+    o.domain_policies[domain] =
+        mail::policy::parse_policy(name).value_or(mail::policy::Policy::verify);
+  }
+  o.retry_first = config.mail.retry_first;
+  o.retry_max = config.mail.retry_max;
+  o.expire = config.mail.expire;
+  o.max_connections = config.mail.max_connections;
+  o.max_per_domain = config.mail.max_per_domain;
+  return o;
+}
 
 }  // namespace
 
@@ -387,6 +423,33 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   auto reloader = std::make_shared<CatalogReloader>(io, forms, *store, *config, *signing_key, pool,
                                                     crypto_threads, rng);
   reloader->start();
+
+  // Outbound mail (issue 8): this node takes its share of the shared queue. Without a
+  // working resolver (a missing trust anchor, a bad [mail] resolver) the forms and the
+  // portal still serve; nothing is sent, and the log says why (event=mail_disabled).
+  auto mail_queue_key = load_or_create_seal_key(dir.queue_key(), rng);
+  if (!mail_queue_key) return fail_line(mail_queue_key.error().public_text());
+  std::unique_ptr<mail::dns::Resolver> resolver;
+  std::unique_ptr<mail::queue::Delivery> delivery;
+  {
+    mail::dns::ResolverOptions dns_options;
+    if (!config->mail.resolver.empty()) dns_options.resolver = config->mail.resolver;
+    dns_options.trust_anchor_file = config->mail.trust_anchor_file;
+    dns_options.timeout = config->mail.dns_timeout;
+    auto created = mail::dns::Resolver::create(dns_options);
+    if (!created) {
+      spdlog::error("event=mail_disabled reason={}", core::log_safe(created.error().public_text()));
+    } else {
+      resolver = std::move(*created);
+      if (!resolver->validating()) {
+        spdlog::warn("event=mail_dnssec_off detail=no trust anchor: DANE never applies");
+      }
+      delivery = std::make_unique<mail::queue::Delivery>(
+          io, *store, pool, *resolver, *mail_queue_key, auditor, clock,
+          delivery_options(*config, mail_hostname(*config), rng));
+      delivery->start();
+    }
+  }
   // Weak: the reloader (its timer) must go before the io_context, the portal lives longer.
   portal.set_after_change([weak = std::weak_ptr<CatalogReloader>(reloader)] {
     if (auto r = weak.lock()) r->refresh_blocking();
@@ -405,6 +468,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
         spdlog::info("event=draining signal={}", signo);
         notify_systemd_stopping();
         reloader->stop();
+        if (delivery) delivery->stop([] { spdlog::info("event=mail_delivery_stopped"); });
         readiness->stop();
         if (admin) admin->drain();
         blocks.stop();

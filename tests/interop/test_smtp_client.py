@@ -8,7 +8,6 @@ Needs SMTP_SEND_TOOL and SMTP_SINK (set by ctest). A missing tool is a failure, 
 """
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,8 @@ import subprocess
 import tempfile
 import time
 import unittest
+
+from testca import TestCA, spki_sha256
 
 TOOL = os.environ.get("SMTP_SEND_TOOL", "")
 SINK = os.environ.get("SMTP_SINK", "")
@@ -32,71 +33,6 @@ EXPECTED = (b"From: sender@sealpost.test\r\nTo: rcpt@example.test\r\nSubject: in
 
 def run(cmd, **kwargs):
     return subprocess.run(cmd, check=True, capture_output=True, **kwargs)
-
-
-class TestCA:
-    """A CA and leaf certificates (valid, wrong name, expired, self-signed, one-label)."""
-
-    def __init__(self, d):
-        self.d = d
-        self.ca_key = os.path.join(d, "ca.key")
-        self.ca = os.path.join(d, "ca.pem")
-        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", self.ca_key, "-out", self.ca, "-days", "30",
-             "-subj", "/CN=sealpost test CA", "-addext", "basicConstraints=critical,CA:true",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        # `openssl ca` is the only OpenSSL 3.0 command that takes explicit validity dates.
-        os.makedirs(os.path.join(d, "newcerts"))
-        open(os.path.join(d, "index.txt"), "w").close()
-        with open(os.path.join(d, "serial"), "w") as f:
-            f.write("1000\n")
-        self.conf = os.path.join(d, "ca.cnf")
-        with open(self.conf, "w") as f:
-            f.write(f"""[ca]
-default_ca = test
-[test]
-dir = {d}
-database = {d}/index.txt
-new_certs_dir = {d}/newcerts
-serial = {d}/serial
-default_md = sha256
-policy = anything
-copy_extensions = copy
-unique_subject = no
-[anything]
-commonName = supplied
-""")
-
-    def leaf(self, name, sans, start=None, end=None, self_signed=False):
-        key = os.path.join(self.d, name + ".key")
-        cert = os.path.join(self.d, name + ".pem")
-        san = ",".join("DNS:" + s for s in sans)
-        if self_signed:
-            run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "30",
-                 "-subj", "/CN=" + sans[0], "-addext", "subjectAltName=" + san])
-            return cert, key, cert
-        csr = os.path.join(self.d, name + ".csr")
-        run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + sans[0],
-             "-addext", "subjectAltName=" + san])
-        dates = ["-days", "30"]
-        if start:
-            dates = ["-startdate", start, "-enddate", end]
-        run(["openssl", "ca", "-batch", "-config", self.conf, "-cert", self.ca, "-keyfile",
-             self.ca_key, "-in", csr, "-out", cert, "-notext"] + dates)
-        chain = os.path.join(self.d, name + ".chain.pem")
-        with open(chain, "wb") as out:
-            for part in (cert, self.ca):
-                with open(part, "rb") as f:
-                    out.write(f.read())
-        return cert, key, chain
-
-
-def spki_sha256(cert):
-    pub = run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"]).stdout
-    der = run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub).stdout
-    return hashlib.sha256(der).hexdigest()
 
 
 class Sink:

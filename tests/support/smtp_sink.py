@@ -3,7 +3,7 @@
 told by its arguments how to behave, recording what it received.
 
 Run with /usr/bin/python3 (aiosmtpd belongs to Debian's interpreter). Listens on
---host (127.0.0.x) and an ephemeral port, printed as "PORT <n>" on stdout once listening.
+--host (127.0.0.x) and --port (default: an ephemeral port), printed as "PORT <n>" on stdout once listening.
 Every event goes to --record as one JSON object per line:
 
   {"event": "connect", "conn": 1}
@@ -205,6 +205,7 @@ def tls_context(args, recorder):
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)  # 0: an ephemeral port
     parser.add_argument("--record", required=True)
     parser.add_argument("--cert")
     parser.add_argument("--key")
@@ -230,7 +231,7 @@ async def main():
                         tls_context=context, require_starttls=False, decode_data=False,
                         enable_SMTPUTF8=True, data_size_limit=args.size, timeout=60)
 
-    server = await loop.create_server(factory, host=args.host, port=0)
+    server = await loop.create_server(factory, host=args.host, port=args.port)
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)
     async with server:

@@ -1,0 +1,613 @@
+// Trust: DNS answers (validated or not, as each says), remote SMTP servers through
+// mail/smtp's bounded parsers; our own queue rows (a body that fails authentication is an
+// integrity failure, logged and deferred, never sent).
+#include "mail/queue/delivery.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cmath>
+#include <random>
+
+#include "core/log.hpp"
+#include "mail/dns/records.hpp"
+#include "mail/queue/compose.hpp"
+#include "mail/smtp/session.hpp"
+
+namespace mail::queue {
+
+namespace net = boost::asio;
+using net::awaitable;
+using net::use_awaitable;
+using store::MailState;
+
+std::chrono::seconds backoff(int attempts, std::chrono::seconds first, std::chrono::seconds cap,
+                             double unit) {
+  const int doublings = std::clamp(attempts - 1, 0, 30);
+  double seconds = static_cast<double>(first.count()) * std::pow(2.0, doublings);
+  seconds = std::min(seconds, static_cast<double>(cap.count()));
+  seconds *= 0.8 + 0.4 * std::clamp(unit, 0.0, 1.0);
+  return std::chrono::seconds(std::max<std::int64_t>(1, std::llround(seconds)));
+}
+
+namespace {
+
+// One delivery job: the recipients of one message at one domain, leased together.
+struct Group {
+  std::string message_id;
+  std::string domain;
+  std::int64_t created_at = 0;
+  std::vector<store::ClaimedRecipient> recipients;
+};
+
+struct Loaded {
+  store::MailMessageRecord message;
+  std::shared_ptr<const std::string> bytes;
+  bool seen_tls = false;
+};
+
+// What one attempt found, before it becomes store rows.
+struct Result {
+  smtp::Status status;
+  std::string mx_host;
+  std::string ip;
+  smtp::TlsRecord tls;
+  policy::Decision decision;
+  bool tls_requirement_failed = false;  // the failure was TLS not being good enough
+};
+
+bool is_tls_failure(const smtp::Status& s) {
+  return s.stage == smtp::Stage::starttls || s.stage == smtp::Stage::tls_handshake ||
+         s.enhanced == "4.7.4" || s.enhanced == "4.7.5";
+}
+
+smtp::Status ours(std::string enhanced, std::string text, bool permanent = false) {
+  smtp::Status s;
+  s.outcome = permanent ? smtp::Outcome::permanent : smtp::Outcome::temporary;
+  s.enhanced = std::move(enhanced);
+  s.text = std::move(text);
+  return s;
+}
+
+smtp::TlsRequirement requirement_of(const policy::Decision& d, const std::string& ca_file,
+                                    const std::vector<dns::TlsaRecord>& tlsa) {
+  smtp::TlsRequirement r;
+  r.ca_file = ca_file;
+  switch (d.requirement) {
+    case policy::Requirement::none:
+      r.level = smtp::TlsLevel::may;
+      break;
+    case policy::Requirement::encrypted:
+      r.level = smtp::TlsLevel::encrypt;
+      break;
+    case policy::Requirement::verified:
+      if (d.verify_by == policy::Verification::dane) {
+        r.level = smtp::TlsLevel::dane;
+        for (const auto& t : tlsa) {
+          r.tlsa.push_back(smtp::Tlsa{t.usage, t.selector, t.matching_type, t.data});
+        }
+      } else {
+        r.level = smtp::TlsLevel::verify;
+        r.acceptable_names = d.name_patterns;
+      }
+      break;
+  }
+  return r;
+}
+
+std::string verified_name(const smtp::TlsRecord& tls, const policy::Decision& d) {
+  if (!tls.tls) return "";
+  switch (tls.verified) {
+    case smtp::Verification::dane_ee:
+    case smtp::Verification::dane_ta:
+      return "dane";
+    case smtp::Verification::ca:
+      return d.verify_by == policy::Verification::mta_sts ? "mta-sts" : "ca";
+    case smtp::Verification::none:
+      return "none";
+  }
+  return "none";
+}
+
+}  // namespace
+
+struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
+  Impl(net::io_context& io, store::Store& s, core::BlockingPool& p, dns::Resolver& r,
+       const core::SecretBytes& key, audit::Auditor& a, const core::Clock& c, DeliveryOptions o)
+      : io(io),
+        strand(net::make_strand(io)),
+        timer(strand),
+        store(s),
+        pool(p),
+        resolver(r),
+        queue_key(key),
+        auditor(a),
+        clock(c),
+        options(std::move(o)),
+        jitter(std::random_device{}()) {}
+
+  net::io_context& io;
+  net::strand<net::io_context::executor_type> strand;
+  net::steady_timer timer;
+  store::Store& store;
+  core::BlockingPool& pool;
+  dns::Resolver& resolver;
+  const core::SecretBytes& queue_key;
+  audit::Auditor& auditor;
+  const core::Clock& clock;
+  DeliveryOptions options;
+  std::minstd_rand jitter;  // only on the strand
+
+  // On the strand:
+  bool stopping = false;
+  bool claiming = false;
+  std::size_t sessions = 0;              // jobs running
+  std::size_t recipients_in_flight = 0;  // a gauge
+  std::map<std::string, std::size_t> per_domain;
+  std::vector<Group> waiting;  // leased, waiting for a domain slot
+  std::function<void()> on_stopped;
+
+  std::int64_t now() const { return core::unix_seconds(clock.now()); }
+
+  // Runs `work` on the blocking pool and resumes on the strand with its value. Not itself a
+  // coroutine (it returns async_initiate's awaitable), and callers pass a named function,
+  // never a temporary: GCC 12 destroys temporaries of a co_await expression twice.
+  template <class T>
+  awaitable<T> blocking(std::function<T()> work) {
+    auto self = shared_from_this();
+    return net::async_initiate<decltype(use_awaitable), void(T)>(
+        [self, work = std::move(work)](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          bool posted = self->pool.post([self, h, work = std::move(work)]() mutable {
+            T value = work();
+            net::post(self->strand,
+                      [h, value = std::move(value)]() mutable { (*h)(std::move(value)); });
+          });
+          if (!posted) {
+            // The pool is full or stopped: the same answer as a store that is unavailable.
+            net::post(self->strand, [h]() mutable {
+              (*h)(T(core::fail(core::ErrorKind::unavailable, "busy", "blocking pool full")));
+            });
+          }
+        },
+        use_awaitable);
+  }
+
+  awaitable<smtp::DeliveryReport> deliver(std::shared_ptr<smtp::Session> session,
+                                          smtp::Transaction tx) {
+    return net::async_initiate<decltype(use_awaitable), void(smtp::DeliveryReport)>(
+        [session, tx = std::move(tx)](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          session->async_deliver(std::move(tx),
+                                 [h](smtp::DeliveryReport report) { (*h)(std::move(report)); });
+        },
+        use_awaitable);
+  }
+
+  awaitable<void> quit(std::shared_ptr<smtp::Session> session) {
+    return net::async_initiate<decltype(use_awaitable), void()>(
+        [session](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          session->async_quit([h] { (*h)(); });
+        },
+        use_awaitable);
+  }
+
+  void schedule() {
+    if (stopping) return;
+    timer.expires_after(options.poll);
+    timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->stopping) return;
+      self->claim();
+      self->schedule();
+    });
+  }
+
+  void claim() {
+    if (claiming || stopping || sessions >= options.max_connections) return;
+    claiming = true;
+    net::co_spawn(strand, claim_round(), [self = shared_from_this()](std::exception_ptr e) {
+      self->claiming = false;
+      if (e) spdlog::error("event=mail_claim_failed detail=exception");
+    });
+  }
+
+  awaitable<void> claim_round() {
+    const std::size_t free = options.max_connections - sessions;
+    const std::int64_t t = now();
+    const std::int64_t until = t + options.lease.count();
+    const std::string owner = options.node_id;
+    std::function<core::Result<std::vector<store::ClaimedRecipient>>()> job = [this, owner, t,
+                                                                               until, free] {
+      return store.mail().claim_due_blocking(owner, t, until, free * 10);
+    };
+    auto claimed =
+        co_await blocking<core::Result<std::vector<store::ClaimedRecipient>>>(std::move(job));
+    if (!claimed) {
+      spdlog::warn("event=mail_claim_failed detail={}", core::log_safe(claimed.error().detail()));
+      co_return;
+    }
+    // Group by (message, domain): one transaction carries a message's recipients at one
+    // domain (at most kMaxRecipientsPerTransaction of them).
+    std::vector<Group> groups;
+    for (auto& c : *claimed) {
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+        return g.message_id == c.message_id && g.domain == c.domain &&
+               g.recipients.size() < smtp::kMaxRecipientsPerTransaction;
+      });
+      if (it == groups.end()) {
+        groups.push_back(Group{c.message_id, c.domain, c.created_at, {}});
+        it = groups.end() - 1;
+      }
+      it->recipients.push_back(std::move(c));
+    }
+    for (auto& g : groups) waiting.push_back(std::move(g));
+    start_waiting();
+  }
+
+  void start_waiting() {
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      if (sessions >= options.max_connections) break;
+      if (per_domain[it->domain] >= options.max_per_domain) {
+        ++it;
+        continue;
+      }
+      Group g = std::move(*it);
+      it = waiting.erase(it);
+      ++sessions;
+      ++per_domain[g.domain];
+      recipients_in_flight += g.recipients.size();
+      const std::string domain = g.domain;
+      const std::size_t count = g.recipients.size();
+      net::co_spawn(strand, run(std::move(g)),
+                    [self = shared_from_this(), domain, count](std::exception_ptr e) {
+                      if (e) spdlog::error("event=mail_delivery_failed detail=exception");
+                      --self->sessions;
+                      if (--self->per_domain[domain] == 0) self->per_domain.erase(domain);
+                      self->recipients_in_flight -= count;
+                      self->start_waiting();
+                      self->maybe_stopped();
+                    });
+    }
+  }
+
+  void maybe_stopped() {
+    if (!stopping || sessions > 0 || claiming || !on_stopped) return;
+    auto done = std::move(on_stopped);
+    on_stopped = nullptr;
+    waiting.clear();  // leased but never tried: released below
+    auto self = shared_from_this();
+    bool posted = pool.post([self, done = std::move(done)] {
+      if (auto r = self->store.mail().release_leases_blocking(self->options.node_id); !r) {
+        spdlog::warn("event=mail_release_failed detail={}", core::log_safe(r.error().detail()));
+      }
+      net::post(self->io, done);
+    });
+    if (!posted) net::post(io, done);
+  }
+
+  // One group, start to end.
+  awaitable<void> run(Group g) {
+    std::function<core::Result<Loaded>()> job = [this, id = g.message_id, domain = g.domain] {
+      return load(id, domain);
+    };
+    auto loaded = co_await blocking<core::Result<Loaded>>(std::move(job));
+    if (!loaded) {
+      spdlog::error("event=mail_load_failed message={} detail={}", g.message_id,
+                    core::log_safe(loaded.error().detail()));
+      Result r{.status = ours("4.3.0", "the queued message could not be read")};
+      co_await record(g, nullptr, r);
+      co_return;
+    }
+    Result result = co_await attempt(g, *loaded);
+    co_await record(g, &*loaded, result);
+  }
+
+  core::Result<Loaded> load(const std::string& id, const std::string& domain) {
+    auto message = store.mail().find_message_blocking(id, true);
+    if (!message) return core::fail(message.error());
+    if (!*message) return core::fail(core::ErrorKind::not_found, "no such message");
+    auto body = open_body(**message, queue_key);
+    if (!body) return core::fail(body.error());
+    auto seen = store.mail().tls_seen_blocking(domain);
+    if (!seen) return core::fail(seen.error());
+    Loaded out;
+    out.bytes = std::make_shared<const std::string>(body->as_string_view());
+    out.message = std::move(**message);
+    out.message.body.clear();
+    out.seen_tls = seen->has_value();
+    return out;
+  }
+
+  awaitable<Result> attempt(const Group& g, const Loaded& loaded) {
+    policy::Inputs in;
+    auto message_policy = policy::parse_policy(loaded.message.security);
+    in.message = message_policy ? *message_policy : policy::Policy::verify;
+    if (auto it = options.domain_policies.find(g.domain); it != options.domain_policies.end()) {
+      in.domain = it->second;
+    }
+    in.default_policy = options.default_policy;
+    in.phi = loaded.message.phi;
+    in.seen_tls = loaded.seen_tls;
+    auto first = policy::decide(in);
+    if (!first) co_return Result{.status = ours("5.7.1", first.error().public_text(), true)};
+
+    auto mx = co_await resolver.async_mx(g.domain, use_awaitable);
+    if (mx.info.outcome == dns::Outcome::nxdomain) {
+      co_return Result{.status = ours("5.1.2", "the recipient domain does not exist", true),
+                       .decision = *first};
+    }
+    if (mx.null_mx) {
+      co_return Result{
+          .status = ours("5.1.10", "the recipient domain accepts no mail (null MX)", true),
+          .decision = *first};
+    }
+    if (mx.info.security == dns::Security::bogus) {
+      co_return Result{.status = ours("4.7.5", "DNSSEC validation of the MX records failed"),
+                       .decision = *first,
+                       .tls_requirement_failed = true};
+    }
+    if (mx.info.outcome != dns::Outcome::ok || mx.hosts.empty()) {
+      co_return Result{.status = ours("4.4.3", "the MX lookup failed; will try again"),
+                       .decision = *first};
+    }
+    // RFC 5321 5.1: equal preferences in random order.
+    std::vector<dns::MxHost> hosts = mx.hosts;
+    for (std::size_t i = 0; i < hosts.size();) {
+      std::size_t j = i;
+      while (j < hosts.size() && hosts[j].preference == hosts[i].preference) ++j;
+      std::shuffle(hosts.begin() + static_cast<std::ptrdiff_t>(i),
+                   hosts.begin() + static_cast<std::ptrdiff_t>(j), jitter);
+      i = j;
+    }
+
+    Result last{.status = ours("4.4.1", "no MX host could be reached"), .decision = *first};
+    for (const auto& host : hosts) {
+      auto addresses = co_await resolver.async_addresses(host.host, use_awaitable);
+      if (addresses.info.security == dns::Security::bogus) {
+        last = Result{.status = ours("4.7.5", "DNSSEC validation of the MX host failed"),
+                      .mx_host = host.host,
+                      .decision = *first,
+                      .tls_requirement_failed = true};
+        continue;
+      }
+      if (addresses.info.outcome != dns::Outcome::ok || addresses.addresses.empty()) {
+        last = Result{.status = ours("4.4.3", "the MX host has no address"),
+                      .mx_host = host.host,
+                      .decision = *first};
+        continue;
+      }
+      // DANE applies only when the MX chain and the host's addresses are validated.
+      in.dane = policy::Dane::absent;
+      std::vector<dns::TlsaRecord> tlsa;
+      const bool chain_secure = mx.info.security == dns::Security::secure;
+      if (resolver.validating() && chain_secure) {
+        for (const auto& name : dns::tlsa_query_names(addresses.info, options.remote_port)) {
+          auto answer = co_await resolver.async_tlsa(name, use_awaitable);
+          if (answer.info.security == dns::Security::bogus) {
+            in.dane = policy::Dane::bogus;
+            break;
+          }
+          if (answer.info.outcome == dns::Outcome::ok && answer.info.authenticated() &&
+              !answer.records.empty()) {
+            for (const auto& t : answer.records) {
+              if (smtp::usable_for_smtp(smtp::Tlsa{t.usage, t.selector, t.matching_type, t.data}))
+                tlsa.push_back(t);
+            }
+            // Records, none usable: RFC 7672 2.2: as if there were none (no downgrade of
+            // anything else, just no DANE authentication).
+            in.dane = tlsa.empty() ? policy::Dane::absent : policy::Dane::usable;
+            break;
+          }
+          if (answer.info.outcome == dns::Outcome::servfail ||
+              answer.info.outcome == dns::Outcome::timeout) {
+            // A TLSA lookup that fails cannot be told from an attack: defer (RFC 7672 2.2).
+            in.dane = policy::Dane::bogus;
+            break;
+          }
+        }
+      }
+      auto decision = policy::decide(in);
+      if (!decision)
+        co_return Result{.status = ours("5.7.1", decision.error().public_text(), true)};
+      if (in.dane == policy::Dane::bogus) {
+        last = Result{.status = ours("4.7.5", "the TLSA lookup failed or was not validated"),
+                      .mx_host = host.host,
+                      .decision = *decision,
+                      .tls_requirement_failed = true};
+        continue;
+      }
+      for (const auto& address : addresses.addresses) {
+        smtp::Destination dest;
+        dest.address = address;
+        dest.port = options.remote_port;
+        dest.mx_host = host.host;
+        dest.ehlo_name = options.ehlo_name;
+        dest.tls = requirement_of(*decision, options.ca_file, tlsa);
+        dest.timeouts = options.timeouts;
+        auto session = smtp::Session::create(strand, std::move(dest));
+        smtp::Transaction tx;
+        tx.sender = loaded.message.sender;
+        for (const auto& r : g.recipients) tx.recipients.push_back(r.address);
+        tx.message = loaded.bytes;
+        auto report = co_await deliver(session, std::move(tx));
+        if (report.connection_usable) co_await quit(session);
+        // The whole transaction's status: the first recipient's tells how far it got.
+        Result r{.status = report.recipients.empty() ? ours("4.3.0", "no result")
+                                                     : report.recipients.front().status,
+                 .mx_host = host.host,
+                 .ip = address.to_string(),
+                 .tls = report.tls,
+                 .decision = *decision};
+        r.tls_requirement_failed = is_tls_failure(r.status);
+        reports.emplace_back(g.message_id, std::move(report));
+        const bool reached = r.status.stage != smtp::Stage::connect &&
+                             r.status.stage != smtp::Stage::greeting &&
+                             r.status.stage != smtp::Stage::ehlo &&
+                             r.status.stage != smtp::Stage::helo && !r.tls_requirement_failed;
+        if (reached || r.status.outcome != smtp::Outcome::temporary) co_return r;
+        last = std::move(r);  // this address or MX would not talk: try the next
+      }
+    }
+    co_return last;
+  }
+
+  // The per-recipient results of the last transaction of each message (a transaction gives
+  // one status per recipient; attempt() returns the first as the summary).
+  std::vector<std::pair<std::string, smtp::DeliveryReport>> reports;
+
+  awaitable<void> record(const Group& g, const Loaded* loaded, const Result& summary) {
+    // The per-recipient statuses of the transaction that reached the server, if any.
+    std::map<std::string, smtp::Status> by_recipient;
+    for (auto it = reports.begin(); it != reports.end();) {
+      if (it->first == g.message_id) {
+        for (const auto& rr : it->second.recipients) by_recipient[rr.recipient] = rr.status;
+        it = reports.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    const std::int64_t t = now();
+    const bool expired = t - g.created_at >= options.expire.count();
+    std::vector<std::pair<store::MailAttempt, std::int64_t>> rows;
+    for (const auto& r : g.recipients) {
+      smtp::Status status = summary.status;
+      if (auto it = by_recipient.find(r.address);
+          it != by_recipient.end() && !summary.tls_requirement_failed) {
+        status = it->second;
+      }
+      store::MailAttempt a;
+      a.message_id = g.message_id;
+      a.idx = r.idx;
+      a.at = t;
+      a.code = status.code;
+      a.enhanced = status.enhanced;
+      a.reply = status.text.substr(0, 512);
+      a.mx_host = summary.mx_host;
+      a.ip = summary.ip;
+      if (summary.tls.tls) {
+        a.tls_version = summary.tls.version;
+        a.tls_cipher = summary.tls.cipher;
+      }
+      a.verified = verified_name(summary.tls, summary.decision);
+      a.policy = std::string(policy::policy_name(summary.decision.effective));
+      std::int64_t next = 0;
+      switch (status.outcome) {
+        case smtp::Outcome::delivered:
+          a.result = MailState::delivered;
+          break;
+        case smtp::Outcome::permanent:
+          a.result = MailState::bounced;
+          break;
+        case smtp::Outcome::temporary:
+          if (is_tls_failure(status) && summary.decision.on_failure == policy::OnFailure::drop) {
+            a.result = MailState::dropped;
+          } else if (is_tls_failure(status) &&
+                     summary.decision.on_failure == policy::OnFailure::fallback) {
+            a.result = MailState::awaiting_fallback;
+          } else if (expired) {
+            a.result = MailState::bounced;
+            a.reply =
+                "expired after " + std::to_string(options.expire.count()) + " s; last: " + a.reply;
+          } else {
+            a.result = MailState::deferred;
+            std::uniform_real_distribution<double> unit(0.0, 1.0);
+            next = t + backoff(r.attempts + 1, options.retry_first, options.retry_max, unit(jitter))
+                           .count();
+          }
+          break;
+      }
+      rows.emplace_back(std::move(a), next);
+    }
+    const bool used_tls = summary.tls.tls && summary.tls.version.size() > 0;
+    const std::string domain = g.domain;
+    const std::string owner = options.node_id;
+    std::function<core::Status()> job = [this, rows, used_tls, domain, owner, t] {
+      for (const auto& [attempt, next] : rows) {
+        bool held = false;
+        auto s = store.transact_blocking("record mail attempt", [&](store::Store& tx) {
+          auto r = tx.mail().record_attempt_blocking(owner, attempt, next);
+          if (!r) return core::Status(core::fail(r.error()));
+          held = *r;
+          if (!held) return core::ok();
+          return auditor.record_in_blocking(
+              tx, "system", "mail." + std::string(store::mail_state_name(attempt.result)),
+              fmt::format("message:{} recipient:{} domain:{} mx:{} tls:{} verified:{} "
+                          "policy:{} reply:{} {}",
+                          attempt.message_id, attempt.idx, domain,
+                          attempt.mx_host.empty() ? "-" : attempt.mx_host,
+                          attempt.tls_version.empty() ? "none" : attempt.tls_version,
+                          attempt.verified.empty() ? "-" : attempt.verified, attempt.policy,
+                          attempt.code, attempt.enhanced),
+              "local", "ok");
+        });
+        if (!s) return s;
+        if (!held) {
+          spdlog::warn("event=mail_lease_lost message={} recipient={}", attempt.message_id,
+                       attempt.idx);
+        }
+        if (auto c = auditor.settle_blocking(); !c) {
+          spdlog::error("event=audit_checkpoint_failed detail={}",
+                        core::log_safe(c.error().detail()));
+        }
+      }
+      if (used_tls) {
+        if (auto s = store.mail().note_tls_seen_blocking(domain, t); !s) return s;
+      }
+      return core::ok();
+    };
+    auto stored = co_await blocking<core::Status>(std::move(job));
+    if (!stored) {
+      // The lease runs out and another attempt follows: at most these recipients again.
+      spdlog::error("event=mail_record_failed message={} detail={}", g.message_id,
+                    core::log_safe(stored.error().detail()));
+    }
+    for (const auto& [attempt, next] : rows) {
+      // M10: never a body or a subject; the recipient by position, the domain by name.
+      spdlog::info(
+          "event=mail_attempt message={} recipient={} domain={} result={} mx={} ip={} tls={} "
+          "cipher={} verified={} policy={} code={} enhanced={}",
+          attempt.message_id, attempt.idx, core::log_safe(domain),
+          store::mail_state_name(attempt.result), core::log_safe(attempt.mx_host), attempt.ip,
+          attempt.tls_version.empty() ? "none" : attempt.tls_version,
+          attempt.tls_cipher.empty() ? "-" : attempt.tls_cipher,
+          attempt.verified.empty() ? "-" : attempt.verified, attempt.policy, attempt.code,
+          attempt.enhanced);
+    }
+    (void)loaded;
+  }
+};
+
+Delivery::Delivery(net::io_context& io, store::Store& store, core::BlockingPool& pool,
+                   dns::Resolver& resolver, const core::SecretBytes& queue_key,
+                   audit::Auditor& auditor, const core::Clock& clock, DeliveryOptions options)
+    : impl_(std::make_shared<Impl>(io, store, pool, resolver, queue_key, auditor, clock,
+                                   std::move(options))) {}
+
+Delivery::~Delivery() = default;
+
+void Delivery::start() {
+  net::post(impl_->strand, [impl = impl_] {
+    impl->claim();
+    impl->schedule();
+  });
+}
+
+void Delivery::stop(std::function<void()> done) {
+  net::post(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
+    impl->stopping = true;
+    impl->timer.cancel();
+    impl->on_stopped = std::move(done);
+    impl->maybe_stopped();
+  });
+}
+
+std::size_t Delivery::in_flight() const { return impl_->recipients_in_flight; }
+
+}  // namespace mail::queue

@@ -1,0 +1,309 @@
+"""Outbound mail end to end (issue 8): `sealpost mail send` queues durably, a running
+`sealpost serve` delivers, and every recipient's outcome is what its policy promises.
+
+Real peers only, all on loopback and started here:
+- DNS: NSD serving the DNSSEC-signed test zone (tests/support/dns.sh) with this test's
+  records appended (MX hosts at 127.0.0.21-23, a TLSA record of one sink's key); sealpost's
+  resolver is pointed at it with the zone's own trust anchor, so DANE is real DANE.
+- SMTP: three aiosmtpd receivers (tests/support/smtp_sink.py, Debian's python3), one per MX
+  address, on one port (sealpost's [mail] remote_port): one with a certificate from this
+  test's CA, one with a self-signed certificate for another name (acceptable only through
+  DANE), one without STARTTLS.
+- dkimpy (Debian's python3-dkim) verifies both DKIM signatures of what the sink received.
+
+Cases: verify -> delivered over TLS, CA-verified; opportunistic to a DANE domain -> delivered,
+verified by DANE despite the certificate's name; verify to a receiver without STARTTLS ->
+deferred 4.7.4, nothing sent; exclusive -> dropped; forced -> awaiting_fallback;
+opportunistic non-PHI -> delivered in cleartext, recorded as such; a bogus DNSSEC answer ->
+deferred 4.7.5, never sent unverified; null MX -> bounced 5.1.10. The audit trail records
+each queueing and each outcome and verifies; the body is nowhere in the data directory.
+"""
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import REPO, Sealpost, sanitizer_reports, set_config_value
+from testca import TestCA, spki_sha256
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+SINK = os.path.join(REPO, "tests", "support", "smtp_sink.py")
+DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
+ZONE = "sealpost.example"
+MARKER = "zqxbodymarker" + os.urandom(4).hex()
+
+
+def require(condition, what):
+    if not condition:
+        if os.environ.get("CI") == "true":
+            raise AssertionError(what + " is missing (scripts/install-deps.sh installs it)")
+        raise unittest.SkipTest(what + " is missing")
+
+
+def free_port_on(hosts):
+    """A TCP port free on every one of `hosts` (the sinks share sealpost's remote_port)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((hosts[0], 0))
+            port = s.getsockname()[1]
+        ok = True
+        for h in hosts[1:]:
+            with socket.socket() as t:
+                try:
+                    t.bind((h, port))
+                except OSError:
+                    ok = False
+        if ok:
+            return port
+    raise AssertionError("no common free port")
+
+
+class Sink:
+    def __init__(self, root, name, host, port, *args):
+        self.record = os.path.join(root, f"sink-{name}.jsonl")
+        self.proc = subprocess.Popen(
+            [SYSTEM_PYTHON, SINK, "--record", self.record, "--host", host, "--port", str(port),
+             "--pipelining", "--enhanced"] + list(args),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise AssertionError(f"sink {name} did not start: {line!r}")
+
+    def events(self, kind):
+        if not os.path.exists(self.record):
+            return []
+        with open(self.record) as f:
+            return [e for e in map(json.loads, filter(str.strip, f)) if e["event"] == kind]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc.stdout.close()
+
+
+class MailDeliveryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require(os.path.exists(SYSTEM_PYTHON), "Debian's /usr/bin/python3")
+        require(subprocess.run([SYSTEM_PYTHON, "-c", "import aiosmtpd, dkim"],
+                               capture_output=True).returncode == 0,
+                "python3-aiosmtpd / python3-dkim")
+        require(shutil.which("nsd") or os.path.exists("/usr/sbin/nsd"), "nsd")
+        cls.root = tempfile.mkdtemp(prefix="sealpost-mail-")
+        # NSD drops to its own user as root and must reach its zone under this directory.
+        os.chmod(cls.root, 0o755)
+        cls.sinks = []
+        cls.dns_dir = os.path.join(cls.root, "dns")
+        cls.sp = None
+        try:
+            cls.set_up()
+        except BaseException:
+            cls.tear_down()
+            raise
+
+    @classmethod
+    def set_up(cls):
+        ca = TestCA(os.path.join(cls.root, "ca"))
+        ok_cert = ca.leaf("mxok", [f"mxok.{ZONE}"])
+        dane_cert = ca.leaf("mxdane", ["not-the-mx.invalid"], self_signed=True)
+        cls.port = free_port_on(["127.0.0.21", "127.0.0.22", "127.0.0.23"])
+        cls.ok = Sink(cls.root, "ok", "127.0.0.21", cls.port, "--cert", ok_cert[2],
+                      "--key", ok_cert[1])
+        cls.dane = Sink(cls.root, "dane", "127.0.0.22", cls.port, "--cert", dane_cert[0],
+                        "--key", dane_cert[1])
+        cls.clear = Sink(cls.root, "clear", "127.0.0.23", cls.port)
+        cls.sinks = [cls.ok, cls.dane, cls.clear]
+
+        extra = os.path.join(cls.root, "extra.zone")
+        with open(extra, "w") as f:
+            f.write(f"""ok        MX 10 mxok
+mxok      A  127.0.0.21
+dane      MX 10 mxdane
+mxdane    A  127.0.0.22
+_{cls.port}._tcp.mxdane TLSA 3 1 1 {spki_sha256(dane_cert[0])}
+clear     MX 10 mxclear
+mxclear   A  127.0.0.23
+""")
+        # Output to a file, not a pipe: NSD, a daemon, keeps inherited descriptors open.
+        with open(os.path.join(cls.root, "dns.log"), "w") as log:
+            subprocess.run([DNS_SH, "start", cls.dns_dir, extra], check=True, stdout=log,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(os.path.join(cls.dns_dir, "resolver")) as f:
+            resolver = f.read().strip()
+
+        cls.sp = sp = Sealpost(root=os.path.join(cls.root, "node"))
+        out = sp.cli("dkim", "init", "--data", sp.data, "--domain", ZONE,
+                     "--selector", "s1").stdout
+        # The records as dkim init printed them: what dkimpy's DNS lookup will be answered with.
+        cls.dkim_records = {}
+        for name, strings in re.findall(r"^(\S+)\. IN TXT (.+)$", out, re.M):
+            cls.dkim_records[name] = "".join(re.findall(r'"([^"]*)"', strings))
+        assert len(cls.dkim_records) == 2, out
+        for key, value in [("hostname", f"forms.{ZONE}"), ("default_sender", f"forms@{ZONE}"),
+                           ("dkim_selector", "s1"), ("resolver", resolver),
+                           ("trust_anchor_file", os.path.join(cls.dns_dir, "trust-anchor")),
+                           ("remote_port", cls.port), ("ca_file", ca.ca),
+                           ("retry_first_seconds", 600)]:
+            set_config_value(sp.data, "mail", key, value)
+        sp.start()
+
+    @classmethod
+    def tear_down(cls):
+        if cls.sp is not None:
+            if cls.sp.proc is not None:
+                cls.rc = cls.sp.stop()
+            cls.sp.gpg.close()
+        for s in cls.sinks:
+            s.stop()
+        if os.path.exists(os.path.join(cls.dns_dir, "ready")):
+            subprocess.run([DNS_SH, "stop", cls.dns_dir], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rc = None
+        cls.tear_down()
+        # A clean stop: in-flight attempts recorded, leases released, exit 0.
+        assert cls.rc == 0, f"serve exited {cls.rc} on SIGTERM"
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def send(self, to, security, phi=True, subject="Your appointment"):
+        body = os.path.join(self.root, f"body-{time.monotonic_ns()}.txt")
+        with open(body, "w") as f:
+            f.write(f"Dear patient,\n{MARKER}\n.a line with a leading dot\nfrom the clinic\n")
+        args = ["mail", "send", "--data", self.sp.data, "--to", to, "--subject", subject,
+                "--body-file", body, "--security", security]
+        if phi:
+            args.append("--phi")
+        return self.sp.cli(*args).stdout.strip()
+
+    def show(self, message_id):
+        return self.sp.cli("mail", "show", "--data", self.sp.data, message_id).stdout
+
+    def wait_state(self, message_id, states, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            out = self.show(message_id)
+            m = re.search(r"^recipient 0 \S+: (\w+)", out, re.M)
+            if m and m.group(1) in states and "last attempt" in out:
+                return m.group(1), out
+            time.sleep(0.3)
+        self.fail(f"{message_id} never reached {states}: {out}\n{self.sp.log()[-3000:]}")
+
+    def received(self, sink, message_id):
+        return [e for e in sink.events("message")
+                if message_id in base64.b64decode(e["data_b64"]).decode(errors="replace")]
+
+    def assert_dkim_verifies(self, data):
+        script = ("import dkim, sys, json\n"
+                  "records = json.loads(sys.argv[1])\n"
+                  "msg = sys.stdin.buffer.read()\n"
+                  "def dns(name, timeout=5):\n"
+                  "    return records.get(name.decode().rstrip('.'), '').encode()\n"
+                  "d = dkim.DKIM(msg)\n"
+                  "print(sum(1 for i in range(2) if d.verify(idx=i, dnsfunc=dns)))\n")
+        out = subprocess.run([SYSTEM_PYTHON, "-c", script, json.dumps(self.dkim_records)],
+                             input=data, capture_output=True, check=True).stdout
+        self.assertEqual(out.strip(), b"2", "both DKIM signatures (ed25519, rsa) verify")
+
+    # -- cases --------------------------------------------------------------------------
+
+    def test_verify_delivers_over_verified_tls_signed_and_intact(self):
+        mid = self.send(f"patient@ok.{ZONE}", "verify")
+        state, out = self.wait_state(mid, {"delivered", "deferred"})
+        self.assertEqual(state, "delivered", out)
+        self.assertRegex(out, r"TLSv1\.[23] \S+, certificate verified: ca")
+        got = self.received(self.ok, mid)
+        self.assertEqual(len(got), 1)
+        self.assertTrue(got[0]["tls"])
+        self.assertEqual(got[0]["rcpt_tos"], [f"patient@ok.{ZONE}"])
+        self.assertEqual(got[0]["mail_from"], f"forms@{ZONE}")
+        data = base64.b64decode(got[0]["data_b64"])
+        self.assertIn(MARKER.encode(), data)
+        self.assertIn(b"\r\n.a line with a leading dot", data)  # un-stuffed by the receiver
+        self.assert_dkim_verifies(data)
+
+    def test_dane_raises_opportunistic_to_verified_by_tlsa(self):
+        mid = self.send(f"patient@dane.{ZONE}", "opportunistic")
+        state, out = self.wait_state(mid, {"delivered", "deferred"})
+        self.assertEqual(state, "delivered", out)
+        self.assertIn("certificate verified: dane", out)
+        self.assertEqual(len(self.received(self.dane, mid)), 1)
+
+    def test_policies_when_the_receiver_offers_no_tls(self):
+        cases = {"verify": "deferred", "exclusive": "dropped", "forced": "awaiting_fallback"}
+        ids = {policy: self.send(f"patient@clear.{ZONE}", policy) for policy in cases}
+        clear_ok = self.send(f"newsletter@clear.{ZONE}", "opportunistic", phi=False)
+        for policy, want in cases.items():
+            state, out = self.wait_state(ids[policy], {want})
+            self.assertIn("4.7.4", out)
+            self.assertIn("no TLS", out)
+            self.assertEqual(self.received(self.clear, ids[policy]), [], policy)
+        state, out = self.wait_state(clear_ok, {"delivered", "deferred"})
+        self.assertEqual(state, "delivered", out)
+        self.assertIn("no TLS", out)
+        got = self.received(self.clear, clear_ok)
+        self.assertEqual(len(got), 1)
+        self.assertFalse(got[0]["tls"])
+        # The deferred one waits for its next attempt (retry_first_seconds = 600).
+        self.assertRegex(self.show(ids["verify"]), r"deferred, next attempt \d{4}-")
+
+    def test_bogus_dnssec_defers_and_never_sends(self):
+        mid = self.send(f"patient@bogus-mx.{ZONE}", "opportunistic")
+        state, out = self.wait_state(mid, {"deferred", "delivered", "bounced"})
+        self.assertEqual(state, "deferred", out)
+        self.assertIn("4.7.5", out)
+
+    def test_null_mx_bounces(self):
+        mid = self.send(f"patient@nullmx.{ZONE}", "verify")
+        state, out = self.wait_state(mid, {"bounced", "deferred"})
+        self.assertEqual(state, "bounced", out)
+        self.assertIn("5.1.10", out)
+
+    def test_phi_is_never_sent_with_policy_none(self):
+        proc = self.sp.cli("mail", "send", "--data", self.sp.data, "--to", f"a@ok.{ZONE}",
+                           "--subject", "x", "--body-file", os.devnull, "--security", "none",
+                           "--phi", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("never used for a message marked as PHI", proc.stderr)
+
+    def test_z_audit_trail_and_no_body_at_rest(self):
+        mid = self.send(f"patient@ok.{ZONE}", "verify")
+        self.wait_state(mid, {"delivered"})
+        trail = self.sp.cli("audit", "export", "--data", self.sp.data).stdout
+        entries = [json.loads(line) for line in trail.splitlines() if line.strip()]
+        actions = [(e["action"], e["object"]) for e in entries]
+        self.assertIn("mail.queue", [a for a, _ in actions])
+        delivered = [o for a, o in actions if a == "mail.delivered" and mid in o]
+        self.assertEqual(len(delivered), 1, actions)
+        self.assertIn("verified:ca", delivered[0])
+        self.assertNotIn("patient@", trail)  # recipients by position and domain only
+        self.assertIn("audit trail intact",
+                      self.sp.cli("audit", "verify", "--data", self.sp.data).stdout)
+        hits = []
+        for dirpath, _, files in os.walk(self.sp.data):
+            for name in files:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    if MARKER.encode() in f.read():
+                        hits.append(name)
+        self.assertEqual(hits, [], "the body in cleartext at rest")
+        self.assertNotIn(MARKER, self.sp.log())
+        self.assertEqual(sanitizer_reports(self.sp), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
