@@ -270,6 +270,8 @@ const std::vector<Setting>& settings() {
                            [](Config& c, auto v) { c.mail.expire = std::chrono::seconds(v); }),
       integer_setting<int>("mail", "dns_timeout_seconds", 1, 120,
                            [](Config& c, auto v) { c.mail.dns_timeout = std::chrono::seconds(v); }),
+      integer_setting<int>("mail", "lease_seconds", 30, 3600,
+                           [](Config& c, auto v) { c.mail.lease = std::chrono::seconds(v); }),
       integer_setting<int>("mail", "max_connections", 1, 1000,
                            [](Config& c, auto v) { c.mail.max_connections = v; }),
       integer_setting<int>("mail", "max_per_domain", 1, 100,
@@ -456,6 +458,8 @@ std::string default_config_text(const std::string& database) {
 # retry_max_seconds = 3600          # 60..86400: the backoff's cap (jittered)
 # expire_seconds = 432000           # 3600..2592000: then the sender gets a bounce (5 days)
 # dns_timeout_seconds = 10          # 1..120
+# lease_seconds = 120               # 30..3600: a node's hold on a recipient it attempts
+#                                   # (renewed while it works); after a crash, others wait this long
 # max_connections = 32              # 1..1000: SMTP sessions at once, this node
 # max_per_domain = 4                # 1..100: of them to one recipient domain
 #

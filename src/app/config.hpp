@@ -38,6 +38,7 @@ struct MailConfig {
   std::chrono::seconds retry_max{3600};    // the backoff's cap
   std::chrono::seconds expire{5 * 86400};  // then a bounce to the sender
   std::chrono::seconds dns_timeout{10};
+  std::chrono::seconds lease{120};   // how long a claim holds a recipient (renewed while used)
   std::size_t max_connections = 32;  // SMTP sessions at once, this node
   std::size_t max_per_domain = 4;    // of them to one recipient domain
 };

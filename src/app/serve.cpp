@@ -263,6 +263,7 @@ mail::queue::DeliveryOptions delivery_options(const Config& config, const std::s
   o.retry_first = config.mail.retry_first;
   o.retry_max = config.mail.retry_max;
   o.expire = config.mail.expire;
+  o.lease = config.mail.lease;
   o.max_connections = config.mail.max_connections;
   o.max_per_domain = config.mail.max_per_domain;
   return o;

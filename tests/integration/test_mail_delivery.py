@@ -118,13 +118,16 @@ class MailDeliveryTest(unittest.TestCase):
         ca = TestCA(os.path.join(cls.root, "ca"))
         ok_cert = ca.leaf("mxok", [f"mxok.{ZONE}"])
         dane_cert = ca.leaf("mxdane", ["not-the-mx.invalid"], self_signed=True)
-        cls.port = free_port_on(["127.0.0.21", "127.0.0.22", "127.0.0.23"])
+        cls.port = free_port_on(["127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24"])
         cls.ok = Sink(cls.root, "ok", "127.0.0.21", cls.port, "--cert", ok_cert[2],
                       "--key", ok_cert[1])
         cls.dane = Sink(cls.root, "dane", "127.0.0.22", cls.port, "--cert", dane_cert[0],
                         "--key", dane_cert[1])
         cls.clear = Sink(cls.root, "clear", "127.0.0.23", cls.port)
-        cls.sinks = [cls.ok, cls.dane, cls.clear]
+        # Slow to answer the end of data: a kill -9 lands while deliveries are in flight.
+        cls.slow = Sink(cls.root, "slow", "127.0.0.24", cls.port, "--cert", ok_cert[2],
+                        "--key", ok_cert[1], "--sleep", "data_end=2")
+        cls.sinks = [cls.ok, cls.dane, cls.clear, cls.slow]
 
         extra = os.path.join(cls.root, "extra.zone")
         with open(extra, "w") as f:
@@ -135,6 +138,8 @@ mxdane    A  127.0.0.22
 _{cls.port}._tcp.mxdane TLSA 3 1 1 {spki_sha256(dane_cert[0])}
 clear     MX 10 mxclear
 mxclear   A  127.0.0.23
+slow      MX 10 mxslow
+mxslow    A  127.0.0.24
 """)
         # Output to a file, not a pipe: NSD, a daemon, keeps inherited descriptors open.
         with open(os.path.join(cls.root, "dns.log"), "w") as log:
@@ -155,7 +160,7 @@ mxclear   A  127.0.0.23
                            ("dkim_selector", "s1"), ("resolver", resolver),
                            ("trust_anchor_file", os.path.join(cls.dns_dir, "trust-anchor")),
                            ("remote_port", cls.port), ("ca_file", ca.ca),
-                           ("retry_first_seconds", 600)]:
+                           ("retry_first_seconds", 600), ("lease_seconds", 30)]:
             set_config_value(sp.data, "mail", key, value)
         sp.start()
 
@@ -280,6 +285,29 @@ mxclear   A  127.0.0.23
                            "--phi", check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("never used for a message marked as PHI", proc.stderr)
+
+    def test_zz_kill9_mid_run_loses_nothing_and_resends_only_what_was_in_flight(self):
+        # The slow receiver's certificate names mxok, so send with a policy that encrypts
+        # without checking the name: `exclusive`.
+        ids = [self.send(f"patient{i}@slow.{ZONE}", "exclusive") for i in range(6)]
+        deadline = time.time() + 60
+        while not self.slow.events("message") and time.time() < deadline:
+            time.sleep(0.05)
+        # In flight now: at most max_per_domain (4) sessions to this domain.
+        self.sp.kill9()
+        at_kill = {i: len(self.received(self.slow, i)) for i in ids}
+        self.sp.start()
+        for i in ids:
+            # The dead node's leases expire (lease_seconds = 30), then this node takes over.
+            state, out = self.wait_state(i, {"delivered", "bounced", "dropped"}, timeout=120)
+            self.assertEqual(state, "delivered", out)
+        counts = {i: len(self.received(self.slow, i)) for i in ids}
+        self.assertTrue(all(c >= 1 for c in counts.values()), counts)  # nothing lost
+        duplicates = sum(c - 1 for c in counts.values())
+        print(f"\n  kill -9: received before the kill {sum(at_kill.values())}, "
+              f"duplicates after {duplicates}", end="")
+        self.assertLessEqual(duplicates, 4, counts)  # only what was in flight
+        self.assertEqual(sanitizer_reports(self.sp), [])
 
     def test_z_audit_trail_and_no_body_at_rest(self):
         mid = self.send(f"patient@ok.{ZONE}", "verify")

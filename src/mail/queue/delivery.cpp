@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "core/log.hpp"
 #include "mail/dns/records.hpp"
@@ -123,6 +124,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       : io(io),
         strand(net::make_strand(io)),
         timer(strand),
+        renew_timer(strand),
         store(s),
         pool(p),
         resolver(r),
@@ -135,6 +137,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   net::io_context& io;
   net::strand<net::io_context::executor_type> strand;
   net::steady_timer timer;
+  net::steady_timer renew_timer;
   store::Store& store;
   core::BlockingPool& pool;
   dns::Resolver& resolver;
@@ -150,7 +153,8 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   std::size_t sessions = 0;              // jobs running
   std::size_t recipients_in_flight = 0;  // a gauge
   std::map<std::string, std::size_t> per_domain;
-  std::vector<Group> waiting;  // leased, waiting for a domain slot
+  std::vector<Group> waiting;                     // leased, waiting for a domain slot
+  std::set<std::pair<std::string, int>> running;  // leased and being attempted
   std::function<void()> on_stopped;
 
   std::int64_t now() const { return core::unix_seconds(clock.now()); }
@@ -209,6 +213,37 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     });
   }
 
+  // Every third of the lease: extend the leases of everything waiting or running here.
+  void schedule_renewal() {
+    if (stopping) return;
+    renew_timer.expires_after(options.lease / 3);
+    renew_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->stopping) return;
+      self->renew();
+      self->schedule_renewal();
+    });
+  }
+
+  void renew() {
+    std::vector<std::pair<std::string, int>> held(running.begin(), running.end());
+    for (const auto& g : waiting) {
+      for (const auto& r : g.recipients) held.emplace_back(r.message_id, r.idx);
+    }
+    if (held.empty()) return;
+    auto self = shared_from_this();
+    const std::int64_t until = now() + options.lease.count();
+    bool posted = pool.post([self, held = std::move(held), until] {
+      auto kept = self->store.mail().renew_leases_blocking(self->options.node_id, held, until);
+      if (!kept) {
+        spdlog::warn("event=mail_lease_renewal_failed detail={}",
+                     core::log_safe(kept.error().detail()));
+      } else if (*kept < held.size()) {
+        spdlog::warn("event=mail_lease_lost count={}", held.size() - *kept);
+      }
+    });
+    if (!posted) spdlog::warn("event=mail_lease_renewal_failed detail=blocking pool full");
+  }
+
   void claim() {
     if (claiming || stopping || sessions >= options.max_connections) return;
     claiming = true;
@@ -265,9 +300,13 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       recipients_in_flight += g.recipients.size();
       const std::string domain = g.domain;
       const std::size_t count = g.recipients.size();
+      std::vector<std::pair<std::string, int>> keys;
+      for (const auto& r : g.recipients) keys.emplace_back(r.message_id, r.idx);
+      running.insert(keys.begin(), keys.end());
       net::co_spawn(strand, run(std::move(g)),
-                    [self = shared_from_this(), domain, count](std::exception_ptr e) {
+                    [self = shared_from_this(), domain, count, keys](std::exception_ptr e) {
                       if (e) spdlog::error("event=mail_delivery_failed detail=exception");
+                      for (const auto& k : keys) self->running.erase(k);
                       --self->sessions;
                       if (--self->per_domain[domain] == 0) self->per_domain.erase(domain);
                       self->recipients_in_flight -= count;
@@ -596,6 +635,7 @@ void Delivery::start() {
   net::post(impl_->strand, [impl = impl_] {
     impl->claim();
     impl->schedule();
+    impl->schedule_renewal();
   });
 }
 
@@ -603,6 +643,7 @@ void Delivery::stop(std::function<void()> done) {
   net::post(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
     impl->stopping = true;
     impl->timer.cancel();
+    impl->renew_timer.cancel();
     impl->on_stopped = std::move(done);
     impl->maybe_stopped();
   });

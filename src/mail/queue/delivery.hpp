@@ -43,9 +43,10 @@ struct DeliveryOptions {
   std::chrono::seconds retry_first{300};
   std::chrono::seconds retry_max{3600};
   std::chrono::seconds expire{5 * 86400};
-  // Longer than one whole session can take at the smtp timeouts, so a live node never
-  // loses a lease it is using: 30 minutes with RFC 5321's timeouts.
-  std::chrono::seconds lease{1800};
+  // How long a claim holds a recipient. A live node renews its leases every third of this
+  // while it works on them, so a slow session never loses its lease; a node that dies
+  // leaves them to expire, and another node takes them over after at most this long.
+  std::chrono::seconds lease{120};
   std::size_t max_connections = 32;
   std::size_t max_per_domain = 4;
   std::chrono::milliseconds poll{1000};  // how often the queue is asked for due work
