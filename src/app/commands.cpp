@@ -133,6 +133,11 @@ int run_init(const std::string& data_dir, const std::string& hostname, const std
   if (auto seal = load_or_create_seal_key(dir.portal_seal_key(), rng); !seal) {
     return fail_line(seal.error().public_text());
   }
+  // Made here, not at the first serve: a node is a copy of this directory, and every node
+  // must seal and open queued mail with the same key.
+  if (auto queue = load_or_create_seal_key(dir.queue_key(), rng); !queue) {
+    return fail_line(queue.error().public_text());
+  }
 
   auto signing = crypto::generate_signing_key("sealpost server <sealpost@" + hostname + ">");
   if (!signing) return fail_line(signing.error().public_text());

@@ -61,6 +61,9 @@ struct Result {
   smtp::TlsRecord tls;
   policy::Decision decision;
   bool tls_requirement_failed = false;  // the failure was TLS not being good enough
+  // The transaction's status of each recipient, when it reached the server (else `status`
+  // applies to all).
+  std::map<std::string, smtp::Status> per_recipient;
 };
 
 bool is_tls_failure(const smtp::Status& s) {
@@ -485,7 +488,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
                  .tls = report.tls,
                  .decision = *decision};
         r.tls_requirement_failed = is_tls_failure(r.status);
-        reports.emplace_back(g.message_id, std::move(report));
+        for (const auto& rr : report.recipients) r.per_recipient[rr.recipient] = rr.status;
         const bool reached = r.status.stage != smtp::Stage::connect &&
                              r.status.stage != smtp::Stage::greeting &&
                              r.status.stage != smtp::Stage::ehlo &&
@@ -497,28 +500,14 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     co_return last;
   }
 
-  // The per-recipient results of the last transaction of each message (a transaction gives
-  // one status per recipient; attempt() returns the first as the summary).
-  std::vector<std::pair<std::string, smtp::DeliveryReport>> reports;
-
   awaitable<void> record(const Group& g, const Loaded* loaded, const Result& summary) {
-    // The per-recipient statuses of the transaction that reached the server, if any.
-    std::map<std::string, smtp::Status> by_recipient;
-    for (auto it = reports.begin(); it != reports.end();) {
-      if (it->first == g.message_id) {
-        for (const auto& rr : it->second.recipients) by_recipient[rr.recipient] = rr.status;
-        it = reports.erase(it);
-      } else {
-        ++it;
-      }
-    }
     const std::int64_t t = now();
     const bool expired = t - g.created_at >= options.expire.count();
     std::vector<std::pair<store::MailAttempt, std::int64_t>> rows;
     for (const auto& r : g.recipients) {
       smtp::Status status = summary.status;
-      if (auto it = by_recipient.find(r.address);
-          it != by_recipient.end() && !summary.tls_requirement_failed) {
+      if (auto it = summary.per_recipient.find(r.address);
+          it != summary.per_recipient.end() && !summary.tls_requirement_failed) {
         status = it->second;
       }
       store::MailAttempt a;
