@@ -253,6 +253,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     net::co_spawn(strand, claim_round(), [self = shared_from_this()](std::exception_ptr e) {
       self->claiming = false;
       if (e) spdlog::error("event=mail_claim_failed detail=exception");
+      self->maybe_stopped();  // a stop that came while claiming
     });
   }
 
@@ -290,6 +291,8 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   }
 
   void start_waiting() {
+    // Stopping: what is leased but not started is released by maybe_stopped().
+    if (stopping) return;
     for (auto it = waiting.begin(); it != waiting.end();) {
       if (sessions >= options.max_connections) break;
       if (per_domain[it->domain] >= options.max_per_domain) {
