@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 
@@ -17,6 +19,7 @@
 #include "mail/dkim/key_files.hpp"
 #include "mail/dkim/record.hpp"
 #include "mail/dkim/signer.hpp"
+#include "mail/dns/resolver.hpp"
 #include "mail/mime/limits.hpp"
 #include "mail/queue/compose.hpp"
 
@@ -202,6 +205,134 @@ int run_mail_show(const std::string& data_dir, const std::string& id) {
   }
   (*store)->close();
   return 0;
+}
+
+namespace {
+
+// One finding of `mail check-dns`: ok, or what to publish / fix.
+struct Finding {
+  bool ok = false;
+  std::string text;
+};
+
+std::string security_note(const mail::dns::AnswerInfo& info) {
+  return info.security == mail::dns::Security::secure ? " (DNSSEC-signed)" : "";
+}
+
+// TXT records of `name` that start with `prefix` (case-insensitive), or the lookup's failure.
+core::Result<std::pair<std::vector<std::string>, mail::dns::AnswerInfo>> txt_with_prefix(
+    mail::dns::Resolver& resolver, const std::string& name, std::string_view prefix) {
+  auto answer = resolver.txt_blocking(name);
+  if (answer.info.outcome == mail::dns::Outcome::servfail ||
+      answer.info.outcome == mail::dns::Outcome::timeout) {
+    return core::fail(
+        core::ErrorKind::unavailable,
+        "the DNS lookup of " + name + " failed (" +
+            std::string(mail::dns::to_string(answer.info.outcome)) +
+            (answer.info.security == mail::dns::Security::bogus ? ", DNSSEC bogus" : "") + ")");
+  }
+  std::vector<std::string> out;
+  for (const auto& t : answer.texts) {
+    if (t.size() >= prefix.size() &&
+        std::equal(prefix.begin(), prefix.end(), t.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      out.push_back(t);
+    }
+  }
+  return std::make_pair(std::move(out), answer.info);
+}
+
+}  // namespace
+
+int run_mail_check_dns(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+  auto signer = load_mail_signer(dir, *config);
+  if (!signer) return fail_line(signer.error().public_text());
+  const std::string domain = signer->domain();
+  mail::dns::ResolverOptions options;
+  if (!config->mail.resolver.empty()) options.resolver = config->mail.resolver;
+  options.trust_anchor_file = config->mail.trust_anchor_file;
+  options.timeout = config->mail.dns_timeout;
+  auto resolver = mail::dns::Resolver::create(options);
+  if (!resolver) return fail_line(resolver.error().public_text());
+
+  std::vector<Finding> findings;
+  // SPF (RFC 7208): exactly one v=spf1 record at the domain, ending in a refusal.
+  if (auto spf = txt_with_prefix(**resolver, domain, "v=spf1"); !spf) {
+    findings.push_back({false, "SPF: " + spf.error().public_text()});
+  } else if (spf->first.empty()) {
+    findings.push_back({false, "SPF: no record at " + domain +
+                                   ". Publish one naming the addresses this server sends "
+                                   "from, e.g. \"v=spf1 ip4:192.0.2.10 -all\"."});
+  } else if (spf->first.size() > 1) {
+    findings.push_back({false, "SPF: " + std::to_string(spf->first.size()) + " records at " +
+                                   domain +
+                                   "; receivers treat that as an error (RFC 7208 "
+                                   "4.5). Merge them into one."});
+  } else {
+    const std::string& r = spf->first.front();
+    const bool refuses = r.ends_with(" -all") || r.ends_with(" ~all");
+    findings.push_back({refuses, "SPF: \"" + core::log_safe(r) + "\"" + security_note(spf->second) +
+                                     (refuses ? ""
+                                              : ": it should end in -all (or ~all) so that others "
+                                                "cannot send as " +
+                                                    domain)});
+  }
+  // DKIM: each key we sign with is published as we have it.
+  for (const auto& k : signer->keys()) {
+    const std::string name = mail::dkim::record_name(k.selector, domain);
+    auto dkim = txt_with_prefix(**resolver, name, "v=DKIM1");
+    if (!dkim) {
+      findings.push_back({false, "DKIM " + k.selector + ": " + dkim.error().public_text()});
+      continue;
+    }
+    if (dkim->first.empty()) {
+      findings.push_back({false, "DKIM " + k.selector + ": no record at " + name +
+                                     ". Publish: " + mail::dkim::dns_record(k.key)});
+      continue;
+    }
+    auto record = mail::dkim::parse_record(dkim->first.front());
+    if (!record || !mail::dkim::record_matches(*record, k.key)) {
+      findings.push_back(
+          {false, "DKIM " + k.selector + ": the record at " + name +
+                      " is not this server's key. Publish: " + mail::dkim::dns_record(k.key)});
+      continue;
+    }
+    findings.push_back({true, "DKIM " + k.selector + ": published, matches the key in " +
+                                  dir.secrets_dir().string() + security_note(dkim->second)});
+  }
+  // DMARC (RFC 7489): one v=DMARC1 record at _dmarc.D; p=none only monitors.
+  if (auto dmarc = txt_with_prefix(**resolver, "_dmarc." + domain, "v=DMARC1"); !dmarc) {
+    findings.push_back({false, "DMARC: " + dmarc.error().public_text()});
+  } else if (dmarc->first.size() != 1) {
+    findings.push_back({false, dmarc->first.empty()
+                                   ? "DMARC: no record at _dmarc." + domain +
+                                         ". Publish e.g. \"v=DMARC1; p=quarantine; "
+                                         "rua=mailto:dmarc-reports@" +
+                                         domain + "\"."
+                                   : "DMARC: several records at _dmarc." + domain +
+                                         "; receivers ignore them all. Keep one."});
+  } else {
+    const std::string& r = dmarc->first.front();
+    const bool enforcing =
+        r.find("p=reject") != std::string::npos || r.find("p=quarantine") != std::string::npos;
+    findings.push_back({enforcing, "DMARC: \"" + core::log_safe(r) + "\"" +
+                                       security_note(dmarc->second) +
+                                       (enforcing ? ""
+                                                  : ": p=none only monitors; move to "
+                                                    "p=quarantine once reports are clean")});
+  }
+  bool all = true;
+  std::printf("sending domain %s\n", domain.c_str());
+  for (const auto& f : findings) {
+    std::printf("%s %s\n", f.ok ? "ok     " : "PROBLEM", f.text.c_str());
+    all = all && f.ok;
+  }
+  return all ? 0 : 1;
 }
 
 int run_mail_queue(const std::string& data_dir) {

@@ -36,6 +36,9 @@ struct SendRequest {
 int run_mail_send(const std::string& data_dir, const SendRequest& request);
 // `mail show ID`: the message and where each recipient stands, with its last attempt.
 int run_mail_show(const std::string& data_dir, const std::string& id);
+// `mail check-dns`: whether SPF, the DKIM keys we sign with, and DMARC are published for
+// the sending domain and agree with this server (M7); exit 1 with what to fix otherwise.
+int run_mail_check_dns(const std::string& data_dir);
 // `mail queue`: recipients by domain and state, with the oldest message's age.
 int run_mail_queue(const std::string& data_dir);
 

@@ -155,6 +155,9 @@ int main(int argc, char** argv) {
   mail_show->add_option("ID", message_id, "The id `mail send` printed")->required();
   auto* mail_queue = mail->add_subcommand("queue", "The queue by domain and state");
   add_data(mail_queue);
+  auto* mail_check_dns = mail->add_subcommand(
+      "check-dns", "Check the sending domain's SPF, DKIM and DMARC records (M7)");
+  add_data(mail_check_dns);
 
   try {
     cli.parse(argc, argv);
@@ -189,5 +192,6 @@ int main(int argc, char** argv) {
   if (*mail_send) return app::run_mail_send(data, send);
   if (*mail_show) return app::run_mail_show(data, message_id);
   if (*mail_queue) return app::run_mail_queue(data);
+  if (*mail_check_dns) return app::run_mail_check_dns(data);
   return 2;
 }

@@ -129,6 +129,14 @@ class MailDeliveryTest(unittest.TestCase):
                         "--key", ok_cert[1], "--sleep", "data_end=2")
         cls.sinks = [cls.ok, cls.dane, cls.clear, cls.slow]
 
+        cls.sp = sp = Sealpost(root=os.path.join(cls.root, "node"))
+        out = sp.cli("dkim", "init", "--data", sp.data, "--domain", ZONE,
+                     "--selector", "s2026").stdout
+        # The records as dkim init printed them: what dkimpy's DNS lookup will be answered with.
+        cls.dkim_records = {}
+        for name, strings in re.findall(r"^(\S+)\. IN TXT (.+)$", out, re.M):
+            cls.dkim_records[name] = "".join(re.findall(r'"([^"]*)"', strings))
+        assert len(cls.dkim_records) == 2, out
         extra = os.path.join(cls.root, "extra.zone")
         with open(extra, "w") as f:
             f.write(f"""ok        MX 10 mxok
@@ -141,6 +149,8 @@ mxclear   A  127.0.0.23
 slow      MX 10 mxslow
 mxslow    A  127.0.0.24
 """)
+            # The DKIM records exactly as `dkim init` printed them (absolute names).
+            f.write("\n".join(re.findall(r"^\S+\. IN TXT .+$", out, re.M)) + "\n")
         # Output to a file, not a pipe: NSD, a daemon, keeps inherited descriptors open.
         with open(os.path.join(cls.root, "dns.log"), "w") as log:
             subprocess.run([DNS_SH, "start", cls.dns_dir, extra], check=True, stdout=log,
@@ -148,16 +158,8 @@ mxslow    A  127.0.0.24
         with open(os.path.join(cls.dns_dir, "resolver")) as f:
             resolver = f.read().strip()
 
-        cls.sp = sp = Sealpost(root=os.path.join(cls.root, "node"))
-        out = sp.cli("dkim", "init", "--data", sp.data, "--domain", ZONE,
-                     "--selector", "s1").stdout
-        # The records as dkim init printed them: what dkimpy's DNS lookup will be answered with.
-        cls.dkim_records = {}
-        for name, strings in re.findall(r"^(\S+)\. IN TXT (.+)$", out, re.M):
-            cls.dkim_records[name] = "".join(re.findall(r'"([^"]*)"', strings))
-        assert len(cls.dkim_records) == 2, out
         for key, value in [("hostname", f"forms.{ZONE}"), ("default_sender", f"forms@{ZONE}"),
-                           ("dkim_selector", "s1"), ("resolver", resolver),
+                           ("dkim_selector", "s2026"), ("resolver", resolver),
                            ("trust_anchor_file", os.path.join(cls.dns_dir, "trust-anchor")),
                            ("remote_port", cls.port), ("ca_file", ca.ca),
                            ("retry_first_seconds", 600), ("lease_seconds", 30)]:
@@ -278,6 +280,23 @@ mxslow    A  127.0.0.24
         state, out = self.wait_state(mid, {"bounced", "deferred"})
         self.assertEqual(state, "bounced", out)
         self.assertIn("5.1.10", out)
+
+    def test_check_dns_reads_spf_dkim_and_dmarc(self):
+        proc = self.sp.cli("mail", "check-dns", "--data", self.sp.data, check=False)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(proc.stdout.count("\nok "), 4, proc.stdout)  # SPF, 2 DKIM, DMARC
+        self.assertIn("DKIM s2026-rsa: published, matches", proc.stdout)
+        self.assertIn("(DNSSEC-signed)", proc.stdout)
+        # A domain with none of them: each named, with what to publish; exit 1.
+        other = os.path.join(self.root, "other-data")
+        shutil.copytree(self.sp.data, other)
+        set_config_value(other, "mail", "dkim_domain", f"implicit.{ZONE}")
+        proc = self.sp.cli("mail", "check-dns", "--data", other, check=False)
+        self.assertEqual(proc.returncode, 1, proc.stdout)
+        self.assertIn("PROBLEM SPF: no record at implicit." + ZONE, proc.stdout)
+        self.assertIn("PROBLEM DKIM s2026: no record at s2026._domainkey.implicit." + ZONE,
+                      proc.stdout)
+        self.assertIn("PROBLEM DMARC: no record", proc.stdout)
 
     def test_phi_is_never_sent_with_policy_none(self):
         proc = self.sp.cli("mail", "send", "--data", self.sp.data, "--to", f"a@ok.{ZONE}",
