@@ -153,8 +153,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   // On the strand:
   bool stopping = false;
   bool claiming = false;
-  std::size_t sessions = 0;              // jobs running
-  std::size_t recipients_in_flight = 0;  // a gauge
+  std::size_t sessions = 0;  // jobs running
   std::map<std::string, std::size_t> per_domain;
   std::vector<Group> waiting;                     // leased, waiting for a domain slot
   std::set<std::pair<std::string, int>> running;  // leased and being attempted
@@ -303,19 +302,16 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       it = waiting.erase(it);
       ++sessions;
       ++per_domain[g.domain];
-      recipients_in_flight += g.recipients.size();
       const std::string domain = g.domain;
-      const std::size_t count = g.recipients.size();
       std::vector<std::pair<std::string, int>> keys;
       for (const auto& r : g.recipients) keys.emplace_back(r.message_id, r.idx);
       running.insert(keys.begin(), keys.end());
       net::co_spawn(strand, run(std::move(g)),
-                    [self = shared_from_this(), domain, count, keys](std::exception_ptr e) {
+                    [self = shared_from_this(), domain, keys](std::exception_ptr e) {
                       if (e) spdlog::error("event=mail_delivery_failed detail=exception");
                       for (const auto& k : keys) self->running.erase(k);
                       --self->sessions;
                       if (--self->per_domain[domain] == 0) self->per_domain.erase(domain);
-                      self->recipients_in_flight -= count;
                       self->start_waiting();
                       self->maybe_stopped();
                     });
@@ -347,11 +343,11 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       spdlog::error("event=mail_load_failed message={} detail={}", g.message_id,
                     core::log_safe(loaded.error().detail()));
       Result r{.status = ours("4.3.0", "the queued message could not be read")};
-      co_await record(g, nullptr, r);
+      co_await record(g, r);
       co_return;
     }
     Result result = co_await attempt(g, *loaded);
-    co_await record(g, &*loaded, result);
+    co_await record(g, result);
   }
 
   core::Result<Loaded> load(const std::string& id, const std::string& domain) {
@@ -503,7 +499,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     co_return last;
   }
 
-  awaitable<void> record(const Group& g, const Loaded* loaded, const Result& summary) {
+  awaitable<void> record(const Group& g, const Result& summary) {
     const std::int64_t t = now();
     const bool expired = t - g.created_at >= options.expire.count();
     std::vector<std::pair<store::MailAttempt, std::int64_t>> rows;
@@ -611,7 +607,6 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
           attempt.verified.empty() ? "-" : attempt.verified, attempt.policy, attempt.code,
           attempt.enhanced);
     }
-    (void)loaded;
   }
 };
 
@@ -640,7 +635,5 @@ void Delivery::stop(std::function<void()> done) {
     impl->maybe_stopped();
   });
 }
-
-std::size_t Delivery::in_flight() const { return impl_->recipients_in_flight; }
 
 }  // namespace mail::queue

@@ -67,8 +67,6 @@ class Delivery {
   // Stops claiming; attempts in flight finish and are recorded; then the node's remaining
   // leases are released and `done` runs (on the io_context).
   void stop(std::function<void()> done);
-  // Recipients in flight now (a gauge).
-  std::size_t in_flight() const;
 
   struct Impl;
 

@@ -142,6 +142,10 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
   if (level == TlsLevel::verify || level == TlsLevel::dane) {
     SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, keep_going);
   } else {
+    // `may` and `encrypt` promise encryption only (Postfix's levels of the same names): the
+    // certificate is not checked, and the TlsRecord says so (verified = none), so `mail
+    // show`, the log and the audit entry never claim more than was had. A policy that
+    // needs authentication asks for `verify` or `dane`, never this branch.
     SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
   }
   return ctx;
