@@ -431,6 +431,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   auto mail_queue_key = load_or_create_seal_key(dir.queue_key(), rng);
   if (!mail_queue_key) return fail_line(mail_queue_key.error().public_text());
   std::unique_ptr<mail::dns::Resolver> resolver;
+  std::unique_ptr<mail::dkim::Signer> mail_signer;
   std::unique_ptr<mail::queue::Delivery> delivery;
   {
     mail::dns::ResolverOptions dns_options;
@@ -438,15 +439,20 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
     dns_options.trust_anchor_file = config->mail.trust_anchor_file;
     dns_options.timeout = config->mail.dns_timeout;
     auto created = mail::dns::Resolver::create(dns_options);
+    auto signer = load_mail_signer(dir, *config);
     if (!created) {
       spdlog::error("event=mail_disabled reason={}", core::log_safe(created.error().public_text()));
+    } else if (!signer) {
+      // Every message is signed, bounce notices too: without a key nothing is sent.
+      spdlog::error("event=mail_disabled reason={}", core::log_safe(signer.error().public_text()));
     } else {
+      mail_signer = std::make_unique<mail::dkim::Signer>(std::move(*signer));
       resolver = std::move(*created);
       if (!resolver->validating()) {
         spdlog::warn("event=mail_dnssec_off detail=no trust anchor: DANE never applies");
       }
       delivery = std::make_unique<mail::queue::Delivery>(
-          io, *store, pool, *resolver, *mail_queue_key, auditor, clock,
+          io, *store, pool, *resolver, *mail_queue_key, *mail_signer, auditor, clock,
           delivery_options(*config, mail_hostname(*config), rng));
       delivery->start();
     }

@@ -118,7 +118,8 @@ class MailDeliveryTest(unittest.TestCase):
         ca = TestCA(os.path.join(cls.root, "ca"))
         ok_cert = ca.leaf("mxok", [f"mxok.{ZONE}"])
         dane_cert = ca.leaf("mxdane", ["not-the-mx.invalid"], self_signed=True)
-        cls.port = free_port_on(["127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24"])
+        cls.port = free_port_on(["127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24",
+                                 "127.0.0.25"])
         cls.ok = Sink(cls.root, "ok", "127.0.0.21", cls.port, "--cert", ok_cert[2],
                       "--key", ok_cert[1])
         cls.dane = Sink(cls.root, "dane", "127.0.0.22", cls.port, "--cert", dane_cert[0],
@@ -127,7 +128,12 @@ class MailDeliveryTest(unittest.TestCase):
         # Slow to answer the end of data: a kill -9 lands while deliveries are in flight.
         cls.slow = Sink(cls.root, "slow", "127.0.0.24", cls.port, "--cert", ok_cert[2],
                         "--key", ok_cert[1], "--sleep", "data_end=2")
-        cls.sinks = [cls.ok, cls.dane, cls.clear, cls.slow]
+        # Refuses two mailboxes for good: a bounce, and the bounce of a bounce.
+        cls.reject = Sink(cls.root, "reject", "127.0.0.25", cls.port, "--cert", ok_cert[2],
+                          "--key", ok_cert[1],
+                          "--rcpt-reply", f"nobody@reject.{ZONE}=550 5.1.1 no such user here",
+                          "--rcpt-reply", f"clinic@reject.{ZONE}=550 5.1.1 mailbox gone")
+        cls.sinks = [cls.ok, cls.dane, cls.clear, cls.slow, cls.reject]
 
         cls.sp = sp = Sealpost(root=os.path.join(cls.root, "node"))
         out = sp.cli("dkim", "init", "--data", sp.data, "--domain", ZONE,
@@ -148,6 +154,8 @@ clear     MX 10 mxclear
 mxclear   A  127.0.0.23
 slow      MX 10 mxslow
 mxslow    A  127.0.0.24
+reject    MX 10 mxreject
+mxreject  A  127.0.0.25
 """)
             # The DKIM records exactly as `dkim init` printed them (absolute names).
             f.write("\n".join(re.findall(r"^\S+\. IN TXT .+$", out, re.M)) + "\n")
@@ -188,7 +196,7 @@ mxslow    A  127.0.0.24
 
     # -- helpers ----------------------------------------------------------------------
 
-    def send(self, to, security, phi=True, subject="Your appointment"):
+    def send(self, to, security, phi=True, subject="Your appointment", sender=None):
         body = os.path.join(self.root, f"body-{time.monotonic_ns()}.txt")
         with open(body, "w") as f:
             f.write(f"Dear patient,\n{MARKER}\n.a line with a leading dot\nfrom the clinic\n")
@@ -196,6 +204,8 @@ mxslow    A  127.0.0.24
                 "--body-file", body, "--security", security]
         if phi:
             args.append("--phi")
+        if sender:
+            args += ["--from", sender]
         return self.sp.cli(*args).stdout.strip()
 
     def show(self, message_id):
@@ -280,6 +290,76 @@ mxslow    A  127.0.0.24
         state, out = self.wait_state(mid, {"bounced", "deferred"})
         self.assertEqual(state, "bounced", out)
         self.assertIn("5.1.10", out)
+
+    def test_permanent_failure_returns_one_notice_to_the_sender(self):
+        # Refused with 550 at RCPT: bounced, and the sender (whose domain's MX is the `ok`
+        # receiver) gets an RFC 3464 notice from MAILER-DAEMON with a null envelope sender,
+        # DKIM-signed, under the original's policy.
+        mid = self.send(f"nobody@reject.{ZONE}", "exclusive", sender=f"clinic@ok.{ZONE}")
+        state, out = self.wait_state(mid, {"bounced", "deferred", "delivered"})
+        self.assertEqual(state, "bounced", out)
+        self.assertIn("5.1.1", out)
+        deadline = time.time() + 60
+        notices = []
+        while time.time() < deadline and not notices:
+            notices = [e for e in self.ok.events("message")
+                       if mid in base64.b64decode(e["data_b64"]).decode(errors="replace")
+                       and "multipart/report" in base64.b64decode(e["data_b64"]).decode()]
+            time.sleep(0.3)
+        self.assertEqual(len(notices), 1, self.sp.log()[-3000:])
+        n = notices[0]
+        self.assertIn(n["mail_from"], ("", "<>"))
+        self.assertEqual(n["rcpt_tos"], [f"clinic@ok.{ZONE}"])
+        self.assertTrue(n["tls"])
+        data = base64.b64decode(n["data_b64"])
+        self.assert_dkim_verifies(data)
+        script = ("import email, sys, json\n"
+                  "from email import policy\n"
+                  "m = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)\n"
+                  "parts = list(m.iter_parts())\n"
+                  "status = parts[1]\n"
+                  "fields = [dict(block.items()) for block in status.get_payload()]\n"
+                  "print(json.dumps({'type': m.get_content_type(),\n"
+                  "  'report_type': m.get_param('report-type'),\n"
+                  "  'parts': [p.get_content_type() for p in parts],\n"
+                  "  'from': str(m['from']), 'auto': str(m['auto-submitted']),\n"
+                  "  'fields': fields}))\n")
+        parsed = json.loads(subprocess.run([SYSTEM_PYTHON, "-c", script], input=data,
+                                           capture_output=True, check=True).stdout)
+        self.assertEqual(parsed["type"], "multipart/report")
+        self.assertEqual(parsed["report_type"], "delivery-status")
+        self.assertEqual(parsed["parts"],
+                         ["text/plain", "message/delivery-status", "text/rfc822-headers"])
+        self.assertIn(f"MAILER-DAEMON@forms.{ZONE}", parsed["from"])
+        self.assertEqual(parsed["auto"], "auto-replied")
+        per_message, per_recipient = parsed["fields"][0], parsed["fields"][1]
+        self.assertEqual(per_message["Reporting-MTA"], f"dns; forms.{ZONE}")
+        self.assertEqual(per_recipient["Final-Recipient"], f"rfc822; nobody@reject.{ZONE}")
+        self.assertEqual(per_recipient["Action"], "failed")
+        self.assertEqual(per_recipient["Status"], "5.1.1")
+        self.assertEqual(per_recipient["Remote-MTA"], f"dns; mxreject.{ZONE}")
+        self.assertIn("550 5.1.1 no such user here", per_recipient["Diagnostic-Code"])
+        self.assertNotIn(MARKER, data.decode(errors="replace"))  # never the body
+
+    def test_a_bounce_is_never_bounced(self):
+        # The sender's own mailbox refuses too: the notice bounces, and nothing answers it.
+        mid = self.send(f"nobody@reject.{ZONE}", "exclusive", sender=f"clinic@reject.{ZONE}")
+        self.assertEqual(self.wait_state(mid, {"bounced", "deferred"})[0], "bounced")
+
+        def refused_notices():
+            return [e for e in self.reject.events("refused")
+                    if e["address"] == f"clinic@reject.{ZONE}"]
+        deadline = time.time() + 60
+        while time.time() < deadline and not refused_notices():
+            time.sleep(0.3)
+        self.assertEqual(len(refused_notices()), 1, self.sp.log()[-3000:])
+        self.assertIn(refused_notices()[0]["mail_from"], ("", "<>"))
+        time.sleep(3)  # three more claim rounds: no notice about the notice appears
+        self.assertEqual(len(refused_notices()), 1)
+        trail = self.sp.cli("audit", "export", "--data", self.sp.data).stdout
+        dsn_for = [json.loads(l)["object"] for l in trail.splitlines()
+                   if "dsn-for:" in l]
+        self.assertEqual(len([o for o in dsn_for if f"dsn-for:{mid}" in o]), 1, dsn_for)
 
     def test_check_dns_reads_spf_dkim_and_dmarc(self):
         proc = self.sp.cli("mail", "check-dns", "--data", self.sp.data, check=False)

@@ -12,6 +12,7 @@ Every event goes to --record as one JSON object per line:
   {"event": "message", "conn": 1, "tls": true, "version": ..., "cipher": ...,
    "mail_from": ..., "mail_options": [...], "rcpt_tos": [...], "data_b64": ..., "reply": ...}
   {"event": "dropped", "conn": 1}
+  {"event": "refused", "conn": 1, "address": ..., "mail_from": ..., "reply": ...}  (--rcpt-reply)
   {"event": "sni", "name": "mx.sealpost.test"}   (the server name the client's hello carried)
 
 Each event also has "time" (seconds since the epoch, when the sink saw it).
@@ -84,6 +85,8 @@ class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         await self.pause("rcpt")
         if address in self.rcpt_replies:
+            self.recorder.write(event="refused", conn=server.conn_id, address=address,
+                                mail_from=envelope.mail_from, reply=self.rcpt_replies[address])
             return self.rcpt_replies[address]
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK" if self.args.enhanced else "250 OK"

@@ -27,5 +27,8 @@ inline constexpr std::size_t kMaxRecipients = 100;
 // List-Unsubscribe with an https and a mailto URI fits comfortably.
 inline constexpr std::size_t kMaxExtraHeaders = 16;
 inline constexpr std::size_t kMaxExtraHeaderValueBytes = 2048;
+// A delivery status notification: the remote reply quoted, the original header returned.
+inline constexpr std::size_t kMaxDiagnosticBytes = 512;
+inline constexpr std::size_t kMaxOriginalHeaderBytes = 64 * 1024;
 
 }  // namespace mail::mime

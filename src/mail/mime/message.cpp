@@ -2,12 +2,14 @@
 // GMime sees it, and the finished bytes are checked again before they leave.
 #include "mail/mime/message.hpp"
 
+#include <fmt/format.h>
 #include <gmime/gmime.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <ctime>
 #include <mutex>
 #include <set>
 #include <string_view>
@@ -124,6 +126,104 @@ GObjectPtr<GMimeObject> text_part(const char* subtype, const std::string& canoni
   return GObjectPtr<GMimeObject>(GMIME_OBJECT(part.release()));
 }
 
+// RFC 3463: class "." subject "." detail, class 2, 4 or 5, the others 1 to 3 digits.
+bool is_status_code(std::string_view s) {
+  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
+  std::size_t i = 2;
+  for (int field = 0; field < 2; ++field) {
+    const std::size_t start = i;
+    while (i < s.size() && i - start < 4 && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start || i - start > 3) return false;
+    if (field == 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+  }
+  return i == s.size();
+}
+
+// Untrusted text quoted in a report: printable ASCII, bounded.
+std::string printable_ascii(std::string_view text, std::size_t max) {
+  std::string out(text.substr(0, max));
+  for (auto& ch : out) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F) ch = '?';
+  }
+  return out;
+}
+
+// RFC 5322 3.3, in UTC.
+std::string rfc5322_date(core::TimePoint when) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t t = core::unix_seconds(when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} +0000", kDays[tm.tm_wday], tm.tm_mday,
+                     kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// A header block fit to return as text/rfc822-headers: 7-bit, CRLF lines within 998 octets,
+// no blank line (that would end it), bounded.
+bool returnable_header(std::string_view h) {
+  if (h.empty() || h.size() > kMaxOriginalHeaderBytes) return false;
+  std::size_t start = 0;
+  while (start < h.size()) {
+    const std::size_t lf = h.find('\n', start);
+    if (lf == std::string_view::npos || lf == start || h[lf - 1] != '\r') return false;
+    const std::string_view line = h.substr(start, lf - 1 - start);
+    if (line.empty() || line.size() > 998) return false;
+    for (const char ch : line) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x80 || c == 0 || c == '\r') return false;
+    }
+    start = lf + 1;
+  }
+  return true;
+}
+
+// The machine-readable part of a DSN (RFC 3464 2.2, 2.3), CRLF lines.
+core::Result<std::string> delivery_status(const DeliveryReport& report, bool utf8) {
+  if (report.recipients.empty() || report.recipients.size() > kMaxRecipients)
+    return core::fail(ErrorKind::invalid_input, "a delivery report needs 1 to 100 recipients");
+  auto mta = normalize_domain(report.reporting_mta);
+  if (!mta)
+    return core::fail(ErrorKind::invalid_input, "the reporting MTA is not a domain name",
+                      mta.error().detail());
+  std::string out = fmt::format("Reporting-MTA: dns; {}\r\n", *mta);
+  if (report.arrival_date) out += "Arrival-Date: " + rfc5322_date(*report.arrival_date) + "\r\n";
+  for (const auto& r : report.recipients) {
+    if (!is_status_code(r.status) || r.status[0] == '2')
+      return core::fail(ErrorKind::invalid_input,
+                        "a failed recipient needs a 4.x.x or 5.x.x status");
+    out += "\r\n";
+    out += fmt::format("Final-Recipient: {}; {}\r\n", utf8 ? "utf-8" : "rfc822",
+                       r.final_recipient.str());
+    out += "Action: failed\r\n";
+    out += "Status: " + r.status + "\r\n";
+    if (auto remote = normalize_domain(r.remote_mta); !r.remote_mta.empty() && remote)
+      out += "Remote-MTA: dns; " + *remote + "\r\n";
+    if (!r.diagnostic.empty())
+      out +=
+          "Diagnostic-Code: smtp; " + printable_ascii(r.diagnostic, kMaxDiagnosticBytes) + "\r\n";
+    if (r.last_attempt) out += "Last-Attempt-Date: " + rfc5322_date(*r.last_attempt) + "\r\n";
+  }
+  return out;
+}
+
+// A leaf part whose content we wrote ourselves, sent as it is.
+GObjectPtr<GMimeObject> raw_part(const char* type, const char* subtype, const std::string& content,
+                                 GMimeContentEncoding encoding) {
+  GObjectPtr<GMimePart> part(g_mime_part_new_with_type(type, subtype));
+  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(content.data(), content.size()));
+  GObjectPtr<GMimeDataWrapper> wrapper(
+      g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+  g_mime_part_set_content(part.get(), wrapper.get());
+  g_mime_part_set_content_encoding(part.get(), encoding);
+  return GObjectPtr<GMimeObject>(GMIME_OBJECT(part.release()));
+}
+
 // The finished bytes, checked once more: CRLF only, no NUL, lines within RFC 5322's 998,
 // and the header holds exactly the fields we set (no field smuggled in through a value).
 core::Status check_output(std::string_view bytes, const std::set<std::string>& expected_names,
@@ -189,6 +289,17 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
     if (!h) return core::fail(h.error());
     html = std::move(*h);
   }
+  std::optional<std::string> report_text;
+  bool report_utf8 = false;
+  if (spec.report) {
+    if (spec.html_body)
+      return core::fail(ErrorKind::invalid_input, "a delivery report has no html body");
+    for (const auto& r : spec.report->recipients)
+      report_utf8 = report_utf8 || r.final_recipient.needs_smtputf8();
+    auto status = delivery_status(*spec.report, report_utf8);
+    if (!status) return core::fail(status.error());
+    report_text = std::move(*status);
+  }
   auto id_domain = normalize_domain(spec.message_id_domain);
   if (!id_domain)
     return core::fail(ErrorKind::invalid_input, "the Message-ID domain is not a domain name",
@@ -231,6 +342,8 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
   for (const auto* list : {&spec.to, &spec.cc}) {
     for (const auto& a : *list) smtputf8 = smtputf8 || a.needs_smtputf8();
   }
+  // 8-bit report content (RFC 6533) travels only where SMTPUTF8 is offered.
+  smtputf8 = smtputf8 || report_utf8;
 
   // --- The message.
   init_gmime_once();
@@ -264,6 +377,26 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
     GObjectPtr<GMimeObject> html_part = text_part("html", *html);
     g_mime_multipart_add(alternative.get(), html_part.get());
     body.reset(GMIME_OBJECT(alternative.release()));
+  }
+  if (report_text) {
+    GObjectPtr<GMimeMultipart> report(g_mime_multipart_new_with_subtype("report"));
+    g_mime_object_set_content_type_parameter(GMIME_OBJECT(report.get()), "report-type",
+                                             "delivery-status");
+    const std::string boundary = "=_sealpost_" + random_hex(rng, 16);
+    g_mime_multipart_set_boundary(report.get(), boundary.c_str());
+    g_mime_multipart_add(report.get(), body.get());
+    GObjectPtr<GMimeObject> status =
+        report_utf8
+            ? raw_part("message", "global-delivery-status", *report_text,
+                       GMIME_CONTENT_ENCODING_8BIT)
+            : raw_part("message", "delivery-status", *report_text, GMIME_CONTENT_ENCODING_7BIT);
+    g_mime_multipart_add(report.get(), status.get());
+    if (returnable_header(spec.report->original_header)) {
+      GObjectPtr<GMimeObject> header = raw_part(
+          "text", "rfc822-headers", spec.report->original_header, GMIME_CONTENT_ENCODING_7BIT);
+      g_mime_multipart_add(report.get(), header.get());
+    }
+    body.reset(GMIME_OBJECT(report.release()));
   }
   g_mime_message_set_mime_part(message.get(), body.get());
 

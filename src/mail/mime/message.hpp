@@ -24,6 +24,28 @@
 
 namespace mail::mime {
 
+// A delivery status notification (RFC 3464) about a message we could not deliver. With
+// MessageSpec::report set, the body becomes multipart/report; report-type=delivery-status:
+// the text body (for people), this report (for programs), and the original's header
+// (text/rfc822-headers) when one is given. When an address needs UTF-8 the machine part is
+// message/global-delivery-status (RFC 6533), addresses typed utf-8.
+// Trust: `diagnostic` and `original_header` come from remote servers and from the original
+// message: the diagnostic is reduced to printable ASCII and bounded; a header that is not
+// 7-bit CRLF text within the line limit is left out rather than passed on.
+struct DeliveryReport {
+  std::string reporting_mta;                    // our host name
+  std::optional<core::TimePoint> arrival_date;  // when the original was queued
+  struct Recipient {
+    Address final_recipient;
+    std::string status;      // RFC 3463 code of the failure, "5.1.1"
+    std::string remote_mta;  // the MX host that answered; empty when none was reached
+    std::string diagnostic;  // the remote's SMTP reply ("550 5.1.1 ..."), or empty
+    std::optional<core::TimePoint> last_attempt;
+  };
+  std::vector<Recipient> recipients;  // 1..kMaxRecipients, action "failed" each
+  std::string original_header;        // the original's header block, CRLF lines, or empty
+};
+
 struct MessageSpec {
   Address from;
   std::optional<std::string> from_name;  // UTF-8; RFC 2047-encoded when not ASCII
@@ -39,6 +61,9 @@ struct MessageSpec {
   // Only names from kAllowedExtraHeaders (any case; written in the list's spelling), each at
   // most once; values printable ASCII (and space/tab) only.
   std::vector<std::pair<std::string, std::string>> extra_headers;
+  // When set, the message is a delivery status notification (see DeliveryReport); html_body
+  // must then be empty.
+  std::optional<DeliveryReport> report;
 };
 
 // Header fields a caller may add. List-* for bulk mail (RFC 2369, RFC 8058), Auto-Submitted

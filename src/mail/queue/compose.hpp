@@ -15,6 +15,7 @@
 #include "core/secret.hpp"
 #include "mail/dkim/signer.hpp"
 #include "mail/mime/address.hpp"
+#include "mail/mime/message.hpp"
 #include "mail/policy/policy.hpp"
 #include "store/records.hpp"
 
@@ -31,6 +32,9 @@ struct Outgoing {
   policy::Policy security = policy::Policy::opportunistic;
   bool phi = false;
   std::string origin;  // "cli:<user>", "api:<key>", "notify", "dsn"
+  // A delivery status notification (bounce.hpp): the body is a multipart/report and the
+  // envelope sender is null (MAIL FROM:<>), so that no bounce is ever answered by another.
+  std::optional<mime::DeliveryReport> report;
 };
 
 struct Prepared {

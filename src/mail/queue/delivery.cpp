@@ -18,6 +18,7 @@
 
 #include "core/log.hpp"
 #include "mail/dns/records.hpp"
+#include "mail/queue/bounce.hpp"
 #include "mail/queue/compose.hpp"
 #include "mail/smtp/session.hpp"
 
@@ -123,7 +124,8 @@ std::string verified_name(const smtp::TlsRecord& tls, const policy::Decision& d)
 
 struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   Impl(net::io_context& io, store::Store& s, core::BlockingPool& p, dns::Resolver& r,
-       const core::SecretBytes& key, audit::Auditor& a, const core::Clock& c, DeliveryOptions o)
+       const core::SecretBytes& key, const dkim::Signer& sg, audit::Auditor& a,
+       const core::Clock& c, DeliveryOptions o)
       : io(io),
         strand(net::make_strand(io)),
         timer(strand),
@@ -132,6 +134,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         pool(p),
         resolver(r),
         queue_key(key),
+        signer(sg),
         auditor(a),
         clock(c),
         options(std::move(o)),
@@ -145,6 +148,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   core::BlockingPool& pool;
   dns::Resolver& resolver;
   const core::SecretBytes& queue_key;
+  const dkim::Signer& signer;
   audit::Auditor& auditor;
   const core::Clock& clock;
   DeliveryOptions options;
@@ -499,6 +503,33 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     co_return last;
   }
 
+  // In the unit of work recording `failed`: the sender's bounce notice, queued with its audit
+  // entry. A notice that cannot be built (a sender we cannot write to, a damaged row) is
+  // logged and left out: the failures are recorded all the same.
+  core::Status queue_bounce(store::Store& tx, const std::vector<FailedRecipient>& failed) {
+    const std::string& id = failed.front().attempt.message_id;
+    auto original = tx.mail().find_message_blocking(id, true);
+    if (!original) return core::fail(original.error());
+    if (!*original) return core::ok();
+    core::SystemRng rng;
+    auto notice =
+        prepare_bounce(**original, failed, signer, queue_key, options.ehlo_name, clock.now(), rng);
+    if (!notice) {
+      spdlog::warn("event=mail_bounce_not_sent message={} reason={}", id,
+                   core::log_safe(notice.error().public_text()));
+      return core::ok();
+    }
+    if (!*notice) return core::ok();  // the original had a null sender: never bounce a bounce
+    const auto& p = **notice;
+    if (auto q = tx.mail().enqueue_blocking(p.record, p.recipients); !q)
+      return core::fail(q.error());
+    return auditor.record_in_blocking(
+        tx, "system", "mail.queue",
+        fmt::format("message:{} recipients:1 policy:{} phi:{} bytes:{} dsn-for:{}", p.record.id,
+                    p.record.security, p.record.phi ? "yes" : "no", p.record.size, id),
+        "local", "ok");
+  }
+
   awaitable<void> record(const Group& g, const Result& summary) {
     const std::int64_t t = now();
     const bool expired = t - g.created_at >= options.expire.count();
@@ -555,15 +586,23 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     const bool used_tls = summary.tls.tls && summary.tls.version.size() > 0;
     const std::string domain = g.domain;
     const std::string owner = options.node_id;
-    std::function<core::Status()> job = [this, rows, used_tls, domain, owner, t] {
-      for (const auto& [attempt, next] : rows) {
-        bool held = false;
-        auto s = store.transact_blocking("record mail attempt", [&](store::Store& tx) {
+    std::map<int, std::string> addresses;
+    for (const auto& r : g.recipients) addresses[r.idx] = r.address;
+    std::function<core::Status()> job = [this, rows, used_tls, domain, owner, t, addresses] {
+      // One unit of work for the group: every attempt with its audit entry, and the bounce
+      // notice for the recipients that failed for good.
+      std::vector<int> lost;
+      auto s = store.transact_blocking("record mail attempts", [&](store::Store& tx) {
+        lost.clear();
+        std::vector<FailedRecipient> failed;
+        for (const auto& [attempt, next] : rows) {
           auto r = tx.mail().record_attempt_blocking(owner, attempt, next);
           if (!r) return core::Status(core::fail(r.error()));
-          held = *r;
-          if (!held) return core::ok();
-          return auditor.record_in_blocking(
+          if (!*r) {
+            lost.push_back(attempt.idx);
+            continue;
+          }
+          auto a = auditor.record_in_blocking(
               tx, "system", "mail." + std::string(store::mail_state_name(attempt.result)),
               fmt::format("message:{} recipient:{} domain:{} mx:{} tls:{} verified:{} "
                           "policy:{} reply:{} {}",
@@ -573,19 +612,24 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
                           attempt.verified.empty() ? "-" : attempt.verified, attempt.policy,
                           attempt.code, attempt.enhanced),
               "local", "ok");
-        });
-        if (!s) return s;
-        if (!held) {
-          spdlog::warn("event=mail_lease_lost message={} recipient={}", attempt.message_id,
-                       attempt.idx);
+          if (!a) return a;
+          if (attempt.result == MailState::bounced)
+            failed.push_back({.address = addresses.at(attempt.idx), .attempt = attempt});
         }
-        if (auto c = auditor.settle_blocking(); !c) {
-          spdlog::error("event=audit_checkpoint_failed detail={}",
-                        core::log_safe(c.error().detail()));
-        }
+        if (failed.empty()) return core::ok();
+        return queue_bounce(tx, failed);
+      });
+      if (!s) return s;
+      for (const int idx : lost) {
+        spdlog::warn("event=mail_lease_lost message={} recipient={}", rows.front().first.message_id,
+                     idx);
+      }
+      if (auto c = auditor.settle_blocking(); !c) {
+        spdlog::error("event=audit_checkpoint_failed detail={}",
+                      core::log_safe(c.error().detail()));
       }
       if (used_tls) {
-        if (auto s = store.mail().note_tls_seen_blocking(domain, t); !s) return s;
+        if (auto seen = store.mail().note_tls_seen_blocking(domain, t); !seen) return seen;
       }
       return core::ok();
     };
@@ -612,8 +656,9 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
 
 Delivery::Delivery(net::io_context& io, store::Store& store, core::BlockingPool& pool,
                    dns::Resolver& resolver, const core::SecretBytes& queue_key,
-                   audit::Auditor& auditor, const core::Clock& clock, DeliveryOptions options)
-    : impl_(std::make_shared<Impl>(io, store, pool, resolver, queue_key, auditor, clock,
+                   const dkim::Signer& signer, audit::Auditor& auditor, const core::Clock& clock,
+                   DeliveryOptions options)
+    : impl_(std::make_shared<Impl>(io, store, pool, resolver, queue_key, signer, auditor, clock,
                                    std::move(options))) {}
 
 Delivery::~Delivery() = default;

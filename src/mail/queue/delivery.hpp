@@ -6,7 +6,8 @@
 //
 // Life of a message: docs/ARCHITECTURE.md. Outcomes per recipient: delivered; deferred (a
 // temporary failure: due again after a jittered exponential backoff; bounced once the
-// message is older than `expire`); bounced (a permanent failure); dropped (policy
+// message is older than `expire`); bounced (a permanent failure; the sender gets one
+// notice, bounce.hpp); dropped (policy
 // `exclusive` and no acceptable TLS); awaiting_fallback (policy `forced` and no acceptable
 // TLS: the message-level encryption of issue 9 will take it).
 //
@@ -26,6 +27,7 @@
 #include "core/blocking_pool.hpp"
 #include "core/clock.hpp"
 #include "core/secret.hpp"
+#include "mail/dkim/signer.hpp"
 #include "mail/dns/resolver.hpp"
 #include "mail/policy/policy.hpp"
 #include "mail/smtp/limits.hpp"
@@ -56,9 +58,10 @@ struct DeliveryOptions {
 class Delivery {
  public:
   // Everything passed must outlive the Delivery.
+  // `signer` signs the bounce notices (bounce.hpp) this node queues.
   Delivery(boost::asio::io_context& io, store::Store& store, core::BlockingPool& pool,
-           dns::Resolver& resolver, const core::SecretBytes& queue_key, audit::Auditor& auditor,
-           const core::Clock& clock, DeliveryOptions options);
+           dns::Resolver& resolver, const core::SecretBytes& queue_key, const dkim::Signer& signer,
+           audit::Auditor& auditor, const core::Clock& clock, DeliveryOptions options);
   ~Delivery();
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;

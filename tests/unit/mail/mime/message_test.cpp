@@ -190,6 +190,114 @@ TEST(Message, HtmlMakesMultipartAlternative) {
   EXPECT_NE(m->bytes.find("boundary=\"=_sealpost_"), std::string::npos);
 }
 
+DeliveryReport report() {
+  DeliveryReport r;
+  r.reporting_mta = "forms.example.org";
+  r.arrival_date = kDate - std::chrono::hours(1);
+  r.recipients.push_back({.final_recipient = addr("patient@example.net"),
+                          .status = "5.1.1",
+                          .remote_mta = "mx.example.net",
+                          .diagnostic = "550 5.1.1 no such user\x01 here",
+                          .last_attempt = kDate});
+  r.original_header = "From: clinic@example.org\r\nTo: patient@example.net\r\n";
+  return r;
+}
+
+// The raw content of part `index` of the top multipart.
+std::string part_content(const Parsed& p, int index) {
+  GMimeObject* part =
+      g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(p.message)), index);
+  GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(part));
+  GMimeStream* out = g_mime_stream_mem_new();
+  g_mime_data_wrapper_write_to_stream(content, out);
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
+  std::string text(reinterpret_cast<const char*>(bytes->data), bytes->len);
+  g_object_unref(out);
+  return text;
+}
+
+TEST(Message, DeliveryStatusNotification) {
+  auto s = spec();
+  s.subject = "Undelivered Mail Returned to Sender";
+  s.report = report();
+  auto m = build(s);
+  ASSERT_TRUE(m) << m.error().detail();
+  expect_wire_clean(m->bytes);
+  EXPECT_NE(header_block(m->bytes).find("Content-Type: multipart/report;"), std::string::npos);
+  EXPECT_NE(header_block(m->bytes).find("report-type=delivery-status"), std::string::npos);
+  Parsed p(m->bytes);
+  GMimeObject* body = g_mime_message_get_mime_part(p.message);
+  ASSERT_TRUE(GMIME_IS_MULTIPART(body));
+  ASSERT_EQ(g_mime_multipart_get_count(GMIME_MULTIPART(body)), 3);
+  auto type = [&](int i) {
+    return g_mime_object_get_content_type(g_mime_multipart_get_part(GMIME_MULTIPART(body), i));
+  };
+  EXPECT_TRUE(g_mime_content_type_is_type(type(0), "text", "plain"));
+  EXPECT_TRUE(g_mime_content_type_is_type(type(1), "message", "delivery-status"));
+  EXPECT_TRUE(g_mime_content_type_is_type(type(2), "text", "rfc822-headers"));
+  EXPECT_EQ(part_content(p, 1),
+            "Reporting-MTA: dns; forms.example.org\r\n"
+            "Arrival-Date: Fri, 15 Jan 2027 07:00:00 +0000\r\n"
+            "\r\n"
+            "Final-Recipient: rfc822; patient@example.net\r\n"
+            "Action: failed\r\n"
+            "Status: 5.1.1\r\n"
+            "Remote-MTA: dns; mx.example.net\r\n"
+            "Diagnostic-Code: smtp; 550 5.1.1 no such user? here\r\n"
+            "Last-Attempt-Date: Fri, 15 Jan 2027 08:00:00 +0000\r\n");
+  EXPECT_EQ(part_content(p, 2), "From: clinic@example.org\r\nTo: patient@example.net\r\n");
+  EXPECT_FALSE(m->needs_smtputf8);
+}
+
+TEST(Message, DeliveryReportLeavesOutAHeaderItCannotReturnAndRefusesBadFields) {
+  auto s = spec();
+  s.report = report();
+  s.report->original_header = "Subject: caf\xc3\xa9\r\n";  // 8-bit: not returned
+  auto m = build(s);
+  ASSERT_TRUE(m);
+  Parsed p(m->bytes);
+  EXPECT_EQ(g_mime_multipart_get_count(GMIME_MULTIPART(g_mime_message_get_mime_part(p.message))),
+            2);
+
+  for (const char* bad : {"2.0.0", "5.1", "5.1.1234", "6.1.1", "5.1.1\r\nX: y", ""}) {
+    auto t = spec();
+    t.report = report();
+    t.report->recipients[0].status = bad;
+    EXPECT_FALSE(build(t)) << bad;
+  }
+  auto none = spec();
+  none.report = report();
+  none.report->recipients.clear();
+  EXPECT_FALSE(build(none));
+  auto html = spec();
+  html.report = report();
+  html.html_body = "<p>x</p>";
+  EXPECT_FALSE(build(html));
+  // A remote MTA that is not a host name is left out, never written as given.
+  auto odd = spec();
+  odd.report = report();
+  odd.report->recipients[0].remote_mta = "mx\r\nX-Injected: 1";
+  auto built = build(odd);
+  ASSERT_TRUE(built);
+  EXPECT_EQ(built->bytes.find("X-Injected"), std::string::npos);
+}
+
+TEST(Message, DeliveryReportForAUtf8RecipientIsGlobal) {
+  auto s = spec();
+  s.report = report();
+  s.report->recipients[0].final_recipient = addr("j\xc3\xb6rg@example.net");
+  auto m = build(s);
+  ASSERT_TRUE(m) << m.error().detail();
+  EXPECT_TRUE(m->needs_smtputf8);
+  Parsed p(m->bytes);
+  GMimeObject* body = g_mime_message_get_mime_part(p.message);
+  EXPECT_TRUE(g_mime_content_type_is_type(
+      g_mime_object_get_content_type(g_mime_multipart_get_part(GMIME_MULTIPART(body), 1)),
+      "message", "global-delivery-status"));
+  EXPECT_NE(part_content(p, 1).find("Final-Recipient: utf-8; j\xc3\xb6rg@example.net\r\n"),
+            std::string::npos);
+}
+
 TEST(Message, CcReplyToAndExtraHeaders) {
   auto s = spec();
   s.cc = {addr("c1@example.net"), addr("c2@example.net")};
