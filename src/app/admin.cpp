@@ -1,5 +1,6 @@
 #include "app/admin.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -104,10 +105,12 @@ void Readiness::check(std::function<void(Result)> done) {
   }
 }
 
-void Readiness::add_alert(std::string kind) {
-  metrics_.set_alert(kind);
+void Readiness::set_alert(std::string kind, bool raised) {
+  metrics_.set_alert(kind, raised);
   std::lock_guard lock(last_mutex_);
-  alerts_.push_back(std::move(kind));
+  auto it = std::find(alerts_.begin(), alerts_.end(), kind);
+  if (raised && it == alerts_.end()) alerts_.push_back(std::move(kind));
+  if (!raised && it != alerts_.end()) alerts_.erase(it);
 }
 
 void Readiness::start_periodic(std::chrono::seconds period) {

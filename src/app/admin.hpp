@@ -54,7 +54,9 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
   // An alert that needs a person (e.g. "audit_chain_broken"): shown by /readyz and as
   // sealpost_alert{kind} = 1 until the process restarts. It does not make the node unready:
   // whoever raised it decided whether serving goes on. `kind` is a fixed name, no detail.
-  void add_alert(std::string kind);
+  void add_alert(std::string kind) { set_alert(std::move(kind), true); }
+  // An alert that clears itself when its cause goes (e.g. "mail_backlog").
+  void set_alert(std::string kind, bool raised);
 
   static constexpr std::chrono::seconds kDeadline{3};
 

@@ -276,6 +276,11 @@ const std::vector<Setting>& settings() {
                            [](Config& c, auto v) { c.mail.max_connections = v; }),
       integer_setting<int>("mail", "max_per_domain", 1, 100,
                            [](Config& c, auto v) { c.mail.max_per_domain = v; }),
+      integer_setting<int>("mail", "backlog_alert_recipients", 1, 10'000'000,
+                           [](Config& c, auto v) { c.mail.backlog_alert_recipients = v; }),
+      integer_setting<int>(
+          "mail", "backlog_alert_seconds", 60, 30 * 86400,
+          [](Config& c, auto v) { c.mail.backlog_alert_age = std::chrono::seconds(v); }),
       // O3: the admin listener and log format.
       string_setting("server", "admin_listen", &Config::admin_listen),
       {"server", "admin_listen_public",
@@ -462,6 +467,8 @@ std::string default_config_text(const std::string& database) {
 #                                   # (renewed while it works); after a crash, others wait this long
 # max_connections = 32              # 1..1000: SMTP sessions at once, this node
 # max_per_domain = 4                # 1..100: of them to one recipient domain
+# backlog_alert_recipients = 5000   # 1..10000000: alert while more recipients wait (A3)
+# backlog_alert_seconds = 14400     # 60..2592000: alert while the oldest waits longer
 #
 # Per recipient domain; the stricter of this and the message's own policy wins:
 # [mail.domains."bank.example"]

@@ -41,6 +41,10 @@ struct MailConfig {
   std::chrono::seconds lease{120};   // how long a claim holds a recipient (renewed while used)
   std::size_t max_connections = 32;  // SMTP sessions at once, this node
   std::size_t max_per_domain = 4;    // of them to one recipient domain
+  // A3: the queue backlog alert, raised while recipients waiting (queued or deferred) are
+  // more than this many, or the oldest waiting message is older than this.
+  std::size_t backlog_alert_recipients = 5000;
+  std::chrono::seconds backlog_alert_age{4 * 3600};
 };
 
 struct Config {

@@ -3,9 +3,11 @@
 #include "app/mail_commands.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -348,6 +350,69 @@ int run_mail_queue(const std::string& data_dir) {
                 static_cast<long long>(r.count), time_text(r.oldest).c_str());
   }
   (*store)->close();
+  return 0;
+}
+
+int run_mail_cancel(const std::string& data_dir, const std::string& id) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto message = (*store)->mail().find_message_blocking(id, false);
+  if (!message) return fail_line(message.error().public_text());
+  if (!*message) return fail_line("no message " + core::log_safe(id));
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+
+  // The waiting recipients are leased to this command, as a node would lease them, so a node
+  // cannot start on one while it is being cancelled; one being attempted right now is left.
+  core::SystemClock clock;
+  core::SystemRng rng;
+  std::array<std::uint8_t, 8> tag{};
+  rng.fill(tag);
+  const std::string owner = fmt::format("cancel/{:02x}", fmt::join(tag, ""));
+  const std::int64_t now = core::unix_seconds(clock.now());
+  auto claimed = (*store)->mail().claim_message_blocking(owner, id, now, now + 60);
+  if (!claimed) return fail_line(claimed.error().public_text());
+  const std::string actor = cli_actor();
+  std::size_t cancelled = 0;
+  if (!claimed->empty()) {
+    auto s = (*audit)->change("cancel mail", "mail.cancel",
+                              [&](store::Store& tx) -> core::Result<std::string> {
+                                cancelled = 0;
+                                for (const auto& c : *claimed) {
+                                  store::MailAttempt a;
+                                  a.message_id = c.message_id;
+                                  a.idx = c.idx;
+                                  a.at = now;
+                                  a.result = store::MailState::dropped;
+                                  a.reply = "cancelled by " + actor;
+                                  a.policy = (*message)->security;
+                                  auto held = tx.mail().record_attempt_blocking(owner, a, 0);
+                                  if (!held) return core::fail(held.error());
+                                  if (*held) ++cancelled;
+                                }
+                                return fmt::format("message:{} recipients:{}", id, cancelled);
+                              });
+    if (!s) {
+      (void)(*store)->mail().release_leases_blocking(owner);
+      return fail_line(s.error().public_text());
+    }
+  }
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
+  auto rcpts = (*store)->mail().list_recipients_blocking(id);
+  if (!rcpts) return fail_line(rcpts.error().public_text());
+  std::size_t in_flight = 0;
+  for (const auto& r : *rcpts) {
+    in_flight += r.state == store::MailState::queued || r.state == store::MailState::deferred ||
+                 r.state == store::MailState::awaiting_fallback;
+  }
+  (*store)->close();
+  std::printf("cancelled %zu recipient(s) of %s\n", cancelled, id.c_str());
+  if (in_flight > 0) {
+    std::printf("%zu recipient(s) are being attempted right now: run the command again\n",
+                in_flight);
+    return 1;
+  }
   return 0;
 }
 

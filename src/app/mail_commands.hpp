@@ -41,5 +41,9 @@ int run_mail_show(const std::string& data_dir, const std::string& id);
 int run_mail_check_dns(const std::string& data_dir);
 // `mail queue`: recipients by domain and state, with the oldest message's age.
 int run_mail_queue(const std::string& data_dir);
+// `mail cancel ID`: every recipient of the message still waiting becomes `dropped` (reply
+// "cancelled by <user>"), audited as mail.cancel. A recipient a node is attempting at this
+// moment is left; exit 1 says so (run it again).
+int run_mail_cancel(const std::string& data_dir, const std::string& id);
 
 }  // namespace app

@@ -153,6 +153,10 @@ int main(int argc, char** argv) {
   auto* mail_show = mail->add_subcommand("show", "A message and each recipient's state");
   add_data(mail_show);
   mail_show->add_option("ID", message_id, "The id `mail send` printed")->required();
+  auto* mail_cancel =
+      mail->add_subcommand("cancel", "Stop sending a message to its waiting recipients");
+  add_data(mail_cancel);
+  mail_cancel->add_option("ID", message_id, "The id `mail send` printed")->required();
   auto* mail_queue = mail->add_subcommand("queue", "The queue by domain and state");
   add_data(mail_queue);
   auto* mail_check_dns = mail->add_subcommand(
@@ -192,6 +196,7 @@ int main(int argc, char** argv) {
   if (*mail_send) return app::run_mail_send(data, send);
   if (*mail_show) return app::run_mail_show(data, message_id);
   if (*mail_queue) return app::run_mail_queue(data);
+  if (*mail_cancel) return app::run_mail_cancel(data, message_id);
   if (*mail_check_dns) return app::run_mail_check_dns(data);
   return 2;
 }

@@ -152,9 +152,25 @@ Metrics::Metrics()
                  .Add({})),
       alerts_(prometheus::BuildGauge()
                   .Name("sealpost_alert")
-                  .Help("1 for each alert raised since start that needs a person (kind: "
-                        "audit_chain_broken)")
-                  .Register(*registry_)) {
+                  .Help("1 for each alert that needs a person while it is raised (kinds: "
+                        "audit_chain_broken, mail_disabled, mail_backlog)")
+                  .Register(*registry_)),
+      mail_attempts_(prometheus::BuildCounter()
+                         .Name("sealpost_mail_attempts_total")
+                         .Help("Delivery attempts by this node, per recipient, by the state "
+                               "they left it in and how the TLS certificate was verified")
+                         .Register(*registry_)),
+      mail_recipients_(prometheus::BuildGauge()
+                           .Name("sealpost_mail_recipients")
+                           .Help("Recipients in the shared mail queue by state, as of the last "
+                                 "backlog check (all nodes)")
+                           .Register(*registry_)),
+      mail_oldest_(prometheus::BuildGauge()
+                       .Name("sealpost_mail_oldest_waiting_seconds")
+                       .Help("Age of the oldest message with a recipient still queued or "
+                             "deferred, as of the last backlog check")
+                       .Register(*registry_)
+                       .Add({})) {
   for (auto kind : kPostKinds) {
     const auto known = classify_submission(kind);
     submissions_.Add(
@@ -198,7 +214,21 @@ void Metrics::count_audit_append(bool ok) {
 
 void Metrics::set_portal_sessions(double sessions) { portal_sessions_.Set(sessions); }
 void Metrics::set_ready(bool ready) { ready_.Set(ready ? 1 : 0); }
-void Metrics::set_alert(const std::string& kind) { alerts_.Add({{"kind", kind}}).Set(1); }
+void Metrics::set_alert(const std::string& kind, bool raised) {
+  alerts_.Add({{"kind", kind}}).Set(raised ? 1 : 0);
+}
+
+void Metrics::count_mail_attempt(std::string_view result, std::string_view verified) {
+  mail_attempts_.Add({{"result", std::string(result)}, {"verified", std::string(verified)}})
+      .Increment();
+}
+
+void Metrics::set_mail_queue(const std::map<std::string, std::int64_t>& recipients_by_state,
+                             double oldest_waiting_seconds) {
+  for (const auto& [state, count] : recipients_by_state)
+    mail_recipients_.Add({{"state", state}}).Set(static_cast<double>(count));
+  mail_oldest_.Set(oldest_waiting_seconds);
+}
 
 void Metrics::set_samplers(Samplers samplers) {
   std::lock_guard lock(samplers_mutex_);

@@ -13,6 +13,7 @@
 #include <prometheus/registry.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,8 +52,13 @@ class Metrics {
   void count_audit_append(bool ok);
   void set_portal_sessions(double sessions);
   void set_ready(bool ready);
-  // sealpost_alert{kind} = 1 (Readiness::add_alert).
-  void set_alert(const std::string& kind);
+  // sealpost_alert{kind} = 1 while raised, 0 once cleared (Readiness::set_alert).
+  void set_alert(const std::string& kind, bool raised = true);
+  // Outbound mail: each attempt's outcome per recipient and how its TLS was verified
+  // (Delivery's on_attempt), and the shared queue as the last backlog check saw it.
+  void count_mail_attempt(std::string_view result, std::string_view verified);
+  void set_mail_queue(const std::map<std::string, std::int64_t>& recipients_by_state,
+                      double oldest_waiting_seconds);
 
   // Gauges read when scraped; each must be cheap and thread-safe.
   struct Samplers {
@@ -82,6 +88,9 @@ class Metrics {
   prometheus::Gauge& portal_sessions_;
   prometheus::Gauge& ready_;
   prometheus::Family<prometheus::Gauge>& alerts_;
+  prometheus::Family<prometheus::Counter>& mail_attempts_;
+  prometheus::Family<prometheus::Gauge>& mail_recipients_;
+  prometheus::Gauge& mail_oldest_;
   std::mutex samplers_mutex_;
   Samplers samplers_;
 };

@@ -27,6 +27,7 @@
 #include "app/files.hpp"
 #include "app/form_routes.hpp"
 #include "app/mail_commands.hpp"
+#include "app/mail_monitor.hpp"
 #include "app/portal_routes.hpp"
 #include "app/store_setup.hpp"
 #include "app/systemd_notify.hpp"
@@ -440,23 +441,41 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
     dns_options.timeout = config->mail.dns_timeout;
     auto created = mail::dns::Resolver::create(dns_options);
     auto signer = load_mail_signer(dir, *config);
-    if (!created) {
+    if (config->mail.dkim_selector.empty()) {
+      // Mail was never set up here: nothing to send, nothing to alert about.
+      spdlog::info("event=mail_not_configured detail=[mail] dkim_selector is not set");
+    } else if (!created) {
       spdlog::error("event=mail_disabled reason={}", core::log_safe(created.error().public_text()));
+      readiness->add_alert("mail_disabled");
     } else if (!signer) {
       // Every message is signed, bounce notices too: without a key nothing is sent.
       spdlog::error("event=mail_disabled reason={}", core::log_safe(signer.error().public_text()));
+      readiness->add_alert("mail_disabled");
     } else {
       mail_signer = std::make_unique<mail::dkim::Signer>(std::move(*signer));
       resolver = std::move(*created);
       if (!resolver->validating()) {
         spdlog::warn("event=mail_dnssec_off detail=no trust anchor: DANE never applies");
       }
-      delivery = std::make_unique<mail::queue::Delivery>(
-          io, *store, pool, *resolver, *mail_queue_key, *mail_signer, auditor, clock,
-          delivery_options(*config, mail_hostname(*config), rng));
+      auto options = delivery_options(*config, mail_hostname(*config), rng);
+      options.on_attempt = [&metrics](const store::MailAttempt& a) {
+        metrics.count_mail_attempt(store::mail_state_name(a.result),
+                                   a.verified.empty() ? "none" : a.verified);
+      };
+      delivery =
+          std::make_unique<mail::queue::Delivery>(io, *store, pool, *resolver, *mail_queue_key,
+                                                  *mail_signer, auditor, clock, std::move(options));
       delivery->start();
     }
   }
+  // A3: the shared queue's backlog, watched whether or not this node delivers.
+  auto mail_monitor = std::make_shared<MailMonitor>(
+      io, *store, pool, auditor, metrics, readiness, clock,
+      MailMonitor::Thresholds{
+          .recipients = static_cast<std::int64_t>(config->mail.backlog_alert_recipients),
+          .age = config->mail.backlog_alert_age},
+      std::chrono::seconds(10));
+  mail_monitor->start();
   // Weak: the reloader (its timer) must go before the io_context, the portal lives longer.
   portal.set_after_change([weak = std::weak_ptr<CatalogReloader>(reloader)] {
     if (auto r = weak.lock()) r->refresh_blocking();
@@ -476,6 +495,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
         notify_systemd_stopping();
         reloader->stop();
         if (delivery) delivery->stop([] { spdlog::info("event=mail_delivery_stopped"); });
+        mail_monitor->stop();
         readiness->stop();
         if (admin) admin->drain();
         blocks.stop();

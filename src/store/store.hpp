@@ -271,6 +271,12 @@ class MailStore {
                                                                          std::int64_t now,
                                                                          std::int64_t lease_until,
                                                                          std::size_t limit) = 0;
+  // Leases to `owner` every recipient of message `id` still waiting (queued, deferred or
+  // awaiting_fallback, due or not) that no node holds a live lease on: what an operator's
+  // `mail cancel` then records as dropped. Recipients being attempted right now are left out.
+  virtual core::Result<std::vector<ClaimedRecipient>> claim_message_blocking(
+      const std::string& owner, const std::string& id, std::int64_t now,
+      std::int64_t lease_until) = 0;
   // Extends `owner`'s leases of these recipients (a long delivery); how many it still held.
   virtual core::Result<std::size_t> renew_leases_blocking(
       const std::string& owner, const std::vector<std::pair<std::string, int>>& recipients,

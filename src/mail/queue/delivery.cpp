@@ -640,6 +640,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
                     core::log_safe(stored.error().detail()));
     }
     for (const auto& [attempt, next] : rows) {
+      if (stored && options.on_attempt) options.on_attempt(attempt);
       // M10: never a body or a subject; the recipient by position, the domain by name.
       spdlog::info(
           "event=mail_attempt message={} recipient={} domain={} result={} mx={} ip={} tls={} "

@@ -53,6 +53,8 @@ struct DeliveryOptions {
   std::size_t max_per_domain = 4;
   std::chrono::milliseconds poll{1000};  // how often the queue is asked for due work
   smtp::Timeouts timeouts;
+  // Told of every attempt recorded (metrics), on the strand; never a body or an address.
+  std::function<void(const store::MailAttempt&)> on_attempt;
 };
 
 class Delivery {

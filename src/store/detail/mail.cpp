@@ -79,6 +79,12 @@ constexpr const char* kClaimSqlite =
     "  ORDER BY next_attempt_at, message_id, idx LIMIT ?4) "
     "RETURNING message_id, idx, address, domain, attempts, "
     "(SELECT created_at FROM mail_messages AS m WHERE m.id = mail_recipients.message_id)";
+constexpr const char* kClaimMessage =
+    "UPDATE mail_recipients SET lease_owner = ?1, lease_until = ?2 "
+    "WHERE message_id = ?4 AND state IN ('queued', 'deferred', 'awaiting_fallback') "
+    "AND (lease_until IS NULL OR lease_until <= ?3) "
+    "RETURNING message_id, idx, address, domain, attempts, "
+    "(SELECT created_at FROM mail_messages AS m WHERE m.id = mail_recipients.message_id)";
 constexpr const char* kRenewLease =
     "UPDATE mail_recipients SET lease_until = ?4 "
     "WHERE message_id = ?1 AND idx = ?2 AND lease_owner = ?3";
@@ -208,6 +214,27 @@ core::Result<std::vector<ClaimedRecipient>> SqlMail::claim_due_blocking(const st
           return std::tie(a.created_at, a.message_id, a.idx) <
                  std::tie(b.created_at, b.message_id, b.idx);
         });
+        return out;
+      });
+}
+
+core::Result<std::vector<ClaimedRecipient>> SqlMail::claim_message_blocking(
+    const std::string& owner, const std::string& id, std::int64_t now, std::int64_t lease_until) {
+  return db_.transact_value<std::vector<ClaimedRecipient>>(
+      "claim mail message", engine::TxMode::write,
+      [&](engine::Connection& conn) -> core::Result<std::vector<ClaimedRecipient>> {
+        auto rows =
+            conn.query(sql::kClaimMessage, {Param{std::string_view(owner)}, Param{lease_until},
+                                            Param{now}, Param{std::string_view(id)}});
+        if (!rows) return core::fail(std::move(rows).error());
+        std::vector<ClaimedRecipient> out;
+        for (const auto& row : *rows) {
+          out.push_back(ClaimedRecipient{row.text(0), static_cast<int>(row.int64(1)), row.text(2),
+                                         row.text(3), static_cast<int>(row.int64(4)),
+                                         row.int64(5)});
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const auto& a, const auto& b) { return a.idx < b.idx; });
         return out;
       });
 }

@@ -162,6 +162,9 @@ class SqlMail final : public MailStore {
   explicit SqlMail(engine::Executor& db) : db_(db) {}
   core::Status enqueue_blocking(const MailMessageRecord& message,
                                 const std::vector<std::string>& addresses) override;
+  core::Result<std::vector<ClaimedRecipient>> claim_message_blocking(
+      const std::string& owner, const std::string& id, std::int64_t now,
+      std::int64_t lease_until) override;
   core::Result<std::vector<ClaimedRecipient>> claim_due_blocking(const std::string& owner,
                                                                  std::int64_t now,
                                                                  std::int64_t lease_until,

@@ -173,6 +173,32 @@ TEST_F(StoreMail, AnAttemptIsRecordedOnlyUnderTheLease) {
   EXPECT_EQ(history[1].idx, 1);
 }
 
+TEST_F(StoreMail, ClaimingOneMessageTakesItsWaitingRecipientsNotThoseInFlight) {
+  ASSERT_TRUE(
+      mail().enqueue_blocking(message("m", 100), {"a@x.example", "b@x.example", "c@y.example"}));
+  ASSERT_TRUE(mail().enqueue_blocking(message("other", 100), {"d@x.example"}));
+  // c is being attempted by node-a; a is delivered; b is deferred far into the future.
+  auto all = mail().claim_due_blocking("node-a", 100, 1000, 10).value();
+  ASSERT_EQ(all.size(), 4u);
+  ASSERT_TRUE(
+      mail().record_attempt_blocking("node-a", attempt(all[0], MailState::delivered, 110), 0));
+  ASSERT_TRUE(
+      mail().record_attempt_blocking("node-a", attempt(all[1], MailState::deferred, 110), 90'000));
+  ASSERT_TRUE(mail().release_leases_blocking("node-a"));
+  ASSERT_EQ(mail().claim_due_blocking("node-a", 100, 1000, 10).value().size(), 2u);  // c, d
+
+  auto taken = mail().claim_message_blocking("cancel", "m", 120, 180);
+  ASSERT_TRUE(taken) << taken.error().detail();
+  ASSERT_EQ(taken->size(), 1u);  // b: waiting, not due, not leased; never a nor c
+  EXPECT_EQ((*taken)[0].idx, 1);
+  EXPECT_EQ((*taken)[0].attempts, 1);
+  // Once node-a's lease on c expires, c can be taken too; d belongs to another message.
+  auto later = mail().claim_message_blocking("cancel", "m", 1000, 1100).value();
+  ASSERT_EQ(later.size(), 2u);  // b again (cancel's own lease expired at 180) and c
+  EXPECT_EQ(later[1].idx, 2);
+  EXPECT_TRUE(mail().claim_message_blocking("cancel", "nope", 1000, 1100).value().empty());
+}
+
 TEST_F(StoreMail, SummaryAndTlsMemory) {
   ASSERT_TRUE(mail().enqueue_blocking(message("m1", 100), {"a@x.example", "b@y.example"}));
   ASSERT_TRUE(mail().enqueue_blocking(message("m2", 50), {"c@x.example"}));
