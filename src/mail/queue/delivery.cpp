@@ -80,6 +80,22 @@ smtp::Status ours(std::string enhanced, std::string text, bool permanent = false
   return s;
 }
 
+// Which idle connection a new transaction may ride on: the same address, port and MX name,
+// and exactly the same TLS requirement (a connection verified one way is never reused for
+// a transaction that asked for another).
+std::string connection_key(const smtp::Destination& d) {
+  std::string key = fmt::format("{}|{}|{}|{}|{}|", d.address.to_string(), d.port, d.mx_host,
+                                static_cast<int>(d.tls.level), d.tls.ca_file);
+  for (const auto& n : d.tls.acceptable_names) key += n + ",";
+  key += "|";
+  for (const auto& t : d.tls.tlsa) {
+    key += fmt::format("{}{}{}:", t.usage, t.selector, t.mtype);
+    for (auto b : t.data) key += fmt::format("{:02x}", b);
+    key += ",";
+  }
+  return key;
+}
+
 smtp::TlsRequirement requirement_of(const policy::Decision& d, const std::string& ca_file,
                                     const std::vector<dns::TlsaRecord>& tlsa) {
   smtp::TlsRequirement r;
@@ -161,6 +177,10 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   std::map<std::string, std::size_t> per_domain;
   std::vector<Group> waiting;                     // leased, waiting for a domain slot
   std::set<std::pair<std::string, int>> running;  // leased and being attempted
+  // Connections kept open between transactions, by connection_key: the next group bound to
+  // the same destination under the same TLS requirement sends RSET and goes on, with no new
+  // TCP and TLS handshake. A session QUITs by itself after Timeouts::idle unused.
+  std::multimap<std::string, std::shared_ptr<smtp::Session>> idle_sessions;
   std::function<void()> on_stopped;
 
   std::int64_t now() const { return core::unix_seconds(clock.now()); }
@@ -322,7 +342,34 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     }
   }
 
+  std::shared_ptr<smtp::Session> take_idle(const std::string& key) {
+    auto [first, last] = idle_sessions.equal_range(key);
+    for (auto it = first; it != last;) {
+      auto session = it->second;
+      it = idle_sessions.erase(it);
+      if (session->usable()) return session;
+    }
+    return nullptr;
+  }
+
+  // After a transaction: keep the connection for the next one, or say goodbye.
+  // By reference (the caller's locals): GCC 12 mishandles temporaries in co_await calls.
+  awaitable<void> release_session(const std::string& key,
+                                  const std::shared_ptr<smtp::Session>& session, bool usable) {
+    std::erase_if(idle_sessions, [](const auto& kv) { return !kv.second->usable(); });
+    if (usable && session->usable() && !stopping &&
+        idle_sessions.size() < options.max_connections) {
+      idle_sessions.emplace(key, session);
+      co_return;
+    }
+    if (usable) co_await quit(session);
+  }
+
   void maybe_stopped() {
+    if (stopping) {
+      for (auto& [key, session] : idle_sessions) session->async_quit([session] {});
+      idle_sessions.clear();
+    }
     if (!stopping || sessions > 0 || claiming || !on_stopped) return;
     auto done = std::move(on_stopped);
     on_stopped = nullptr;
@@ -476,13 +523,16 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         dest.ehlo_name = options.ehlo_name;
         dest.tls = requirement_of(*decision, options.ca_file, tlsa);
         dest.timeouts = options.timeouts;
-        auto session = smtp::Session::create(strand, std::move(dest));
+        std::string key = connection_key(dest);
+        auto session = take_idle(key);
+        if (!session) session = smtp::Session::create(strand, std::move(dest));
         smtp::Transaction tx;
         tx.sender = loaded.message.sender;
         for (const auto& r : g.recipients) tx.recipients.push_back(r.address);
         tx.message = loaded.bytes;
         auto report = co_await deliver(session, std::move(tx));
-        if (report.connection_usable) co_await quit(session);
+        const bool usable = report.connection_usable;
+        co_await release_session(key, session, usable);
         // The whole transaction's status: the first recipient's tells how far it got.
         Result r{.status = report.recipients.empty() ? ours("4.3.0", "no result")
                                                      : report.recipients.front().status,
