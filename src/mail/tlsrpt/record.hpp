@@ -1,0 +1,37 @@
+#pragma once
+// Trust: parses untrusted DNS data (the `_smtp._tls.<domain>` TXT record, RFC 8460 3).
+//
+// The TLS-RPT record of a recipient domain says where that domain wants our daily reports
+// of how TLS went when we sent to it: `v=TLSRPTv1; rua=mailto:tlsrpt@example.net,
+// https://reports.example.net/v1/tlsrpt`. Only mailto: and https: destinations exist.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace mail::tlsrpt {
+
+struct Destination {
+  enum class Kind { mailto, https };
+  Kind kind = Kind::mailto;
+  std::string target;  // mailto: the address (percent-decoded); https: the whole URL
+};
+
+struct Record {
+  std::vector<Destination> rua;  // 1..kMaxUris, in the record's order
+};
+
+// One record (a TXT RRset's strings already joined). invalid_input when it is not a
+// TLSRPTv1 record, is malformed, or names no usable destination (schemes other than
+// mailto: and https: are skipped, as the RFC lets a reader do with what it cannot use).
+core::Result<Record> parse_record(std::string_view text);
+
+// The record among all TXT records at the name: those not starting with "v=TLSRPTv1" are
+// not ours and are ignored; none left is no record (nullopt); more than one is invalid
+// (RFC 8460 3: then no report is sent).
+core::Result<std::optional<Record>> select_record(const std::vector<std::string>& txt);
+
+}  // namespace mail::tlsrpt
