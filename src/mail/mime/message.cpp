@@ -300,6 +300,20 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
     if (!status) return core::fail(status.error());
     report_text = std::move(*status);
   }
+  if (spec.tls_report) {
+    if (spec.html_body || spec.report)
+      return core::fail(ErrorKind::invalid_input, "a TLS report is the only report of a message");
+    const auto& name = spec.tls_report->file_name;
+    const bool name_ok =
+        !name.empty() && name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '!' || c == '_' ||
+                 c == '-';
+        });
+    if (!name_ok)
+      return core::fail(ErrorKind::invalid_input, "the TLS report's file name is not allowed");
+    if (spec.tls_report->gzip.empty() || spec.tls_report->gzip.size() > kMaxBodyBytes)
+      return core::fail(ErrorKind::too_large, "the TLS report is empty or too large");
+  }
   auto id_domain = normalize_domain(spec.message_id_domain);
   if (!id_domain)
     return core::fail(ErrorKind::invalid_input, "the Message-ID domain is not a domain name",
@@ -396,6 +410,18 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
           "text", "rfc822-headers", spec.report->original_header, GMIME_CONTENT_ENCODING_7BIT);
       g_mime_multipart_add(report.get(), header.get());
     }
+    body.reset(GMIME_OBJECT(report.release()));
+  }
+  if (spec.tls_report) {
+    GObjectPtr<GMimeMultipart> report(g_mime_multipart_new_with_subtype("report"));
+    g_mime_object_set_content_type_parameter(GMIME_OBJECT(report.get()), "report-type", "tlsrpt");
+    const std::string boundary = "=_sealpost_" + random_hex(rng, 16);
+    g_mime_multipart_set_boundary(report.get(), boundary.c_str());
+    g_mime_multipart_add(report.get(), body.get());
+    GObjectPtr<GMimeObject> attachment = raw_part(
+        "application", "tlsrpt+gzip", spec.tls_report->gzip, GMIME_CONTENT_ENCODING_BASE64);
+    g_mime_part_set_filename(GMIME_PART(attachment.get()), spec.tls_report->file_name.c_str());
+    g_mime_multipart_add(report.get(), attachment.get());
     body.reset(GMIME_OBJECT(report.release()));
   }
   g_mime_message_set_mime_part(message.get(), body.get());

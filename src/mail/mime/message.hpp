@@ -46,6 +46,14 @@ struct DeliveryReport {
   std::string original_header;        // the original's header block, CRLF lines, or empty
 };
 
+// An SMTP TLS report (RFC 8460 5.3) as a message: with MessageSpec::tls_report set, the
+// body becomes multipart/report; report-type="tlsrpt": the text body, then the gzip'd JSON
+// report as an application/tlsrpt+gzip attachment named `file_name`.
+struct TlsReportAttachment {
+  std::string file_name;  // RFC 8460 5.3's name: [A-Za-z0-9.!_-] only
+  std::string gzip;       // the compressed report
+};
+
 struct MessageSpec {
   Address from;
   std::optional<std::string> from_name;  // UTF-8; RFC 2047-encoded when not ASCII
@@ -64,14 +72,18 @@ struct MessageSpec {
   // When set, the message is a delivery status notification (see DeliveryReport); html_body
   // must then be empty.
   std::optional<DeliveryReport> report;
+  // When set, the message carries a TLS report (see TlsReportAttachment); html_body and
+  // report must then be empty.
+  std::optional<TlsReportAttachment> tls_report;
 };
 
 // Header fields a caller may add. List-* for bulk mail (RFC 2369, RFC 8058), Auto-Submitted
 // (RFC 3834) and Precedence so auto-responders stay quiet, Feedback-ID for mailbox
 // providers' complaint loops.
-inline constexpr const char* kAllowedExtraHeaders[] = {"List-Unsubscribe", "List-Unsubscribe-Post",
-                                                       "List-Id",          "Auto-Submitted",
-                                                       "Precedence",       "Feedback-ID"};
+// TLS-Report-Domain and TLS-Report-Submitter are RFC 8460 5.3's.
+inline constexpr const char* kAllowedExtraHeaders[] = {
+    "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id",           "Auto-Submitted",
+    "Precedence",       "Feedback-ID",           "TLS-Report-Domain", "TLS-Report-Submitter"};
 
 struct BuiltMessage {
   std::string message_id;  // "<32 hex>@<message_id_domain>", without the angle brackets

@@ -298,6 +298,41 @@ TEST(Message, DeliveryReportForAUtf8RecipientIsGlobal) {
             std::string::npos);
 }
 
+TEST(Message, TlsReportIsAMultipartReportWithTheGzipAttached) {
+  auto s = spec();
+  s.subject = "Report Domain: example.net Submitter: example.org Report-ID: <1@example.org>";
+  s.extra_headers = {{"TLS-Report-Domain", "example.net"}, {"TLS-Report-Submitter", "example.org"}};
+  std::string gz = "\x1f\x8b\x08";
+  gz += std::string("\0\xff binary \r\n stuff", 19);
+  s.tls_report =
+      TlsReportAttachment{.file_name = "example.org!example.net!1!2!001.json.gz", .gzip = gz};
+  auto m = build(s);
+  ASSERT_TRUE(m) << m.error().detail();
+  expect_wire_clean(m->bytes);
+  const std::string h = header_block(m->bytes);
+  EXPECT_NE(h.find("report-type=tlsrpt"), std::string::npos) << h;
+  EXPECT_NE(h.find("\r\nTLS-Report-Domain: example.net\r\n"), std::string::npos) << h;
+  Parsed p(m->bytes);
+  GMimeObject* body = g_mime_message_get_mime_part(p.message);
+  ASSERT_TRUE(GMIME_IS_MULTIPART(body));
+  ASSERT_EQ(g_mime_multipart_get_count(GMIME_MULTIPART(body)), 2);
+  GMimeObject* attachment = g_mime_multipart_get_part(GMIME_MULTIPART(body), 1);
+  EXPECT_TRUE(g_mime_content_type_is_type(g_mime_object_get_content_type(attachment), "application",
+                                          "tlsrpt+gzip"));
+  EXPECT_STREQ(g_mime_part_get_filename(GMIME_PART(attachment)),
+               "example.org!example.net!1!2!001.json.gz");
+  EXPECT_EQ(part_content(p, 1), gz);  // decoded from base64, byte for byte
+
+  auto bad = spec();
+  bad.tls_report = TlsReportAttachment{.file_name = "../x\r\n", .gzip = gz};
+  EXPECT_FALSE(build(bad));
+  bad.tls_report = TlsReportAttachment{.file_name = "ok.json.gz", .gzip = ""};
+  EXPECT_FALSE(build(bad));
+  bad.tls_report = TlsReportAttachment{.file_name = "ok.json.gz", .gzip = gz};
+  bad.report = report();
+  EXPECT_FALSE(build(bad));
+}
+
 TEST(Message, CcReplyToAndExtraHeaders) {
   auto s = spec();
   s.cc = {addr("c1@example.net"), addr("c2@example.net")};
