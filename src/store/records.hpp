@@ -216,6 +216,21 @@ struct ClaimedRecipient {
   std::int64_t created_at = 0;  // the message's
 };
 
+// TLS-RPT (RFC 8460): how many TLS sessions to a policy domain on a UTC day had one
+// outcome. `policy_text` and `mx_patterns` are newline-joined lines; `result_type` is
+// empty for a success.
+struct TlsSessionCount {
+  std::int64_t day = 0;  // unix seconds of the day's 00:00 UTC
+  std::string policy_domain;
+  std::string policy_type;  // tlsa | sts | no-policy-found
+  std::string policy_text;
+  std::string mx_patterns;
+  std::string result_type;
+  std::string mx_host;
+  std::string ip;
+  std::int64_t count = 0;
+};
+
 // `mail queue`: recipients by domain and state.
 struct MailQueueRow {
   std::string domain;

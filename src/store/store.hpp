@@ -305,6 +305,23 @@ class MailStore {
   // When `domain` was last seen offering TLS, if ever.
   virtual core::Result<std::optional<std::int64_t>> tls_seen_blocking(
       const std::string& domain) = 0;
+
+  // TLS-RPT. Adds each row's count to the day's tally for its key (inside a unit of work
+  // with the attempts it counts, or alone).
+  virtual core::Status add_tls_sessions_blocking(const std::vector<TlsSessionCount>& rows) = 0;
+  // The policy domains with sessions on `day` whose report nobody has taken on yet.
+  virtual core::Result<std::vector<std::string>> tls_report_due_blocking(std::int64_t day) = 0;
+  virtual core::Result<std::vector<TlsSessionCount>> tls_sessions_blocking(
+      std::int64_t day, const std::string& policy_domain) = 0;
+  // Takes on the report of (day, domain) for `owner`: true for exactly one caller, ever.
+  virtual core::Result<bool> claim_tls_report_blocking(std::int64_t day,
+                                                       const std::string& policy_domain,
+                                                       const std::string& owner,
+                                                       std::int64_t now) = 0;
+  // What became of it: "sent: ...", "no record", "failed: ..." (words, no addresses).
+  virtual core::Status finish_tls_report_blocking(std::int64_t day,
+                                                  const std::string& policy_domain,
+                                                  const std::string& outcome) = 0;
 };
 
 class Store {

@@ -121,6 +121,24 @@ constexpr const char* kNoteTls =
     "CASE WHEN excluded.last_seen > mail_tls_domains.last_seen THEN excluded.last_seen "
     "ELSE mail_tls_domains.last_seen END";
 constexpr const char* kTlsSeen = "SELECT last_seen FROM mail_tls_domains WHERE domain = ?1";
+constexpr const char* kAddTlsSessions =
+    "INSERT INTO mail_tls_sessions (day, policy_domain, policy_type, policy_text, mx_patterns, "
+    "result_type, mx_host, ip, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT (day, policy_domain, policy_type, policy_text, mx_patterns, result_type, "
+    "mx_host, ip) DO UPDATE SET count = mail_tls_sessions.count + excluded.count";
+constexpr const char* kTlsReportDue =
+    "SELECT DISTINCT s.policy_domain FROM mail_tls_sessions AS s WHERE s.day = ?1 "
+    "AND NOT EXISTS (SELECT 1 FROM mail_tls_reports AS r "
+    "WHERE r.day = s.day AND r.policy_domain = s.policy_domain) ORDER BY s.policy_domain";
+constexpr const char* kTlsSessions =
+    "SELECT day, policy_domain, policy_type, policy_text, mx_patterns, result_type, mx_host, "
+    "ip, count FROM mail_tls_sessions WHERE day = ?1 AND policy_domain = ?2 "
+    "ORDER BY policy_type, policy_text, mx_patterns, result_type, mx_host, ip";
+constexpr const char* kClaimTlsReport =
+    "INSERT INTO mail_tls_reports (day, policy_domain, claimed_by, claimed_at, outcome) "
+    "VALUES (?1, ?2, ?3, ?4, 'building') ON CONFLICT (day, policy_domain) DO NOTHING";
+constexpr const char* kFinishTlsReport =
+    "UPDATE mail_tls_reports SET outcome = ?3 WHERE day = ?1 AND policy_domain = ?2";
 }  // namespace sql
 
 constexpr const char* kBadState = "a mail recipient has an unknown state";
@@ -397,6 +415,67 @@ core::Result<std::optional<std::int64_t>> SqlMail::tls_seen_blocking(const std::
   if (!rows) return core::fail(std::move(rows).error());
   if (rows->empty()) return std::optional<std::int64_t>();
   return std::optional<std::int64_t>(rows->front().int64(0));
+}
+
+core::Status SqlMail::add_tls_sessions_blocking(const std::vector<TlsSessionCount>& rows) {
+  if (rows.empty()) return core::ok();
+  return db_.transact(
+      "add tls sessions", engine::TxMode::write, [&](engine::Connection& conn) -> core::Status {
+        for (const auto& r : rows) {
+          const std::array<Param, 9> params = {Param{r.day},
+                                               Param{std::string_view(r.policy_domain)},
+                                               Param{std::string_view(r.policy_type)},
+                                               Param{std::string_view(r.policy_text)},
+                                               Param{std::string_view(r.mx_patterns)},
+                                               Param{std::string_view(r.result_type)},
+                                               Param{std::string_view(r.mx_host)},
+                                               Param{std::string_view(r.ip)},
+                                               Param{r.count}};
+          if (auto e = conn.execute(sql::kAddTlsSessions, params); !e)
+            return core::fail(std::move(e).error());
+        }
+        return core::ok();
+      });
+}
+
+core::Result<std::vector<std::string>> SqlMail::tls_report_due_blocking(std::int64_t day) {
+  auto rows = db_.query("tls reports due", sql::kTlsReportDue, {Param{day}});
+  if (!rows) return core::fail(std::move(rows).error());
+  std::vector<std::string> out;
+  for (const auto& row : *rows) out.push_back(row.text(0));
+  return out;
+}
+
+core::Result<std::vector<TlsSessionCount>> SqlMail::tls_sessions_blocking(
+    std::int64_t day, const std::string& policy_domain) {
+  auto rows = db_.query("tls sessions", sql::kTlsSessions,
+                        {Param{day}, Param{std::string_view(policy_domain)}});
+  if (!rows) return core::fail(std::move(rows).error());
+  std::vector<TlsSessionCount> out;
+  for (const auto& row : *rows) {
+    out.push_back(TlsSessionCount{row.int64(0), row.text(1), row.text(2), row.text(3), row.text(4),
+                                  row.text(5), row.text(6), row.text(7), row.int64(8)});
+  }
+  return out;
+}
+
+core::Result<bool> SqlMail::claim_tls_report_blocking(std::int64_t day,
+                                                      const std::string& policy_domain,
+                                                      const std::string& owner, std::int64_t now) {
+  auto r = db_.execute("claim tls report", sql::kClaimTlsReport,
+                       {Param{day}, Param{std::string_view(policy_domain)},
+                        Param{std::string_view(owner)}, Param{now}});
+  if (!r) return core::fail(std::move(r).error());
+  return *r == 1;
+}
+
+core::Status SqlMail::finish_tls_report_blocking(std::int64_t day, const std::string& policy_domain,
+                                                 const std::string& outcome) {
+  auto r = db_.execute(
+      "finish tls report", sql::kFinishTlsReport,
+      {Param{day}, Param{std::string_view(policy_domain)}, Param{std::string_view(outcome)}});
+  if (!r) return core::fail(std::move(r).error());
+  return core::ok();
 }
 
 }  // namespace store::detail

@@ -81,6 +81,12 @@ constexpr TableSpec kTables[] = {
      "tls_cipher, verified, policy",
      "message_id, idx, attempt", false, nullptr},
     {"mail_tls_domains", "domain, first_seen, last_seen", "domain", false, nullptr},
+    {"mail_tls_sessions",
+     "day, policy_domain, policy_type, policy_text, mx_patterns, result_type, mx_host, ip, count",
+     "day, policy_domain, policy_type, policy_text, mx_patterns, result_type, mx_host, ip", false,
+     nullptr},
+    {"mail_tls_reports", "day, policy_domain, claimed_by, claimed_at, outcome",
+     "day, policy_domain", false, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

@@ -162,6 +162,14 @@ class SqlMail final : public MailStore {
   explicit SqlMail(engine::Executor& db) : db_(db) {}
   core::Status enqueue_blocking(const MailMessageRecord& message,
                                 const std::vector<std::string>& addresses) override;
+  core::Status add_tls_sessions_blocking(const std::vector<TlsSessionCount>& rows) override;
+  core::Result<std::vector<std::string>> tls_report_due_blocking(std::int64_t day) override;
+  core::Result<std::vector<TlsSessionCount>> tls_sessions_blocking(
+      std::int64_t day, const std::string& policy_domain) override;
+  core::Result<bool> claim_tls_report_blocking(std::int64_t day, const std::string& policy_domain,
+                                               const std::string& owner, std::int64_t now) override;
+  core::Status finish_tls_report_blocking(std::int64_t day, const std::string& policy_domain,
+                                          const std::string& outcome) override;
   core::Result<std::vector<ClaimedRecipient>> claim_message_blocking(
       const std::string& owner, const std::string& id, std::int64_t now,
       std::int64_t lease_until) override;

@@ -199,6 +199,42 @@ TEST_F(StoreMail, ClaimingOneMessageTakesItsWaitingRecipientsNotThoseInFlight) {
   EXPECT_TRUE(mail().claim_message_blocking("cancel", "nope", 1000, 1100).value().empty());
 }
 
+TEST_F(StoreMail, TlsSessionTalliesAndReportClaims) {
+  const std::int64_t day = 1'796'256'000;
+  TlsSessionCount ok{day, "example.net",     "tlsa",      "3 1 1 ab", "",
+                     "",  "mx1.example.net", "192.0.2.1", 2};
+  TlsSessionCount bad = ok;
+  bad.result_type = "tlsa-invalid";
+  bad.count = 1;
+  TlsSessionCount other = ok;
+  other.policy_domain = "example.org";
+  other.policy_type = "no-policy-found";
+  other.policy_text = "";
+  ASSERT_TRUE(mail().add_tls_sessions_blocking({ok, bad, other}));
+  ASSERT_TRUE(mail().add_tls_sessions_blocking({ok}));  // the same key adds up
+  TlsSessionCount next_day = ok;
+  next_day.day = day + 86400;
+  ASSERT_TRUE(mail().add_tls_sessions_blocking({next_day}));
+
+  auto rows = mail().tls_sessions_blocking(day, "example.net");
+  ASSERT_TRUE(rows) << rows.error().detail();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].result_type, "");
+  EXPECT_EQ((*rows)[0].count, 4);
+  EXPECT_EQ((*rows)[1].result_type, "tlsa-invalid");
+  EXPECT_EQ((*rows)[1].count, 1);
+
+  EXPECT_EQ(mail().tls_report_due_blocking(day).value(),
+            (std::vector<std::string>{"example.net", "example.org"}));
+  // Exactly one claim wins; the report is then no longer due.
+  EXPECT_TRUE(mail().claim_tls_report_blocking(day, "example.net", "node-a", 100).value());
+  EXPECT_FALSE(mail().claim_tls_report_blocking(day, "example.net", "node-b", 101).value());
+  EXPECT_EQ(mail().tls_report_due_blocking(day).value(), (std::vector<std::string>{"example.org"}));
+  EXPECT_TRUE(mail().finish_tls_report_blocking(day, "example.net", "sent: 1 of 1"));
+  EXPECT_EQ(mail().tls_report_due_blocking(day + 86400).value(),
+            (std::vector<std::string>{"example.net"}));
+}
+
 TEST_F(StoreMail, SummaryAndTlsMemory) {
   ASSERT_TRUE(mail().enqueue_blocking(message("m1", 100), {"a@x.example", "b@y.example"}));
   ASSERT_TRUE(mail().enqueue_blocking(message("m2", 50), {"c@x.example"}));

@@ -10,7 +10,7 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -209,6 +209,30 @@ CREATE TABLE mail_tls_domains (
   domain     TEXT PRIMARY KEY NOT NULL,
   first_seen BIGINT NOT NULL,
   last_seen  BIGINT NOT NULL
+);
+)sql",
+    R"sql(
+CREATE TABLE mail_tls_sessions (
+  day           BIGINT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  policy_type   TEXT NOT NULL CHECK (policy_type IN ('tlsa', 'sts', 'no-policy-found')),
+  policy_text   TEXT NOT NULL,
+  mx_patterns   TEXT NOT NULL,
+  result_type   TEXT NOT NULL,
+  mx_host       TEXT NOT NULL,
+  ip            TEXT NOT NULL,
+  count         BIGINT NOT NULL CHECK (count >= 0),
+  PRIMARY KEY (day, policy_domain, policy_type, policy_text, mx_patterns, result_type, mx_host,
+               ip)
+);
+
+CREATE TABLE mail_tls_reports (
+  day           BIGINT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  claimed_by    TEXT NOT NULL,
+  claimed_at    BIGINT NOT NULL,
+  outcome       TEXT NOT NULL,
+  PRIMARY KEY (day, policy_domain)
 );
 )sql",
 };

@@ -52,7 +52,14 @@ namespace {
 //   mail_attempts    every attempt's result: reply, MX, TLS version/cipher, how the
 //                    certificate was verified, the policy applied (mail show, TLS-RPT)
 //   mail_tls_domains domains seen offering TLS (M4: never sent in cleartext again)
-constexpr std::array<const char*, 6> kMigrations = {
+// Migration 7 (SMTP TLS reporting, RFC 8460; the floor stays 4):
+//   mail_tls_sessions per UTC day and recipient (policy) domain, how many TLS sessions had
+//                     each outcome: the policy applied (tlsa, sts, no-policy-found, with
+//                     its text and MX patterns), the failure's result type ('' = success),
+//                     the MX host and address. Counts only: never a message or address.
+//   mail_tls_reports  one row per (day, domain) whose report a node has taken on, so that
+//                     of several nodes exactly one builds and sends it; and how that went
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -251,6 +258,30 @@ CREATE TABLE mail_tls_domains (
   domain     TEXT PRIMARY KEY NOT NULL,
   first_seen INTEGER NOT NULL,
   last_seen  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE mail_tls_sessions (
+  day           INTEGER NOT NULL,
+  policy_domain TEXT NOT NULL,
+  policy_type   TEXT NOT NULL CHECK (policy_type IN ('tlsa', 'sts', 'no-policy-found')),
+  policy_text   TEXT NOT NULL,
+  mx_patterns   TEXT NOT NULL,
+  result_type   TEXT NOT NULL,
+  mx_host       TEXT NOT NULL,
+  ip            TEXT NOT NULL,
+  count         INTEGER NOT NULL CHECK (count >= 0),
+  PRIMARY KEY (day, policy_domain, policy_type, policy_text, mx_patterns, result_type, mx_host,
+               ip)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE mail_tls_reports (
+  day           INTEGER NOT NULL,
+  policy_domain TEXT NOT NULL,
+  claimed_by    TEXT NOT NULL,
+  claimed_at    INTEGER NOT NULL,
+  outcome       TEXT NOT NULL,
+  PRIMARY KEY (day, policy_domain)
 ) STRICT, WITHOUT ROWID;
 )sql",
 };
