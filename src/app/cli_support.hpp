@@ -57,6 +57,7 @@ class CliAudit {
     return auditor_.settle_blocking();
   }
   core::Status finish() { return auditor_.finish_blocking(); }
+  audit::Auditor& auditor() { return auditor_; }
 
  private:
   CliAudit(store::Store& store, core::SecretBytes key, std::filesystem::path checkpoint_log)

@@ -24,6 +24,7 @@
 #include "mail/dns/resolver.hpp"
 #include "mail/mime/limits.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/queue/tls_report.hpp"
 
 namespace app {
 
@@ -414,6 +415,62 @@ int run_mail_cancel(const std::string& data_dir, const std::string& id) {
     return 1;
   }
   return 0;
+}
+
+int run_mail_tls_report(const std::string& data_dir, const std::string& day_text) {
+  DataDir dir(data_dir);
+  auto config = load_config(dir);
+  if (!config) return fail_line(config.error().public_text());
+  core::SystemClock clock;
+  const std::int64_t today = mail::queue::utc_day(core::unix_seconds(clock.now()));
+  std::int64_t day = today - 86400;
+  if (day_text == "today") {
+    day = today;
+  } else if (!day_text.empty() && day_text != "yesterday") {
+    std::tm tm{};
+    const char* end = ::strptime(day_text.c_str(), "%Y-%m-%d", &tm);
+    if (end == nullptr || *end != '\0')
+      return fail_line("--day: YYYY-MM-DD, \"today\" or \"yesterday\"");
+    day = static_cast<std::int64_t>(::timegm(&tm));
+  }
+  auto signer = load_mail_signer(dir, *config);
+  if (!signer) return fail_line(signer.error().public_text());
+  core::SystemRng rng;
+  auto key = load_or_create_seal_key(dir.queue_key(), rng);
+  if (!key) return fail_line(key.error().public_text());
+  mail::dns::ResolverOptions options;
+  if (!config->mail.resolver.empty()) options.resolver = config->mail.resolver;
+  options.trust_anchor_file = config->mail.trust_anchor_file;
+  options.timeout = config->mail.dns_timeout;
+  auto resolver = mail::dns::Resolver::create(options);
+  if (!resolver) return fail_line(resolver.error().public_text());
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+  const mail::queue::TlsReportOptions report_options = tls_report_options(*config, cli_actor());
+  auto outcomes = mail::queue::send_tls_reports_blocking(
+      day, **store, **resolver, *signer, *key, (*audit)->auditor(), report_options, clock, rng);
+  if (!outcomes) return fail_line(outcomes.error().public_text());
+  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
+  (*store)->close();
+  if (outcomes->empty()) std::printf("no TLS report due for that day\n");
+  for (const auto& o : *outcomes) {
+    std::printf("%s: %s\n", core::log_safe(o.domain).c_str(), core::log_safe(o.outcome).c_str());
+  }
+  return 0;
+}
+
+mail::queue::TlsReportOptions tls_report_options(const Config& config, std::string owner) {
+  mail::queue::TlsReportOptions o;
+  o.sender = config.mail.default_sender;
+  o.hostname = mail_hostname(config);
+  auto sender = mail::Address::parse(config.mail.default_sender);
+  o.organization = !config.mail.dkim_domain.empty() ? config.mail.dkim_domain
+                   : sender                         ? sender->domain()
+                                                    : o.hostname;
+  o.owner = std::move(owner);
+  return o;
 }
 
 }  // namespace app

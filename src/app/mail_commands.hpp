@@ -9,6 +9,7 @@
 #include "app/data_dir.hpp"
 #include "core/result.hpp"
 #include "mail/dkim/signer.hpp"
+#include "mail/queue/tls_report.hpp"
 
 namespace app {
 
@@ -45,5 +46,11 @@ int run_mail_queue(const std::string& data_dir);
 // "cancelled by <user>"), audited as mail.cancel. A recipient a node is attempting at this
 // moment is left; exit 1 says so (run it again).
 int run_mail_cancel(const std::string& data_dir, const std::string& id);
+// `mail tls-report [--day D]`: sends the TLS reports (RFC 8460) of that UTC day (default
+// yesterday; "today" reports the day so far) that no node has sent, and prints each
+// domain's outcome. `serve` does the same for yesterday by itself.
+int run_mail_tls_report(const std::string& data_dir, const std::string& day);
+// Who we are in TLS reports: [mail] default_sender, its (or dkim_domain's) domain.
+mail::queue::TlsReportOptions tls_report_options(const Config& config, std::string owner);
 
 }  // namespace app

@@ -157,6 +157,12 @@ int main(int argc, char** argv) {
       mail->add_subcommand("cancel", "Stop sending a message to its waiting recipients");
   add_data(mail_cancel);
   mail_cancel->add_option("ID", message_id, "The id `mail send` printed")->required();
+  std::string report_day;
+  auto* mail_tls_report =
+      mail->add_subcommand("tls-report", "Send the day's TLS reports (RFC 8460) now");
+  add_data(mail_tls_report);
+  mail_tls_report->add_option("--day", report_day,
+                              "YYYY-MM-DD (UTC), today or yesterday (default: yesterday)");
   auto* mail_queue = mail->add_subcommand("queue", "The queue by domain and state");
   add_data(mail_queue);
   auto* mail_check_dns = mail->add_subcommand(
@@ -197,6 +203,7 @@ int main(int argc, char** argv) {
   if (*mail_show) return app::run_mail_show(data, message_id);
   if (*mail_queue) return app::run_mail_queue(data);
   if (*mail_cancel) return app::run_mail_cancel(data, message_id);
+  if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);
   if (*mail_check_dns) return app::run_mail_check_dns(data);
   return 2;
 }

@@ -28,7 +28,8 @@ core::Result<Prepared> prepare(const Outgoing& out, const dkim::Signer& signer,
                          .html_body = out.html_body,
                          .message_id_domain = std::string(hostname),
                          .extra_headers = out.extra_headers,
-                         .report = out.report};
+                         .report = out.report,
+                         .tls_report = out.tls_report};
   auto built = mime::build_message(spec, now, rng);
   if (!built) return core::fail(std::move(built).error());
   auto signed_ = signer.sign(built->bytes, now);
@@ -38,7 +39,7 @@ core::Result<Prepared> prepare(const Outgoing& out, const dkim::Signer& signer,
   p.message_id = built->message_id;
   p.record.id = queue_id_of(built->message_id);
   p.record.created_at = core::unix_seconds(now);
-  p.record.sender = out.report ? std::string() : out.from.str();
+  p.record.sender = out.report || out.null_sender ? std::string() : out.from.str();
   p.record.security = std::string(policy::policy_name(out.security));
   p.record.phi = out.phi;
   p.record.origin = out.origin;

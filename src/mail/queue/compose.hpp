@@ -35,6 +35,10 @@ struct Outgoing {
   // A delivery status notification (bounce.hpp): the body is a multipart/report and the
   // envelope sender is null (MAIL FROM:<>), so that no bounce is ever answered by another.
   std::optional<mime::DeliveryReport> report;
+  // A TLS report (tls_report.hpp): multipart/report; report-type=tlsrpt.
+  std::optional<mime::TlsReportAttachment> tls_report;
+  // MAIL FROM:<> (a report whose failure must not come back); implied by `report`.
+  bool null_sender = false;
 };
 
 struct Prepared {
