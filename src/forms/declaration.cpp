@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "forms/detail/syntax.hpp"
+#include "mail/mime/address.hpp"
 
 namespace forms {
 namespace {
@@ -54,15 +55,16 @@ constexpr std::array<std::pair<FieldType, std::string_view>, 11> kTypeNames{{
 constexpr std::string_view kAllowedTypes =
     "text, textarea, email, phone, number, date, select, radio, checkbox, consent, signature";
 
-constexpr std::array<std::string_view, 9> kTopLevelKeys{"id",
-                                                        "title",
-                                                        "description",
-                                                        "recipients",
-                                                        "max_body_bytes",
-                                                        "retention_days",
-                                                        "success_message",
-                                                        "frame_ancestors",
-                                                        "fields"};
+constexpr std::array<std::string_view, 10> kTopLevelKeys{"id",
+                                                         "title",
+                                                         "description",
+                                                         "recipients",
+                                                         "max_body_bytes",
+                                                         "retention_days",
+                                                         "success_message",
+                                                         "frame_ancestors",
+                                                         "notify",
+                                                         "fields"};
 constexpr std::array<std::string_view, 5> kCommonFieldKeys{"name", "type", "label", "help",
                                                            "required"};
 constexpr std::array<std::string_view, 3> kLengthKeys{"min_length", "max_length", "pattern"};
@@ -697,7 +699,7 @@ core::Result<FormDeclaration> check(const toml::table& root) {
       return error_at(key.source().begin,
                       fmt::format("unknown key {}; allowed keys: id, title, description, "
                                   "recipients, max_body_bytes, retention_days, "
-                                  "success_message, frame_ancestors, fields",
+                                  "success_message, frame_ancestors, notify, fields",
                                   quoted(key.str())));
     }
   }
@@ -762,6 +764,27 @@ core::Result<FormDeclaration> check(const toml::table& root) {
                                           quoted(*origin)));
       }
       form.frame_ancestors.push_back(std::move(*origin));
+    }
+  }
+
+  if (const toml::node* node = root.get("notify")) {
+    const auto* array = node->as_array();
+    if (array == nullptr) return error_at(*node, "\"notify\" must be an array of e-mail addresses");
+    if (array->size() > kMaxNotify) {
+      return error_at(*node, fmt::format("\"notify\" may name at most {} addresses", kMaxNotify));
+    }
+    for (const auto& item : *array) {
+      auto text = get_string(item, "each entry of \"notify\"");
+      if (!text) return core::fail(std::move(text).error());
+      auto address = mail::Address::parse(*text);
+      if (!address) {
+        return error_at(item, fmt::format("notify address {} is invalid: {}", quoted(*text),
+                                          address.error().public_text()));
+      }
+      const std::string canonical = address->str();
+      if (std::find(form.notify.begin(), form.notify.end(), canonical) != form.notify.end())
+        return error_at(item, fmt::format("notify address {} is listed twice", quoted(*text)));
+      form.notify.push_back(canonical);
     }
   }
 

@@ -65,8 +65,13 @@ struct FormDeclaration {
   std::string success_message;
   // Origins allowed to embed the form in an iframe (F12); empty = no embedding.
   std::vector<std::string> frame_ancestors;
+  // S5: who gets a notice of each new submission (the form, its reference and a link to
+  // the portal; never a field value). Addresses as mail::Address writes them.
+  std::vector<std::string> notify;
   std::vector<Field> fields;
 };
+
+inline constexpr std::size_t kMaxNotify = 20;
 
 // Declarations are small; 256 KiB bounds the parser's memory on a hostile file.
 inline constexpr std::size_t kMaxDeclarationBytes = 256 * 1024;

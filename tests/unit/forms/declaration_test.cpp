@@ -154,7 +154,7 @@ TEST(Declaration, UnknownTopLevelKey) {
   EXPECT_EQ(error_of("id = \"f\"\ntitel = \"T\"\n"),
             "line 2, column 1: unknown key \"titel\"; allowed keys: id, title, description, "
             "recipients, max_body_bytes, retention_days, success_message, frame_ancestors, "
-            "fields");
+            "notify, fields");
 }
 
 TEST(Declaration, EmptyRecipients) {
@@ -220,6 +220,29 @@ TEST(Declaration, FrameAncestors) {
   EXPECT_NE(error_of(doc(R"("https://a.example:99999")")), "OK");
   EXPECT_NE(error_of(doc(R"("https://a.example; script-src *")")), "OK");
   EXPECT_NE(error_of(doc(R"("https://")")), "OK");
+}
+
+TEST(Declaration, Notify) {
+  const std::string field = "[[fields]]\nname = \"a\"\ntype = \"text\"\nlabel = \"A\"\n";
+  auto doc = [&](std::string_view list) {
+    return std::string(kHead) + "notify = [" + std::string(list) + "]\n" + field;
+  };
+  auto ok = parse_declaration(doc(R"("Front.Desk@Clinic.Example", "it@clinic.example")"));
+  ASSERT_TRUE(ok) << ok.error().public_text();
+  EXPECT_EQ(ok->notify,
+            (std::vector<std::string>{"Front.Desk@clinic.example", "it@clinic.example"}));
+  EXPECT_TRUE(parse_declaration(doc(""))->notify.empty());
+  EXPECT_EQ(error_of(std::string(kHead) + "notify = \"a@b.example\"\n" + field),
+            "line 4, column 10: \"notify\" must be an array of e-mail addresses");
+  EXPECT_NE(
+      error_of(doc(R"("not an address")")).find("notify address \"not an address\" is invalid"),
+      std::string::npos);
+  EXPECT_NE(error_of(doc(R"("a@b.example\r\nBcc: x@evil.example")")), "OK");
+  EXPECT_EQ(error_of(doc(R"("a@b.example", "a@B.example")")),
+            "line 4, column 26: notify address \"a@B.example\" is listed twice");
+  std::string many;
+  for (std::size_t i = 0; i <= kMaxNotify; ++i) many += "\"r" + std::to_string(i) + "@b.example\",";
+  EXPECT_EQ(error_of(doc(many)), "line 4, column 10: \"notify\" may name at most 20 addresses");
 }
 
 TEST(Declaration, FieldWithoutName) {
