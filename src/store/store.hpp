@@ -299,6 +299,11 @@ class MailStore {
   // When `domain` was last seen offering TLS, if ever.
   virtual core::Result<std::optional<std::int64_t>> tls_seen_blocking(
       const std::string& domain) = 0;
+  // The cached MTA-STS policy of `domain` (lower case), expired or not, if any.
+  virtual core::Result<std::optional<MtaStsRecord>> mta_sts_blocking(const std::string& domain) = 0;
+  // Stores the policy of `record.domain`, replacing the one cached before. invalid_input
+  // when a pattern holds a line break (the patterns are stored one per line).
+  virtual core::Status put_mta_sts_blocking(const MtaStsRecord& record) = 0;
 };
 
 class Store {

@@ -78,9 +78,11 @@ constexpr TableSpec kTables[] = {
      "message_id, idx", false, nullptr},
     {"mail_attempts",
      "message_id, idx, attempt, at, result, code, enhanced, reply, mx_host, ip, tls_version, "
-     "tls_cipher, verified, policy",
+     "tls_cipher, verified, policy, sts_mode, sts_id, tls_failure",
      "message_id, idx, attempt", false, nullptr},
     {"mail_tls_domains", "domain, first_seen, last_seen", "domain", false, nullptr},
+    {"mail_mta_sts", "domain, policy_id, mode, mx, max_age, fetched_at, expires_at", "domain",
+     false, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

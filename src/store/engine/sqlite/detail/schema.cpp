@@ -52,7 +52,14 @@ namespace {
 //   mail_attempts    every attempt's result: reply, MX, TLS version/cipher, how the
 //                    certificate was verified, the policy applied (mail show, TLS-RPT)
 //   mail_tls_domains domains seen offering TLS (M4: never sent in cleartext again)
-constexpr std::array<const char*, 6> kMigrations = {
+// Migration 7 (MTA-STS, RFC 8461; the floor stays 4: an older binary's attempts get the
+// new columns' defaults, and it ignores the cache):
+//   mail_attempts.sts_mode, sts_id, tls_failure  the MTA-STS policy an attempt ran under
+//                    and what failed, as RFC 8460 result types (TLS-RPT)
+//   mail_mta_sts     each recipient domain's MTA-STS policy as last fetched: the TXT id it
+//                    was fetched for, mode, mx patterns (one per line), max_age, and when it
+//                    was fetched and expires
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -251,6 +258,21 @@ CREATE TABLE mail_tls_domains (
   domain     TEXT PRIMARY KEY NOT NULL,
   first_seen INTEGER NOT NULL,
   last_seen  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+)sql",
+    R"sql(
+ALTER TABLE mail_attempts ADD COLUMN sts_mode TEXT NOT NULL DEFAULT '';
+ALTER TABLE mail_attempts ADD COLUMN sts_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE mail_attempts ADD COLUMN tls_failure TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE mail_mta_sts (
+  domain     TEXT PRIMARY KEY NOT NULL,
+  policy_id  TEXT NOT NULL,
+  mode       TEXT NOT NULL CHECK (mode IN ('enforce', 'testing', 'none')),
+  mx         TEXT NOT NULL,
+  max_age    INTEGER NOT NULL CHECK (max_age BETWEEN 0 AND 31557600),
+  fetched_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 )sql",
 };
