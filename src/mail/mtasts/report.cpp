@@ -10,6 +10,11 @@ bool contains(std::string_view text, std::string_view part) {
 
 }  // namespace
 
+std::string AttemptNote::verified(std::string base) const {
+  if (verified_suffix.empty()) return base;
+  return (base.empty() ? std::string("none") : base) + verified_suffix;
+}
+
 std::string_view tls_result_type(const smtp::Status& status, const smtp::TlsRecord& tls) {
   if (tls.failure.empty() && status.enhanced != "4.7.4") return "";
   // The texts are mail/smtp's own (session.cpp, detail/tls_client.cpp); one it does not

@@ -18,6 +18,10 @@ struct AttemptNote {
   // Appended to the attempt's `verified` ("none (mta-sts testing)"), so that `mail show`
   // says a testing policy was in force and was not enforced.
   std::string verified_suffix;
+
+  // The attempt's `verified` with the suffix: `base` as it is without one; with one, an
+  // empty `base` (no TLS) reads "none".
+  std::string verified(std::string base) const;
 };
 
 // The RFC 8460 result type of a TLS failure the SMTP session recorded (`tls.failure`):

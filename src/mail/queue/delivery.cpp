@@ -572,7 +572,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         a.tls_version = summary.tls.version;
         a.tls_cipher = summary.tls.cipher;
       }
-      a.verified = verified_name(summary.tls, summary.decision) + summary.sts.verified_suffix;
+      a.verified = summary.sts.verified(verified_name(summary.tls, summary.decision));
       a.policy = std::string(policy::policy_name(summary.decision.effective));
       a.sts_mode = summary.sts.mode;
       a.sts_id = summary.sts.id;

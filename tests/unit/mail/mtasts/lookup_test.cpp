@@ -179,6 +179,10 @@ TEST(MtaStsReport, WhatAnAttemptRecords) {
   EXPECT_EQ(n.mode, "testing");
   EXPECT_EQ(n.failure, "validation-failure");  // used, though outside the patterns
   EXPECT_EQ(n.verified_suffix, " (mta-sts testing)");
+  EXPECT_EQ(n.verified("none"), "none (mta-sts testing)");
+  EXPECT_EQ(n.verified(""), "none (mta-sts testing)");  // no TLS at all
+  EXPECT_EQ(AttemptNote{}.verified(""), "");
+  EXPECT_EQ(AttemptNote{}.verified("ca"), "ca");
 
   Applied failed;
   failed.id = "id3";
