@@ -74,29 +74,37 @@ struct PolicyLookup::Impl {
   const core::Clock& clock;
   FetchOptions options;
 
-  // Fetches that failed recently, by domain: the id and when (kRetryFailedFetch).
+  // Fetches that failed recently, by domain (kRetryFailedFetch).
+  struct Failed {
+    std::string id;
+    std::int64_t at = 0;
+    FetchFailure failure = FetchFailure::fetch_error;
+  };
   std::mutex mutex;
-  std::map<std::string, std::pair<std::string, std::int64_t>> failed_fetches;
+  std::map<std::string, Failed> failed_fetches;
 
   std::int64_t now() const { return core::unix_seconds(clock.now()); }
 
-  bool failed_recently(const std::string& domain, const std::string& id) {
+  // How the fetch of this id failed, if it did within kRetryFailedFetch.
+  std::optional<FetchFailure> failed_recently(const std::string& domain, const std::string& id) {
     std::lock_guard lock(mutex);
     auto it = failed_fetches.find(domain);
-    return it != failed_fetches.end() && it->second.first == id &&
-           now() - it->second.second < kRetryFailedFetch.count();
+    if (it == failed_fetches.end() || it->second.id != id ||
+        now() - it->second.at >= kRetryFailedFetch.count()) {
+      return std::nullopt;
+    }
+    return it->second.failure;
   }
-  void note_failure(const std::string& domain, const std::string& id) {
+  void note_failure(const std::string& domain, const std::string& id, FetchFailure failure) {
     std::lock_guard lock(mutex);
     // Bounded by the domains mail is sent to; entries older than the retry time go first.
     if (failed_fetches.size() >= 10'000) {
       const std::int64_t t = now();
-      std::erase_if(failed_fetches, [&](const auto& e) {
-        return t - e.second.second >= kRetryFailedFetch.count();
-      });
+      std::erase_if(failed_fetches,
+                    [&](const auto& e) { return t - e.second.at >= kRetryFailedFetch.count(); });
       if (failed_fetches.size() >= 10'000) failed_fetches.clear();
     }
-    failed_fetches[domain] = {id, now()};
+    failed_fetches[domain] = Failed{id, now(), failure};
   }
   void forget_failure(const std::string& domain) {
     std::lock_guard lock(mutex);
@@ -173,9 +181,8 @@ struct Operation : std::enable_shared_from_this<Operation> {
       case Step::fetch:
         break;
     }
-    if (impl->failed_recently(domain, txt_id)) {
-      return fetch_failed(FetchFailure::fetch_error, "an earlier fetch failed moments ago",
-                          /*log=*/false);
+    if (auto failure = impl->failed_recently(domain, txt_id)) {
+      return fetch_failed(*failure, "an earlier fetch failed moments ago", /*log=*/false);
     }
     async_fetch_policy(
         impl->executor, impl->resolver, domain, impl->options,
@@ -184,7 +191,7 @@ struct Operation : std::enable_shared_from_this<Operation> {
 
   void on_fetch(FetchResult result) {
     if (result.failure != FetchFailure::none) {
-      impl->note_failure(domain, txt_id);
+      impl->note_failure(domain, txt_id, result.failure);
       return fetch_failed(result.failure, result.detail, /*log=*/true);
     }
     impl->forget_failure(domain);
