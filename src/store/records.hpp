@@ -189,6 +189,14 @@ struct MailAttempt {
   std::string tls_cipher;
   std::string verified;  // how the certificate was verified: dane|mta-sts|ca|none
   std::string policy;    // the effective policy applied (after DANE/MTA-STS raised it)
+  // MTA-STS (RFC 8461) as it applied to this attempt, for `mail show` and TLS-RPT (RFC
+  // 8460): the policy's mode ("enforce", "testing"; empty: no MTA-STS policy applied), its
+  // id (or the TXT record's id when the policy could not be fetched), and what failed as an
+  // RFC 8460 result type ("certificate-host-mismatch", "sts-policy-fetch-error", ...;
+  // empty: nothing).
+  std::string sts_mode;
+  std::string sts_id;
+  std::string tls_failure;
 };
 
 // One recipient and where it stands (with its last attempt, if any).
@@ -229,6 +237,19 @@ struct TlsSessionCount {
   std::string mx_host;
   std::string ip;
   std::int64_t count = 0;
+};
+
+// A recipient domain's MTA-STS policy as last fetched (RFC 8461 §5.1: cached until
+// expires_at, replaced when the TXT record's id changes and a new policy is fetched).
+struct MtaStsRecord {
+  std::string domain;           // lower case
+  std::string policy_id;        // the id of the TXT record the policy was fetched for
+  std::string mode;             // enforce|testing|none
+  std::vector<std::string> mx;  // the policy's mx patterns, in its order
+  std::int64_t max_age = 0;
+  std::int64_t fetched_at = 0;
+  std::int64_t expires_at = 0;  // fetched_at + max_age
+  friend bool operator==(const MtaStsRecord&, const MtaStsRecord&) = default;
 };
 
 // `mail queue`: recipients by domain and state.

@@ -322,6 +322,12 @@ class MailStore {
   virtual core::Status finish_tls_report_blocking(std::int64_t day,
                                                   const std::string& policy_domain,
                                                   const std::string& outcome) = 0;
+
+  // The cached MTA-STS policy of `domain` (lower case), expired or not, if any.
+  virtual core::Result<std::optional<MtaStsRecord>> mta_sts_blocking(const std::string& domain) = 0;
+  // Stores the policy of `record.domain`, replacing the one cached before. invalid_input
+  // when a pattern holds a line break (the patterns are stored one per line).
+  virtual core::Status put_mta_sts_blocking(const MtaStsRecord& record) = 0;
 };
 
 class Store {

@@ -18,6 +18,8 @@
 
 #include "core/log.hpp"
 #include "mail/dns/records.hpp"
+#include "mail/mtasts/lookup.hpp"
+#include "mail/mtasts/report.hpp"
 #include "mail/queue/bounce.hpp"
 #include "mail/queue/compose.hpp"
 #include "mail/smtp/session.hpp"
@@ -65,6 +67,8 @@ struct Result {
   // The transaction's status of each recipient, when it reached the server (else `status`
   // applies to all).
   std::map<std::string, smtp::Status> per_recipient;
+  bool sts_no_mx = false;   // every MX host was outside the enforce MTA-STS policy
+  mtasts::AttemptNote sts;  // what MTA-STS says of this attempt (mode, id, failure)
 };
 
 bool is_tls_failure(const smtp::Status& s) {
@@ -115,7 +119,9 @@ smtp::TlsRequirement requirement_of(const policy::Decision& d, const std::string
         }
       } else {
         r.level = smtp::TlsLevel::verify;
-        r.acceptable_names = d.name_patterns;
+        // MTA-STS (RFC 8461 §4.2): the certificate must name the MX host itself; the host
+        // was matched against the policy's patterns before it was chosen.
+        if (d.verify_by != policy::Verification::mta_sts) r.acceptable_names = d.name_patterns;
       }
       break;
   }
@@ -154,7 +160,8 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         auditor(a),
         clock(c),
         options(std::move(o)),
-        jitter(std::random_device{}()) {}
+        jitter(std::random_device{}()),
+        sts_lookup(strand, r, s, p, c, mtasts::FetchOptions{.ca_file = options.ca_file}) {}
 
   net::io_context& io;
   net::strand<net::io_context::executor_type> strand;
@@ -168,7 +175,8 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   audit::Auditor& auditor;
   const core::Clock& clock;
   DeliveryOptions options;
-  std::minstd_rand jitter;  // only on the strand
+  std::minstd_rand jitter;          // only on the strand
+  mtasts::PolicyLookup sts_lookup;  // MTA-STS policies per recipient domain (RFC 8461)
 
   // On the strand:
   bool stopping = false;
@@ -216,6 +224,15 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           session->async_deliver(std::move(tx),
                                  [h](smtp::DeliveryReport report) { (*h)(std::move(report)); });
+        },
+        use_awaitable);
+  }
+
+  awaitable<mtasts::Applied> sts_policy(const std::string& domain) {
+    return net::async_initiate<decltype(use_awaitable), void(mtasts::Applied)>(
+        [this, domain](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          sts_lookup.async_lookup(domain, [h](mtasts::Applied a) { (*h)(std::move(a)); });
         },
         use_awaitable);
   }
@@ -418,6 +435,23 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   }
 
   awaitable<Result> attempt(const Group& g, const Loaded& loaded) {
+    // MTA-STS (RFC 8461) for this recipient domain, before its MX lookup: per domain, never
+    // per MX set, so domains that share MX hosts never share a policy (KumoMTA #484).
+    const mtasts::Applied sts = co_await sts_policy(g.domain);
+    if (sts.policy || sts.failure != mtasts::FetchFailure::none) {
+      spdlog::info(
+          "event=mail_mta_sts message={} domain={} mode={} id={} source={} failure={}",
+          g.message_id, core::log_safe(g.domain),
+          sts.policy ? mtasts::mode_name(sts.policy->mode) : "-", core::log_safe(sts.id),
+          mtasts::source_name(sts.source),
+          sts.failure == mtasts::FetchFailure::none ? "-" : mtasts::failure_name(sts.failure));
+    }
+    Result r = co_await attempt_mx(g, loaded, sts);
+    r.sts = mtasts::note_attempt(sts, r.mx_host, r.status, r.tls, r.sts_no_mx);
+    co_return r;
+  }
+
+  awaitable<Result> attempt_mx(const Group& g, const Loaded& loaded, const mtasts::Applied& sts) {
     policy::Inputs in;
     auto message_policy = policy::parse_policy(loaded.message.security);
     in.message = message_policy ? *message_policy : policy::Policy::verify;
@@ -427,6 +461,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     in.default_policy = options.default_policy;
     in.phi = loaded.message.phi;
     in.seen_tls = loaded.seen_tls;
+    in.mta_sts = sts.input();
     auto first = policy::decide(in);
     if (!first) co_return Result{.status = ours("5.7.1", first.error().public_text(), true)};
 
@@ -460,6 +495,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     }
 
     Result last{.status = ours("4.4.1", "no MX host could be reached"), .decision = *first};
+    std::size_t outside_sts = 0;  // MX hosts the enforce MTA-STS policy does not name
     for (const auto& host : hosts) {
       auto addresses = co_await resolver.async_addresses(host.host, use_awaitable);
       if (addresses.info.security == dns::Security::bogus) {
@@ -515,6 +551,14 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
                       .tls_requirement_failed = true};
         continue;
       }
+      // RFC 8461 §4.1: under an enforce policy, only the MX hosts its patterns name are used
+      // (a usable DANE record wins over MTA-STS: policy.hpp).
+      if (in.dane != policy::Dane::usable && !sts.allows(host.host)) {
+        spdlog::info("event=mail_mta_sts_mx_skipped message={} domain={} mx={}", g.message_id,
+                     core::log_safe(g.domain), core::log_safe(host.host));
+        ++outside_sts;
+        continue;
+      }
       for (const auto& address : addresses.addresses) {
         smtp::Destination dest;
         dest.address = address;
@@ -549,6 +593,12 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         if (reached || r.status.outcome != smtp::Outcome::temporary) co_return r;
         last = std::move(r);  // this address or MX would not talk: try the next
       }
+    }
+    if (outside_sts > 0 && outside_sts == hosts.size()) {
+      co_return Result{.status = ours("4.7.5", "no MX host matches the MTA-STS policy"),
+                       .decision = *first,
+                       .tls_requirement_failed = true,
+                       .sts_no_mx = true};
     }
     co_return last;
   }
@@ -603,8 +653,11 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         a.tls_version = summary.tls.version;
         a.tls_cipher = summary.tls.cipher;
       }
-      a.verified = verified_name(summary.tls, summary.decision);
+      a.verified = summary.sts.verified(verified_name(summary.tls, summary.decision));
       a.policy = std::string(policy::policy_name(summary.decision.effective));
+      a.sts_mode = summary.sts.mode;
+      a.sts_id = summary.sts.id;
+      a.tls_failure = summary.sts.failure;
       std::int64_t next = 0;
       switch (status.outcome) {
         case smtp::Outcome::delivered:

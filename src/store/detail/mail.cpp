@@ -95,8 +95,8 @@ constexpr const char* kRecordOutcome =
     "RETURNING attempts";
 constexpr const char* kInsertAttempt =
     "INSERT INTO mail_attempts (message_id, idx, attempt, at, result, code, enhanced, reply, "
-    "mx_host, ip, tls_version, tls_cipher, verified, policy) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    "mx_host, ip, tls_version, tls_cipher, verified, policy, sts_mode, sts_id, tls_failure) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 constexpr const char* kReleaseLeases =
     "UPDATE mail_recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1";
 constexpr const char* kFindMessage =
@@ -107,7 +107,7 @@ constexpr const char* kListRecipients =
     "FROM mail_recipients WHERE message_id = ?1 ORDER BY idx";
 constexpr const char* kListAttempts =
     "SELECT message_id, idx, attempt, at, result, code, enhanced, reply, mx_host, ip, "
-    "tls_version, tls_cipher, verified, policy "
+    "tls_version, tls_cipher, verified, policy, sts_mode, sts_id, tls_failure "
     "FROM mail_attempts WHERE message_id = ?1 ORDER BY idx, attempt";
 constexpr const char* kNextDue =
     "SELECT min(next_attempt_at) FROM mail_recipients WHERE state IN ('queued', 'deferred')";
@@ -139,6 +139,16 @@ constexpr const char* kClaimTlsReport =
     "VALUES (?1, ?2, ?3, ?4, 'building') ON CONFLICT (day, policy_domain) DO NOTHING";
 constexpr const char* kFinishTlsReport =
     "UPDATE mail_tls_reports SET outcome = ?3 WHERE day = ?1 AND policy_domain = ?2";
+
+constexpr const char* kFindMtaSts =
+    "SELECT domain, policy_id, mode, mx, max_age, fetched_at, expires_at "
+    "FROM mail_mta_sts WHERE domain = ?1";
+constexpr const char* kPutMtaSts =
+    "INSERT INTO mail_mta_sts (domain, policy_id, mode, mx, max_age, fetched_at, expires_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (domain) DO UPDATE SET policy_id = excluded.policy_id, mode = excluded.mode, "
+    "mx = excluded.mx, max_age = excluded.max_age, fetched_at = excluded.fetched_at, "
+    "expires_at = excluded.expires_at";
 }  // namespace sql
 
 constexpr const char* kBadState = "a mail recipient has an unknown state";
@@ -150,7 +160,7 @@ core::Result<MailState> state_of(const std::string& text) {
 }
 
 // Columns: message_id, idx, attempt, at, result, code, enhanced, reply, mx_host, ip,
-// tls_version, tls_cipher, verified, policy.
+// tls_version, tls_cipher, verified, policy, sts_mode, sts_id, tls_failure.
 core::Result<MailAttempt> read_attempt(const Row& row) {
   MailAttempt a;
   a.message_id = row.text(0);
@@ -168,6 +178,9 @@ core::Result<MailAttempt> read_attempt(const Row& row) {
   a.tls_cipher = row.text(11);
   a.verified = row.text(12);
   a.policy = row.text(13);
+  a.sts_mode = row.text(14);
+  a.sts_id = row.text(15);
+  a.tls_failure = row.text(16);
   return a;
 }
 
@@ -289,7 +302,7 @@ core::Result<bool> SqlMail::record_attempt_blocking(const std::string& owner,
         if (!updated) return core::fail(std::move(updated).error());
         if (updated->empty()) return false;  // the lease is not ours any more
         const std::int64_t number = updated->front().int64(0);
-        const std::array<Param, 14> params = {Param{std::string_view(attempt.message_id)},
+        const std::array<Param, 17> params = {Param{std::string_view(attempt.message_id)},
                                               Param{static_cast<std::int64_t>(attempt.idx)},
                                               Param{number},
                                               Param{attempt.at},
@@ -302,7 +315,10 @@ core::Result<bool> SqlMail::record_attempt_blocking(const std::string& owner,
                                               Param{std::string_view(attempt.tls_version)},
                                               Param{std::string_view(attempt.tls_cipher)},
                                               Param{std::string_view(attempt.verified)},
-                                              Param{std::string_view(attempt.policy)}};
+                                              Param{std::string_view(attempt.policy)},
+                                              Param{std::string_view(attempt.sts_mode)},
+                                              Param{std::string_view(attempt.sts_id)},
+                                              Param{std::string_view(attempt.tls_failure)}};
         auto inserted = conn.execute(sql::kInsertAttempt, params);
         if (!inserted) return core::fail(std::move(inserted).error());
         return true;
@@ -474,6 +490,47 @@ core::Status SqlMail::finish_tls_report_blocking(std::int64_t day, const std::st
   auto r = db_.execute(
       "finish tls report", sql::kFinishTlsReport,
       {Param{day}, Param{std::string_view(policy_domain)}, Param{std::string_view(outcome)}});
+  if (!r) return core::fail(std::move(r).error());
+  return core::ok();
+}
+
+core::Result<std::optional<MtaStsRecord>> SqlMail::mta_sts_blocking(const std::string& domain) {
+  auto rows = db_.query("find mta-sts policy", sql::kFindMtaSts, {Param{std::string_view(domain)}});
+  if (!rows) return core::fail(std::move(rows).error());
+  if (rows->empty()) return std::optional<MtaStsRecord>();
+  const Row& row = rows->front();
+  MtaStsRecord r;
+  r.domain = row.text(0);
+  r.policy_id = row.text(1);
+  r.mode = row.text(2);
+  // One pattern per line (a pattern is a host name: it has no line break).
+  const std::string mx = row.text(3);
+  for (std::size_t start = 0; start < mx.size();) {
+    std::size_t end = mx.find('\n', start);
+    if (end == std::string::npos) end = mx.size();
+    if (end > start) r.mx.push_back(mx.substr(start, end - start));
+    start = end + 1;
+  }
+  r.max_age = row.int64(4);
+  r.fetched_at = row.int64(5);
+  r.expires_at = row.int64(6);
+  return std::optional<MtaStsRecord>(std::move(r));
+}
+
+core::Status SqlMail::put_mta_sts_blocking(const MtaStsRecord& record) {
+  std::string mx;
+  for (const auto& pattern : record.mx) {
+    if (pattern.empty() || pattern.find_first_of("\r\n") != std::string::npos) {
+      return core::fail(core::ErrorKind::invalid_input, "an MTA-STS mx pattern is malformed");
+    }
+    if (!mx.empty()) mx += '\n';
+    mx += pattern;
+  }
+  auto r = db_.execute(
+      "put mta-sts policy", sql::kPutMtaSts,
+      {Param{std::string_view(record.domain)}, Param{std::string_view(record.policy_id)},
+       Param{std::string_view(record.mode)}, Param{std::string_view(mx)}, Param{record.max_age},
+       Param{record.fetched_at}, Param{record.expires_at}});
   if (!r) return core::fail(std::move(r).error());
   return core::ok();
 }

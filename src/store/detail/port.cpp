@@ -78,7 +78,7 @@ constexpr TableSpec kTables[] = {
      "message_id, idx", false, nullptr},
     {"mail_attempts",
      "message_id, idx, attempt, at, result, code, enhanced, reply, mx_host, ip, tls_version, "
-     "tls_cipher, verified, policy",
+     "tls_cipher, verified, policy, sts_mode, sts_id, tls_failure",
      "message_id, idx, attempt", false, nullptr},
     {"mail_tls_domains", "domain, first_seen, last_seen", "domain", false, nullptr},
     {"mail_tls_sessions",
@@ -87,6 +87,8 @@ constexpr TableSpec kTables[] = {
      nullptr},
     {"mail_tls_reports", "day, policy_domain, claimed_by, claimed_at, outcome",
      "day, policy_domain", false, nullptr},
+    {"mail_mta_sts", "domain, policy_id, mode, mx, max_age, fetched_at, expires_at", "domain",
+     false, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

@@ -192,6 +192,8 @@ class SqlMail final : public MailStore {
   core::Result<std::vector<MailQueueRow>> queue_summary_blocking() override;
   core::Status note_tls_seen_blocking(const std::string& domain, std::int64_t now) override;
   core::Result<std::optional<std::int64_t>> tls_seen_blocking(const std::string& domain) override;
+  core::Result<std::optional<MtaStsRecord>> mta_sts_blocking(const std::string& domain) override;
+  core::Status put_mta_sts_blocking(const MtaStsRecord& record) override;
 
  private:
   engine::Executor& db_;

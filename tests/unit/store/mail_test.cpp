@@ -253,6 +253,77 @@ TEST_F(StoreMail, SummaryAndTlsMemory) {
   EXPECT_EQ(mail().tls_seen_blocking("x.example").value(), std::optional<std::int64_t>(300));
 }
 
+TEST_F(StoreMail, AttemptsKeepTheirMtaStsFacts) {
+  ASSERT_TRUE(mail().enqueue_blocking(message("m", 100), {"a@x.example", "b@x.example"}));
+  auto mine = mail().claim_due_blocking("node-a", 100, 130, 10).value();
+  ASSERT_EQ(mine.size(), 2u);
+  auto a = attempt(mine[0], MailState::deferred, 110);
+  a.sts_mode = "enforce";
+  a.sts_id = "20240101T000000";
+  a.tls_failure = "certificate-host-mismatch";
+  ASSERT_TRUE(mail().record_attempt_blocking("node-a", a, 400).value());
+  ASSERT_TRUE(mail()
+                  .record_attempt_blocking("node-a", attempt(mine[1], MailState::delivered, 111), 0)
+                  .value());
+  auto history = mail().list_attempts_blocking("m").value();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].sts_mode, "enforce");
+  EXPECT_EQ(history[0].sts_id, "20240101T000000");
+  EXPECT_EQ(history[0].tls_failure, "certificate-host-mismatch");
+  // Without a policy: empty, never null.
+  EXPECT_EQ(history[1].sts_mode, "");
+  EXPECT_EQ(history[1].sts_id, "");
+  EXPECT_EQ(history[1].tls_failure, "");
+  auto rcpts = mail().list_recipients_blocking("m").value();
+  ASSERT_TRUE(rcpts[0].last);
+  EXPECT_EQ(rcpts[0].last->tls_failure, "certificate-host-mismatch");
+}
+
+TEST_F(StoreMail, MtaStsPoliciesAreCachedPerDomainAndReplaced) {
+  EXPECT_FALSE(mail().mta_sts_blocking("x.example").value());
+  MtaStsRecord r;
+  r.domain = "x.example";
+  r.policy_id = "abc123";
+  r.mode = "enforce";
+  r.mx = {"mx1.x.example", "*.backup.x.example"};
+  r.max_age = 86400;
+  r.fetched_at = 1000;
+  r.expires_at = 1000 + 86400;
+  ASSERT_TRUE(mail().put_mta_sts_blocking(r));
+  auto got = mail().mta_sts_blocking("x.example").value();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, r);
+  EXPECT_FALSE(mail().mta_sts_blocking("y.example").value());
+
+  // A new id replaces the row; mode none keeps no patterns.
+  MtaStsRecord none = r;
+  none.policy_id = "def456";
+  none.mode = "none";
+  none.mx.clear();
+  none.max_age = 0;
+  none.fetched_at = 2000;
+  none.expires_at = 2000;
+  ASSERT_TRUE(mail().put_mta_sts_blocking(none));
+  got = mail().mta_sts_blocking("x.example").value();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, none);
+
+  // A pattern with a line break cannot be stored one per line: refused, nothing changes.
+  MtaStsRecord bad = r;
+  bad.mx = {"mx1.x.example\nevil.example"};
+  auto refused = mail().put_mta_sts_blocking(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind(), core::ErrorKind::invalid_input);
+  EXPECT_EQ(*mail().mta_sts_blocking("x.example").value(), none);
+  // The schema refuses what the parser never produces.
+  MtaStsRecord odd = r;
+  odd.mode = "sometimes";
+  EXPECT_FALSE(mail().put_mta_sts_blocking(odd));
+  odd = r;
+  odd.max_age = 31557601;
+  EXPECT_FALSE(mail().put_mta_sts_blocking(odd));
+}
+
 // Two stores (two nodes) claim from one queue at once, many times: every recipient is
 // claimed by exactly one of them (SKIP LOCKED on PostgreSQL, the one writer on SQLite).
 TEST_F(StoreMail, TwoNodesClaimingAtOnceNeverShareARecipient) {

@@ -10,7 +10,7 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -233,6 +233,21 @@ CREATE TABLE mail_tls_reports (
   claimed_at    BIGINT NOT NULL,
   outcome       TEXT NOT NULL,
   PRIMARY KEY (day, policy_domain)
+);
+)sql",
+    R"sql(
+ALTER TABLE mail_attempts ADD COLUMN sts_mode TEXT NOT NULL DEFAULT '';
+ALTER TABLE mail_attempts ADD COLUMN sts_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE mail_attempts ADD COLUMN tls_failure TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE mail_mta_sts (
+  domain     TEXT PRIMARY KEY NOT NULL,
+  policy_id  TEXT NOT NULL,
+  mode       TEXT NOT NULL CHECK (mode IN ('enforce', 'testing', 'none')),
+  mx         TEXT NOT NULL,
+  max_age    BIGINT NOT NULL CHECK (max_age BETWEEN 0 AND 31557600),
+  fetched_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
 );
 )sql",
 };

@@ -59,7 +59,14 @@ namespace {
 //                     the MX host and address. Counts only: never a message or address.
 //   mail_tls_reports  one row per (day, domain) whose report a node has taken on, so that
 //                     of several nodes exactly one builds and sends it; and how that went
-constexpr std::array<const char*, 7> kMigrations = {
+// Migration 8 (MTA-STS, RFC 8461; the floor stays 4: an older binary's attempts get the
+// new columns' defaults, and it ignores the cache):
+//   mail_attempts.sts_mode, sts_id, tls_failure  the MTA-STS policy an attempt ran under
+//                    and what failed, as RFC 8460 result types (TLS-RPT)
+//   mail_mta_sts     each recipient domain's MTA-STS policy as last fetched: the TXT id it
+//                    was fetched for, mode, mx patterns (one per line), max_age, and when it
+//                    was fetched and expires
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -282,6 +289,21 @@ CREATE TABLE mail_tls_reports (
   claimed_at    INTEGER NOT NULL,
   outcome       TEXT NOT NULL,
   PRIMARY KEY (day, policy_domain)
+) STRICT, WITHOUT ROWID;
+)sql",
+    R"sql(
+ALTER TABLE mail_attempts ADD COLUMN sts_mode TEXT NOT NULL DEFAULT '';
+ALTER TABLE mail_attempts ADD COLUMN sts_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE mail_attempts ADD COLUMN tls_failure TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE mail_mta_sts (
+  domain     TEXT PRIMARY KEY NOT NULL,
+  policy_id  TEXT NOT NULL,
+  mode       TEXT NOT NULL CHECK (mode IN ('enforce', 'testing', 'none')),
+  mx         TEXT NOT NULL,
+  max_age    INTEGER NOT NULL CHECK (max_age BETWEEN 0 AND 31557600),
+  fetched_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 )sql",
 };
