@@ -81,6 +81,8 @@ constexpr TableSpec kTables[] = {
      "tls_cipher, verified, policy",
      "message_id, idx, attempt", false, nullptr},
     {"mail_tls_domains", "domain, first_seen, last_seen", "domain", false, nullptr},
+    {"api_keys", "id, name, secret_hash, scopes, created_at, created_by, revoked_at, last_used_at",
+     "id", true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

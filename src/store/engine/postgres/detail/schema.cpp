@@ -10,7 +10,7 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -209,6 +209,18 @@ CREATE TABLE mail_tls_domains (
   domain     TEXT PRIMARY KEY NOT NULL,
   first_seen BIGINT NOT NULL,
   last_seen  BIGINT NOT NULL
+);
+)sql",
+    R"sql(
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY NOT NULL,
+  name         TEXT NOT NULL,
+  secret_hash  TEXT NOT NULL,
+  scopes       TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  created_by   TEXT NOT NULL,
+  revoked_at   BIGINT,
+  last_used_at BIGINT
 );
 )sql",
 };

@@ -52,7 +52,12 @@ namespace {
 //   mail_attempts    every attempt's result: reply, MX, TLS version/cipher, how the
 //                    certificate was verified, the policy applied (mail show, TLS-RPT)
 //   mail_tls_domains domains seen offering TLS (M4: never sent in cleartext again)
-constexpr std::array<const char*, 6> kMigrations = {
+// Migration 7 (the HTTP API's keys, issue 8; the floor stays 4: older binaries ignore it
+// and serve no API):
+//   api_keys      `sealpost apikey add`: public id, the SHA-256 of the key (never the key),
+//                 scopes (JSON array of strings), who added it and when, when revoked,
+//                 when last used (updated at most once a minute per key and node)
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -252,6 +257,18 @@ CREATE TABLE mail_tls_domains (
   first_seen INTEGER NOT NULL,
   last_seen  INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY NOT NULL,
+  name         TEXT NOT NULL,
+  secret_hash  TEXT NOT NULL,
+  scopes       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  created_by   TEXT NOT NULL,
+  revoked_at   INTEGER,
+  last_used_at INTEGER
+) STRICT;
 )sql",
 };
 
