@@ -109,38 +109,39 @@ bool MessagesApi::touch_due(const std::string& key_id, std::int64_t now) {
   return true;
 }
 
-std::expected<MessagesApi::Caller, Reply> MessagesApi::authenticate_blocking(
+core::Expected<MessagesApi::Caller, Reply> MessagesApi::authenticate_blocking(
     const Call& call, std::string_view scope) {
   if (outbox_ == nullptr) {
-    return std::unexpected(error_reply(Status::unavailable, "unavailable",
-                                       "Outbound mail is not set up on this server."));
+    return core::Unexpected<Reply>(error_reply(Status::unavailable, "unavailable",
+                                               "Outbound mail is not set up on this server."));
   }
   if (auto wait = lockout_.delay(lockout_account(call.remote_address), call.remote_address)) {
     Reply r = error_reply(Status::too_many_attempts, "too_many_attempts",
                           "Too many failed authentications from this address; wait and try "
                           "again.");
     r.retry_after = *wait;
-    return std::unexpected(std::move(r));
+    return core::Unexpected<Reply>(std::move(r));
   }
   const auto presented = auth::parse_bearer(call.authorization);
   if (!presented) {
-    return std::unexpected(refuse_authentication(
+    return core::Unexpected<Reply>(refuse_authentication(
         call, "", call.authorization.empty() ? "no_credentials" : "malformed"));
   }
   auto key = store_.api_keys().find_api_key_blocking(presented->id);
-  if (!key) return std::unexpected(failure_reply(key.error(), call.request_id));
-  if (!*key) return std::unexpected(refuse_authentication(call, presented->id, "unknown_key"));
+  if (!key) return core::Unexpected<Reply>(failure_reply(key.error(), call.request_id));
+  if (!*key)
+    return core::Unexpected<Reply>(refuse_authentication(call, presented->id, "unknown_key"));
   if (!auth::api_key_matches(*presented, (*key)->secret_hash)) {
-    return std::unexpected(refuse_authentication(call, presented->id, "wrong_secret"));
+    return core::Unexpected<Reply>(refuse_authentication(call, presented->id, "wrong_secret"));
   }
   if ((*key)->revoked_at) {
-    return std::unexpected(refuse_authentication(call, presented->id, "revoked"));
+    return core::Unexpected<Reply>(refuse_authentication(call, presented->id, "revoked"));
   }
   const auto& scopes = (*key)->scopes;
   if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
     spdlog::warn("event=api_forbidden key={} scope={} request_id={}", presented->id, scope,
                  call.request_id);
-    return std::unexpected(
+    return core::Unexpected<Reply>(
         error_reply(Status::forbidden, "forbidden",
                     "This API key does not have the scope " + std::string(scope) + "."));
   }

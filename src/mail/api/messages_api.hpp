@@ -92,7 +92,7 @@ class MessagesApi {
     bool touch_due = false;  // last_used_at is to be written with this request
   };
   // The caller's key if it is valid, live and holds `scope`; else the reply to send.
-  std::expected<Caller, Reply> authenticate_blocking(const Call& call, std::string_view scope);
+  core::Expected<Caller, Reply> authenticate_blocking(const Call& call, std::string_view scope);
   Reply refuse_authentication(const Call& call, std::string_view key_id, std::string_view why);
   bool touch_due(const std::string& key_id, std::int64_t now);
 

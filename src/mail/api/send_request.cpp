@@ -13,12 +13,12 @@ namespace {
 
 constexpr std::string_view kFields[] = {"from", "to", "subject", "text", "security", "phi"};
 
-std::unexpected<RequestError> field_error(std::string field, std::string message) {
-  return std::unexpected(RequestError{false, std::move(field), std::move(message)});
+core::Unexpected<RequestError> field_error(std::string field, std::string message) {
+  return core::Unexpected<RequestError>(RequestError{false, std::move(field), std::move(message)});
 }
 
 // The accessors' errors already read "The field "x" ..."; ours say the same way.
-std::unexpected<RequestError> accessor_error(std::string_view field, const core::Error& error) {
+core::Unexpected<RequestError> accessor_error(std::string_view field, const core::Error& error) {
   return field_error(std::string(field), error.public_text());
 }
 
@@ -43,11 +43,11 @@ bool has_control(std::string_view s, bool text) {
 
 }  // namespace
 
-std::expected<SendRequest, RequestError> parse_send_request(std::string_view body) {
+core::Expected<SendRequest, RequestError> parse_send_request(std::string_view body) {
   auto object = auth::parse_json_object(body, kMaxRequestBytes);
   if (!object) {
-    return std::unexpected(RequestError{object.error().kind() == core::ErrorKind::too_large, "",
-                                        object.error().public_text()});
+    return core::Unexpected<RequestError>(RequestError{
+        object.error().kind() == core::ErrorKind::too_large, "", object.error().public_text()});
   }
   if (auto unknown = object->unknown_member(
           {kFields[0], kFields[1], kFields[2], kFields[3], kFields[4], kFields[5]})) {

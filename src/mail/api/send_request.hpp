@@ -12,12 +12,12 @@
 // Any other member is refused (a misspelt "subjet" is an error, not a message without a
 // subject). Errors name the field, never its value.
 
-#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/result.hpp"
 #include "mail/mime/address.hpp"
 #include "mail/policy/policy.hpp"
 
@@ -38,6 +38,6 @@ struct RequestError {
   std::string message;     // for the client: our words, never its value
 };
 
-std::expected<SendRequest, RequestError> parse_send_request(std::string_view body);
+core::Expected<SendRequest, RequestError> parse_send_request(std::string_view body);
 
 }  // namespace mail::api
