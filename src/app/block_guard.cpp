@@ -185,11 +185,17 @@ core::Status BlockGuard::install_blocking(http::Router& router) {
       const bool post_form = req.method() == http::bhttp::verb::post &&
                              std::string_view(req.target()).starts_with("/f/");
       const bool portal = std::string_view(req.target()).starts_with("/portal/");
-      if (!post_form && !portal) return inner(std::move(req), std::move(ctx), std::move(responder));
+      // The messages API: a failed authentication (401) or one delayed by its lockout (429).
+      const bool api = std::string_view(req.target()).starts_with("/api/");
+      if (!post_form && !portal && !api) {
+        return inner(std::move(req), std::move(ctx), std::move(responder));
+      }
       http::Responder watched(
-          [impl, responder, post_form, address = ctx.remote_address](http::Response response) {
+          [impl, responder, post_form, api, address = ctx.remote_address](http::Response response) {
             const unsigned status = response.result_int();
-            const bool refused = post_form ? (status == 400 || status == 409) : status == 429;
+            const bool refused = post_form ? (status == 400 || status == 409)
+                                 : api     ? (status == 401 || status == 429)
+                                           : status == 429;
             if (refused && impl->watch.note(address, core::unix_seconds(impl->clock.now()))) {
               impl->auto_block(address);
             }

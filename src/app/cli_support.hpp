@@ -57,6 +57,8 @@ class CliAudit {
     return auditor_.settle_blocking();
   }
   core::Status finish() { return auditor_.finish_blocking(); }
+  // For a change made through another module's unit of work (mail::queue::Outbox), which
+  // records its entry with this Auditor; finish() still closes the command.
   audit::Auditor& auditor() { return auditor_; }
 
  private:

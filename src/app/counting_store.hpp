@@ -28,6 +28,7 @@ class CountingStore final : public store::Store {
   store::BlockStore& blocks() override { return inner_->blocks(); }
   store::FailureStore& failures() override { return inner_->failures(); }
   store::MailStore& mail() override { return inner_->mail(); }
+  store::ApiKeyStore& api_keys() override { return inner_->api_keys(); }
   std::string_view engine_name() const override { return inner_->engine_name(); }
   std::string describe() const override { return inner_->describe(); }
   void close() override { inner_->close(); }

@@ -10,7 +10,6 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 
 #include "app/cli_support.hpp"
 #include "app/commands.hpp"
@@ -24,23 +23,11 @@
 #include "mail/dns/resolver.hpp"
 #include "mail/mime/limits.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/queue/outbox.hpp"
+#include "mail/queue/status.hpp"
 #include "mail/queue/tls_report.hpp"
 
 namespace app {
-
-namespace {
-
-std::string time_text(std::int64_t unix_seconds) {
-  if (unix_seconds <= 0) return "-";
-  std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
 
 std::string mail_hostname(const Config& config) {
   if (!config.mail.hostname.empty()) return config.mail.hostname;
@@ -143,30 +130,17 @@ int run_mail_send(const std::string& data_dir, const SendRequest& request) {
   auto signer = load_mail_signer(dir, *config);
   if (!signer) return fail_line(signer.error().public_text());
 
-  auto prepared = mail::queue::prepare(out, *signer, *key, hostname, clock.now(), rng);
-  if (!prepared) return fail_line(prepared.error().public_text());
-
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
-  if (auto s = (*audit)->change(
-          "queue mail", "mail.queue",
-          [&](store::Store& tx) -> core::Result<std::string> {
-            if (auto q = tx.mail().enqueue_blocking(prepared->record, prepared->recipients); !q)
-              return core::fail(q.error());
-            // Never the addresses or the subject: the trail names the message and its size.
-            return fmt::format("message:{} recipients:{} policy:{} phi:{} bytes:{}",
-                               prepared->record.id, prepared->recipients.size(),
-                               prepared->record.security, prepared->record.phi ? "yes" : "no",
-                               prepared->record.size);
-          });
-      !s) {
-    return fail_line(s.error().public_text());
-  }
+  mail::queue::Outbox outbox(**store, (*audit)->auditor(), *signer, *key, hostname, clock, rng);
+  auto id = outbox.enqueue_blocking(out, kLocalSource);
+  core::secure_wipe(out.text_body.data(), out.text_body.size());
+  if (!id) return fail_line(id.error().public_text());
   if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
   (*store)->close();
-  std::printf("%s\n", prepared->record.id.c_str());
+  std::printf("%s\n", id->c_str());
   return 0;
 }
 
@@ -174,38 +148,11 @@ int run_mail_show(const std::string& data_dir, const std::string& id) {
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto message = (*store)->mail().find_message_blocking(id, false);
-  if (!message) return fail_line(message.error().public_text());
-  if (!*message) return fail_line("no message " + core::log_safe(id));
-  auto rcpts = (*store)->mail().list_recipients_blocking(id);
-  if (!rcpts) return fail_line(rcpts.error().public_text());
-  const auto& m = **message;
-  std::printf("message %s\n  queued %s by %s\n  sender %s\n  policy %s%s\n  size %lld bytes\n",
-              m.id.c_str(), time_text(m.created_at).c_str(), core::log_safe(m.origin).c_str(),
-              core::log_safe(m.sender).c_str(), m.security.c_str(), m.phi ? " (PHI)" : "",
-              static_cast<long long>(m.size));
-  for (const auto& r : *rcpts) {
-    std::printf("recipient %d %s: %s", r.idx, core::log_safe(r.address).c_str(),
-                std::string(store::mail_state_name(r.state)).c_str());
-    if (r.state == store::MailState::queued || r.state == store::MailState::deferred) {
-      std::printf(", next attempt %s", time_text(r.next_attempt_at).c_str());
-    }
-    std::printf(", attempts %d\n", r.attempts);
-    if (r.last) {
-      const auto& a = *r.last;
-      std::printf("  last attempt %s: mx %s [%s], policy %s, ", time_text(a.at).c_str(),
-                  a.mx_host.empty() ? "-" : core::log_safe(a.mx_host).c_str(),
-                  a.ip.empty() ? "-" : a.ip.c_str(), a.policy.c_str());
-      if (a.tls_version.empty()) {
-        std::printf("no TLS");
-      } else {
-        std::printf("%s %s, certificate verified: %s", a.tls_version.c_str(), a.tls_cipher.c_str(),
-                    a.verified.c_str());
-      }
-      std::printf("\n  reply %d %s %s\n", a.code, a.enhanced.c_str(),
-                  core::log_safe(a.reply).c_str());
-    }
-  }
+  auto status = mail::queue::load_status_blocking((*store)->mail(), id);
+  if (!status) return fail_line(status.error().public_text());
+  if (!*status) return fail_line("no message " + core::log_safe(id));
+  const std::string text = mail::queue::status_text(**status);
+  std::fwrite(text.data(), 1, text.size(), stdout);
   (*store)->close();
   return 0;
 }
@@ -348,7 +295,7 @@ int run_mail_queue(const std::string& data_dir) {
   for (const auto& r : *rows) {
     std::printf("%-40s %-18s %6lld  oldest %s\n", core::log_safe(r.domain).c_str(),
                 std::string(store::mail_state_name(r.state)).c_str(),
-                static_cast<long long>(r.count), time_text(r.oldest).c_str());
+                static_cast<long long>(r.count), mail::queue::utc_time_text(r.oldest).c_str());
   }
   (*store)->close();
   return 0;

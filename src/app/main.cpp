@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "app/apikey_commands.hpp"
 #include "app/commands.hpp"
 #include "app/mail_commands.hpp"
 
@@ -169,6 +170,24 @@ int main(int argc, char** argv) {
       "check-dns", "Check the sending domain's SPF, DKIM and DMARC records (M7)");
   add_data(mail_check_dns);
 
+  auto* apikey = cli.add_subcommand("apikey", "Keys of the HTTP messages API");
+  apikey->require_subcommand(1);
+  std::string apikey_name, apikey_id;
+  std::vector<std::string> apikey_scopes;
+  auto* apikey_add = apikey->add_subcommand(
+      "add", "Create a key and print it once (the server keeps only its hash)");
+  add_data(apikey_add);
+  apikey_add->add_option("--name", apikey_name, "A label for the key (who or what uses it)")
+      ->required();
+  apikey_add
+      ->add_option("--scope", apikey_scopes, "messages:send or messages:read (repeat for both)")
+      ->required();
+  auto* apikey_list = apikey->add_subcommand("list", "List keys (never their secrets)");
+  add_data(apikey_list);
+  auto* apikey_revoke = apikey->add_subcommand("revoke", "Revoke a key at once, on every node");
+  add_data(apikey_revoke);
+  apikey_revoke->add_option("ID", apikey_id, "The key's id (apikey list)")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -205,5 +224,8 @@ int main(int argc, char** argv) {
   if (*mail_cancel) return app::run_mail_cancel(data, message_id);
   if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);
   if (*mail_check_dns) return app::run_mail_check_dns(data);
+  if (*apikey_add) return app::run_apikey_add(data, apikey_name, apikey_scopes);
+  if (*apikey_list) return app::run_apikey_list(data);
+  if (*apikey_revoke) return app::run_apikey_revoke(data, apikey_id);
   return 2;
 }

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "app/admin.hpp"
+#include "app/api_routes.hpp"
 #include "app/block_guard.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
@@ -42,8 +43,11 @@
 #include "http/tls_context.hpp"
 #include "intake/catalog.hpp"
 #include "intake/intake.hpp"
+#include "mail/api/messages_api.hpp"
 #include "mail/dns/resolver.hpp"
+#include "mail/mime/address.hpp"
 #include "mail/queue/delivery.hpp"
+#include "mail/queue/outbox.hpp"
 #include "portal/portal.hpp"
 #include "store/store.hpp"
 
@@ -383,11 +387,62 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                    .server_public_armored = server_keys->front().armored,
                    .server_fingerprint = server_keys->front().info.fingerprint.hex()});
 
+  // Outbound mail (issue 8). Without a working resolver (a missing trust anchor, a bad
+  // [mail] resolver) or a DKIM key, the forms and the portal still serve; nothing is sent,
+  // the API answers 503, and the log says why (event=mail_disabled).
+  auto mail_queue_key = load_or_create_seal_key(dir.queue_key(), rng);
+  if (!mail_queue_key) return fail_line(mail_queue_key.error().public_text());
+  std::unique_ptr<mail::dns::Resolver> resolver;
+  std::unique_ptr<mail::dkim::Signer> mail_signer;
+  std::unique_ptr<mail::queue::Outbox> outbox;
+  bool mail_broken = false;  // configured, yet this node cannot send: an alert once ready
+  {
+    mail::dns::ResolverOptions dns_options;
+    if (!config->mail.resolver.empty()) dns_options.resolver = config->mail.resolver;
+    dns_options.trust_anchor_file = config->mail.trust_anchor_file;
+    dns_options.timeout = config->mail.dns_timeout;
+    auto created = mail::dns::Resolver::create(dns_options);
+    auto signer = load_mail_signer(dir, *config);
+    const std::string hostname = mail_hostname(*config);
+    if (config->mail.dkim_selector.empty()) {
+      // Mail was never set up here: nothing to send, nothing to alert about.
+      spdlog::info("event=mail_not_configured detail=[mail] dkim_selector is not set");
+    } else if (!created) {
+      spdlog::error("event=mail_disabled reason={}", core::log_safe(created.error().public_text()));
+      mail_broken = true;
+    } else if (!signer) {
+      // Every message is signed, bounce notices too: without a key nothing is sent.
+      spdlog::error("event=mail_disabled reason={}", core::log_safe(signer.error().public_text()));
+      mail_broken = true;
+    } else {
+      mail_signer = std::make_unique<mail::dkim::Signer>(std::move(*signer));
+      resolver = std::move(*created);
+      if (!resolver->validating()) {
+        spdlog::warn("event=mail_dnssec_off detail=no trust anchor: DANE never applies");
+      }
+      // The API queues through the same Outbox as `mail send`; it needs a Message-ID domain.
+      if (mail::mime::normalize_domain(hostname) && hostname.find('.') != std::string::npos) {
+        outbox = std::make_unique<mail::queue::Outbox>(*store, auditor, *mail_signer,
+                                                       *mail_queue_key, hostname, clock, rng);
+      } else {
+        spdlog::error(
+            "event=mail_api_disabled reason=[mail] hostname is not a fully qualified "
+            "name");
+      }
+    }
+  }
+  mail::api::MessagesApi messages_api(
+      *store, outbox.get(), clock,
+      mail::api::Options{.default_sender = config->mail.default_sender,
+                         .default_policy = mail::policy::parse_policy(config->mail.default_policy)
+                                               .value_or(mail::policy::Policy::verify)});
+
   http::Router router;
   register_form_routes(
       router, forms, pool, rng, config->file_drop_dir,
       [&metrics](intake::PostOutcome::Kind kind) { metrics.observe_submission(kind); });
   register_portal_routes(router, portal, pool, clock);
+  register_api_routes(router, messages_api, pool);
 
   net::io_context io(static_cast<int>(io_threads));
   // Blocked networks (F10) are refused on every route above, from the first request on.
@@ -426,47 +481,20 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                                                     crypto_threads, rng);
   reloader->start();
 
-  // Outbound mail (issue 8): this node takes its share of the shared queue. Without a
-  // working resolver (a missing trust anchor, a bad [mail] resolver) the forms and the
-  // portal still serve; nothing is sent, and the log says why (event=mail_disabled).
-  auto mail_queue_key = load_or_create_seal_key(dir.queue_key(), rng);
-  if (!mail_queue_key) return fail_line(mail_queue_key.error().public_text());
-  std::unique_ptr<mail::dns::Resolver> resolver;
-  std::unique_ptr<mail::dkim::Signer> mail_signer;
+  // Outbound mail (issue 8): this node takes its share of the shared queue. Declared after
+  // the io_context, so that its timers go first.
   std::unique_ptr<mail::queue::Delivery> delivery;
-  {
-    mail::dns::ResolverOptions dns_options;
-    if (!config->mail.resolver.empty()) dns_options.resolver = config->mail.resolver;
-    dns_options.trust_anchor_file = config->mail.trust_anchor_file;
-    dns_options.timeout = config->mail.dns_timeout;
-    auto created = mail::dns::Resolver::create(dns_options);
-    auto signer = load_mail_signer(dir, *config);
-    if (config->mail.dkim_selector.empty()) {
-      // Mail was never set up here: nothing to send, nothing to alert about.
-      spdlog::info("event=mail_not_configured detail=[mail] dkim_selector is not set");
-    } else if (!created) {
-      spdlog::error("event=mail_disabled reason={}", core::log_safe(created.error().public_text()));
-      readiness->add_alert("mail_disabled");
-    } else if (!signer) {
-      // Every message is signed, bounce notices too: without a key nothing is sent.
-      spdlog::error("event=mail_disabled reason={}", core::log_safe(signer.error().public_text()));
-      readiness->add_alert("mail_disabled");
-    } else {
-      mail_signer = std::make_unique<mail::dkim::Signer>(std::move(*signer));
-      resolver = std::move(*created);
-      if (!resolver->validating()) {
-        spdlog::warn("event=mail_dnssec_off detail=no trust anchor: DANE never applies");
-      }
-      auto options = delivery_options(*config, mail_hostname(*config), rng);
-      options.on_attempt = [&metrics](const store::MailAttempt& a) {
-        metrics.count_mail_attempt(store::mail_state_name(a.result),
-                                   a.verified.empty() ? "none" : a.verified);
-      };
-      delivery =
-          std::make_unique<mail::queue::Delivery>(io, *store, pool, *resolver, *mail_queue_key,
-                                                  *mail_signer, auditor, clock, std::move(options));
-      delivery->start();
-    }
+  if (mail_broken) readiness->add_alert("mail_disabled");
+  if (mail_signer) {
+    auto options = delivery_options(*config, mail_hostname(*config), rng);
+    options.on_attempt = [&metrics](const store::MailAttempt& a) {
+      metrics.count_mail_attempt(store::mail_state_name(a.result),
+                                 a.verified.empty() ? "none" : a.verified);
+    };
+    delivery =
+        std::make_unique<mail::queue::Delivery>(io, *store, pool, *resolver, *mail_queue_key,
+                                                *mail_signer, auditor, clock, std::move(options));
+    delivery->start();
   }
   // A3: the shared queue's backlog, watched whether or not this node delivers.
   auto mail_monitor = std::make_shared<MailMonitor>(

@@ -193,6 +193,23 @@ core::Result<std::vector<std::string>> JsonObject::string_array(std::string_view
   return items;
 }
 
+core::Result<std::optional<bool>> JsonObject::optional_bool(std::string_view key) const {
+  const auto it = value_->find(key);
+  if (it == value_->end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return bad_field(key, "must be true or false");
+  return std::optional<bool>(it->get<bool>());
+}
+
+std::optional<std::string> JsonObject::unknown_member(
+    std::initializer_list<std::string_view> known) const {
+  for (const auto& item : value_->items()) {
+    if (std::find(known.begin(), known.end(), std::string_view(item.key())) == known.end()) {
+      return item.key();
+    }
+  }
+  return std::nullopt;
+}
+
 bool JsonObject::contains(std::string_view key) const { return value_->contains(key); }
 
 std::size_t JsonObject::size() const { return value_->size(); }

@@ -10,6 +10,7 @@
 // wiped; that is the limit of what this layer can do. Nothing here logs.
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -54,6 +55,13 @@ class JsonObject {
   // Member `key` as an array of at most `max_items` strings of at most `max_len` bytes each.
   core::Result<std::vector<std::string>> string_array(std::string_view key, std::size_t max_items,
                                                       std::size_t max_len) const;
+
+  // Member `key` as true or false; a missing or null member gives nullopt. invalid_input when
+  // it is anything else.
+  core::Result<std::optional<bool>> optional_bool(std::string_view key) const;
+  // The name of a member not in `known`, if there is one (the first in the body's order is
+  // not promised): a request with a misspelt field is refused, not half understood.
+  std::optional<std::string> unknown_member(std::initializer_list<std::string_view> known) const;
 
   bool contains(std::string_view key) const;
   std::size_t size() const;  // number of members

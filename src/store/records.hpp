@@ -260,6 +260,19 @@ struct MailQueueRow {
   std::int64_t oldest = 0;  // created_at of the oldest message among them
 };
 
+// An API key (`sealpost apikey add`): a public id, the SHA-256 of the whole key (never the
+// key itself), what it may do, and its life. Never PHI.
+struct ApiKeyRecord {
+  std::string id;                   // public: logged, audited ("api:<id>"), shown by `apikey list`
+  std::string name;                 // the operator's label for it
+  std::string secret_hash;          // lower-case hex SHA-256 of the key text
+  std::vector<std::string> scopes;  // "messages:send", "messages:read"
+  std::int64_t created_at = 0;
+  std::string created_by;  // the CLI actor that added it
+  std::optional<std::int64_t> revoked_at;
+  std::optional<std::int64_t> last_used_at;  // at most a minute stale (see mail::api)
+};
+
 struct AuditQuery {
   std::optional<std::string> actor;
   std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")

@@ -330,6 +330,22 @@ class MailStore {
   virtual core::Status put_mta_sts_blocking(const MtaStsRecord& record) = 0;
 };
 
+// API keys of the HTTP API (issue 8). Each method is one statement.
+class ApiKeyStore {
+ public:
+  virtual ~ApiKeyStore() = default;
+  // conflict if the id exists; invalid_input for a scope that is not UTF-8.
+  virtual core::Status add_api_key_blocking(const ApiKeyRecord& key) = 0;
+  virtual core::Result<std::optional<ApiKeyRecord>> find_api_key_blocking(
+      const std::string& id) = 0;
+  // Every key, revoked ones included, by creation time.
+  virtual core::Result<std::vector<ApiKeyRecord>> list_api_keys_blocking() = 0;
+  // Sets revoked_at. not_found if there is no such key, conflict if it is revoked already.
+  virtual core::Status revoke_api_key_blocking(const std::string& id, std::int64_t now) = 0;
+  // Sets last_used_at (a key gone meanwhile is not an error).
+  virtual core::Status touch_api_key_blocking(const std::string& id, std::int64_t now) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -341,6 +357,7 @@ class Store {
   virtual BlockStore& blocks() = 0;
   virtual FailureStore& failures() = 0;
   virtual MailStore& mail() = 0;
+  virtual ApiKeyStore& api_keys() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

@@ -57,11 +57,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto optional = object->optional_string(key, 8);
     if (optional && *optional) check((*optional)->size() <= 8);
     if (optional && !*optional) check(!reference.contains(key) || reference[key].is_null());
+    const auto flag = object->optional_bool(key);
+    if (flag && *flag) check(reference[key].is_boolean() && reference[key] == **flag);
+    if (!flag) check(flag.error().kind() == core::ErrorKind::invalid_input);
     const auto items = object->string_array(key, 4, 8);
     if (items) {
       check(items->size() <= 4);
       for (const auto& item : *items) check(item.size() <= 8 && core::is_valid_utf8(item));
     }
+  }
+  if (auto unknown = object->unknown_member({"a", "email"})) {
+    check(reference.contains(*unknown) && *unknown != "a" && *unknown != "email");
+  } else {
+    for (const auto& item : reference.items()) check(item.key() == "a" || item.key() == "email");
   }
   return 0;
 }

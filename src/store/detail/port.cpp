@@ -89,6 +89,8 @@ constexpr TableSpec kTables[] = {
      "day, policy_domain", false, nullptr},
     {"mail_mta_sts", "domain, policy_id, mode, mx, max_age, fetched_at, expires_at", "domain",
      false, nullptr},
+    {"api_keys", "id, name, secret_hash, scopes, created_at, created_by, revoked_at, last_used_at",
+     "id", true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

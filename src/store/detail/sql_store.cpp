@@ -15,7 +15,8 @@ SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOpti
       cluster_(db_),
       blocks_(db_),
       failures_(db_),
-      mail_(db_) {}
+      mail_(db_),
+      api_keys_(db_) {}
 
 SqlStore::~SqlStore() { close(); }
 
@@ -35,7 +36,8 @@ class TxStore final : public Store {
         cluster_(tx_),
         blocks_(tx_),
         failures_(tx_),
-        mail_(tx_) {}
+        mail_(tx_),
+        api_keys_(tx_) {}
 
   SubmissionStore& submissions() override { return submissions_; }
   FormStore& forms() override { return forms_; }
@@ -45,6 +47,7 @@ class TxStore final : public Store {
   BlockStore& blocks() override { return blocks_; }
   FailureStore& failures() override { return failures_; }
   MailStore& mail() override { return mail_; }
+  ApiKeyStore& api_keys() override { return api_keys_; }
   std::string_view engine_name() const override { return outer_.engine_name(); }
   std::string describe() const override { return outer_.describe(); }
   void close() override {}
@@ -65,6 +68,7 @@ class TxStore final : public Store {
   SqlBlocks blocks_;
   SqlFailures failures_;
   SqlMail mail_;
+  SqlApiKeys api_keys_;
 };
 
 }  // namespace

@@ -199,6 +199,19 @@ class SqlMail final : public MailStore {
   engine::Executor& db_;
 };
 
+class SqlApiKeys final : public ApiKeyStore {
+ public:
+  explicit SqlApiKeys(engine::Executor& db) : db_(db) {}
+  core::Status add_api_key_blocking(const ApiKeyRecord& key) override;
+  core::Result<std::optional<ApiKeyRecord>> find_api_key_blocking(const std::string& id) override;
+  core::Result<std::vector<ApiKeyRecord>> list_api_keys_blocking() override;
+  core::Status revoke_api_key_blocking(const std::string& id, std::int64_t now) override;
+  core::Status touch_api_key_blocking(const std::string& id, std::int64_t now) override;
+
+ private:
+  engine::Executor& db_;
+};
+
 // The Store of either engine.
 class SqlStore final : public Store {
  public:
@@ -213,6 +226,7 @@ class SqlStore final : public Store {
   BlockStore& blocks() override { return blocks_; }
   FailureStore& failures() override { return failures_; }
   MailStore& mail() override { return mail_; }
+  ApiKeyStore& api_keys() override { return api_keys_; }
   std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
   std::string describe() const override { return db_.describe(); }
   void close() override { writer_.close(); }
@@ -237,6 +251,7 @@ class SqlStore final : public Store {
   SqlBlocks blocks_;
   SqlFailures failures_;
   SqlMail mail_;
+  SqlApiKeys api_keys_;
 };
 
 // Opens the engine the options name and returns the concrete store (tests use its hooks).

@@ -79,6 +79,24 @@ TEST(JsonBody, StringArray) {
             "The field \"absent\" is missing.");
 }
 
+TEST(JsonBody, OptionalBool) {
+  const auto body = parsed(R"({"yes": true, "no": false, "z": null, "n": 1, "s": "true"})");
+  EXPECT_EQ(body.optional_bool("yes").value(), std::optional<bool>(true));
+  EXPECT_EQ(body.optional_bool("no").value(), std::optional<bool>(false));
+  EXPECT_EQ(body.optional_bool("z").value(), std::nullopt);
+  EXPECT_EQ(body.optional_bool("absent").value(), std::nullopt);
+  EXPECT_EQ(body.optional_bool("n").error().public_text(),
+            "The field \"n\" must be true or false.");
+  EXPECT_FALSE(body.optional_bool("s").has_value());
+}
+
+TEST(JsonBody, UnknownMember) {
+  const auto body = parsed(R"({"to": [], "subjet": "x"})");
+  EXPECT_EQ(body.unknown_member({"to", "subjet"}), std::nullopt);
+  EXPECT_EQ(body.unknown_member({"to", "subject"}), std::optional<std::string>("subjet"));
+  EXPECT_EQ(parsed("{}").unknown_member({}), std::nullopt);
+}
+
 TEST(JsonBody, RefusesWhatIsNotOneObject) {
   const std::string not_json = "The request body is not valid JSON.";
   const std::string not_object = "The request body must be a JSON object.";

@@ -10,7 +10,7 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 9> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -248,6 +248,18 @@ CREATE TABLE mail_mta_sts (
   max_age    BIGINT NOT NULL CHECK (max_age BETWEEN 0 AND 31557600),
   fetched_at BIGINT NOT NULL,
   expires_at BIGINT NOT NULL
+);
+)sql",
+    R"sql(
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY NOT NULL,
+  name         TEXT NOT NULL,
+  secret_hash  TEXT NOT NULL,
+  scopes       TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  created_by   TEXT NOT NULL,
+  revoked_at   BIGINT,
+  last_used_at BIGINT
 );
 )sql",
 };

@@ -66,7 +66,12 @@ namespace {
 //   mail_mta_sts     each recipient domain's MTA-STS policy as last fetched: the TXT id it
 //                    was fetched for, mode, mx patterns (one per line), max_age, and when it
 //                    was fetched and expires
-constexpr std::array<const char*, 8> kMigrations = {
+// Migration 9 (the HTTP API's keys, issue 8; the floor stays 4: older binaries ignore it
+// and serve no API):
+//   api_keys      `sealpost apikey add`: public id, the SHA-256 of the key (never the key),
+//                 scopes (JSON array of strings), who added it and when, when revoked,
+//                 when last used (updated at most once a minute per key and node)
+constexpr std::array<const char*, 9> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -305,6 +310,19 @@ CREATE TABLE mail_mta_sts (
   fetched_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+) STRICT, WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY NOT NULL,
+  name         TEXT NOT NULL,
+  secret_hash  TEXT NOT NULL,
+  scopes       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  created_by   TEXT NOT NULL,
+  revoked_at   INTEGER,
+  last_used_at INTEGER
+) STRICT;
 )sql",
 };
 

@@ -1,0 +1,69 @@
+#pragma once
+// The one way into the outbound queue (issue 8). Every producer (`mail send`, the HTTP API,
+// form notifications, bounces) hands an Outgoing to the Outbox, which prepares it
+// (compose.hpp: build, DKIM-sign, seal under the queue key) and commits the message, its
+// recipients and its `mail.queue` audit entry in one unit of work: all of them or none.
+// A producer answers (prints the id, 202) only after enqueue_blocking has returned the id,
+// so a message is accepted only once it is committed.
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "audit/auditor.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/rng.hpp"
+#include "core/secret.hpp"
+#include "mail/dkim/signer.hpp"
+#include "mail/queue/compose.hpp"
+#include "store/store.hpp"
+
+namespace mail::queue {
+
+class Outbox {
+ public:
+  // Everything passed must outlive the Outbox. `hostname`: the Message-ID's domain (our
+  // FQDN). Thread-safe: the signer and the key are only read; Store, Auditor and Rng are
+  // thread-safe.
+  Outbox(store::Store& store, audit::Auditor& auditor, const dkim::Signer& signer,
+         const core::SecretBytes& queue_key, std::string hostname, const core::Clock& clock,
+         core::Rng& rng)
+      : store_(store),
+        auditor_(auditor),
+        signer_(signer),
+        queue_key_(queue_key),
+        hostname_(std::move(hostname)),
+        clock_(clock),
+        rng_(rng) {}
+
+  // Work a producer commits together with its message (an API key's last use).
+  using Also = std::function<core::Status(store::Store& tx)>;
+
+  // Prepares `out` and commits it with its audit entry (action "mail.queue", actor
+  // out.origin, `source`: "local" or the client's address) and whatever `also` does, in
+  // one unit of work; returns the queue id. The entry names the message, its size and
+  // policy and the number of recipients: never an address, the subject or the body.
+  // Errors: prepare()'s invalid_input (nothing stored); the store's or the trail's
+  // (unavailable: nothing stored, try again). Blocks: call it from the blocking pool.
+  core::Result<std::string> enqueue_blocking(const Outgoing& out, std::string_view source,
+                                             const Also& also = {});
+
+  // The d= domain messages are signed for (a producer may restrict From to it).
+  const std::string& signing_domain() const noexcept { return signer_.domain(); }
+  const std::string& hostname() const noexcept { return hostname_; }
+
+ private:
+  store::Store& store_;
+  audit::Auditor& auditor_;
+  const dkim::Signer& signer_;
+  const core::SecretBytes& queue_key_;
+  const std::string hostname_;
+  const core::Clock& clock_;
+  core::Rng& rng_;
+};
+
+// The audit entry's action for a queued message.
+inline constexpr std::string_view kQueueAction = "mail.queue";
+
+}  // namespace mail::queue
