@@ -10,13 +10,21 @@
 #   MODES="drain live"     drain: the queue is filled first, then released, and the clock
 #                          runs from the release; live: the feeder enqueues while the
 #                          sender delivers, and the clock runs from the first enqueue
+#   SENDERS="sealpost postfix"  which senders run (both, for a comparison)
+#   KEEP=DIR               copy the logs and the sink's records into DIR at the end
 #   SEALPOST_MAX_CONNECTIONS=32 SEALPOST_MAX_PER_DOMAIN=4   sealpost's [mail] settings
 #                          (their defaults); every message goes to one domain
+#   SEALPOST_CRYPTO_THREADS=N  [server] crypto_threads (the blocking pool, where delivery's
+#                          store work runs); unset: sealpost's default, one per core
+#   CA_BUNDLE=system       the CA file both senders verify the sink against: "system" is
+#                          Debian's bundle (/etc/ssl/certs/ca-certificates.crt, what a real
+#                          deployment trusts) with the test CA appended; "test" is the test
+#                          CA alone
 #   SINK_THREADS=2         threads of the sink
 #   INJECT_CONNECTIONS=16  SMTP sessions inject.py feeds Postfix with, in parallel
 #   TIMEOUT=900            seconds a sender gets to deliver COUNT messages
-#   PERF_OUT=FILE          if set: `perf record -g` of sealpost serve during its drain run,
-#                          and `perf report --no-children` into FILE
+#   PERF_OUT=FILE          if set: `perf record --call-graph dwarf` of sealpost serve during its drain run,
+#                          and its flat profile (by shared object, by symbol) into FILE
 #   BUILD_DIR=build/release  NO_BUILD=1  (use the build as it is)
 #   BENCH_TMPDIR=/tmp      parent of the temporary directory: a real disk, not tmpfs (both
 #                          queues fsync)
@@ -48,8 +56,12 @@ BUILD_DIR="${BUILD_DIR:-$REPO/build/release}"
 COUNT="${COUNT:-20000}"
 BODY_BYTES="${BODY_BYTES:-5000}"
 MODES="${MODES:-drain live}"
+SENDERS="${SENDERS:-sealpost postfix}"
+KEEP="${KEEP:-}"
 SEALPOST_MAX_CONNECTIONS="${SEALPOST_MAX_CONNECTIONS:-32}"
 SEALPOST_MAX_PER_DOMAIN="${SEALPOST_MAX_PER_DOMAIN:-4}"
+SEALPOST_CRYPTO_THREADS="${SEALPOST_CRYPTO_THREADS:-}"
+CA_BUNDLE="${CA_BUNDLE:-system}"
 SINK_THREADS="${SINK_THREADS:-2}"
 INJECT_CONNECTIONS="${INJECT_CONNECTIONS:-16}"
 TIMEOUT="${TIMEOUT:-900}"
@@ -90,6 +102,7 @@ for b in "$SEALPOST" "$SINK" "$ENQUEUE"; do [[ -x "$b" ]] || die "no $b"; done
 
 # ---- cleanup -----------------------------------------------------------------------------
 TMP="$(mktemp -d "${BENCH_TMPDIR:-/tmp}/sealpost-mail-bench.XXXXXX")"
+RECORDS="$TMP/records"
 chmod 755 "$TMP"  # NSD and Postfix's daemons (users nsd, postfix) pass through it
 SINK_PID=""
 SERVE_PID=""
@@ -125,6 +138,11 @@ cleanup() {
   fi
   for p in "${DKIM_PIDS[@]}"; do stop_pid "$p"; done
   stop_pid "$SINK_PID"
+  if [[ -n "$KEEP" ]]; then
+    mkdir -p "$KEEP"
+    cp -r "$TMP/serve.err" "$TMP/postfix/postfix.log" "$RECORDS" "$TMP/results" "$TMP/saved" \
+      "$KEEP/" 2>/dev/null || true
+  fi
   "$REPO/tests/support/dns.sh" stop "$TMP/dns" >/dev/null 2>&1 || true
   if [[ $rc -ne 0 ]]; then
     for f in "$TMP/serve.err" "$TMP/postfix/postfix.log" "$TMP"/opendkim-*.err "$TMP/sink.err" \
@@ -176,6 +194,15 @@ cert, key, chain = ca.leaf("mx", [sys.argv[3]])
 print(ca.ca, key, chain)
 PY
 read -r CA_FILE SINK_KEY SINK_CHAIN <"$TMP/ca.paths"
+case "$CA_BUNDLE" in
+  system)
+    [[ -r /etc/ssl/certs/ca-certificates.crt ]] || die "no /etc/ssl/certs/ca-certificates.crt"
+    cat /etc/ssl/certs/ca-certificates.crt "$CA_FILE" >"$TMP/ca/bundle.pem"
+    TRUST="$TMP/ca/bundle.pem"
+    ;;
+  test) TRUST="$CA_FILE" ;;
+  *) die "CA_BUNDLE: system or test, not $CA_BUNDLE" ;;
+esac
 chmod -R a+rX "$TMP/ca"  # Postfix's smtp(8) runs as postfix and reads the CA file
 
 # ---- DNS ---------------------------------------------------------------------------------
@@ -190,7 +217,6 @@ SINK_PORT="$(free_port "$SINK_ADDR")"
 RESOLVER="$(cat "$TMP/dns/resolver")"
 
 # ---- the sink ----------------------------------------------------------------------------
-RECORDS="$TMP/records"
 mkdir -p "$TMP/saved"
 "$SINK" --host "$SINK_ADDR" --port "$SINK_PORT" --cert "$SINK_CHAIN" --key "$SINK_KEY" \
   --name "$MX" --threads "$SINK_THREADS" --out "$RECORDS" --save-dir "$TMP/saved" \
@@ -211,10 +237,15 @@ set_mail dkim_domain "\"$ZONE\""
 set_mail resolver "\"$RESOLVER\""
 set_mail trust_anchor_file "\"$TMP/dns/trust-anchor\""
 set_mail remote_port "$SINK_PORT"
-set_mail ca_file "\"$CA_FILE\""
+set_mail ca_file "\"$TRUST\""
 set_mail default_policy '"verify"'
 set_mail max_connections "$SEALPOST_MAX_CONNECTIONS"
 set_mail max_per_domain "$SEALPOST_MAX_PER_DOMAIN"
+if [[ -n "$SEALPOST_CRYPTO_THREADS" ]]; then
+  sed -i "/^\[server\]\$/a crypto_threads = $SEALPOST_CRYPTO_THREADS" "$DATA/sealpost.toml"
+  grep -q "^crypto_threads = $SEALPOST_CRYPTO_THREADS\$" "$DATA/sealpost.toml" ||
+    die "no [server] table in sealpost.toml for crypto_threads"
+fi
 
 # ---- opendkim and the private Postfix ----------------------------------------------------
 PF="$TMP/postfix"
@@ -280,7 +311,7 @@ maillog_file_prefixes = $TMP
 transport_maps = texthash:$PF/etc/transport
 smtp_tls_security_level = verify
 smtp_tls_policy_maps = texthash:$PF/etc/tls_policy
-smtp_tls_CAfile = $CA_FILE
+smtp_tls_CAfile = $TRUST
 # DKIM: opendkim signs at enqueue (cleanup); a milter that fails holds the mail back.
 smtpd_milters = $DKIM_MILTERS
 non_smtpd_milters = \$smtpd_milters
@@ -338,7 +369,8 @@ idle_pct() {  # "stat line" "stat line": share of the whole machine left idle in
     { total[NR] = 0; for (i = 2; i <= NF; i++) total[NR] += $i; idle[NR] = $5 + $6 }
     END { printf "%.0f", 100 * (idle[2] - idle[1]) / (total[2] - total[1]) }'
 }
-arrived() { grep -c "^RECORD $1 " "$RECORDS" 2>/dev/null || true; }
+# Distinct messages of a label at the sink (a message sent twice counts once: its stamp).
+arrived() { awk -v l="$1" '$1 == "RECORD" && $2 == l && !seen[$3]++ { n++ } END { print n + 0 }' "$RECORDS" 2>/dev/null || echo 0; }
 
 start_sampler() {  # root pids...
   local args=() p
@@ -385,12 +417,13 @@ result() {
   local stats pct
   # Per message: time in queue = arrival - max(enqueue stamp, t0), in ms, sorted (mawk has
   # no sort of its own).
-  pct="$(awk -v l="$label" -v t0="$t0" '$1 == "RECORD" && $2 == l {
+  pct="$(awk -v l="$label" -v t0="$t0" '$1 == "RECORD" && $2 == l && !seen[$3]++ {
       s = ($3 > t0 ? $3 : t0); printf "%.3f\n", ($4 - s) / 1e6 }' "$RECORDS" | sort -n |
     awk '{ v[NR] = $1 } END { if (NR) printf "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f",
       v[int(0.50 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1], v[NR] }')"
   stats="$(awk -v l="$label" -v t0="$t0" '
-    $1 == "RECORD" && $2 == l {
+    $1 == "RECORD" && $2 == l && seen[$3]++ { dup++ }
+    $1 == "RECORD" && $2 == l && seen[$3] == 1 {
       n++; if ($4 > last) last = $4
       conn[$5] = 1; if ($7 > peak) peak = $7
       if (n == 1 || $8 < min_sig) min_sig = $8; if ($8 > max_sig) max_sig = $8
@@ -400,8 +433,8 @@ result() {
       if (n == 0) { print "messages=0"; exit }
       c = 0; for (k in conn) c++
       t = ""; for (k in tls) t = t (t == "" ? "" : ",") k ":" tls[k]
-      printf "messages=%d seconds=%.3f rate=%.1f connections=%d peak_open=%d dkim_sigs=%s-%s tls=%s\n",
-        n, (last - t0) / 1e9, n / ((last - t0) / 1e9), c, peak, min_sig, max_sig, t
+      printf "messages=%d duplicates=%d seconds=%.3f rate=%.1f connections=%d peak_open=%d dkim_sigs=%s-%s tls=%s\n",
+        n, dup, (last - t0) / 1e9, n / ((last - t0) / 1e9), c, peak, min_sig, max_sig, t
     }' "$RECORDS") $pct"
   echo "label=$label mode=$mode sender=$sender $stats $ps sink_cpu_seconds=$(awk -v t="$sink_t" -v hz="$TICKS" 'BEGIN { printf "%.2f", t / hz }') idle_pct=$(idle_pct "$s0" "$s1") $feeder $*" >>"$RESULTS"
 }
@@ -418,7 +451,8 @@ run_sealpost() {  # mode
     start_serve
     start_sampler "$SERVE_PID"
     if [[ -n "$PERF_OUT" ]] && command -v perf >/dev/null; then
-      perf record -q -g -F 499 -p "$SERVE_PID" -o "$TMP/perf.data" >/dev/null 2>&1 &
+      perf record -q --call-graph dwarf,16384 -F 299 -p "$SERVE_PID" -o "$TMP/perf.data" \
+        >/dev/null 2>&1 &
       PERF_PID=$!
     fi
     for _ in $(seq 300); do
@@ -447,28 +481,39 @@ run_sealpost() {  # mode
     kill -INT "$PERF_PID" 2>/dev/null || true
     wait "$PERF_PID" 2>/dev/null || true
     PERF_PID=""
-    perf report -i "$TMP/perf.data" --no-children --stdio --percent-limit 0.5 >"$PERF_OUT" 2>/dev/null || true
+    {
+      echo "# sealpost serve during the drain of $COUNT messages: by shared object; by symbol"
+      echo "# with its callees (inclusive); by symbol alone (exclusive)"
+      perf report -i "$TMP/perf.data" --no-children --stdio -g none --sort dso --percent-limit 0.5
+      perf report -i "$TMP/perf.data" --children --stdio -g none --sort sym --percent-limit 0.5
+      perf report -i "$TMP/perf.data" --no-children --stdio -g none --sort dso,sym --percent-limit 0.4
+    } >"$PERF_OUT" 2>/dev/null || true
     say "  perf report written to $PERF_OUT"
   fi
   stop_sampler
   ps="$SAMPLED"
+  # The enqueuer does in its own process what an API inside serve would: count it.
   result "$label" "$mode" sealpost "$t0" "$ps" $((k1 - k0)) "$s0" "$s1" \
-    "feeder=${feeder// /,}" "serve_vmhwm_kib=$hwm" $startup
+    "feeder=${feeder// /,}" "serve_vmhwm_kib=$hwm" \
+    "enqueue_cpu_seconds=$(printf '%s\n' "$feeder" | sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p')" $startup
 }
 
 run_postfix() {  # mode
-  local mode="$1" label="pf-$1" t0 s0 s1 k0 k1 feeder ps
+  local mode="$1" label="pf-$1" t0 s0 s1 k0 k1 feeder ps enq_cpu=0
   if [[ "$mode" == drain ]]; then
     say "Postfix, drain: injecting $COUNT messages, held (header_checks HOLD)"
+    start_sampler "$POSTFIX_MASTER" "${DKIM_PIDS[@]}"  # what Postfix spends taking them in
     feeder="$("$PY" "$REPO/bench/mail/inject.py" --host "$POSTFIX_ADDR" --port "$INJECT_PORT" \
       --count "$COUNT" --sender "$SENDER" --to "$RCPT" --label "$label" \
       --body-bytes "$BODY_BYTES" --connections "$INJECT_CONNECTIONS" | sed -n 's/^INJECTED //p')"
-    say "  $feeder"
+    stop_sampler
+    enq_cpu="$(printf '%s\n' "$SAMPLED" | sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p')"
+    say "  $feeder; Postfix and opendkim CPU while taking them in: ${enq_cpu}s"
     local held
     held="$(find "$PF/queue/hold" -type f | wc -l)"
     [[ "$held" -eq "$COUNT" ]] || die "Postfix holds $held messages, not $COUNT"
     s0="$(machine_stat)"; k0="$(proc_ticks "$SINK_PID")"
-    start_sampler "$POSTFIX_MASTER"
+    start_sampler "$POSTFIX_MASTER" "${DKIM_PIDS[@]}"
     t0="$(now_ns)"
     /usr/sbin/postsuper -c "$PF/etc" -H ALL 2>/dev/null
     /usr/sbin/postqueue -c "$PF/etc" -f
@@ -489,7 +534,9 @@ run_postfix() {  # mode
   s1="$(machine_stat)"; k1="$(proc_ticks "$SINK_PID")"
   stop_sampler
   ps="$SAMPLED"
-  result "$label" "$mode" postfix "$t0" "$ps" $((k1 - k0)) "$s0" "$s1" "feeder=${feeder// /,}"
+  # live: taking messages in happens in the window, inside cpu_seconds.
+  result "$label" "$mode" postfix "$t0" "$ps" $((k1 - k0)) "$s0" "$s1" "feeder=${feeder// /,}" \
+    "enqueue_cpu_seconds=$enq_cpu"
 }
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -499,8 +546,8 @@ for mode in $MODES; do
     drain | live) ;;
     *) die "MODES: drain and/or live, not $mode" ;;
   esac
-  run_sealpost "$mode"
-  run_postfix "$mode"
+  [[ " $SENDERS " == *" sealpost "* ]] && run_sealpost "$mode"
+  [[ " $SENDERS " == *" postfix "* ]] && run_postfix "$mode"
 done
 
 # ---- DKIM: the first message of each run, checked with dkimpy against the published keys
@@ -527,7 +574,8 @@ PY
 # ---- report ------------------------------------------------------------------------------
 echo
 echo "outbound mail: $COUNT messages of ${BODY_BYTES}-byte bodies per sender and mode, one recipient each, to one domain; $(nproc) cores"
-echo "sealpost: max_connections $SEALPOST_MAX_CONNECTIONS, max_per_domain $SEALPOST_MAX_PER_DOMAIN; Postfix $(/usr/sbin/postconf -d -h mail_version): defaults (destination concurrency $(/usr/sbin/postconf -c "$PF/etc" -h default_destination_concurrency_limit), connection cache on demand $(/usr/sbin/postconf -c "$PF/etc" -h smtp_connection_cache_on_demand))"
+echo "trust: $([[ $CA_BUNDLE == system ]] && echo "Debian's CA bundle + the test CA ($(grep -c 'BEGIN CERTIFICATE' "$TRUST") certificates)" || echo "the test CA alone"), for both"
+echo "sealpost: max_connections $SEALPOST_MAX_CONNECTIONS, max_per_domain $SEALPOST_MAX_PER_DOMAIN, crypto_threads ${SEALPOST_CRYPTO_THREADS:-default ($(nproc))}; Postfix $(/usr/sbin/postconf -d -h mail_version): defaults (destination concurrency $(/usr/sbin/postconf -c "$PF/etc" -h default_destination_concurrency_limit), connection cache on demand $(/usr/sbin/postconf -c "$PF/etc" -h smtp_connection_cache_on_demand))"
 echo "load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk '
   function f(line, key,   re) { re = " " key "=[^ ]*"; if (match(" " line, re)) return substr(" " line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return "" }
@@ -538,29 +586,34 @@ awk '
     cpu[k] = f($0, "cpu_seconds"); n[k] = f($0, "messages"); conns[k] = f($0, "connections")
     peak[k] = f($0, "peak_open"); sink[k] = f($0, "sink_cpu_seconds"); idle[k] = f($0, "idle_pct")
     secs[k] = f($0, "seconds"); sigs[k] = f($0, "dkim_sigs"); procs[k] = f($0, "max_alive")
+    enq[k] = f($0, "enqueue_cpu_seconds"); dup[k] = f($0, "duplicates")
   }
   END {
-    printf "%-9s %-6s %8s %9s %9s %9s %9s %10s %8s %6s %6s %6s %8s %5s %5s\n", "sender", "mode", "msg/s", "p50 ms", "p99 ms", "RSS MiB", "PSS MiB", "CPU ms/msg", "sink %", "idle%", "conns", "open", "msg/conn", "procs", "DKIM"
+    printf "%-9s %-6s %8s %9s %9s %8s %8s %7s %7s %7s %7s %6s %6s %5s %8s %5s %5s %5s\n", "sender", "mode", "msg/s", "p50 ms", "p99 ms", "RSS MiB", "PSS MiB", "enq ms", "send ms", "all ms", "sink %", "idle%", "conns", "open", "msg/conn", "procs", "DKIM", "dups"
     split("drain live", modes, " "); split("sealpost postfix", senders, " ")
     for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
       k = senders[j] SUBSEP modes[i]
       if (!(k in rate)) continue
-      printf "%-9s %-6s %8.1f %9.1f %9.1f %9.1f %9.1f %10.2f %7.0f%% %5s%% %6d %6d %8.1f %5d %5s\n", senders[j], modes[i], rate[k], p50[k], p99[k], rss[k] / 1024, pss[k] / 1024, 1000 * cpu[k] / n[k], 100 * sink[k] / secs[k], idle[k], conns[k], peak[k], n[k] / conns[k], procs[k], sigs[k]
+      all[k] = 1000 * (cpu[k] + enq[k]) / n[k]
+      printf "%-9s %-6s %8.1f %9.1f %9.1f %8.1f %8.1f %7s %7.2f %7.2f %6.0f%% %5s%% %6d %5d %8.1f %5d %5s %5d\n", senders[j], modes[i], rate[k], p50[k], p99[k], rss[k] / 1024, pss[k] / 1024, (enq[k] > 0 ? sprintf("%.2f", 1000 * enq[k] / n[k]) : "-"), 1000 * cpu[k] / n[k], all[k], 100 * sink[k] / secs[k], idle[k], conns[k], peak[k], n[k] / conns[k], procs[k], sigs[k], dup[k]
     }
     print ""
     for (i = 1; i <= 2; i++) {
       a = "sealpost" SUBSEP modes[i]; b = "postfix" SUBSEP modes[i]
       if (!(a in rate) || !(b in rate)) continue
-      printf "ratio sealpost/Postfix, %-5s: throughput %.2f   p50 %.2fx   p99 %.2fx   peak RSS %.2fx   peak PSS %.2fx   CPU per message %.2fx\n", modes[i], rate[a] / rate[b], p50[a] / p50[b], p99[a] / p99[b], rss[a] / rss[b], pss[a] / pss[b], (cpu[a] / n[a]) / (cpu[b] / n[b])
+      printf "ratio sealpost/Postfix, %-5s: throughput %.2f   p50 %.2fx   p99 %.2fx   peak RSS %.2fx   peak PSS %.2fx   CPU per message (all) %.2fx\n", modes[i], rate[a] / rate[b], p50[a] / p50[b], p99[a] / p99[b], rss[a] / rss[b], pss[a] / pss[b], all[a] / all[b]
     }
   }' "$RESULTS"
 echo
 echo "time in queue: drain, from the release (serve started / postsuper -H) to arrival at the sink;"
 echo "  live, from the enqueue stamp to arrival. RSS, PSS: highest sampled sum over the sender's"
-echo "  processes (sealpost: serve alone; Postfix: master and children, plus opendkim in live)."
-echo "  CPU: the sender's processes over the run (sealpost: serve; Postfix: as RSS), per message."
+echo "  processes (sealpost: serve alone; Postfix: master, its children and the two opendkim)."
+echo "  CPU per message: enq = putting it in the queue (sealpost: sealpost_mail_enqueue's process;"
+echo "  Postfix: its processes and opendkim while inject.py fed it; in live that is inside send);"
+echo "  send = the sender's processes in the window (sealpost: serve); all = enq + send."
 echo "  sink %: the sink's CPU, % of one core; idle%: of the whole machine; conns: TCP connections"
-echo "  the sink accepted; open: most sessions open at once; DKIM: signatures per message (min-max)."
+echo "  the sink accepted; open: most sessions open at once; DKIM: signatures per message (min-max);"
+echo "  dups: messages the sink received more than once (counted once in msg/s and the times)."
 echo "DNS: sealpost looks up MX, A and TLSA (DNSSEC-validated, cached by libunbound) per attempt;"
 echo "  Postfix does none (transport_maps names [$SINK_ADDR]:$SINK_PORT; TLS 'verify match=$MX')."
 echo "DKIM check of the first message of each run (dkimpy): $DKIM_CHECK"
