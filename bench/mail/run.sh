@@ -23,8 +23,9 @@
 #   SINK_THREADS=2         threads of the sink
 #   INJECT_CONNECTIONS=16  SMTP sessions inject.py feeds Postfix with, in parallel
 #   TIMEOUT=900            seconds a sender gets to deliver COUNT messages
-#   PERF_OUT=FILE          if set: `perf record --call-graph dwarf` of sealpost serve during its drain run,
-#                          and its flat profile (by shared object, by symbol) into FILE
+#   PERF_OUT=FILE          if set: `perf record --call-graph dwarf` of sealpost serve during
+#                          its drain run; its profile (by shared object, by symbol with and
+#                          without callees) goes to FILE
 #   BUILD_DIR=build/release  NO_BUILD=1  (use the build as it is)
 #   BENCH_TMPDIR=/tmp      parent of the temporary directory: a real disk, not tmpfs (both
 #                          queues fsync)
@@ -38,16 +39,18 @@
 # - sealpost_mail_sink (bench/mail/sink.cpp) on 127.0.0.41: STARTTLS with a certificate for
 #   mx.sink.sealpost.example from a test CA (tests/lib/testca.py), answers 250 to all, and
 #   records each message's arrival (bench/mail/sink.cpp says what).
-# - sealpost serve, [mail] default_policy = "verify" with the test CA as ca_file, DKIM keys
-#   from `sealpost dkim init` (Ed25519 + RSA-2048, two signatures per message). Fed by
+# - sealpost serve, [mail] default_policy = "verify" with CA_BUNDLE's file as ca_file, DKIM
+#   keys from `sealpost dkim init` (Ed25519 + RSA, two signatures per message). Fed by
 #   sealpost_mail_enqueue (bench/mail/enqueue.cpp: mail::queue::prepare +
 #   MailStore::enqueue_blocking with its audit entry, 50 messages per unit of work).
 # - A private Postfix (Debian's, own config and queue directories; never the system
-#   instance) with smtp_tls_security_level = verify, the same CA, and opendkim as its milter
-#   signing with the same two keys. Fed over SMTP on 127.0.0.42 by bench/mail/inject.py.
+#   instance) with smtp_tls_security_level = verify, the same CA file, and two opendkim
+#   milters signing with the same two keys. Fed over SMTP on 127.0.0.42 by
+#   bench/mail/inject.py.
 #   drain: a header_checks HOLD rule keeps what is injected; `postsuper -H ALL` and
 #   `postqueue -f` release it.
-# Figures are printed, never asserted: this is not a test.
+# Figures are printed, never asserted: this is not a test. docs/PERFORMANCE.md ("Outbound
+# mail") explains them.
 
 set -euo pipefail
 
@@ -110,6 +113,7 @@ DKIM_PIDS=()
 POSTFIX_UP=""
 SAMPLER_PID=""
 PERF_PID=""
+FEEDER_PID=""
 
 stop_pid() {  # pid: TERM, wait up to 20 s, then KILL
   local pid="$1"
@@ -126,6 +130,7 @@ stop_pid() {  # pid: TERM, wait up to 20 s, then KILL
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_pid "$FEEDER_PID"
   stop_pid "$PERF_PID"
   stop_pid "$SAMPLER_PID"
   stop_pid "$SERVE_PID"
@@ -369,8 +374,10 @@ idle_pct() {  # "stat line" "stat line": share of the whole machine left idle in
     { total[NR] = 0; for (i = 2; i <= NF; i++) total[NR] += $i; idle[NR] = $5 + $6 }
     END { printf "%.0f", 100 * (idle[2] - idle[1]) / (total[2] - total[1]) }'
 }
-# Distinct messages of a label at the sink (a message sent twice counts once: its stamp).
-arrived() { awk -v l="$1" '$1 == "RECORD" && $2 == l && !seen[$3]++ { n++ } END { print n + 0 }' "$RECORDS" 2>/dev/null || echo 0; }
+# Records of a label at the sink (cheap: the poll must not take CPU from the senders), and
+# distinct messages (a message sent twice counts once: its stamp).
+records_of() { grep -c "^RECORD $1 " "$RECORDS" 2>/dev/null || true; }
+distinct_of() { awk -v l="$1" '$1 == "RECORD" && $2 == l && !seen[$3]++ { n++ } END { print n + 0 }' "$RECORDS"; }
 
 start_sampler() {  # root pids...
   local args=() p
@@ -385,24 +392,36 @@ stop_sampler() {  # -> SAMPLED, the PROCSTAT line's fields (not in a $(...): it 
   SAMPLED="$(sed -n 's/^PROCSTAT //p' "$TMP/procstat.out")"
 }
 
-# wait_for label count failure_check_command: until the sink has `count` records of the
-# label; dies on timeout or when the check reports a failure.
+# wait_for label count log pattern: until the sink has `count` distinct messages of the
+# label; dies on timeout, or when the sender's log gets a line matching `pattern` (a
+# failed delivery). Polls twice a second and reads only what is new in the log: the
+# sender's end time is the sink's last arrival, so the poll only has to be cheap.
 wait_for() {
-  local label="$1" count="$2" check="$3" deadline=$((SECONDS + TIMEOUT)) n=0 last_say=$SECONDS
+  local label="$1" count="$2" log="$3" pattern="$4" deadline=$((SECONDS + TIMEOUT)) n=0
+  local last_say=$SECONDS offset size
+  offset="$(stat -c %s "$log" 2>/dev/null || echo 0)"
   while :; do
-    n="$(arrived "$label")"
-    ((n >= count)) && return 0
+    n="$(records_of "$label")"
+    if ((n >= count)); then
+      n="$(distinct_of "$label")"
+      ((n >= count)) && return 0
+    fi
     ((SECONDS > deadline)) && die "$label: $n of $count arrived in ${TIMEOUT}s"
-    if ! $check; then die "$label: a delivery failed (see the log tail)"; fi
+    size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
+    if ((size > offset)); then
+      tail -c +$((offset + 1)) "$log" | head -c $((size - offset)) | grep -q "$pattern" &&
+        die "$label: a delivery failed (see the log tail)"
+      offset=$size
+    fi
     if ((SECONDS - last_say >= 10)); then
       say "  $label: $n of $count"
       last_say=$SECONDS
     fi
-    sleep 0.2
+    sleep 0.5
   done
 }
-sealpost_ok() { ! grep -q 'event=mail_attempt .*result=\(deferred\|bounced\|dropped\|awaiting_fallback\)' "$TMP/serve.err"; }
-postfix_ok() { ! grep -q 'status=\(deferred\|bounced\)' "$PF/postfix.log" 2>/dev/null; }
+SEALPOST_FAILED='event=mail_attempt .*result=\(deferred\|bounced\|dropped\|awaiting_fallback\)'
+POSTFIX_FAILED='status=\(deferred\|bounced\)'
 
 start_serve() {
   "$SEALPOST" serve --data "$DATA" --https-listen 127.0.0.1:0 --http-listen "" --admin-listen "" \
@@ -460,7 +479,7 @@ run_sealpost() {  # mode
       sleep 0.05
     done
     startup="serve_startup_ms=$((($(now_ns) - t0) / 1000000))"
-    wait_for "$label" "$COUNT" sealpost_ok
+    wait_for "$label" "$COUNT" "$TMP/serve.err" "$SEALPOST_FAILED"
   else
     say "sealpost, live: enqueueing $COUNT messages while serve runs"
     [[ -n "$SERVE_PID" ]] || { start_serve; sleep 1; }
@@ -470,9 +489,10 @@ run_sealpost() {  # mode
     t0="$(now_ns)"
     "$ENQUEUE" --data "$DATA" --count "$COUNT" --to "$RCPT" --label "$label" \
       --body-bytes "$BODY_BYTES" >"$TMP/enqueue.out" &
-    local enq=$!
-    wait_for "$label" "$COUNT" sealpost_ok
-    wait "$enq"
+    FEEDER_PID=$!
+    wait_for "$label" "$COUNT" "$TMP/serve.err" "$SEALPOST_FAILED"
+    wait "$FEEDER_PID"
+    FEEDER_PID=""
     feeder="$(sed -n 's/^ENQUEUED //p' "$TMP/enqueue.out")"
   fi
   s1="$(machine_stat)"; k1="$(proc_ticks "$SINK_PID")"
@@ -517,7 +537,7 @@ run_postfix() {  # mode
     t0="$(now_ns)"
     /usr/sbin/postsuper -c "$PF/etc" -H ALL 2>/dev/null
     /usr/sbin/postqueue -c "$PF/etc" -f
-    wait_for "$label" "$COUNT" postfix_ok
+    wait_for "$label" "$COUNT" "$PF/postfix.log" "$POSTFIX_FAILED"
   else
     say "Postfix, live: injecting $COUNT messages while it delivers"
     s0="$(machine_stat)"; k0="$(proc_ticks "$SINK_PID")"
@@ -526,9 +546,10 @@ run_postfix() {  # mode
     "$PY" "$REPO/bench/mail/inject.py" --host "$POSTFIX_ADDR" --port "$INJECT_PORT" \
       --count "$COUNT" --sender "$SENDER" --to "$RCPT" --label "$label" \
       --body-bytes "$BODY_BYTES" --connections "$INJECT_CONNECTIONS" >"$TMP/inject.out" &
-    local inj=$!
-    wait_for "$label" "$COUNT" postfix_ok
-    wait "$inj"
+    FEEDER_PID=$!
+    wait_for "$label" "$COUNT" "$PF/postfix.log" "$POSTFIX_FAILED"
+    wait "$FEEDER_PID"
+    FEEDER_PID=""
     feeder="$(sed -n 's/^INJECTED //p' "$TMP/inject.out")"
   fi
   s1="$(machine_stat)"; k1="$(proc_ticks "$SINK_PID")"
