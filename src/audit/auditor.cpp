@@ -53,10 +53,7 @@ core::Status Auditor::record_blocking(std::string actor, std::string action, std
   auto row = append_entry_blocking(store_.audit(), core::unix_seconds(clock_.now()), actor, action,
                                    object, source, outcome);
   if (!row) return core::fail(std::move(row).error());
-  {
-    std::lock_guard lock(mutex_);
-    recorded_ = true;
-  }
+  recorded_ = true;
   if (row->seq % kCheckpointEvery == 0) return checkpoint_blocking();
   return core::ok();
 }
@@ -67,10 +64,9 @@ core::Status Auditor::record_in_blocking(store::Store& tx, std::string actor, st
   auto row = append_entry_blocking(tx.audit(), core::unix_seconds(clock_.now()), actor, action,
                                    object, source, outcome);
   if (!row) return core::fail(std::move(row).error());
-  {
-    std::lock_guard lock(mutex_);
-    recorded_ = true;
-  }
+  // No lock here: this runs inside a unit of work that holds the database's write lock,
+  // and a checkpoint holds mutex_ while it waits for that lock (lock-order inversion).
+  recorded_ = true;
   // Not now: the checkpoint reads the trail through the pool, which must not wait on the
   // unit's own open transaction.
   if (row->seq % kCheckpointEvery == 0) checkpoint_due_ = true;
@@ -162,10 +158,7 @@ store::AuditRow receipt_entry(const std::optional<store::AuditRow>& last,
 }
 
 core::Status Auditor::finish_blocking() {
-  {
-    std::lock_guard lock(mutex_);
-    if (!recorded_) return core::ok();
-  }
+  if (!recorded_) return core::ok();
   return checkpoint_blocking();
 }
 

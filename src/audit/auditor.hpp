@@ -62,8 +62,8 @@ class Auditor {
   const core::SecretBytes& signing_key_;
   const core::Clock& clock_;
   const std::filesystem::path checkpoint_log_;
-  std::mutex mutex_;  // one checkpoint at a time in this process
-  bool recorded_ = false;
+  std::mutex mutex_;                   // one checkpoint at a time in this process
+  std::atomic<bool> recorded_{false};  // never under mutex_: set inside units of work
   std::atomic<bool> checkpoint_due_{false};
 };
 

@@ -156,6 +156,7 @@ slow      MX 10 mxslow
 mxslow    A  127.0.0.24
 reject    MX 10 mxreject
 mxreject  A  127.0.0.25
+_smtp._tls.dane TXT "v=TLSRPTv1; rua=mailto:tlsrpt@ok.sealpost.example,https://reports.invalid/v1"
 """)
             # The DKIM records exactly as `dkim init` printed them (absolute names).
             f.write("\n".join(re.findall(r"^\S+\. IN TXT .+$", out, re.M)) + "\n")
@@ -407,6 +408,54 @@ mxreject  A  127.0.0.25
               f"duplicates after {duplicates}", end="")
         self.assertLessEqual(duplicates, 4, counts)  # only what was in flight
         self.assertEqual(sanitizer_reports(self.sp), [])
+
+    def test_y_tls_report_for_the_day_reaches_the_domain_that_asked(self):
+        # The DANE domain publishes _smtp._tls with a mailto: destination (at the `ok`
+        # receiver) and an https: one; the day's report goes by mail through our own queue.
+        mid = self.send(f"patient@dane.{ZONE}", "opportunistic")
+        self.assertEqual(self.wait_state(mid, {"delivered", "deferred"})[0], "delivered")
+        out = self.sp.cli("mail", "tls-report", "--data", self.sp.data, "--day", "today").stdout
+        self.assertRegex(out, rf"(?m)^dane\.{ZONE}: sent: 1 by mail \(\w+\); "
+                              r"1 https destination\(s\) not supported yet$")
+        self.assertRegex(out, rf"(?m)^ok\.{ZONE}: no record$")
+        # Claimed once: a second run (or another node) finds nothing left for the day.
+        again = self.sp.cli("mail", "tls-report", "--data", self.sp.data, "--day", "today")
+        self.assertNotIn(f"dane.{ZONE}", again.stdout)
+        deadline = time.time() + 60
+        reports = []
+        while time.time() < deadline and not reports:
+            reports = [e for e in self.ok.events("message")
+                       if b"report-type=tlsrpt" in base64.b64decode(e["data_b64"])]
+            time.sleep(0.3)
+        self.assertEqual(len(reports), 1, self.sp.log()[-3000:])
+        self.assertIn(reports[0]["mail_from"], ("", "<>"))
+        self.assertEqual(reports[0]["rcpt_tos"], [f"tlsrpt@ok.{ZONE}"])
+        data = base64.b64decode(reports[0]["data_b64"])
+        self.assert_dkim_verifies(data)
+        script = ("import email, gzip, json, sys\n"
+                  "from email import policy\n"
+                  "m = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)\n"
+                  "att = [p for p in m.iter_attachments()][0]\n"
+                  "print(json.dumps({'domain': str(m['tls-report-domain']),\n"
+                  "  'submitter': str(m['tls-report-submitter']),\n"
+                  "  'subject': str(m['subject']), 'type': att.get_content_type(),\n"
+                  "  'name': att.get_filename(),\n"
+                  "  'report': json.loads(gzip.decompress(att.get_payload(decode=True)))}))\n")
+        parsed = json.loads(subprocess.run([SYSTEM_PYTHON, "-c", script], input=data,
+                                           capture_output=True, check=True).stdout)
+        self.assertEqual(parsed["domain"], f"dane.{ZONE}")
+        self.assertEqual(parsed["submitter"], ZONE)
+        self.assertTrue(parsed["subject"].startswith(f"Report Domain: dane.{ZONE} Submitter: "))
+        self.assertEqual(parsed["type"], "application/tlsrpt+gzip")
+        self.assertRegex(parsed["name"], rf"^{re.escape(ZONE)}!dane\.{re.escape(ZONE)}!\d+!\d+!")
+        report = parsed["report"]
+        self.assertEqual(report["organization-name"], ZONE)
+        policies = report["policies"]
+        self.assertEqual([p["policy"]["policy-type"] for p in policies], ["tlsa"])
+        self.assertEqual(policies[0]["policy"]["policy-domain"], f"dane.{ZONE}")
+        self.assertTrue(policies[0]["policy"]["policy-string"][0].startswith("3 1 1 "))
+        self.assertGreaterEqual(policies[0]["summary"]["total-successful-session-count"], 1)
+        self.assertEqual(policies[0]["summary"]["total-failure-session-count"], 0)
 
     def test_z_audit_trail_and_no_body_at_rest(self):
         mid = self.send(f"patient@ok.{ZONE}", "verify")

@@ -22,6 +22,7 @@
 #include "mail/mtasts/report.hpp"
 #include "mail/queue/bounce.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/queue/tls_report.hpp"
 #include "mail/smtp/session.hpp"
 
 namespace mail::queue {
@@ -67,6 +68,8 @@ struct Result {
   // The transaction's status of each recipient, when it reached the server (else `status`
   // applies to all).
   std::map<std::string, smtp::Status> per_recipient;
+  std::vector<std::string> tlsa_text;  // the usable TLSA records applied ("3 1 1 ab12...")
+  std::optional<store::TlsSessionCount> tls_session;  // for TLS-RPT, when TLS was in play
   bool sts_no_mx = false;   // every MX host was outside the enforce MTA-STS policy
   mtasts::AttemptNote sts;  // what MTA-STS says of this attempt (mode, id, failure)
 };
@@ -181,6 +184,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   // On the strand:
   bool stopping = false;
   bool claiming = false;
+  bool more_due = false;     // the last claim got as many as it asked for
   std::size_t sessions = 0;  // jobs running
   std::map<std::string, std::size_t> per_domain;
   std::vector<Group> waiting;                     // leased, waiting for a domain slot
@@ -308,6 +312,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     };
     auto claimed =
         co_await blocking<core::Result<std::vector<store::ClaimedRecipient>>>(std::move(job));
+    more_due = claimed && claimed->size() >= free * 10;
     if (!claimed) {
       spdlog::warn("event=mail_claim_failed detail={}", core::log_safe(claimed.error().detail()));
       co_return;
@@ -354,6 +359,10 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
                       --self->sessions;
                       if (--self->per_domain[domain] == 0) self->per_domain.erase(domain);
                       self->start_waiting();
+                      // More was due than the last claim took: claim again now rather than
+                      // at the next poll, so a full queue drains at the pace of delivery.
+                      if (self->more_due && self->waiting.size() < self->options.max_connections)
+                        self->claim();
                       self->maybe_stopped();
                     });
     }
@@ -448,7 +457,52 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     }
     Result r = co_await attempt_mx(g, loaded, sts);
     r.sts = mtasts::note_attempt(sts, r.mx_host, r.status, r.tls, r.sts_no_mx);
+    r.tls_session = tls_session_of(g.domain, r, sts);
     co_return r;
+  }
+
+  // How the attempt's TLS session counts for TLS-RPT (RFC 8460 4.3): under which policy
+  // (DANE's TLSA records, the MTA-STS policy, or none found) and with what result; none
+  // when no TLS session was tried or required (a connection that failed before STARTTLS).
+  std::optional<store::TlsSessionCount> tls_session_of(const std::string& domain, const Result& r,
+                                                       const mtasts::Applied& sts) const {
+    std::string failure = r.sts.failure;
+    if (failure.empty()) failure = std::string(mtasts::tls_result_type(r.status, r.tls));
+    const bool dane = r.decision.verify_by == policy::Verification::dane && !r.tlsa_text.empty();
+    if (dane && !failure.empty() && r.tls.failure.starts_with("no TLSA record matches"))
+      failure = "tlsa-invalid";
+    // Ours: a bogus or failed DNSSEC answer for the MX, its address or its TLSA records.
+    if (failure.empty() && !r.tls.tls && r.status.enhanced == "4.7.5" &&
+        (r.status.text.find("DNSSEC") != std::string::npos ||
+         r.status.text.find("TLSA") != std::string::npos))
+      failure = "dnssec-invalid";
+    if (!r.tls.tls && failure.empty()) return std::nullopt;
+    store::TlsSessionCount c;
+    c.day = utc_day(now());
+    c.policy_domain = domain;
+    c.result_type = failure;
+    c.mx_host = r.mx_host;
+    c.ip = r.ip;
+    c.count = 1;
+    auto join = [](const std::vector<std::string>& lines) {
+      std::string out;
+      for (const auto& l : lines) out += (out.empty() ? "" : "\n") + l;
+      return out;
+    };
+    if (dane) {
+      c.policy_type = "tlsa";
+      c.policy_text = join(r.tlsa_text);
+    } else if (sts.policy || sts.failure != mtasts::FetchFailure::none) {
+      c.policy_type = "sts";
+      if (sts.policy) {
+        c.policy_text = mtasts::policy_text(*sts.policy);
+        if (!c.policy_text.empty() && c.policy_text.back() == '\n') c.policy_text.pop_back();
+        c.mx_patterns = join(sts.policy->mx);
+      }
+    } else {
+      c.policy_type = "no-policy-found";
+    }
+    return c;
   }
 
   awaitable<Result> attempt_mx(const Group& g, const Loaded& loaded, const mtasts::Applied& sts) {
@@ -584,6 +638,12 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
                  .ip = address.to_string(),
                  .tls = report.tls,
                  .decision = *decision};
+        for (const auto& t : tlsa) {
+          std::string hex;
+          for (auto b : t.data) hex += fmt::format("{:02x}", b);
+          r.tlsa_text.push_back(
+              fmt::format("{} {} {} {}", t.usage, t.selector, t.matching_type, hex));
+        }
         r.tls_requirement_failed = is_tls_failure(r.status);
         for (const auto& rr : report.recipients) r.per_recipient[rr.recipient] = rr.status;
         const bool reached = r.status.stage != smtp::Stage::connect &&
@@ -691,7 +751,10 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     const std::string owner = options.node_id;
     std::map<int, std::string> addresses;
     for (const auto& r : g.recipients) addresses[r.idx] = r.address;
-    std::function<core::Status()> job = [this, rows, used_tls, domain, owner, t, addresses] {
+    std::vector<store::TlsSessionCount> sessions;
+    if (summary.tls_session) sessions.push_back(*summary.tls_session);
+    std::function<core::Status()> job = [this, rows, used_tls, domain, owner, t, addresses,
+                                         sessions] {
       // One unit of work for the group: every attempt with its audit entry, and the bounce
       // notice for the recipients that failed for good.
       std::vector<int> lost;
@@ -719,6 +782,11 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
           if (attempt.result == MailState::bounced)
             failed.push_back({.address = addresses.at(attempt.idx), .attempt = attempt});
         }
+        // M4's memory and TLS-RPT's tally commit with the attempts they come from.
+        if (used_tls) {
+          if (auto seen = tx.mail().note_tls_seen_blocking(domain, t); !seen) return seen;
+        }
+        if (auto tally = tx.mail().add_tls_sessions_blocking(sessions); !tally) return tally;
         if (failed.empty()) return core::ok();
         return queue_bounce(tx, failed);
       });
@@ -730,9 +798,6 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       if (auto c = auditor.settle_blocking(); !c) {
         spdlog::error("event=audit_checkpoint_failed detail={}",
                       core::log_safe(c.error().detail()));
-      }
-      if (used_tls) {
-        if (auto seen = store.mail().note_tls_seen_blocking(domain, t); !seen) return seen;
       }
       return core::ok();
     };

@@ -322,7 +322,7 @@ class AsioSession final : public Session, public std::enable_shared_from_this<As
 
   void do_handshake() {
     state_ = State::handshake;
-    auto context = detail::make_client_context(dest_.tls);
+    auto context = detail::client_context(dest_.tls);
     if (!context) {
       tls_record_.failure = context.error().public_text();
       spdlog::error("event=smtp_tls_setup_failed host={} ip={} detail=\"{}\"", host_, ip_,

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <map>
+#include <mutex>
 
 #include "core/log.hpp"
 
@@ -98,6 +100,21 @@ TlsLevel effective_level(const TlsRequirement& requirement) {
   const bool usable = std::any_of(requirement.tlsa.begin(), requirement.tlsa.end(),
                                   [](const Tlsa& r) { return usable_for_smtp(r); });
   return usable ? TlsLevel::dane : TlsLevel::encrypt;
+}
+
+core::Result<std::shared_ptr<boost::asio::ssl::context>> client_context(
+    const TlsRequirement& requirement) {
+  const TlsLevel level = effective_level(requirement);
+  const int kind = level == TlsLevel::verify ? 1 : level == TlsLevel::dane ? 2 : 0;
+  const std::string key = std::to_string(kind) + (kind == 1 ? requirement.ca_file : "");
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  auto made = make_client_context(requirement);
+  if (!made) return made;  // not cached: a CA file fixed later is read on the next try
+  cache.emplace(key, *made);
+  return made;
 }
 
 core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(

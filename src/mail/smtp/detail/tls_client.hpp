@@ -21,6 +21,12 @@ inline constexpr const char* kTls13Suites =
 // The level actually enforced: dane without a usable TLSA record acts as encrypt.
 TlsLevel effective_level(const TlsRequirement& requirement);
 
+// The context for `requirement`, made once per (verification kind, CA file) and shared by
+// every session after that: loading a CA bundle costs tens of milliseconds (the system
+// store), far more than a handshake. A context is only read once made (OpenSSL allows that
+// from several threads); what differs per connection (SNI, names, TLSA) is set on the SSL.
+core::Result<std::shared_ptr<boost::asio::ssl::context>> client_context(
+    const TlsRequirement& requirement);
 // A client context for one requirement: versions, ciphers (checked to be AEAD >= 128 bits),
 // the CA store for verify, DANE enabled for dane.
 core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(

@@ -310,7 +310,6 @@ CREATE TABLE mail_mta_sts (
   fetched_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
-) STRICT, WITHOUT ROWID;
 )sql",
     R"sql(
 CREATE TABLE api_keys (
