@@ -76,6 +76,10 @@ void MailMonitor::schedule() {
 
 void MailMonitor::check_blocking() {
   if (stopped_) return;
+  if (hourly_ && std::chrono::steady_clock::now() >= next_hourly_) {
+    next_hourly_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    hourly_();
+  }
   auto rows = store_.mail().queue_summary_blocking();
   if (!rows) {
     spdlog::warn("event=mail_backlog_check_failed detail={}",

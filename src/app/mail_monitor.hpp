@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -46,6 +47,10 @@ class MailMonitor : public std::enable_shared_from_this<MailMonitor> {
               audit::Auditor& auditor, Metrics& metrics, std::shared_ptr<Readiness> readiness,
               const core::Clock& clock, Thresholds thresholds, std::chrono::seconds period);
 
+  // Also run `hourly` (on the blocking pool, after a check) once an hour, the first time
+  // a minute after start: TLS-RPT's daily reports (each (day, domain) is sent once by
+  // whichever node claims it first, so every node may try).
+  void set_hourly(std::function<void()> hourly) { hourly_ = std::move(hourly); }
   // The first check at once, then every period.
   void start();
   void stop();
@@ -65,6 +70,9 @@ class MailMonitor : public std::enable_shared_from_this<MailMonitor> {
   boost::asio::steady_timer timer_;
   std::atomic<bool> stopped_{false};
   bool raised_ = false;  // only in check_blocking, which never runs twice at once
+  std::function<void()> hourly_;
+  std::chrono::steady_clock::time_point next_hourly_ =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
 };
 
 }  // namespace app

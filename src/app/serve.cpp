@@ -503,6 +503,19 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           .recipients = static_cast<std::int64_t>(config->mail.backlog_alert_recipients),
           .age = config->mail.backlog_alert_age},
       std::chrono::seconds(10));
+  if (mail_signer) {
+    // TLS-RPT (RFC 8460): yesterday's reports, once a day, by whichever node claims each.
+    mail_monitor->set_hourly([&, owner = "node:" + std::to_string(::getpid())] {
+      core::SystemRng report_rng;
+      const std::int64_t today = mail::queue::utc_day(core::unix_seconds(clock.now()));
+      auto sent = mail::queue::send_tls_reports_blocking(
+          today - 86400, *store, *resolver, *mail_signer, *mail_queue_key, auditor,
+          tls_report_options(*config, owner), clock, report_rng);
+      if (!sent) {
+        spdlog::warn("event=tls_report_failed detail={}", core::log_safe(sent.error().detail()));
+      }
+    });
+  }
   mail_monitor->start();
   // Weak: the reloader (its timer) must go before the io_context, the portal lives longer.
   portal.set_after_change([weak = std::weak_ptr<CatalogReloader>(reloader)] {
