@@ -105,7 +105,7 @@ http::Response status_page(unsigned status, std::string_view request_id, core::R
 
 void register_form_routes(http::Router& router, intake::Intake& intake, core::BlockingPool& pool,
                           core::Rng& rng, std::string file_drop_dir,
-                          PostOutcomeObserver on_post_outcome) {
+                          PostOutcomeObserver on_post_outcome, StoredObserver on_stored) {
   router.add(bhttp::verb::get, "/f/{form}",
              [&intake, &rng](http::Request&&, http::RequestContext&& ctx, http::Responder r) {
                auto outcome = intake.form(ctx.params.at("form"));
@@ -123,50 +123,51 @@ void register_form_routes(http::Router& router, intake::Intake& intake, core::Bl
   auto drop_dir = std::make_shared<const std::string>(std::move(file_drop_dir));
   router.add(
       bhttp::verb::post, "/f/{form}",
-      [&intake, &pool, &rng, drop_dir, on_post_outcome](
+      [&intake, &pool, &rng, drop_dir, on_post_outcome, on_stored](
           http::Request&& req, http::RequestContext&& ctx, http::Responder responder) {
         intake::Post post{.form_id = ctx.params.at("form"),
                           .content_type = req[bhttp::field::content_type],
                           .body = req.body(),
                           .remote_address = ctx.remote_address,
                           .request_id = ctx.request_id};
-        intake.post(
-            post, [&pool, &rng, drop_dir, responder, on_post_outcome, request_id = ctx.request_id,
-                   form_id = post.form_id](intake::PostOutcome outcome) {
-              using Kind = intake::PostOutcome::Kind;
-              if (on_post_outcome) on_post_outcome(outcome.kind);
-              if (outcome.kind == Kind::not_verified || outcome.kind == Kind::resubmit) {
-                return responder.send(html(status_of(outcome), std::move(outcome.page)));
-              }
-              if (outcome.kind != Kind::stored) {
-                return responder.send(status_page(status_of(outcome), request_id, rng));
-              }
-              if (!outcome.drop_copy) return responder.send(see_other(outcome.location));
-              // The drop is a copy for pickup: the store is the record. A failed drop write is
-              // logged (and `sealpost export` recreates it); the submission stays acknowledged.
-              auto location = outcome.location;
-              bool queued =
-                  pool.post([drop_dir, &rng, responder, form_id, outcome = std::move(outcome)] {
-                    auto path = DataDir::export_file(*drop_dir, outcome.reference);
-                    std::string_view bytes(reinterpret_cast<const char*>(outcome.drop_copy->data()),
-                                           outcome.drop_copy->size());
-                    try {
-                      if (auto s = write_file(path, bytes, 0600, true, rng); !s) {
-                        spdlog::error("event=file_drop_failed form={} detail={}", form_id,
-                                      core::log_safe(s.error().public_text()));
-                      }
-                    } catch (const std::exception& e) {
-                      spdlog::error("event=file_drop_failed form={} detail={}", form_id,
-                                    core::log_safe(e.what()));
-                    }
-                    // Stored durably: the submitter is told, whatever the drop did.
-                    responder.send(see_other(outcome.location));
-                  });
-              if (!queued) {
-                spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);
-                responder.send(see_other(location));
-              }
-            });
+        intake.post(post, [&pool, &rng, drop_dir, responder, on_post_outcome, on_stored,
+                           request_id = ctx.request_id,
+                           form_id = post.form_id](intake::PostOutcome outcome) {
+          using Kind = intake::PostOutcome::Kind;
+          if (on_post_outcome) on_post_outcome(outcome.kind);
+          if (outcome.kind == Kind::not_verified || outcome.kind == Kind::resubmit) {
+            return responder.send(html(status_of(outcome), std::move(outcome.page)));
+          }
+          if (outcome.kind != Kind::stored) {
+            return responder.send(status_page(status_of(outcome), request_id, rng));
+          }
+          if (on_stored) on_stored(form_id, outcome.reference);
+          if (!outcome.drop_copy) return responder.send(see_other(outcome.location));
+          // The drop is a copy for pickup: the store is the record. A failed drop write is
+          // logged (and `sealpost export` recreates it); the submission stays acknowledged.
+          auto location = outcome.location;
+          bool queued =
+              pool.post([drop_dir, &rng, responder, form_id, outcome = std::move(outcome)] {
+                auto path = DataDir::export_file(*drop_dir, outcome.reference);
+                std::string_view bytes(reinterpret_cast<const char*>(outcome.drop_copy->data()),
+                                       outcome.drop_copy->size());
+                try {
+                  if (auto s = write_file(path, bytes, 0600, true, rng); !s) {
+                    spdlog::error("event=file_drop_failed form={} detail={}", form_id,
+                                  core::log_safe(s.error().public_text()));
+                  }
+                } catch (const std::exception& e) {
+                  spdlog::error("event=file_drop_failed form={} detail={}", form_id,
+                                core::log_safe(e.what()));
+                }
+                // Stored durably: the submitter is told, whatever the drop did.
+                responder.send(see_other(outcome.location));
+              });
+          if (!queued) {
+            spdlog::error("event=file_drop_failed form={} detail=pool_full", form_id);
+            responder.send(see_other(location));
+          }
+        });
       },
       [&intake](const http::Params& params) -> std::size_t {
         auto it = params.find("form");

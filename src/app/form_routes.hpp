@@ -16,11 +16,14 @@ namespace app {
 
 // How each post ended, for metrics (O3); called once per post, before the answer is sent.
 using PostOutcomeObserver = std::function<void(intake::PostOutcome::Kind)>;
+// A submission stored durably (form id, reference): S5's notices. Called before the answer
+// is sent; it must not block (post to the pool).
+using StoredObserver = std::function<void(const std::string& form, const std::string& reference)>;
 
 // `intake`, `pool` and `rng` must outlive the router's use. `file_drop_dir` empty: no drop.
 void register_form_routes(http::Router& router, intake::Intake& intake, core::BlockingPool& pool,
                           core::Rng& rng, std::string file_drop_dir,
-                          PostOutcomeObserver on_post_outcome = {});
+                          PostOutcomeObserver on_post_outcome = {}, StoredObserver on_stored = {});
 
 // The page for an error status (also those the HTTP layer produces itself: 404, 413, ...).
 http::Response status_page(unsigned status, std::string_view request_id, core::Rng& rng);

@@ -29,6 +29,7 @@
 #include "app/form_routes.hpp"
 #include "app/mail_commands.hpp"
 #include "app/mail_monitor.hpp"
+#include "app/notices.hpp"
 #include "app/portal_routes.hpp"
 #include "app/store_setup.hpp"
 #include "app/systemd_notify.hpp"
@@ -438,9 +439,34 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                                                .value_or(mail::policy::Policy::verify)});
 
   http::Router router;
+  // S5: the form's `notify` addresses hear of each new submission (notices.hpp).
+  auto portal_url = std::make_shared<std::string>();
+  StoredObserver on_stored;
+  auto notice_sender = mail::Address::parse(config->mail.default_sender);
+  if (outbox && notice_sender) {
+    on_stored = [&forms, &pool, &clock, outbox = outbox.get(), from = *notice_sender, portal_url](
+                    const std::string& form_id, const std::string& reference) {
+      auto catalog = forms.catalog();
+      const auto* form = catalog ? intake::find_form(*catalog, form_id) : nullptr;
+      if (form == nullptr || form->declaration.notify.empty()) return;
+      auto out = submission_notice(form->declaration, reference, from, *portal_url + "/portal/",
+                                   clock.now());
+      const bool posted = pool.post([outbox, out = std::move(out), form_id, reference] {
+        auto id = outbox->enqueue_blocking(out, "local");
+        if (!id) {
+          spdlog::error("event=notice_failed form={} reference={} detail={}", form_id, reference,
+                        core::log_safe(id.error().public_text()));
+          return;
+        }
+        spdlog::info("event=notice_queued form={} reference={} message={} recipients={}", form_id,
+                     reference, *id, out.to.size());
+      });
+      if (!posted) spdlog::error("event=notice_failed form={} detail=pool_full", form_id);
+    };
+  }
   register_form_routes(
       router, forms, pool, rng, config->file_drop_dir,
-      [&metrics](intake::PostOutcome::Kind kind) { metrics.observe_submission(kind); });
+      [&metrics](intake::PostOutcome::Kind kind) { metrics.observe_submission(kind); }, on_stored);
   register_portal_routes(router, portal, pool, clock);
   register_api_routes(router, messages_api, pool);
 
@@ -461,6 +487,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
       [&rng](unsigned status, std::string_view id) { return status_page(status, id, rng); }, rng);
   if (auto s = server.start(); !s) return fail_line(s.error().public_text());
   portal.set_origin(server.public_origin());
+  *portal_url = server.public_origin();
 
   // O3: health, readiness and metrics on their own listener (docs/OPERATIONS.md).
   metrics.set_samplers({.pool_queued = [&pool] { return pool.queued(); },

@@ -30,7 +30,7 @@ import tempfile
 import time
 import unittest
 
-from harness import REPO, Sealpost, sanitizer_reports, set_config_value
+from harness import REPO, Sealpost, location_reference, sanitizer_reports, set_config_value
 from testca import TestCA, spki_sha256
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -173,6 +173,18 @@ _smtp._tls.dane TXT "v=TLSRPTv1; rua=mailto:tlsrpt@ok.sealpost.example,https://r
                            ("remote_port", cls.port), ("ca_file", ca.ca),
                            ("retry_first_seconds", 600), ("lease_seconds", 30)]:
             set_config_value(sp.data, "mail", key, value)
+        # A form whose new submissions are announced to the front desk (S5).
+        sp.add_form(f"""id = "callback"
+title = "Call me back"
+recipients = ["{sp.recipients[0]}"]
+notify = ["frontdesk@ok.{ZONE}"]
+
+[[fields]]
+name = "note"
+type = "text"
+label = "What is it about?"
+required = true
+""", name="callback.toml")
         sp.start()
 
     @classmethod
@@ -285,6 +297,31 @@ _smtp._tls.dane TXT "v=TLSRPTv1; rua=mailto:tlsrpt@ok.sealpost.example,https://r
         state, out = self.wait_state(mid, {"deferred", "delivered", "bounced"})
         self.assertEqual(state, "deferred", out)
         self.assertIn("4.7.5", out)
+
+    def test_new_submission_notice_names_the_form_and_reference_never_a_value(self):
+        secret = "zqxfieldvalue" + os.urandom(4).hex()
+        status, headers, _ = self.sp.submit([("note", secret)], form="callback")
+        self.assertEqual(status, 303)
+        reference = location_reference(headers, form="callback")
+        self.assertIsNotNone(reference)
+        deadline = time.time() + 60
+        notices = []
+        while time.time() < deadline and not notices:
+            notices = [e for e in self.ok.events("message")
+                       if f"frontdesk@ok.{ZONE}" in e["rcpt_tos"]]
+            time.sleep(0.3)
+        self.assertEqual(len(notices), 1, self.sp.log()[-3000:])
+        n = notices[0]
+        self.assertTrue(n["tls"])  # policy verify: the CA-verified receiver
+        data = base64.b64decode(n["data_b64"])
+        self.assert_dkim_verifies(data)
+        text = data.decode(errors="replace")
+        self.assertIn("Subject: New submission: Call me back (" + reference + ")", text)
+        self.assertIn(reference, text)
+        self.assertIn("/portal/", text)
+        self.assertNotIn(secret, text)  # never a field value
+        self.assertNotIn(secret, self.sp.log())
+        self.assertIn(f"event=notice_queued form=callback reference={reference}", self.sp.log())
 
     def test_null_mx_bounces(self):
         mid = self.send(f"patient@nullmx.{ZONE}", "verify")
