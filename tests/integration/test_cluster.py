@@ -416,6 +416,7 @@ class ClusterTest(unittest.TestCase):
             cls.cleanup()
             raise
         cls.all_acked = []     # every reference answered 303, all parts
+        cls.known_extra = set()  # stored without a 303 in a part that allows it (kill, outage)
         cls.decrypted = set()  # references already decrypted and checked
         print(f"\n  set-up {time.monotonic() - cls.t0:.1f}s", end="")
 
@@ -477,8 +478,14 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(rows.strip(), f"{len(stored)}|{len(stored)}")
         missing = sorted(set(acked) - set(stored))
         self.assertEqual(missing, [], "answered 303 but not stored")
+        # A part that kills a node or the database may store a submission whose 303 was
+        # lost with the connection (the commit landed, the answer did not): allowed there,
+        # and remembered, so a later exact part holds only its own submissions to account.
+        extra = set(stored) - set(acked)
         if exact:
-            self.assertEqual(sorted(stored), sorted(acked), "stored without a 303")
+            self.assertEqual(sorted(extra - self.known_extra), [], "stored without a 303")
+        else:
+            self.known_extra |= extra
 
         def check(ref):
             rc, plaintext, status = self.a.gpg.decrypt(os.path.join(out, ref + ".pgp"))

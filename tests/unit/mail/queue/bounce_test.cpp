@@ -96,8 +96,8 @@ TEST_F(Fixture, ABounceIsNeverAnsweredByAnother) {
 }
 
 TEST_F(Fixture, APermanentReplyWithoutEnhancedCodeIsFiveZeroZero) {
-  auto n = prepare_bounce(original, {failed("a@example.net", 554, "", "go away\x01")}, sign,
-                          key, "forms.example.org", kNow, rng);
+  auto n = prepare_bounce(original, {failed("a@example.net", 554, "", "go away\x01")}, sign, key,
+                          "forms.example.org", kNow, rng);
   ASSERT_TRUE(n && n->has_value());
   const std::string bytes = open(**n);
   EXPECT_NE(bytes.find("Status: 5.0.0\r\n"), std::string::npos);
