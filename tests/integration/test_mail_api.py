@@ -28,6 +28,7 @@ import time
 import unittest
 
 from harness import REPO, Sealpost, files_containing, sanitizer_reports, set_config_value
+from mailtest import require
 from testca import TestCA
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -36,13 +37,6 @@ DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
 ZONE = "sealpost.example"
 MX_ADDRESS = "127.0.0.31"
 KEY_RE = re.compile(r"^sp_([0-9a-f]{16})_([0-9a-f]{64})$")
-
-
-def require(condition, what):
-    if not condition:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(what + " is missing (scripts/install-deps.sh installs it)")
-        raise unittest.SkipTest(what + " is missing")
 
 
 def free_port(host):

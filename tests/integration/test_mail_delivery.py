@@ -24,13 +24,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import REPO, Sealpost, location_reference, sanitizer_reports, set_config_value
+from mailtest import free_port_on, require
 from testca import TestCA, spki_sha256
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -38,31 +38,6 @@ SINK = os.path.join(REPO, "tests", "support", "smtp_sink.py")
 DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
 ZONE = "sealpost.example"
 MARKER = "zqxbodymarker" + os.urandom(4).hex()
-
-
-def require(condition, what):
-    if not condition:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(what + " is missing (scripts/install-deps.sh installs it)")
-        raise unittest.SkipTest(what + " is missing")
-
-
-def free_port_on(hosts):
-    """A TCP port free on every one of `hosts` (the sinks share sealpost's remote_port)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind((hosts[0], 0))
-            port = s.getsockname()[1]
-        ok = True
-        for h in hosts[1:]:
-            with socket.socket() as t:
-                try:
-                    t.bind((h, port))
-                except OSError:
-                    ok = False
-        if ok:
-            return port
-    raise AssertionError("no common free port")
 
 
 class Sink:

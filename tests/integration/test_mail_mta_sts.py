@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -34,6 +33,7 @@ import time
 import unittest
 
 from harness import REPO, Sealpost, sanitizer_reports, set_config_value
+from mailtest import free_port_on, require
 from testca import TestCA
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -45,31 +45,6 @@ ZONE = "sealpost.example"
 MX_OK, MX_OTHER, MX_BADNAME = (f"mx-sts-ok.{ZONE}", f"mx-sts-other.{ZONE}",
                                f"mx-sts-badname.{ZONE}")
 GOOD_HTTPS, BAD_HTTPS, CACHE_HTTPS = "127.0.0.51", "127.0.0.52", "127.0.0.53"
-
-
-def require(condition, what):
-    if not condition:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(what + " is missing (scripts/install-deps.sh installs it)")
-        raise unittest.SkipTest(what + " is missing")
-
-
-def free_port_on(hosts):
-    """A TCP port free on every one of `hosts` (the sinks share sealpost's remote_port)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind((hosts[0], 0))
-            port = s.getsockname()[1]
-        ok = True
-        for h in hosts[1:]:
-            with socket.socket() as t:
-                try:
-                    t.bind((h, port))
-                except OSError:
-                    ok = False
-        if ok:
-            return port
-    raise AssertionError("no common free port")
 
 
 def policy(mode, *mx, max_age=86400):
