@@ -74,8 +74,9 @@ std::string send_one(std::int64_t day, const std::string& domain, store::Store& 
                       .success = r.result_type.empty(),
                       .result_type = r.result_type,
                       .receiving_mx = r.mx_host,
-                      .receiving_ip = r.ip};
-    for (std::int64_t i = 0; i < r.count && i < 1'000'000; ++i) spec.sessions.push_back(s);
+                      .receiving_ip = r.ip,
+                      .count = r.count};
+    spec.sessions.push_back(std::move(s));
   }
   auto gz = tlsrpt::gzip(tlsrpt::report_json(spec));
   if (!gz) return "failed: " + gz.error().public_text();

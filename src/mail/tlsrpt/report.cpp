@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -47,11 +48,12 @@ std::string report_json(const ReportSpec& spec) {
   std::map<PolicyKey, PolicyCounts> policies;
   for (const auto& s : spec.sessions) {
     auto& counts = policies[{static_cast<int>(s.policy), s.policy_strings, s.mx_patterns}];
+    const std::int64_t n = std::max<std::int64_t>(0, s.count);
     if (s.success) {
-      ++counts.ok;
+      counts.ok += n;
     } else {
-      ++counts.failed;
-      ++counts.failures[{s.result_type, s.sending_ip, s.receiving_mx, s.receiving_ip}];
+      counts.failed += n;
+      counts.failures[{s.result_type, s.sending_ip, s.receiving_mx, s.receiving_ip}] += n;
     }
   }
   nlohmann::ordered_json report;

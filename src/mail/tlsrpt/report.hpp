@@ -32,6 +32,7 @@ struct Session {
   std::string sending_ip;    // our address, when known
   std::string receiving_mx;  // the MX host name
   std::string receiving_ip;
+  std::int64_t count = 1;  // sessions alike in all of the above
 };
 
 struct ReportSpec {

@@ -106,6 +106,21 @@ TEST(TlsRptReport, DeterministicAndBounded) {
   EXPECT_EQ(j["policies"][0]["summary"]["total-failure-session-count"], kMaxFailureDetails + 50);
 }
 
+TEST(TlsRptReport, ASessionCountsAsManyAsItSays) {
+  ReportSpec s = spec();
+  s.sessions = {{.policy = PolicyType::no_policy_found, .success = true, .count = 40},
+                {.policy = PolicyType::no_policy_found,
+                 .success = false,
+                 .result_type = "starttls-not-supported",
+                 .receiving_mx = "mx.example.net",
+                 .count = 7}};
+  const auto j = nlohmann::json::parse(report_json(s));
+  ASSERT_EQ(j["policies"].size(), 1u);
+  EXPECT_EQ(j["policies"][0]["summary"]["total-successful-session-count"], 40);
+  EXPECT_EQ(j["policies"][0]["summary"]["total-failure-session-count"], 7);
+  EXPECT_EQ(j["policies"][0]["failure-details"][0]["failed-session-count"], 7);
+}
+
 TEST(TlsRptReport, GzipRoundTripAndFileName) {
   const std::string json = report_json(spec());
   auto gz = gzip(json);
