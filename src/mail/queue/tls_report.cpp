@@ -9,6 +9,7 @@
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/queue/outbox.hpp"
 #include "mail/tlsrpt/record.hpp"
 #include "mail/tlsrpt/report.hpp"
 
@@ -83,7 +84,6 @@ std::string send_one(std::int64_t day, const std::string& domain, store::Store& 
 
   auto from = Address::parse(options.sender);
   if (!from) return "failed: [mail] default_sender is not an address";
-  std::size_t sent = 0;
   std::size_t https = 0;
   std::vector<std::string> ids;
   for (const auto& dest : (*record)->rua) {
@@ -111,22 +111,13 @@ std::string send_one(std::int64_t day, const std::string& domain, store::Store& 
         .file_name = tlsrpt::report_file_name(submitter, spec,
                                               core::to_hex(std::span<const std::uint8_t>(tag))),
         .gzip = *gz};
-    auto prepared = prepare(out, signer, queue_key, options.hostname, clock.now(), rng);
-    if (!prepared) return "failed: " + prepared.error().public_text();
-    auto s = store.transact_blocking("queue tls report", [&](store::Store& tx) -> core::Status {
-      if (auto q = tx.mail().enqueue_blocking(prepared->record, prepared->recipients); !q) return q;
-      return auditor.record_in_blocking(
-          tx, "system", "mail.queue",
-          fmt::format("message:{} recipients:1 policy:verify phi:no bytes:{} tlsrpt-for:{}",
-                      prepared->record.id, prepared->record.size, domain),
-          "local", "ok");
-    });
-    if (!s) return "failed: " + s.error().public_text();
-    (void)auditor.settle_blocking();
-    ++sent;
-    ids.push_back(prepared->record.id);
+    // The same path as every producer: one unit of work with its mail.queue entry.
+    Outbox outbox(store, auditor, signer, queue_key, options.hostname, clock, rng);
+    auto id = outbox.enqueue_blocking(out, "local");
+    if (!id) return "failed: " + id.error().public_text();
+    ids.push_back(*id);
   }
-  std::string outcome = fmt::format("sent: {} by mail", sent);
+  std::string outcome = fmt::format("sent: {} by mail", ids.size());
   if (!ids.empty()) outcome += fmt::format(" ({})", fmt::join(ids, ", "));
   if (https > 0) outcome += fmt::format("; {} https destination(s) not supported yet", https);
   return outcome;

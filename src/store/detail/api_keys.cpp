@@ -16,18 +16,20 @@ namespace sql {
 constexpr const char* kAdd =
     "INSERT INTO api_keys (id, name, secret_hash, scopes, created_at, created_by) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-constexpr const char* kColumns =
-    "SELECT id, name, secret_hash, scopes, created_at, created_by, revoked_at, last_used_at "
-    "FROM api_keys ";
-constexpr const char* kFind = "WHERE id = ?1";
-constexpr const char* kList = "ORDER BY created_at, id";
+// Both read the columns read_key() expects, in its order. Whole statements, bound
+// parameters only: nothing is put together at run time.
+#define SEALPOST_API_KEY_COLUMNS \
+  "SELECT id, name, secret_hash, scopes, created_at, created_by, revoked_at, last_used_at "
+constexpr const char* kFind = SEALPOST_API_KEY_COLUMNS "FROM api_keys WHERE id = ?1";
+constexpr const char* kList = SEALPOST_API_KEY_COLUMNS "FROM api_keys ORDER BY created_at, id";
+#undef SEALPOST_API_KEY_COLUMNS
 constexpr const char* kRevoke =
     "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
 constexpr const char* kExists = "SELECT count(*) FROM api_keys WHERE id = ?1";
 constexpr const char* kTouch = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1";
 }  // namespace sql
 
-// Columns as sql::kColumns.
+// Columns as sql::kFind and sql::kList select them.
 core::Result<ApiKeyRecord> read_key(const Row& row) {
   ApiKeyRecord key;
   key.id = row.text(0);
@@ -57,8 +59,7 @@ core::Status SqlApiKeys::add_api_key_blocking(const ApiKeyRecord& key) {
 }
 
 core::Result<std::optional<ApiKeyRecord>> SqlApiKeys::find_api_key_blocking(const std::string& id) {
-  const std::string statement = std::string(sql::kColumns) + sql::kFind;
-  auto rows = db_.query("find api key", statement, {Param{std::string_view(id)}});
+  auto rows = db_.query("find api key", sql::kFind, {Param{std::string_view(id)}});
   if (!rows) return core::fail(std::move(rows).error());
   if (rows->empty()) return std::optional<ApiKeyRecord>();
   auto key = read_key(rows->front());
@@ -67,8 +68,7 @@ core::Result<std::optional<ApiKeyRecord>> SqlApiKeys::find_api_key_blocking(cons
 }
 
 core::Result<std::vector<ApiKeyRecord>> SqlApiKeys::list_api_keys_blocking() {
-  const std::string statement = std::string(sql::kColumns) + sql::kList;
-  auto rows = db_.query("list api keys", statement);
+  auto rows = db_.query("list api keys", sql::kList);
   if (!rows) return core::fail(std::move(rows).error());
   std::vector<ApiKeyRecord> out;
   out.reserve(rows->size());
