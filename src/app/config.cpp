@@ -456,7 +456,7 @@ std::string default_config_text(const std::string& database) {
 # trust_anchor_file = "/usr/share/dns/root.key"  # DNSSEC root anchor; "" = no DNSSEC, so no DANE
 # default_policy = "opportunistic"  # none, opportunistic, verify, exclusive, forced
 # remote_port = 25                  # 1..65535: the port spoken to at MX hosts
-# ca_file = ""                      # CA bundle for MX and MTA-STS certificates; "" = system's
+# ca_file = ""                      # CA bundle for MX, MTA-STS and TLS-RPT https hosts; "" = system's
 # dkim_domain = ""                  # d= of the DKIM signatures; "" = default_sender's domain
 # dkim_selector = ""                # s=; keys from `sealpost dkim init` (secrets/dkim-*.pem)
 # retry_first_seconds = 300         # 10..86400: first retry after a temporary failure

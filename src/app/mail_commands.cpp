@@ -417,6 +417,7 @@ mail::queue::TlsReportOptions tls_report_options(const Config& config, std::stri
                    : sender                         ? sender->domain()
                                                     : o.hostname;
   o.owner = std::move(owner);
+  o.ca_file = config.mail.ca_file;
   return o;
 }
 

@@ -21,28 +21,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import REPO, Sealpost, files_containing, sanitizer_reports, set_config_value
-from mailtest import require
+from mailtest import SYSTEM_PYTHON, Sink, free_port_on, require
 from testca import TestCA
 
-SYSTEM_PYTHON = "/usr/bin/python3"
-SINK = os.path.join(REPO, "tests", "support", "smtp_sink.py")
 DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
 ZONE = "sealpost.example"
 MX_ADDRESS = "127.0.0.31"
 KEY_RE = re.compile(r"^sp_([0-9a-f]{16})_([0-9a-f]{64})$")
-
-
-def free_port(host):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class MailApiTest(unittest.TestCase):
@@ -67,14 +58,9 @@ class MailApiTest(unittest.TestCase):
     def set_up(cls):
         ca = TestCA(os.path.join(cls.root, "ca"))
         cert = ca.leaf("mxapi", [f"mxapi.{ZONE}"])
-        port = free_port(MX_ADDRESS)
-        cls.sink_record = os.path.join(cls.root, "sink.jsonl")
-        cls.sink = subprocess.Popen(
-            [SYSTEM_PYTHON, SINK, "--record", cls.sink_record, "--host", MX_ADDRESS, "--port",
-             str(port), "--pipelining", "--enhanced", "--cert", cert[2], "--key", cert[1]],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = cls.sink.stdout.readline()
-        assert line.startswith("PORT "), f"the sink did not start: {line!r}"
+        cls.sink = Sink(cls.root, "api", MX_ADDRESS, free_port_on([MX_ADDRESS]), "--cert",
+                        cert[2], "--key", cert[1])
+        port = cls.sink.port
 
         cls.sp = sp = Sealpost(root=os.path.join(cls.root, "node"))
         out = sp.cli("dkim", "init", "--data", sp.data, "--domain", ZONE,
@@ -126,12 +112,7 @@ class MailApiTest(unittest.TestCase):
                 cls.final_log = cls.sp.log()
             cls.sp.gpg.close()
         if cls.sink is not None:
-            cls.sink.terminate()
-            try:
-                cls.sink.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                cls.sink.kill()
-            cls.sink.stdout.close()
+            cls.sink.stop()
         if os.path.exists(os.path.join(cls.dns_dir, "ready")):
             subprocess.run([DNS_SH, "stop", cls.dns_dir], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
@@ -162,16 +143,11 @@ class MailApiTest(unittest.TestCase):
         return self.sp.cli("mail", "queue", "--data", self.sp.data).stdout
 
     def received_subjects(self):
-        if not os.path.exists(self.sink_record):
-            return []
-        with open(self.sink_record) as f:
-            events = [json.loads(line) for line in f if line.strip()]
         out = []
-        for e in events:
-            if e["event"] == "message":
-                data = base64.b64decode(e["data_b64"]).decode(errors="replace")
-                m = re.search(r"^Subject: (.*)$", data, re.M)
-                out.append((m.group(1).strip() if m else None, e["rcpt_tos"], e["tls"]))
+        for e in self.sink.events("message"):
+            data = base64.b64decode(e["data_b64"]).decode(errors="replace")
+            m = re.search(r"^Subject: (.*)$", data, re.M)
+            out.append((m.group(1).strip() if m else None, e["rcpt_tos"], e["tls"]))
         return out
 
     # -- cases --------------------------------------------------------------------------

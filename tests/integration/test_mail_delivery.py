@@ -10,6 +10,8 @@ Real peers only, all on loopback and started here:
   test's CA, one with a self-signed certificate for another name (acceptable only through
   DANE), one without STARTTLS.
 - dkimpy (Debian's python3-dkim) verifies both DKIM signatures of what the sink received.
+- HTTPS: a TLS report server (tests/support/mta_sts_server.py) at 127.0.0.26 with a
+  certificate from this test's CA, where the day's TLS report is POSTed (RFC 8460 3).
 
 Cases: verify -> delivered over TLS, CA-verified; opportunistic to a DANE domain -> delivered,
 verified by DANE despite the certificate's name; verify to a receiver without STARTTLS ->
@@ -20,6 +22,7 @@ each queueing and each outcome and verifies; the body is nowhere in the data dir
 """
 
 import base64
+import gzip
 import json
 import os
 import re
@@ -30,42 +33,12 @@ import time
 import unittest
 
 from harness import REPO, Sealpost, location_reference, sanitizer_reports, set_config_value
-from mailtest import free_port_on, require
+from mailtest import SYSTEM_PYTHON, HttpsServer, Sink, free_port_on, require
 from testca import TestCA, spki_sha256
 
-SYSTEM_PYTHON = "/usr/bin/python3"
-SINK = os.path.join(REPO, "tests", "support", "smtp_sink.py")
 DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
 ZONE = "sealpost.example"
 MARKER = "zqxbodymarker" + os.urandom(4).hex()
-
-
-class Sink:
-    def __init__(self, root, name, host, port, *args):
-        self.record = os.path.join(root, f"sink-{name}.jsonl")
-        self.proc = subprocess.Popen(
-            [SYSTEM_PYTHON, SINK, "--record", self.record, "--host", host, "--port", str(port),
-             "--pipelining", "--enhanced"] + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise AssertionError(f"sink {name} did not start: {line!r}")
-
-    def events(self, kind):
-        if not os.path.exists(self.record):
-            return []
-        with open(self.record) as f:
-            return [e for e in map(json.loads, filter(str.strip, f)) if e["event"] == kind]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc.stdout.close()
 
 
 class MailDeliveryTest(unittest.TestCase):
@@ -109,6 +82,11 @@ class MailDeliveryTest(unittest.TestCase):
                           "--rcpt-reply", f"nobody@reject.{ZONE}=550 5.1.1 no such user here",
                           "--rcpt-reply", f"clinic@reject.{ZONE}=550 5.1.1 mailbox gone")
         cls.sinks = [cls.ok, cls.dane, cls.clear, cls.slow, cls.reject]
+        # Where the DANE domain's TLS reports are posted (RFC 8460 3): HTTPS with a
+        # certificate from the test CA, on a port of its own (the URL names it).
+        cls.reports = HttpsServer(cls.root, "reports", "127.0.0.26", 0,
+                                  ca.leaf("reports", [f"reports.{ZONE}"]), cls.root)
+        cls.sinks.append(cls.reports)
 
         cls.sp = sp = Sealpost(root=os.path.join(cls.root, "node"))
         out = sp.cli("dkim", "init", "--data", sp.data, "--domain", ZONE,
@@ -131,8 +109,12 @@ slow      MX 10 mxslow
 mxslow    A  127.0.0.24
 reject    MX 10 mxreject
 mxreject  A  127.0.0.25
-_smtp._tls.dane TXT "v=TLSRPTv1; rua=mailto:tlsrpt@ok.sealpost.example,https://reports.invalid/v1"
+reports   A  127.0.0.26
 """)
+            # mailto:, a reachable https: and an https: host that does not exist.
+            f.write(f'_smtp._tls.dane TXT "v=TLSRPTv1; rua=mailto:tlsrpt@ok.{ZONE},'
+                    f'https://reports.{ZONE}:{cls.reports.port}/v1/tlsrpt,'
+                    f'https://nowhere.{ZONE}/v1"\n')
             # The DKIM records exactly as `dkim init` printed them (absolute names).
             f.write("\n".join(re.findall(r"^\S+\. IN TXT .+$", out, re.M)) + "\n")
         # Output to a file, not a pipe: NSD, a daemon, keeps inherited descriptors open.
@@ -422,17 +404,27 @@ required = true
         self.assertEqual(sanitizer_reports(self.sp), [])
 
     def test_y_tls_report_for_the_day_reaches_the_domain_that_asked(self):
-        # The DANE domain publishes _smtp._tls with a mailto: destination (at the `ok`
-        # receiver) and an https: one; the day's report goes by mail through our own queue.
+        # The DANE domain publishes _smtp._tls with three destinations: mailto: (at the `ok`
+        # receiver), https: at this test's report server, and https: at a host that does
+        # not exist. The day's report goes by mail through our own queue and by POST.
         mid = self.send(f"patient@dane.{ZONE}", "opportunistic")
         self.assertEqual(self.wait_state(mid, {"delivered", "deferred"})[0], "delivered")
         out = self.sp.cli("mail", "tls-report", "--data", self.sp.data, "--day", "today").stdout
-        self.assertRegex(out, rf"(?m)^dane\.{ZONE}: sent: 1 by mail \(\w+\); "
-                              r"1 https destination\(s\) not supported yet$")
+        self.assertRegex(out, rf"(?m)^dane\.{ZONE}: sent: 1 by mail \(\w+\), 1 by https; "
+                              rf"not posted to https://nowhere\.{ZONE}/v1: nowhere\.{ZONE} has "
+                              r"no address \(\w+\)$")
         self.assertRegex(out, rf"(?m)^ok\.{ZONE}: no record$")
         # Claimed once: a second run (or another node) finds nothing left for the day.
         again = self.sp.cli("mail", "tls-report", "--data", self.sp.data, "--day", "today")
         self.assertNotIn(f"dane.{ZONE}", again.stdout)
+        # RFC 8460 3: POSTed as application/tlsrpt+gzip, SNI and Host the URL's host.
+        posts = [r for r in self.reports.requests() if r.get("method") == "POST"]
+        self.assertEqual(len(posts), 1, posts)
+        self.assertEqual(posts[0]["path"], "/v1/tlsrpt")
+        self.assertEqual(posts[0]["host"], f"reports.{ZONE}")
+        self.assertEqual(posts[0]["sni"], f"reports.{ZONE}")
+        self.assertEqual(posts[0]["content_type"], "application/tlsrpt+gzip")
+        posted = json.loads(gzip.decompress(base64.b64decode(posts[0]["body_b64"])))
         deadline = time.time() + 60
         reports = []
         while time.time() < deadline and not reports:
@@ -468,6 +460,8 @@ required = true
         self.assertTrue(policies[0]["policy"]["policy-string"][0].startswith("3 1 1 "))
         self.assertGreaterEqual(policies[0]["summary"]["total-successful-session-count"], 1)
         self.assertEqual(policies[0]["summary"]["total-failure-session-count"], 0)
+        # The same report went to both destinations.
+        self.assertEqual(posted, report)
 
     def test_z_audit_trail_and_no_body_at_rest(self):
         mid = self.send(f"patient@ok.{ZONE}", "verify")

@@ -33,12 +33,9 @@ import time
 import unittest
 
 from harness import REPO, Sealpost, sanitizer_reports, set_config_value
-from mailtest import free_port_on, require
+from mailtest import SYSTEM_PYTHON, HttpsServer, Sink, free_port_on, require
 from testca import TestCA
 
-SYSTEM_PYTHON = "/usr/bin/python3"
-SINK = os.path.join(REPO, "tests", "support", "smtp_sink.py")
-STS_SERVER = os.path.join(REPO, "tests", "support", "mta_sts_server.py")
 DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
 ZONE = "sealpost.example"
 
@@ -50,58 +47,6 @@ GOOD_HTTPS, BAD_HTTPS, CACHE_HTTPS = "127.0.0.51", "127.0.0.52", "127.0.0.53"
 def policy(mode, *mx, max_age=86400):
     return "".join([f"version: STSv1\r\nmode: {mode}\r\n"] + [f"mx: {m}\r\n" for m in mx] +
                    [f"max_age: {max_age}\r\n"])
-
-
-class Process:
-    """A helper server started with Debian's python3; it prints "PORT <n>" when ready."""
-
-    def __init__(self, args, what):
-        self.proc = subprocess.Popen([SYSTEM_PYTHON] + args, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise AssertionError(f"{what} did not start: {line!r}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-
-
-def read_jsonl(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-class Sink(Process):
-    def __init__(self, root, name, host, port, cert):
-        self.record = os.path.join(root, f"sink-{name}.jsonl")
-        super().__init__([SINK, "--record", self.record, "--host", host, "--port", str(port),
-                          "--pipelining", "--enhanced", "--cert", cert[2], "--key", cert[1]],
-                         f"sink {name}")
-
-    def events(self, kind):
-        return [e for e in read_jsonl(self.record) if e["event"] == kind]
-
-
-class PolicyServer(Process):
-    def __init__(self, root, name, host, cert, policies):
-        self.record = os.path.join(root, f"https-{name}.jsonl")
-        super().__init__([STS_SERVER, "--host", host, "--port", "443", "--cert", cert[2],
-                          "--key", cert[1], "--policies", policies, "--record", self.record],
-                         f"policy server {name}")
-
-    def requests(self, domain=None):
-        return [r for r in read_jsonl(self.record)
-                if domain is None or r["host"] == f"mta-sts.{domain}"]
 
 
 class MailMtaStsTest(unittest.TestCase):
@@ -170,17 +115,20 @@ class MailMtaStsTest(unittest.TestCase):
             json.dump({"body": policy("enforce", "nothing.example")}, f)
 
         cls.port = free_port_on(["127.0.0.41", "127.0.0.42", "127.0.0.43"])
-        cls.ok = Sink(cls.root, "ok", "127.0.0.41", cls.port, mx_ok)
+        cls.ok = Sink(cls.root, "ok", "127.0.0.41", cls.port, "--cert", mx_ok[2],
+                      "--key", mx_ok[1])
         cls.procs.append(cls.ok)
-        cls.other = Sink(cls.root, "other", "127.0.0.42", cls.port, mx_other)
+        cls.other = Sink(cls.root, "other", "127.0.0.42", cls.port, "--cert", mx_other[2],
+                         "--key", mx_other[1])
         cls.procs.append(cls.other)
-        cls.badname = Sink(cls.root, "badname", "127.0.0.43", cls.port, mx_badname)
+        cls.badname = Sink(cls.root, "badname", "127.0.0.43", cls.port, "--cert", mx_badname[2],
+                           "--key", mx_badname[1])
         cls.procs.append(cls.badname)
-        cls.good_https = PolicyServer(cls.root, "good", GOOD_HTTPS, good_cert, good_dir)
+        cls.good_https = HttpsServer(cls.root, "good", GOOD_HTTPS, 443, good_cert, good_dir)
         cls.procs.append(cls.good_https)
-        cls.bad_https = PolicyServer(cls.root, "bad", BAD_HTTPS, bad_cert, bad_dir)
+        cls.bad_https = HttpsServer(cls.root, "bad", BAD_HTTPS, 443, bad_cert, bad_dir)
         cls.procs.append(cls.bad_https)
-        cls.cache_https = PolicyServer(cls.root, "cache", CACHE_HTTPS, good_cert, good_dir)
+        cls.cache_https = HttpsServer(cls.root, "cache", CACHE_HTTPS, 443, good_cert, good_dir)
         cls.procs.append(cls.cache_https)
 
         mx_of = {"sts-ok": ["10 mx-sts-ok"], "sts-skip": ["10 mx-sts-other", "20 mx-sts-ok"],
@@ -291,7 +239,7 @@ class MailMtaStsTest(unittest.TestCase):
         self.assertEqual((attempt["sts_mode"], attempt["sts_id"], attempt["tls_failure"]),
                          ("enforce", "stsok1", ""))
         # The fetch: SNI and Host name the policy host; the policy is cached as fetched.
-        fetches = self.good_https.requests(self.domain("sts-ok"))
+        fetches = self.good_https.requests("mta-sts." + self.domain("sts-ok"))
         self.assertGreaterEqual(len(fetches), 1)
         self.assertEqual(fetches[0]["sni"], f"mta-sts.{self.domain('sts-ok')}")
         self.assertEqual(fetches[0]["path"], "/.well-known/mta-sts.txt")
@@ -368,7 +316,7 @@ class MailMtaStsTest(unittest.TestCase):
     def test_a_redirect_is_not_followed(self):
         self.assert_no_policy("sts-redirect", "sts-policy-fetch-error", "redirect, not followed")
         # Only the first request: the Location was not fetched.
-        requests = self.good_https.requests(self.domain("sts-redirect"))
+        requests = self.good_https.requests("mta-sts." + self.domain("sts-redirect"))
         self.assertEqual([r["path"] for r in requests], ["/.well-known/mta-sts.txt"])
 
     def test_testing_mode_delivers_as_without_a_policy_and_says_so(self):

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""An HTTPS server of MTA-STS policies for the tests (RFC 8461 §3.3): Python's http.server
-and ssl, a certificate from tests/lib/testca.py (or a bad one, to test refusals).
+"""An HTTPS server of MTA-STS policies (RFC 8461 §3.3) and TLS-RPT reports (RFC 8460 §3) for
+the tests: Python's http.server and ssl, a certificate from tests/lib/testca.py (or a bad
+one, to test refusals).
 
 Listens on --host (127.0.0.x) and --port (default 443), printed as "PORT <n>" on stdout once
 listening. Answers GET /.well-known/mta-sts.txt for Host "mta-sts.<domain>" from the file
@@ -9,12 +10,16 @@ listening. Answers GET /.well-known/mta-sts.txt for Host "mta-sts.<domain>" from
   {"status": 200, "content_type": "text/plain", "body": "version: STSv1\\n...",
    "location": "https://elsewhere/"}          (every key optional but body)
 
-A domain without a file gets 404. Each request is one JSON line in --record:
+A domain without a file gets 404. Each GET is one JSON line in --record:
   {"host": "mta-sts.a.example", "path": "/.well-known/mta-sts.txt", "sni": "mta-sts.a.example",
    "time": ...}
+A POST (a TLS report) to any path is answered 200 and recorded with its body (at most 1 MiB):
+  {"method": "POST", "host": ..., "path": ..., "sni": ..., "content_type": ...,
+   "body_b64": ..., "time": ...}
 """
 
 import argparse
+import base64
 import http.server
 import json
 import os
@@ -60,6 +65,18 @@ def main():
                 spec = json.load(f)
             self.reply(spec.get("status", 200), spec.get("content_type", "text/plain"),
                        spec["body"].encode(), spec.get("location"))
+
+        def do_POST(self):
+            host = (self.headers.get("Host") or "").split(":")[0].lower()
+            length = int(self.headers.get("Content-Length") or "0")
+            if length < 0 or length > 1024 * 1024:
+                return self.reply(413, "text/plain", b"too large\n")
+            body = self.rfile.read(length)
+            record(method="POST", host=host, path=self.path,
+                   sni=getattr(self.connection, "sealpost_sni", None),
+                   content_type=self.headers.get("Content-Type"),
+                   body_b64=base64.b64encode(body).decode())
+            self.reply(200, "text/plain", b"thank you\n")
 
         def reply(self, status, content_type, body, location=None):
             try:

@@ -2,13 +2,14 @@
 // Trust: untrusted network input (the recipient domain's policy host, over HTTPS; its
 // address from DNS).
 //
-// The HTTPS GET of an MTA-STS policy (RFC 8461 §3.3): https://mta-sts.<domain>/.well-known/
-// mta-sts.txt, the host's addresses from sealpost's own resolver (A/AAAA), TLS 1.2 or later
-// with SNI, the certificate verified against [mail] ca_file (or the system store) and the
-// host name mta-sts.<domain>, HTTP/1.1 with `Connection: close`. No redirect is followed
-// (§3.3), the status must be 200 and the Content-Type text/plain; the body is read up to
-// kMaxPolicyBytes and a longer one is an error (reading stops there); the whole fetch has
-// one deadline (kFetchTimeout). The body then goes through parse_policy.
+// The HTTPS GET of an MTA-STS policy (RFC 8461 §3.3), through mail::https:
+// https://mta-sts.<domain>/.well-known/mta-sts.txt, the host's addresses from sealpost's own
+// resolver (A/AAAA), TLS 1.2 or later with SNI, the certificate verified against [mail]
+// ca_file (or the system store) and the host name mta-sts.<domain>, HTTP/1.1 with
+// `Connection: close`. No redirect is followed (§3.3), the status must be 200 and the
+// Content-Type text/plain; the body is read up to kMaxPolicyBytes and a longer one is an
+// error (reading stops there); the whole fetch has one deadline (kFetchTimeout). The body
+// then goes through parse_policy.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>

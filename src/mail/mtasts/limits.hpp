@@ -29,8 +29,6 @@ inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 // this time. RFC 8461 §3.3 suggests one minute at most; a delivery waits for the fetch while
 // its lease runs, so we take half of that.
 inline constexpr std::chrono::seconds kFetchTimeout{30};
-// Addresses of mta-sts.<domain> tried, in the resolver's order, when a connect fails.
-inline constexpr std::size_t kMaxFetchAddresses = 4;
 // After a failed fetch, the same policy id of the same domain is not fetched again for this
 // long (RFC 8461 §3.3: senders may rate-limit fetches); deliveries in between go on as the
 // failed fetch left them (a fresh cached policy, or none).

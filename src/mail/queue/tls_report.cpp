@@ -8,6 +8,7 @@
 
 #include "core/encoding.hpp"
 #include "core/log.hpp"
+#include "mail/https/client.hpp"
 #include "mail/queue/compose.hpp"
 #include "mail/queue/outbox.hpp"
 #include "mail/tlsrpt/record.hpp"
@@ -32,6 +33,32 @@ tlsrpt::PolicyType policy_type_of(const std::string& name) {
   if (name == "tlsa") return tlsrpt::PolicyType::tlsa;
   if (name == "sts") return tlsrpt::PolicyType::sts;
   return tlsrpt::PolicyType::no_policy_found;
+}
+
+// What a report destination's server may answer with: its body is not read for anything.
+constexpr std::size_t kMaxPostResponseBytes = 8 * 1024;
+// One POST, start to end (RFC 8460 gives none; a report is small and best effort).
+constexpr std::chrono::seconds kPostTimeout{30};
+
+// RFC 8460 §3: the gzip report as the body of an HTTPS POST. "" when the server took it (any
+// 2xx), else why not (for the outcome: no body bytes).
+std::string post_report(const tlsrpt::Destination& dest, const std::string& gzip,
+                        dns::Resolver& resolver, const TlsReportOptions& options) {
+  https::Request request{.host = dest.host,
+                         .port = dest.port,
+                         .target = dest.path,
+                         .method = boost::beast::http::verb::post,
+                         .content_type = "application/tlsrpt+gzip",
+                         .body = gzip};
+  auto response = https::request_blocking(resolver, std::move(request),
+                                          https::Options{.ca_file = options.ca_file,
+                                                         .timeout = kPostTimeout,
+                                                         .max_body_bytes = kMaxPostResponseBytes});
+  if (response.failure == https::Failure::too_large) return "";  // answered; body ignored
+  if (response.failure != https::Failure::none) return response.detail;
+  if (response.status < 200 || response.status > 299)
+    return "HTTP " + std::to_string(response.status);
+  return "";
 }
 
 std::string date_text(std::int64_t day) {
@@ -84,11 +111,16 @@ std::string send_one(std::int64_t day, const std::string& domain, store::Store& 
 
   auto from = Address::parse(options.sender);
   if (!from) return "failed: [mail] default_sender is not an address";
-  std::size_t https = 0;
   std::vector<std::string> ids;
+  std::size_t posted = 0;
+  std::vector<std::string> not_posted;
   for (const auto& dest : (*record)->rua) {
     if (dest.kind == tlsrpt::Destination::Kind::https) {
-      ++https;
+      if (auto why = post_report(dest, *gz, resolver, options); why.empty()) {
+        ++posted;
+      } else {
+        not_posted.push_back(dest.target + ": " + why);
+      }
       continue;
     }
     auto to = Address::parse(dest.target);
@@ -119,7 +151,9 @@ std::string send_one(std::int64_t day, const std::string& domain, store::Store& 
   }
   std::string outcome = fmt::format("sent: {} by mail", ids.size());
   if (!ids.empty()) outcome += fmt::format(" ({})", fmt::join(ids, ", "));
-  if (https > 0) outcome += fmt::format("; {} https destination(s) not supported yet", https);
+  outcome += fmt::format(", {} by https", posted);
+  if (!not_posted.empty())
+    outcome += fmt::format("; not posted to {}", fmt::join(not_posted, "; "));
   return outcome;
 }
 

@@ -4,8 +4,10 @@
 // Delivery keeps in store: mail_tls_sessions) goes to the destinations its
 // `_smtp._tls.<domain>` record names. mailto: destinations get a message through our own
 // queue (multipart/report; report-type=tlsrpt, DKIM-signed, null envelope sender so that a
-// failure is never bounced, policy `verify`); https: destinations are not posted to yet
-// (the report's outcome says so). Of several nodes exactly one sends each (day, domain)
+// failure is never bounced, policy `verify`); https: destinations get it by POST (RFC 8460
+// §3: Content-Type application/tlsrpt+gzip, any 2xx is success) over verified TLS, from
+// the node that sends the report, once (a failure is in the outcome, not retried: reports
+// are best effort). Of several nodes exactly one sends each (day, domain)
 // report: the one whose claim in mail_tls_reports wins. A domain without a record gets no
 // report (its outcome says so too). Reports carry counts, MX names and addresses, never a
 // message or a recipient.
@@ -30,6 +32,7 @@ struct TlsReportOptions {
   std::string sender;        // From: of the report messages; also contact-info
   std::string hostname;      // our host name: Message-ID, the report id's right side
   std::string owner;         // who claims the reports: a node id, or "cli:<user>"
+  std::string ca_file;       // CAs trusted for https: destinations; "" = the system store
 };
 
 struct TlsReportOutcome {

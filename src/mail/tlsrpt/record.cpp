@@ -60,17 +60,72 @@ std::optional<std::string> mailto_address(std::string_view uri) {
   return address->str();
 }
 
-// "https://" host [":" port] [path]: printable ASCII without spaces, quotes or angle
-// brackets, a non-empty host. Where it points is checked again when we connect.
-bool plausible_https(std::string_view uri) {
-  std::string_view rest = uri.substr(8);
-  const std::size_t host_end = rest.find_first_of(":/?#");
-  if (host_end == 0 || rest.empty()) return false;
+// A host name of the URL: LDH labels of 1..63 bytes, at least two of them, the last not all
+// digits (so never an IPv4 literal); returned in lower case.
+std::optional<std::string> host_name(std::string_view host) {
+  if (host.empty() || host.size() > 253) return std::nullopt;
+  std::string out;
+  std::size_t label = 0;
+  std::size_t labels = 1;
+  bool last_all_digits = true;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    const auto c = static_cast<unsigned char>(host[i]);
+    if (c == '.') {
+      if (label == 0 || host[i - 1] == '-') return std::nullopt;
+      label = 0;
+      ++labels;
+      last_all_digits = true;
+      out += '.';
+      continue;
+    }
+    const bool ldh = std::isalnum(c) != 0 || c == '-';
+    if (!ldh || (c == '-' && label == 0) || ++label > 63) return std::nullopt;
+    if (std::isdigit(c) == 0) last_all_digits = false;
+    out += static_cast<char>(std::tolower(c));
+  }
+  if (label == 0 || host.back() == '-' || labels < 2 || last_all_digits) return std::nullopt;
+  return out;
+}
+
+// "https://" host [":" port] [path-abempty ["?" query]] ["#" fragment], RFC 3986 with what
+// a report destination needs: printable ASCII without spaces, quotes, angle brackets or
+// backslashes; no user info; a DNS name as the host; a port 1..65535.
+std::optional<Destination> https_destination(std::string_view uri) {
   for (const char ch : uri) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\\') return false;
+    if (c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\\')
+      return std::nullopt;
   }
-  return true;
+  std::string_view rest = uri.substr(8);
+  if (const std::size_t hash = rest.find('#'); hash != std::string_view::npos)
+    rest = rest.substr(0, hash);
+  const std::size_t authority_end = rest.find_first_of("/?");
+  const std::string_view authority = rest.substr(0, authority_end);
+  std::string_view path =
+      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  if (authority.find('@') != std::string_view::npos) return std::nullopt;
+  Destination d;
+  d.kind = Destination::Kind::https;
+  d.target = std::string(uri);
+  std::string_view host = authority;
+  if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    const std::string_view digits = authority.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5) return std::nullopt;
+    unsigned port = 0;
+    for (const char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) return std::nullopt;
+    d.port = static_cast<std::uint16_t>(port);
+  }
+  auto name = host_name(host);
+  if (!name) return std::nullopt;
+  d.host = std::move(*name);
+  d.path = path.empty() ? std::string("/")
+                        : (path.front() == '?' ? "/" + std::string(path) : std::string(path));
+  return d;
 }
 
 }  // namespace
@@ -121,11 +176,11 @@ core::Result<Record> parse_record(std::string_view text) {
       if (uri.size() > kMaxUriBytes || record.rua.size() >= kMaxUris) continue;
       if (iequals_prefix(uri, "mailto:")) {
         if (auto address = mailto_address(uri)) {
-          record.rua.push_back({Destination::Kind::mailto, *address});
+          record.rua.push_back({.kind = Destination::Kind::mailto, .target = *address});
         }
       } else if (iequals_prefix(uri, "https://")) {
-        if (plausible_https(uri))
-          record.rua.push_back({Destination::Kind::https, std::string(uri)});
+        if (auto destination = https_destination(uri))
+          record.rua.push_back(std::move(*destination));
       }
     }
   }

@@ -5,6 +5,7 @@
 // of how TLS went when we sent to it: `v=TLSRPTv1; rua=mailto:tlsrpt@example.net,
 // https://reports.example.net/v1/tlsrpt`. Only mailto: and https: destinations exist.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,12 @@ struct Destination {
   enum class Kind { mailto, https };
   Kind kind = Kind::mailto;
   std::string target;  // mailto: the address (percent-decoded); https: the whole URL
+  // https: the URL's parts. The host is a DNS name (lower case; no user info, no IP
+  // literal: the server's certificate is verified for this name), the path starts with "/"
+  // and keeps any query; a fragment is dropped (never sent).
+  std::string host;
+  std::uint16_t port = 443;
+  std::string path;
 };
 
 struct Record {

@@ -27,6 +27,41 @@ TEST(TlsRptRecord, TheRfcExamples) {
   EXPECT_EQ(r->rua[1].target, "https://r.example.net/x");
 }
 
+TEST(TlsRptRecord, HttpsDestinationsAreSplitIntoHostPortAndPath) {
+  auto r = parse_record(
+      "v=TLSRPTv1; rua=https://Reports.Example.NET/v1/tlsrpt?k=1#frag,"
+      "https://r.example.net:8443,https://r.example.net?x=y");
+  ASSERT_TRUE(r) << r.error().detail();
+  ASSERT_EQ(r->rua.size(), 3u);
+  EXPECT_EQ(r->rua[0].host, "reports.example.net");
+  EXPECT_EQ(r->rua[0].port, 443);
+  EXPECT_EQ(r->rua[0].path, "/v1/tlsrpt?k=1");  // the fragment is never sent
+  EXPECT_EQ(r->rua[0].target, "https://Reports.Example.NET/v1/tlsrpt?k=1#frag");
+  EXPECT_EQ(r->rua[1].host, "r.example.net");
+  EXPECT_EQ(r->rua[1].port, 8443);
+  EXPECT_EQ(r->rua[1].path, "/");
+  EXPECT_EQ(r->rua[2].path, "/?x=y");
+}
+
+TEST(TlsRptRecord, HttpsDestinationsWeCannotVerifyAreSkipped) {
+  // User info, IP literals, a one-label host, bad labels and bad ports: each such
+  // destination is skipped, so a record naming only it has no usable destination.
+  for (const char* uri :
+       {"https://user@r.example.net/", "https://user:pw@r.example.net/", "https://192.0.2.1/",
+        "https://[2001:db8::1]/", "https://localhost/", "https://-a.example.net/",
+        "https://a-.example.net/", "https://a..example.net/", "https://a.example.net./",
+        "https://a_b.example.net/", "https://r.example.net:0/", "https://r.example.net:65536/",
+        "https://r.example.net:/", "https://r.example.net:44x/", "https://:443/"}) {
+    EXPECT_FALSE(parse_record(std::string("v=TLSRPTv1; rua=") + uri)) << uri;
+    auto mixed = parse_record(std::string("v=TLSRPTv1; rua=") + uri + ",mailto:a@example.net");
+    ASSERT_TRUE(mixed) << uri;
+    ASSERT_EQ(mixed->rua.size(), 1u) << uri;
+    EXPECT_EQ(mixed->rua[0].kind, Destination::Kind::mailto);
+  }
+  const std::string long_label = "https://" + std::string(64, 'a') + ".example.net/";
+  EXPECT_FALSE(parse_record("v=TLSRPTv1; rua=" + long_label));
+}
+
 TEST(TlsRptRecord, MailtoIsPercentDecodedAndNeverTakesHeaderFields) {
   auto r = parse_record("v=TLSRPTv1; rua=mailto:tls%2Brpt@example.net");
   ASSERT_TRUE(r);
