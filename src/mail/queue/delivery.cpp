@@ -91,8 +91,9 @@ smtp::Status ours(std::string enhanced, std::string text, bool permanent = false
 // and exactly the same TLS requirement (a connection verified one way is never reused for
 // a transaction that asked for another).
 std::string connection_key(const smtp::Destination& d) {
-  std::string key = fmt::format("{}|{}|{}|{}|{}|", d.address.to_string(), d.port, d.mx_host,
-                                static_cast<int>(d.tls.level), d.tls.ca_file);
+  std::string key =
+      fmt::format("{}|{}|{}|{}|{}|{}|", d.address.to_string(), d.port, d.mx_host,
+                  static_cast<int>(d.tls.level), d.tls.check_unenforced, d.tls.ca_file);
   for (const auto& n : d.tls.acceptable_names) key += n + ",";
   key += "|";
   for (const auto& t : d.tls.tlsa) {
@@ -103,10 +104,14 @@ std::string connection_key(const smtp::Destination& d) {
   return key;
 }
 
+// `sts_testing`: an MTA-STS policy in mode testing applies (and no usable DANE record): the
+// certificate is checked but not enforced, so that TLS-RPT can report what enforce would
+// have refused (RFC 8461 §5).
 smtp::TlsRequirement requirement_of(const policy::Decision& d, const std::string& ca_file,
-                                    const std::vector<dns::TlsaRecord>& tlsa) {
+                                    const std::vector<dns::TlsaRecord>& tlsa, bool sts_testing) {
   smtp::TlsRequirement r;
   r.ca_file = ca_file;
+  r.check_unenforced = sts_testing;
   switch (d.requirement) {
     case policy::Requirement::none:
       r.level = smtp::TlsLevel::may;
@@ -619,7 +624,9 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         dest.port = options.remote_port;
         dest.mx_host = host.host;
         dest.ehlo_name = options.ehlo_name;
-        dest.tls = requirement_of(*decision, options.ca_file, tlsa);
+        dest.tls = requirement_of(*decision, options.ca_file, tlsa,
+                                  in.dane != policy::Dane::usable && sts.policy &&
+                                      sts.policy->mode == mtasts::Mode::testing);
         dest.timeouts = options.timeouts;
         std::string key = connection_key(dest);
         auto session = take_idle(key);

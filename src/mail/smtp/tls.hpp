@@ -41,6 +41,11 @@ struct TlsRequirement {
   // dane: the TLSA records. With none usable, DANE gives no authentication and the level
   // acts as encrypt (RFC 7672 §2.2), as Postfix does.
   std::vector<Tlsa> tlsa;
+  // may and encrypt: also check the certificate as `verify` would (ca_file, the MX host
+  // name) and note what failed in TlsRecord::failure, without refusing it and without
+  // claiming it verified: MTA-STS `testing` (RFC 8461 §5: not enforced, but what would have
+  // failed is reported through TLS-RPT).
+  bool check_unenforced = false;
 };
 
 enum class Verification { none, ca, dane_ee, dane_ta };
@@ -54,8 +59,9 @@ struct TlsRecord {
   Verification verified = Verification::none;
   std::string peer_subject;  // the leaf certificate's subject, sanitised
   std::string matched_name;  // the certificate name that matched (verify, DANE-TA)
-  // Why TLS was not used or not verified (empty when nothing failed). Never sent anywhere
-  // but the log and the queue's record.
+  // Why TLS was not used or not verified (empty when nothing failed; with
+  // check_unenforced, what a verification would have refused). Never sent anywhere but the
+  // log and the queue's record.
   std::string failure;
   // The handshake itself failed (not the verification): at level may the caller may decide
   // to retry in clear text; the session never does that on its own.

@@ -102,11 +102,20 @@ TlsLevel effective_level(const TlsRequirement& requirement) {
   return usable ? TlsLevel::dane : TlsLevel::encrypt;
 }
 
+bool checks_unenforced(const TlsRequirement& requirement) {
+  const TlsLevel level = effective_level(requirement);
+  return requirement.check_unenforced && (level == TlsLevel::may || level == TlsLevel::encrypt);
+}
+
 core::Result<std::shared_ptr<boost::asio::ssl::context>> client_context(
     const TlsRequirement& requirement) {
   const TlsLevel level = effective_level(requirement);
-  const int kind = level == TlsLevel::verify ? 1 : level == TlsLevel::dane ? 2 : 0;
-  const std::string key = std::to_string(kind) + (kind == 1 ? requirement.ca_file : "");
+  const int kind = level == TlsLevel::verify        ? 1
+                   : level == TlsLevel::dane        ? 2
+                   : checks_unenforced(requirement) ? 3
+                                                    : 0;
+  const std::string key =
+      std::to_string(kind) + (kind == 1 || kind == 3 ? requirement.ca_file : "");
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> cache;
   std::lock_guard lock(mutex);
@@ -144,7 +153,7 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
     }
   }
   const TlsLevel level = effective_level(requirement);
-  if (level == TlsLevel::verify) {
+  if (level == TlsLevel::verify || checks_unenforced(requirement)) {
     const int loaded = requirement.ca_file.empty() ? SSL_CTX_set_default_verify_paths(raw)
                                                    : SSL_CTX_load_verify_locations(
                                                          raw, requirement.ca_file.c_str(), nullptr);
@@ -156,7 +165,7 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
   if (level == TlsLevel::dane && SSL_CTX_dane_enable(raw) <= 0) {
     return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
   }
-  if (level == TlsLevel::verify || level == TlsLevel::dane) {
+  if (level == TlsLevel::verify || level == TlsLevel::dane || checks_unenforced(requirement)) {
     SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, keep_going);
   } else {
     // `may` and `encrypt` promise encryption only (Postfix's levels of the same names): the
@@ -210,7 +219,17 @@ bool check_peer(SSL* ssl, const TlsRequirement& requirement, const std::string& 
   if (leaf != nullptr) record->peer_subject = subject_of(leaf);
   const TlsLevel level = effective_level(requirement);
   bool ok = true;
-  if (level == TlsLevel::verify) {
+  if (checks_unenforced(requirement)) {
+    // Noted, never enforced and never claimed: `verified` stays none.
+    if (leaf == nullptr) {
+      record->failure = "no peer certificate";
+    } else if (const long result = SSL_get_verify_result(ssl); result != X509_V_OK) {
+      record->failure =
+          std::string("certificate not trusted: ") + X509_verify_cert_error_string(result);
+    } else if (matching_name(leaf, reference_names(requirement, mx_host)).empty()) {
+      record->failure = "certificate name matches none of the acceptable names";
+    }
+  } else if (level == TlsLevel::verify) {
     const long result = SSL_get_verify_result(ssl);
     if (leaf == nullptr) {
       record->failure = "no peer certificate";

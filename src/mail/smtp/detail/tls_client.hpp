@@ -20,6 +20,8 @@ inline constexpr const char* kTls13Suites =
 
 // The level actually enforced: dane without a usable TLSA record acts as encrypt.
 TlsLevel effective_level(const TlsRequirement& requirement);
+// check_unenforced applies: the effective level is may or encrypt.
+bool checks_unenforced(const TlsRequirement& requirement);
 
 // The context for `requirement`, made once per (verification kind, CA file) and shared by
 // every session after that: loading a CA bundle costs tens of milliseconds (the system
