@@ -19,6 +19,7 @@
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
+#include "app/mail_commands.hpp"
 #include "app/self_signed.hpp"
 #include "app/store_setup.hpp"
 #include "audit/auditor.hpp"
@@ -245,6 +246,14 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   if (!text) return fail_line(text.error().public_text());
   auto decl = forms::parse_declaration(*text);
   if (!decl) return fail_line(file + ": " + decl.error().public_text());
+  if (!decl->notify.empty()) {
+    // M9: no notices configured to a domain that does not do TLS.
+    auto config = load_config(dir);
+    if (!config) return fail_line(config.error().public_text());
+    if (auto s = check_notify_tls(*config, decl->notify); !s) {
+      return fail_line(file + ": " + s.error().public_text());
+    }
+  }
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
   core::SystemClock clock;

@@ -24,6 +24,7 @@
 #include "mail/mime/limits.hpp"
 #include "mail/queue/compose.hpp"
 #include "mail/queue/outbox.hpp"
+#include "mail/queue/probe.hpp"
 #include "mail/queue/status.hpp"
 #include "mail/queue/tls_report.hpp"
 
@@ -38,6 +39,47 @@ std::string mail_hostname(const Config& config) {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') return name;
   return "localhost";
+}
+
+mail::dns::ResolverOptions resolver_options(const Config& config) {
+  mail::dns::ResolverOptions options;
+  if (!config.mail.resolver.empty()) options.resolver = config.mail.resolver;
+  options.trust_anchor_file = config.mail.trust_anchor_file;
+  options.timeout = config.mail.dns_timeout;
+  return options;
+}
+
+core::Status check_notify_tls(const Config& config, const std::vector<std::string>& addresses) {
+  std::vector<std::string> domains;
+  for (const auto& a : addresses) {
+    auto address = mail::Address::parse(a);
+    if (!address) return core::fail(address.error());
+    const std::string domain = address->domain();
+    if (std::find(domains.begin(), domains.end(), domain) == domains.end())
+      domains.push_back(domain);
+  }
+  if (domains.empty()) return core::ok();
+  auto resolver = mail::dns::Resolver::create(resolver_options(config));
+  if (!resolver) return core::fail(resolver.error());
+  mail::queue::ProbeOptions options;
+  options.ehlo_name = mail_hostname(config);
+  options.remote_port = config.mail.remote_port;
+  options.ca_file = config.mail.ca_file;
+  // A command waits for the probe: a receiver gets a minute per step, not delivery's five.
+  options.timeouts.greeting = options.timeouts.command = options.timeouts.tls_handshake =
+      std::chrono::seconds(60);
+  for (const auto& domain : domains) {
+    auto probe = mail::queue::probe_tls_blocking(**resolver, options, domain);
+    if (!probe) {
+      return core::fail(core::ErrorKind::invalid_input,
+                        "notify: " + probe.error().public_text() +
+                            "; notices go only to domains that do TLS (M9)");
+    }
+    std::printf("notify: %s passes TLS (%s [%s], %s, certificate verified: %s)\n",
+                core::log_safe(domain).c_str(), core::log_safe(probe->mx_host).c_str(),
+                probe->ip.c_str(), probe->version.c_str(), probe->verified.c_str());
+  }
+  return core::ok();
 }
 
 core::Result<mail::dkim::Signer> load_mail_signer(const DataDir& dir, const Config& config) {
@@ -203,11 +245,7 @@ int run_mail_check_dns(const std::string& data_dir) {
   auto signer = load_mail_signer(dir, *config);
   if (!signer) return fail_line(signer.error().public_text());
   const std::string domain = signer->domain();
-  mail::dns::ResolverOptions options;
-  if (!config->mail.resolver.empty()) options.resolver = config->mail.resolver;
-  options.trust_anchor_file = config->mail.trust_anchor_file;
-  options.timeout = config->mail.dns_timeout;
-  auto resolver = mail::dns::Resolver::create(options);
+  auto resolver = mail::dns::Resolver::create(resolver_options(*config));
   if (!resolver) return fail_line(resolver.error().public_text());
 
   std::vector<Finding> findings;
@@ -385,11 +423,7 @@ int run_mail_tls_report(const std::string& data_dir, const std::string& day_text
   core::SystemRng rng;
   auto key = load_or_create_seal_key(dir.queue_key(), rng);
   if (!key) return fail_line(key.error().public_text());
-  mail::dns::ResolverOptions options;
-  if (!config->mail.resolver.empty()) options.resolver = config->mail.resolver;
-  options.trust_anchor_file = config->mail.trust_anchor_file;
-  options.timeout = config->mail.dns_timeout;
-  auto resolver = mail::dns::Resolver::create(options);
+  auto resolver = mail::dns::Resolver::create(resolver_options(*config));
   if (!resolver) return fail_line(resolver.error().public_text());
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());

@@ -9,6 +9,7 @@
 #include "app/data_dir.hpp"
 #include "core/result.hpp"
 #include "mail/dkim/signer.hpp"
+#include "mail/dns/options.hpp"
 #include "mail/queue/tls_report.hpp"
 
 namespace app {
@@ -19,6 +20,12 @@ std::string mail_hostname(const Config& config);
 // The DKIM signer [mail] dkim_selector and dkim_domain (else default_sender's domain) name;
 // a clear error when they are not set up (every message is signed).
 core::Result<mail::dkim::Signer> load_mail_signer(const DataDir& dir, const Config& config);
+// The resolver [mail] names: resolver, trust_anchor_file, dns_timeout.
+mail::dns::ResolverOptions resolver_options(const Config& config);
+// M9 (TLS-only forwarding): every distinct domain of `addresses` must pass TLS now
+// (mail::queue::probe_tls_blocking: STARTTLS and a certificate verified by CA or DANE);
+// prints one line per domain that passed, fails with the first that did not.
+core::Status check_notify_tls(const Config& config, const std::vector<std::string>& addresses);
 
 // `dkim init`: the key(s) under DIR/secrets/ and the DNS TXT record(s) to publish.
 int run_dkim_init(const std::string& data_dir, const std::string& domain,

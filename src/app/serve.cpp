@@ -398,11 +398,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   std::unique_ptr<mail::queue::Outbox> outbox;
   bool mail_broken = false;  // configured, yet this node cannot send: an alert once ready
   {
-    mail::dns::ResolverOptions dns_options;
-    if (!config->mail.resolver.empty()) dns_options.resolver = config->mail.resolver;
-    dns_options.trust_anchor_file = config->mail.trust_anchor_file;
-    dns_options.timeout = config->mail.dns_timeout;
-    auto created = mail::dns::Resolver::create(dns_options);
+    auto created = mail::dns::Resolver::create(resolver_options(*config));
     auto signer = load_mail_signer(dir, *config);
     const std::string hostname = mail_hostname(*config);
     if (config->mail.dkim_selector.empty()) {

@@ -130,19 +130,25 @@ reports   A  127.0.0.26
                            ("remote_port", cls.port), ("ca_file", ca.ca),
                            ("retry_first_seconds", 600), ("lease_seconds", 30)]:
             set_config_value(sp.data, "mail", key, value)
-        # A form whose new submissions are announced to the front desk (S5).
-        sp.add_form(f"""id = "callback"
+        # A form whose new submissions are announced to the front desk (S5). Its domain
+        # passes the TLS probe (M9): STARTTLS and a certificate the test CA signed.
+        cls.form_add_out = sp.add_form(cls.notify_form(f"frontdesk@ok.{ZONE}"),
+                                       name="callback.toml").stdout
+        sp.start()
+
+    @classmethod
+    def notify_form(cls, address, form_id="callback"):
+        return f"""id = "{form_id}"
 title = "Call me back"
-recipients = ["{sp.recipients[0]}"]
-notify = ["frontdesk@ok.{ZONE}"]
+recipients = ["{cls.sp.recipients[0]}"]
+notify = ["{address}"]
 
 [[fields]]
 name = "note"
 type = "text"
 label = "What is it about?"
 required = true
-""", name="callback.toml")
-        sp.start()
+"""
 
     @classmethod
     def tear_down(cls):
@@ -372,6 +378,35 @@ required = true
         self.assertIn("PROBLEM DKIM s2026: no record at s2026._domainkey.implicit." + ZONE,
                       proc.stdout)
         self.assertIn("PROBLEM DMARC: no record", proc.stdout)
+
+    def test_notify_is_refused_for_a_domain_that_does_not_do_tls(self):
+        # M9: the accepted form's probe said how its domain passed.
+        self.assertRegex(self.form_add_out,
+                         rf"notify: ok\.{ZONE} passes TLS \(mxok\.{ZONE} \[127\.0\.0\.21\], "
+                         r"TLSv1\.[23], certificate verified: ca\)")
+        before = self.sp.cli("form", "list", "--data", self.sp.data).stdout
+        # Refused: no STARTTLS at all; a domain that does not exist.
+        for address, why in [(f"desk@clear.{ZONE}", "STARTTLS not offered"),
+                             (f"desk@nowhere.{ZONE}", "the domain does not exist")]:
+            path = os.path.join(self.root, "refused.toml")
+            with open(path, "w") as f:
+                f.write(self.notify_form(address, form_id="refused"))
+            r = self.sp.cli("form", "add", "--data", self.sp.data, path, check=False)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(f"{address.split('@')[1]} does not pass TLS", r.stderr)
+            self.assertIn(why, r.stderr)
+            self.assertIn("notices go only to domains that do TLS (M9)", r.stderr)
+        # Accepted: a certificate only DANE vouches for (its name is not the MX host's).
+        path = os.path.join(self.root, "dane-notify.toml")
+        with open(path, "w") as f:
+            f.write(self.notify_form(f"desk@dane.{ZONE}", form_id="danenotify"))
+        out = self.sp.cli("form", "add", "--data", self.sp.data, path).stdout
+        self.assertIn(f"notify: dane.{ZONE} passes TLS", out)
+        self.assertIn("certificate verified: dane_ee", out)
+        # Nothing was added for the refused ones.
+        after = self.sp.cli("form", "list", "--data", self.sp.data).stdout
+        self.assertNotIn("refused", after)
+        self.assertEqual(len(after.splitlines()), len(before.splitlines()) + 1)
 
     def test_phi_is_never_sent_with_policy_none(self):
         proc = self.sp.cli("mail", "send", "--data", self.sp.data, "--to", f"a@ok.{ZONE}",

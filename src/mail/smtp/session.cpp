@@ -118,6 +118,14 @@ class AsioSession final : public Session, public std::enable_shared_from_this<As
     accepted_.clear();
     mail_ok_ = false;
     reused_ = false;
+    probe_passed_ = false;
+    if (tx_.probe) {
+      // Only a fresh session probes: a reused connection would prove nothing new.
+      if (state_ != State::fresh) {
+        return report_now(local_status(Stage::connect, LocalFailure::not_attempted));
+      }
+      return do_connect();
+    }
 
     // Checks that need no connection; a failure here leaves the connection as it was.
     if (tx_.recipients.size() > kMaxRecipientsPerTransaction) {
@@ -176,6 +184,7 @@ class AsioSession final : public Session, public std::enable_shared_from_this<As
     report.tls = tls_record_;
     report.reused_connection = reused_;
     report.connection_usable = usable_;
+    report.probe_passed = probe_passed_;
     for (std::size_t i = 0; i < tx_.recipients.size(); ++i) {
       report.recipients.push_back(
           {tx_.recipients[i],
@@ -389,6 +398,15 @@ class AsioSession final : public Session, public std::enable_shared_from_this<As
   }
 
   void do_transaction() {
+    if (tx_.probe) {
+      // Greeting, EHLO and the TLS the destination requires all passed: that was the probe.
+      probe_passed_ = true;
+      usable_ = false;
+      auto handler = std::move(handler_);
+      handler_ = nullptr;
+      do_quit({});
+      return handler(make_report());
+    }
     const std::string& message = *tx_.message;
     wire_ = dot_stuff(message);
     wire_pos_ = 0;
@@ -657,6 +675,7 @@ class AsioSession final : public Session, public std::enable_shared_from_this<As
   bool mail_ok_ = false;
   bool pipelined_ = false;
   bool reused_ = false;
+  bool probe_passed_ = false;
   std::string wire_;
   std::size_t wire_pos_ = 0;
 };

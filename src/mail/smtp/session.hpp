@@ -38,6 +38,11 @@ struct Transaction {
   std::shared_ptr<const std::string> message;
   // The headers need SMTPUTF8 (RFC 6532). Non-ASCII addresses set it on their own.
   bool smtputf8 = false;
+  // A TLS probe (M9: an address is configured for notices only if its domain does TLS):
+  // connect, EHLO, STARTTLS and the verification the destination requires, EHLO again,
+  // then QUIT. Nothing is sent, so sender, recipients and message are not needed; the
+  // report's `probe_passed` says whether the session got that far, its `tls` what it had.
+  bool probe = false;
 };
 
 struct RecipientResult {
@@ -50,6 +55,7 @@ struct DeliveryReport {
   TlsRecord tls;                            // the connection's TLS, as far as it got
   bool reused_connection = false;           // this transaction ran on a connection opened before
   bool connection_usable = false;           // the session can take another transaction now
+  bool probe_passed = false;                // Transaction::probe: everything up to MAIL passed
 };
 
 class Session {
