@@ -22,6 +22,7 @@
 #include "mail/mtasts/report.hpp"
 #include "mail/queue/bounce.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/queue/outbox.hpp"
 #include "mail/queue/tls_report.hpp"
 #include "mail/smtp/session.hpp"
 
@@ -687,14 +688,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       return core::ok();
     }
     if (!*notice) return core::ok();  // the original had a null sender: never bounce a bounce
-    const auto& p = **notice;
-    if (auto q = tx.mail().enqueue_blocking(p.record, p.recipients); !q)
-      return core::fail(q.error());
-    return auditor.record_in_blocking(
-        tx, "system", "mail.queue",
-        fmt::format("message:{} recipients:1 policy:{} phi:{} bytes:{} dsn-for:{}", p.record.id,
-                    p.record.security, p.record.phi ? "yes" : "no", p.record.size, id),
-        "local", "ok");
+    return enqueue_in(tx, auditor, **notice, "system", "local", "dsn-for:" + id);
   }
 
   awaitable<void> record(const Group& g, const Result& summary) {

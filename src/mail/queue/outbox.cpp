@@ -7,22 +7,29 @@
 
 namespace mail::queue {
 
+core::Status enqueue_in(store::Store& tx, audit::Auditor& auditor, const Prepared& prepared,
+                        std::string_view actor, std::string_view source, std::string_view note) {
+  const store::MailMessageRecord& record = prepared.record;
+  // Never the addresses or the subject: the trail names the message and its size.
+  std::string object = fmt::format("message:{} recipients:{} policy:{} phi:{} bytes:{}", record.id,
+                                   prepared.recipients.size(), record.security,
+                                   record.phi ? "yes" : "no", record.size);
+  if (!note.empty()) object += fmt::format(" {}", note);
+  if (auto q = tx.mail().enqueue_blocking(record, prepared.recipients); !q) return q;
+  return auditor.record_in_blocking(tx, std::string(actor), std::string(kQueueAction), object,
+                                    std::string(source), "ok");
+}
+
 core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::string_view source,
                                                    const Also& also) {
   auto prepared = prepare(out, signer_, queue_key_, hostname_, clock_.now(), rng_);
   if (!prepared) return core::fail(std::move(prepared).error());
-  const store::MailMessageRecord& record = prepared->record;
-  // Never the addresses or the subject: the trail names the message and its size.
-  const std::string object = fmt::format("message:{} recipients:{} policy:{} phi:{} bytes:{}",
-                                         record.id, prepared->recipients.size(), record.security,
-                                         record.phi ? "yes" : "no", record.size);
   auto committed = store_.transact_blocking("queue mail", [&](store::Store& tx) -> core::Status {
-    if (auto q = tx.mail().enqueue_blocking(record, prepared->recipients); !q) return q;
+    if (auto q = enqueue_in(tx, auditor_, *prepared, out.origin, source); !q) return q;
     if (also) {
       if (auto a = also(tx); !a) return a;
     }
-    return auditor_.record_in_blocking(tx, out.origin, std::string(kQueueAction), object,
-                                       std::string(source), "ok");
+    return core::ok();
   });
   if (!committed) return core::fail(std::move(committed).error());
   // Committed: the message is queued whatever the checkpoint does. A checkpoint that cannot
@@ -30,7 +37,7 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
   if (auto s = auditor_.settle_blocking(); !s) {
     spdlog::error("event=audit_checkpoint_failed detail={}", core::log_safe(s.error().detail()));
   }
-  return record.id;
+  return prepared->record.id;
 }
 
 }  // namespace mail::queue

@@ -66,4 +66,13 @@ class Outbox {
 // The audit entry's action for a queued message.
 inline constexpr std::string_view kQueueAction = "mail.queue";
 
+// In an open unit of work `tx`: the prepared message, its recipients and its `mail.queue`
+// entry (actor, source; `note`, when not empty, appended to the entry's object, e.g.
+// "dsn-for:ID"). What Outbox::enqueue_blocking commits, for a producer that already holds
+// the unit of work its message belongs to (delivery queues a bounce in the unit that
+// records the failure).
+core::Status enqueue_in(store::Store& tx, audit::Auditor& auditor, const Prepared& prepared,
+                        std::string_view actor, std::string_view source,
+                        std::string_view note = {});
+
 }  // namespace mail::queue
