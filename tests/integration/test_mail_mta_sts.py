@@ -18,8 +18,9 @@ and no MX host in the patterns -> deferred 4.7.5, never connected; enforce and a
 for another name -> deferred, never sent; a policy over a bad certificate, malformed, too
 large, not text/plain or redirected -> no policy (delivered under opportunistic), logged;
 testing -> delivered despite the bad certificate, recorded as testing with the certificate
-failure TLS-RPT reports; a cached policy used
-while its HTTPS server is down and the TXT id is unchanged.
+failure TLS-RPT reports; a cached policy used while its HTTPS server is down and the TXT id
+is unchanged; a cached policy past half its max_age fetched again in the background while
+it still applies.
 """
 
 import base64
@@ -43,6 +44,9 @@ ZONE = "sealpost.example"
 MX_OK, MX_OTHER, MX_BADNAME = (f"mx-sts-ok.{ZONE}", f"mx-sts-other.{ZONE}",
                                f"mx-sts-badname.{ZONE}")
 GOOD_HTTPS, BAD_HTTPS, CACHE_HTTPS = "127.0.0.51", "127.0.0.52", "127.0.0.53"
+# sts-refresh's max_age: its cached copy is fetched again from half of it on (10 s), while
+# it still applies (until 20 s), which leaves a loaded machine 8 s of slack.
+REFRESH_MAX_AGE = 20
 
 
 def policy(mode, *mx, max_age=86400):
@@ -98,6 +102,8 @@ class MailMtaStsTest(unittest.TestCase):
                              "body": policy("enforce", "nothing.example")},
             "sts-testing": {"body": policy("testing", MX_BADNAME)},
             "sts-cache": {"body": policy("enforce", f"*.{ZONE}", max_age=7200)},
+            # Refreshed ahead of expiry once half its max_age has passed (RFC 8461 3.3).
+            "sts-refresh": {"body": policy("enforce", MX_OK, max_age=REFRESH_MAX_AGE)},
         }
         assert len(cls.policies["sts-large"]["body"]) > 64 * 1024
         good_names = [f"mta-sts.{cls.domain(d)}" for d in cls.policies]
@@ -137,7 +143,7 @@ class MailMtaStsTest(unittest.TestCase):
                  "sts-badcert": ["10 mx-sts-badname"], "sts-malformed": ["10 mx-sts-badname"],
                  "sts-large": ["10 mx-sts-badname"], "sts-html": ["10 mx-sts-badname"],
                  "sts-redirect": ["10 mx-sts-badname"], "sts-testing": ["10 mx-sts-badname"],
-                 "sts-cache": ["10 mx-sts-ok"]}
+                 "sts-cache": ["10 mx-sts-ok"], "sts-refresh": ["10 mx-sts-ok"]}
         https_of = {name: GOOD_HTTPS for name in cls.policies}
         https_of["sts-badcert"] = BAD_HTTPS
         https_of["sts-cache"] = CACHE_HTTPS
@@ -332,6 +338,35 @@ class MailMtaStsTest(unittest.TestCase):
         # Checked though not enforced (RFC 8461 5): the certificate names another host, and
         # that is what TLS-RPT will report.
         self.assertEqual(attempt["tls_failure"], "certificate-host-mismatch")
+
+    def test_a_cached_policy_is_refreshed_before_it_expires(self):
+        first = self.send("sts-refresh")
+        state, out = self.wait_state(first, {"delivered", "deferred"})
+        self.assertEqual(state, "delivered", out)
+        name = "mta-sts." + self.domain("sts-refresh")
+        fetches = self.good_https.requests(name)
+        self.assertEqual(len(fetches), 1)
+        # Past half its max_age, still fresh: the next delivery uses the cached copy (not
+        # waiting) and fetches it again in the background.
+        time.sleep(max(0.0, fetches[0]["time"] + REFRESH_MAX_AGE / 2 + 1 - time.time()))
+        second = self.send("sts-refresh")
+        state, out = self.wait_state(second, {"delivered", "deferred"})
+        self.assertEqual(state, "delivered", out)
+        self.assertIn("certificate verified: mta-sts", out)
+        deadline = time.time() + 30
+        while time.time() < deadline and len(self.good_https.requests(name)) < 2:
+            time.sleep(0.2)
+        self.assertEqual(len(self.good_https.requests(name)), 2)
+        while time.time() < deadline and "event=mta_sts_refreshed" not in self.sp.log():
+            time.sleep(0.2)
+        self.assertRegex(self.sp.log(), rf"event=mta_sts_refreshed domain=sts-refresh\.{ZONE} "
+                                        r"id=stsrefresh1 mode=enforce max_age=20")
+        # The refreshed row: fetched anew, so it expires max_age after the second fetch.
+        rows = self.db("SELECT fetched_at, expires_at FROM mail_mta_sts WHERE domain = ?",
+                       self.domain("sts-refresh"))
+        self.assertEqual(len(rows), 1)
+        self.assertGreaterEqual(rows[0][0], int(fetches[0]["time"]) + REFRESH_MAX_AGE // 2)
+        self.assertEqual(rows[0][1] - rows[0][0], REFRESH_MAX_AGE)
 
     def test_z_a_cached_policy_holds_while_its_server_is_down(self):
         first = self.send("sts-cache")

@@ -33,5 +33,11 @@ inline constexpr std::chrono::seconds kFetchTimeout{30};
 // long (RFC 8461 §3.3: senders may rate-limit fetches); deliveries in between go on as the
 // failed fetch left them (a fresh cached policy, or none).
 inline constexpr std::chrono::seconds kRetryFailedFetch{300};
+// A cached policy is fetched again ahead of its expiry once it is this old, or half its
+// max_age if that comes first, when a delivery uses it (RFC 8461 §3.3: MTAs SHOULD
+// proactively refresh cached policies before they expire, once a day suggested, so that an
+// attacker who blocks the fetch at the moment of expiry finds a fresh cache): kept warm
+// while mail flows to the domain.
+inline constexpr std::chrono::seconds kRefreshAfter{86'400};
 
 }  // namespace mail::mtasts

@@ -3,10 +3,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "core/log.hpp"
 
@@ -39,7 +41,12 @@ Step plan(TxtStatus txt, std::string_view txt_id, const std::optional<store::Mta
           std::int64_t now) {
   const bool fresh = cached && now < cached->expires_at;
   if (txt != TxtStatus::present) return fresh ? Step::use_cache : Step::none;
-  if (fresh && cached->policy_id == txt_id) return Step::use_cache;
+  if (fresh && cached->policy_id == txt_id) {
+    const std::int64_t refresh_after =
+        std::min<std::int64_t>(kRefreshAfter.count(), cached->max_age / 2);
+    return now - cached->fetched_at >= refresh_after ? Step::use_cache_and_refresh
+                                                     : Step::use_cache;
+  }
   return Step::fetch;
 }
 
@@ -82,6 +89,8 @@ struct PolicyLookup::Impl {
   };
   std::mutex mutex;
   std::map<std::string, Failed> failed_fetches;
+  // Domains whose cached policy is being fetched again (one refresh per domain at a time).
+  std::set<std::string> refreshing;
 
   std::int64_t now() const { return core::unix_seconds(clock.now()); }
 
@@ -109,6 +118,15 @@ struct PolicyLookup::Impl {
   void forget_failure(const std::string& domain) {
     std::lock_guard lock(mutex);
     failed_fetches.erase(domain);
+  }
+  // False when a refresh of `domain` is already running.
+  bool begin_refresh(const std::string& domain) {
+    std::lock_guard lock(mutex);
+    return refreshing.insert(domain).second;
+  }
+  void end_refresh(const std::string& domain) {
+    std::lock_guard lock(mutex);
+    refreshing.erase(domain);
   }
 };
 
@@ -178,6 +196,9 @@ struct Operation : std::enable_shared_from_this<Operation> {
         return done(Applied{});
       case Step::use_cache:
         return done(from_cache(*cached));
+      case Step::use_cache_and_refresh:
+        done(from_cache(*cached));
+        return refresh();
       case Step::fetch:
         break;
     }
@@ -187,6 +208,41 @@ struct Operation : std::enable_shared_from_this<Operation> {
     async_fetch_policy(
         impl->executor, impl->resolver, domain, impl->options,
         [self = shared_from_this()](FetchResult r) { self->on_fetch(std::move(r)); });
+  }
+
+  // The cached policy (still fresh, same id) fetched again, the delivery not waiting: a new
+  // copy replaces the row (its expiry moves on); a failure keeps the row and is logged.
+  void refresh() {
+    if (impl->failed_recently(domain, txt_id) || !impl->begin_refresh(domain)) return;
+    async_fetch_policy(
+        impl->executor, impl->resolver, domain, impl->options,
+        [self = shared_from_this()](FetchResult r) { self->on_refresh(std::move(r)); });
+  }
+
+  void on_refresh(FetchResult result) {
+    if (result.failure != FetchFailure::none) {
+      impl->end_refresh(domain);
+      impl->note_failure(domain, txt_id, result.failure);
+      spdlog::warn(
+          "event=mta_sts_refresh_failed domain={} id={} type={} using=cached policy "
+          "detail={}",
+          core::log_safe(domain), core::log_safe(txt_id), failure_name(result.failure),
+          core::log_safe(result.detail));
+      return;
+    }
+    auto row = to_cache(domain, txt_id, result.policy, impl->now());
+    spdlog::info("event=mta_sts_refreshed domain={} id={} mode={} max_age={}",
+                 core::log_safe(domain), core::log_safe(txt_id), mode_name(result.policy.mode),
+                 result.policy.max_age);
+    auto self = shared_from_this();
+    bool posted = impl->pool.post([self, row = std::move(row)] {
+      if (auto s = self->impl->store.mail().put_mta_sts_blocking(row); !s) {
+        spdlog::warn("event=mta_sts_cache_write_failed domain={} detail={}",
+                     core::log_safe(self->domain), core::log_safe(s.error().detail()));
+      }
+      self->impl->end_refresh(self->domain);
+    });
+    if (!posted) impl->end_refresh(domain);
   }
 
   void on_fetch(FetchResult result) {

@@ -7,7 +7,9 @@
 // sharing MX hosts never share a policy (KumoMTA issue #484):
 //   1. look up the TXT record `_mta-sts.<domain>`;
 //   2. read the cached policy (store::MailStore, table mail_mta_sts);
-//   3. the TXT id equals the cached policy's and the cache is fresh: use the cache;
+//   3. the TXT id equals the cached policy's and the cache is fresh: use the cache (and,
+//      once it is older than kRefreshAfter or half its max_age, fetch it again in the
+//      background: the delivery does not wait, a failure keeps the cache);
 //      no TXT record (or a failed or ambiguous lookup): use the cache if fresh, else none;
 //      otherwise: fetch the policy, cache it and use it;
 //   4. a failed fetch keeps using a fresh cached policy (whatever its id); with none, the
@@ -59,7 +61,7 @@ enum class TxtStatus {
   failed,   // SERVFAIL, timeout or a bogus DNSSEC answer: nothing can be concluded
 };
 
-enum class Step { none, use_cache, fetch };
+enum class Step { none, use_cache, use_cache_and_refresh, fetch };
 
 // Step 3 above (pure). A cached policy is fresh while now < expires_at.
 Step plan(TxtStatus txt, std::string_view txt_id, const std::optional<store::MtaStsRecord>& cached,

@@ -24,13 +24,35 @@ store::MtaStsRecord cached(std::string id, std::int64_t expires_at, std::string 
   return r;
 }
 
+TEST(MtaStsPlan, ACachedPolicyIsRefreshedAheadOfItsExpiry) {
+  const std::int64_t now = 1'000'000;
+  auto row = [&](std::int64_t age, std::int64_t max_age) {
+    store::MtaStsRecord r = cached("id1", now - age + max_age);
+    r.max_age = max_age;
+    r.fetched_at = now - age;
+    return std::optional(r);
+  };
+  // Half its max_age: a policy of 1000 s is refreshed from 500 s on, not before.
+  EXPECT_EQ(plan(TxtStatus::present, "id1", row(499, 1000), now), Step::use_cache);
+  EXPECT_EQ(plan(TxtStatus::present, "id1", row(500, 1000), now), Step::use_cache_and_refresh);
+  // A long max_age: from a day on (kRefreshAfter).
+  const std::int64_t week = 7 * 86'400;
+  EXPECT_EQ(plan(TxtStatus::present, "id1", row(86'399, week), now), Step::use_cache);
+  EXPECT_EQ(plan(TxtStatus::present, "id1", row(86'400, week), now), Step::use_cache_and_refresh);
+  // Without the TXT record (or with another id) there is nothing to refresh to.
+  EXPECT_EQ(plan(TxtStatus::absent, "", row(86'400, week), now), Step::use_cache);
+  EXPECT_EQ(plan(TxtStatus::failed, "", row(86'400, week), now), Step::use_cache);
+  EXPECT_EQ(plan(TxtStatus::present, "id2", row(86'400, week), now), Step::fetch);
+}
+
 TEST(MtaStsPlan, FollowsRfc8461Section5) {
   const std::int64_t now = 5000;
   const auto fresh = std::optional(cached("id1", now + 1));
   const auto stale = std::optional(cached("id1", now));  // expires_at == now: expired
   const std::optional<store::MtaStsRecord> none;
-  // The TXT id equals the fresh cache's: the cache.
-  EXPECT_EQ(plan(TxtStatus::present, "id1", fresh, now), Step::use_cache);
+  // The TXT id equals the fresh cache's: the cache (this one is 999 s old of 1000: it is
+  // also fetched again, in the background).
+  EXPECT_EQ(plan(TxtStatus::present, "id1", fresh, now), Step::use_cache_and_refresh);
   // A new id, an expired cache, or no cache: fetch.
   EXPECT_EQ(plan(TxtStatus::present, "id2", fresh, now), Step::fetch);
   EXPECT_EQ(plan(TxtStatus::present, "id1", stale, now), Step::fetch);
