@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "app/cli_support.hpp"
 #include "app/config.hpp"
@@ -534,8 +535,12 @@ std::string cli_origin(const Config& config) {
   return "https://" + host + ":" + port;
 }
 
-int print_link(const DataDir& dir, store::Store& store, const store::UserRecord& user,
-               const char* what) {
+// Issues an enrolment link for the user with e-mail `email` and prints it: the link and its
+// audit entry `what` in one unit of work. With `create_roles` (user add), the user is
+// created in that same unit first, so a user never exists without the link that was
+// printed for them, nor a link without its entry.
+int issue_link(const DataDir& dir, store::Store& store, const std::string& email,
+               std::optional<unsigned> create_roles, const char* what) {
   auto config = load_config(dir);
   if (!config) return fail_line(config.error().public_text());
   auto audit = CliAudit::open(dir, store);
@@ -543,9 +548,28 @@ int print_link(const DataDir& dir, store::Store& store, const store::UserRecord&
   core::SystemClock clock;
   core::SystemRng rng;
   std::string link;
+  store::UserRecord user;
   if (auto s = (*audit)->change(
           "issue enrolment link", what,
           [&](store::Store& tx) -> core::Result<std::string> {
+            if (create_roles) {
+              auto id = tx.accounts().create_user_blocking(email, *create_roles,
+                                                           core::unix_seconds(clock.now()));
+              if (!id && id.error().kind() == ErrorKind::conflict) {
+                return core::fail(ErrorKind::conflict,
+                                  "user " + email +
+                                      " exists; `sealpost user link` gives them a new "
+                                      "enrolment link");
+              }
+              if (!id) return core::fail(id.error());
+            }
+            auto found = tx.accounts().find_user_by_email_blocking(email);
+            if (!found) return core::fail(found.error());
+            if (!*found) return core::fail(ErrorKind::not_found, "no user " + email);
+            if ((*found)->status == store::UserStatus::disabled) {
+              return core::fail(ErrorKind::invalid_input, email + " is disabled");
+            }
+            user = std::move(**found);
             auto issued = portal::issue_enrolment_link_blocking(
                 tx, rng, user.id, config->portal.enrolment_link_lifetime, cli_origin(*config),
                 clock.now());
@@ -578,19 +602,7 @@ int run_user_add(const std::string& data_dir, const std::string& email,
   if (!bits) return fail_line(bits.error().public_text());
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  core::SystemClock clock;
-  auto id = (*store)->accounts().create_user_blocking(*normal, bits->bits(),
-                                                      core::unix_seconds(clock.now()));
-  if (!id) {
-    if (id.error().kind() == ErrorKind::conflict) {
-      return fail_line("user " + *normal +
-                       " exists; `sealpost user link` gives them a new enrolment link");
-    }
-    return fail_line(id.error().public_text());
-  }
-  auto user = (*store)->accounts().find_user_blocking(*id);
-  if (!user || !*user) return fail_line("the new user vanished");
-  int rc = print_link(dir, **store, **user, "user.add");
+  int rc = issue_link(dir, **store, *normal, bits->bits(), "user.add");
   (*store)->close();
   return rc;
 }
@@ -601,11 +613,7 @@ int run_user_link(const std::string& data_dir, const std::string& email) {
   if (!normal) return fail_line(normal.error().public_text());
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto user = (*store)->accounts().find_user_by_email_blocking(*normal);
-  if (!user) return fail_line(user.error().public_text());
-  if (!*user) return fail_line("no user " + *normal);
-  if ((*user)->status == store::UserStatus::disabled) return fail_line(*normal + " is disabled");
-  int rc = print_link(dir, **store, **user, "user.enrolment_link");
+  int rc = issue_link(dir, **store, *normal, std::nullopt, "user.enrolment_link");
   (*store)->close();
   return rc;
 }
