@@ -13,8 +13,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
+#include <mutex>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "core/log.hpp"
 #include "mail/dns/records.hpp"
@@ -201,6 +203,21 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   std::multimap<std::string, std::shared_ptr<smtp::Session>> idle_sessions;
   std::function<void()> on_stopped;
 
+  // Group commit of the attempt records. Each group's record is one unit of work (its
+  // attempts, audit entries, M4 memory, TLS-RPT tally, bounce); the units that arrive while
+  // one commit runs are committed together by the next, so that sessions waiting for their
+  // record (a session starts its next transaction only once the last one is recorded) share
+  // one fsync instead of queueing for one each. A batch that fails is retried unit by unit,
+  // so one unit's failure never fails another's.
+  using RecordBody = std::function<core::Status(store::Store&)>;
+  struct PendingRecord {
+    RecordBody body;
+    std::function<void(core::Status)> done;  // posts the result to the strand
+  };
+  std::mutex record_mutex;
+  std::vector<PendingRecord> record_pending;  // guarded by record_mutex
+  bool record_flushing = false;               // guarded by record_mutex
+
   std::int64_t now() const { return core::unix_seconds(clock.now()); }
 
   // Runs `work` on the blocking pool and resumes on the strand with its value. Not itself a
@@ -225,6 +242,71 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
           }
         },
         use_awaitable);
+  }
+
+  // Commits `body` in the next group commit (above) and resumes on the strand with its
+  // status. Callers pass a named function (the GCC 12 caveat of blocking()).
+  awaitable<core::Status> record_unit(RecordBody body) {
+    auto self = shared_from_this();
+    return net::async_initiate<decltype(use_awaitable), void(core::Status)>(
+        [self, body = std::move(body)](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          PendingRecord record{std::move(body), [self, h](core::Status s) {
+                                 net::post(self->strand,
+                                           [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
+                               }};
+          bool start = false;
+          {
+            std::lock_guard lock(self->record_mutex);
+            self->record_pending.push_back(std::move(record));
+            start = !std::exchange(self->record_flushing, true);
+          }
+          if (start && !self->pool.post([self] { self->flush_records(); })) {
+            // The pool is full or stopped: the same answer as a store that is unavailable.
+            std::vector<PendingRecord> batch;
+            {
+              std::lock_guard lock(self->record_mutex);
+              batch.swap(self->record_pending);
+              self->record_flushing = false;
+            }
+            for (auto& r : batch)
+              r.done(core::fail(core::ErrorKind::unavailable, "busy", "blocking pool full"));
+          }
+        },
+        use_awaitable);
+  }
+
+  // On the blocking pool: commits what is pending, batch after batch, until nothing is.
+  void flush_records() {
+    for (;;) {
+      std::vector<PendingRecord> batch;
+      {
+        std::lock_guard lock(record_mutex);
+        if (record_pending.empty()) {
+          record_flushing = false;
+          return;
+        }
+        batch.swap(record_pending);
+      }
+      core::Status all =
+          store.transact_blocking("record mail attempts", [&](store::Store& tx) -> core::Status {
+            for (auto& r : batch) {
+              if (auto s = r.body(tx); !s) return s;
+            }
+            return core::ok();
+          });
+      std::vector<core::Status> results(batch.size(), all);
+      if (!all && batch.size() > 1) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          results[i] = store.transact_blocking("record mail attempts", batch[i].body);
+        }
+      }
+      if (auto c = auditor.settle_blocking(); !c) {
+        spdlog::error("event=audit_checkpoint_failed detail={}",
+                      core::log_safe(c.error().detail()));
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    }
   }
 
   awaitable<smtp::DeliveryReport> deliver(std::shared_ptr<smtp::Session> session,
@@ -754,55 +836,50 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     for (const auto& r : g.recipients) addresses[r.idx] = r.address;
     std::vector<store::TlsSessionCount> sessions;
     if (summary.tls_session) sessions.push_back(*summary.tls_session);
-    std::function<core::Status()> job = [this, rows, used_tls, domain, owner, t, addresses,
-                                         sessions] {
-      // One unit of work for the group: every attempt with its audit entry, and the bounce
-      // notice for the recipients that failed for good.
-      std::vector<int> lost;
-      auto s = store.transact_blocking("record mail attempts", [&](store::Store& tx) {
-        lost.clear();
-        std::vector<FailedRecipient> failed;
-        for (const auto& [attempt, next] : rows) {
-          auto r = tx.mail().record_attempt_blocking(owner, attempt, next);
-          if (!r) return core::Status(core::fail(r.error()));
-          if (!*r) {
-            lost.push_back(attempt.idx);
-            continue;
-          }
-          auto a = auditor.record_in_blocking(
-              tx, "system", "mail." + std::string(store::mail_state_name(attempt.result)),
-              fmt::format("message:{} recipient:{} domain:{} mx:{} tls:{} verified:{} "
-                          "policy:{} reply:{} {}",
-                          attempt.message_id, attempt.idx, domain,
-                          attempt.mx_host.empty() ? "-" : attempt.mx_host,
-                          attempt.tls_version.empty() ? "none" : attempt.tls_version,
-                          attempt.verified.empty() ? "-" : attempt.verified, attempt.policy,
-                          attempt.code, attempt.enhanced),
-              "local", "ok");
-          if (!a) return a;
-          if (attempt.result == MailState::bounced)
-            failed.push_back({.address = addresses.at(attempt.idx), .attempt = attempt});
+    // One unit of work for the group: every attempt with its audit entry, and the bounce
+    // notice for the recipients that failed for good. It may run twice (its batch failed,
+    // then alone), so it starts from nothing each time.
+    std::vector<int> lost;
+    RecordBody body = [this, &rows, &lost, used_tls, domain, owner, t, addresses,
+                       sessions](store::Store& tx) -> core::Status {
+      lost.clear();
+      std::vector<FailedRecipient> failed;
+      for (const auto& [attempt, next] : rows) {
+        auto r = tx.mail().record_attempt_blocking(owner, attempt, next);
+        if (!r) return core::Status(core::fail(r.error()));
+        if (!*r) {
+          lost.push_back(attempt.idx);
+          continue;
         }
-        // M4's memory and TLS-RPT's tally commit with the attempts they come from.
-        if (used_tls) {
-          if (auto seen = tx.mail().note_tls_seen_blocking(domain, t); !seen) return seen;
-        }
-        if (auto tally = tx.mail().add_tls_sessions_blocking(sessions); !tally) return tally;
-        if (failed.empty()) return core::ok();
-        return queue_bounce(tx, failed);
-      });
-      if (!s) return s;
+        auto a = auditor.record_in_blocking(
+            tx, "system", "mail." + std::string(store::mail_state_name(attempt.result)),
+            fmt::format("message:{} recipient:{} domain:{} mx:{} tls:{} verified:{} "
+                        "policy:{} reply:{} {}",
+                        attempt.message_id, attempt.idx, domain,
+                        attempt.mx_host.empty() ? "-" : attempt.mx_host,
+                        attempt.tls_version.empty() ? "none" : attempt.tls_version,
+                        attempt.verified.empty() ? "-" : attempt.verified, attempt.policy,
+                        attempt.code, attempt.enhanced),
+            "local", "ok");
+        if (!a) return a;
+        if (attempt.result == MailState::bounced)
+          failed.push_back({.address = addresses.at(attempt.idx), .attempt = attempt});
+      }
+      // M4's memory and TLS-RPT's tally commit with the attempts they come from.
+      if (used_tls) {
+        if (auto seen = tx.mail().note_tls_seen_blocking(domain, t); !seen) return seen;
+      }
+      if (auto tally = tx.mail().add_tls_sessions_blocking(sessions); !tally) return tally;
+      if (failed.empty()) return core::ok();
+      return queue_bounce(tx, failed);
+    };
+    auto stored = co_await record_unit(std::move(body));
+    if (stored) {
       for (const int idx : lost) {
         spdlog::warn("event=mail_lease_lost message={} recipient={}", rows.front().first.message_id,
                      idx);
       }
-      if (auto c = auditor.settle_blocking(); !c) {
-        spdlog::error("event=audit_checkpoint_failed detail={}",
-                      core::log_safe(c.error().detail()));
-      }
-      return core::ok();
-    };
-    auto stored = co_await blocking<core::Status>(std::move(job));
+    }
     if (!stored) {
       // The lease runs out and another attempt follows: at most these recipients again.
       spdlog::error("event=mail_record_failed message={} detail={}", g.message_id,
