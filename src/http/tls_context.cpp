@@ -5,21 +5,12 @@
 
 #include <string_view>
 
+#include "core/openssl_errors.hpp"
+
 namespace http {
 namespace {
 
 using core::ErrorKind;
-
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
 
 // Applies the policy to a raw SSL_CTX and verifies what OpenSSL actually enabled.
 core::Status apply_policy(SSL_CTX* ctx, const TlsPolicy& policy) {
@@ -34,7 +25,7 @@ core::Status apply_policy(SSL_CTX* ctx, const TlsPolicy& policy) {
   }
   if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-    return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+    return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   }
   // CLEANSE_PLAINTEXT: OpenSSL wipes decrypted records once read (form data is PHI).
   SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_COMPRESSION |
@@ -44,14 +35,14 @@ core::Status apply_policy(SSL_CTX* ctx, const TlsPolicy& policy) {
   SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION | SSL_OP_LEGACY_SERVER_CONNECT);
   if (SSL_CTX_set_cipher_list(ctx, policy.tls12_ciphers.c_str()) != 1) {
     return core::fail(ErrorKind::invalid_input, "tls.ciphers_tls12 names no usable cipher",
-                      openssl_errors());
+                      core::openssl_errors());
   }
   if (SSL_CTX_set_ciphersuites(ctx, policy.tls13_ciphersuites.c_str()) != 1) {
     return core::fail(ErrorKind::invalid_input, "tls.ciphersuites_tls13 is not valid",
-                      openssl_errors());
+                      core::openssl_errors());
   }
   if (SSL_CTX_set1_groups_list(ctx, policy.groups.c_str()) != 1) {
-    return core::fail(ErrorKind::invalid_input, "tls.groups is not valid", openssl_errors());
+    return core::fail(ErrorKind::invalid_input, "tls.groups is not valid", core::openssl_errors());
   }
   // Inspect every suite the lists expanded to: a typo or a broad keyword like "HIGH" must
   // not quietly enable CBC, RSA key exchange or anything under 128 bits.
@@ -78,7 +69,8 @@ core::Status apply_policy(SSL_CTX* ctx, const TlsPolicy& policy) {
 
 core::Status check_tls_policy(const TlsPolicy& policy) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (ctx == nullptr) return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+  if (ctx == nullptr)
+    return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   auto status = apply_policy(ctx, policy);
   SSL_CTX_free(ctx);
   return status;
@@ -91,15 +83,15 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_server_tls_context
   if (auto s = apply_policy(raw, policy); !s) return core::fail(s.error());
   if (SSL_CTX_use_certificate_chain_file(raw, cert_file.c_str()) != 1) {
     return core::fail(ErrorKind::invalid_input, "cannot read the TLS certificate " + cert_file,
-                      openssl_errors());
+                      core::openssl_errors());
   }
   if (SSL_CTX_use_PrivateKey_file(raw, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     return core::fail(ErrorKind::invalid_input, "cannot read the TLS private key " + key_file,
-                      openssl_errors());
+                      core::openssl_errors());
   }
   if (SSL_CTX_check_private_key(raw) != 1) {
     return core::fail(ErrorKind::invalid_input,
-                      "the TLS private key does not match the certificate", openssl_errors());
+                      "the TLS private key does not match the certificate", core::openssl_errors());
   }
   return ctx;
 }

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/openssl_errors.hpp"
 #include "core/result.hpp"
 
 namespace mail::https {
@@ -51,18 +52,6 @@ Response failed(Failure failure, std::string detail) {
   return r;
 }
 
-// The OpenSSL error queue as one line, for logs only (emptied).
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
 // One client context per CA file, made once: loading the system store takes tens of
 // milliseconds, and a context is safe to share between connections once set up.
 core::Result<std::shared_ptr<net::ssl::context>> context_for(const std::string& ca_file) {
@@ -73,14 +62,14 @@ core::Result<std::shared_ptr<net::ssl::context>> context_for(const std::string& 
   auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
   SSL_CTX* raw = ctx->native_handle();
   if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1) {
-    return core::fail(core::ErrorKind::internal, "TLS setup failed", openssl_errors());
+    return core::fail(core::ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   }
   SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
   const int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(raw)
                                      : SSL_CTX_load_verify_locations(raw, ca_file.c_str(), nullptr);
   if (loaded != 1) {
     return core::fail(core::ErrorKind::unavailable, "cannot load the trusted CA certificates",
-                      "cannot load the trusted CA certificates: " + openssl_errors());
+                      "cannot load the trusted CA certificates: " + core::openssl_errors());
   }
   // The handshake fails unless the chain verifies and the name matches (set per connection).
   SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
@@ -144,7 +133,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // SNI, and the name the certificate must carry (RFC 6125 rules, no partial wildcards).
     if (SSL_set_tlsext_host_name(ssl, host().c_str()) != 1 ||
         SSL_set1_host(ssl, host().c_str()) != 1) {
-      return finish(failed(Failure::unreachable, "TLS setup failed: " + openssl_errors()));
+      return finish(failed(Failure::unreachable, "TLS setup failed: " + core::openssl_errors()));
     }
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     beast::get_lowest_layer(*stream_).expires_at(deadline_);

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "core/log.hpp"
+#include "core/openssl_errors.hpp"
 
 namespace mail::smtp::detail {
 namespace {
@@ -84,17 +85,6 @@ std::string matching_name(X509* cert, const std::vector<std::string>& references
 
 }  // namespace
 
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
 TlsLevel effective_level(const TlsRequirement& requirement) {
   if (requirement.level != TlsLevel::dane) return requirement.level;
   const bool usable = std::any_of(requirement.tlsa.begin(), requirement.tlsa.end(),
@@ -132,7 +122,7 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
   SSL_CTX* raw = ctx->native_handle();
   if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1 ||
       SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION) != 1) {
-    return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+    return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   }
   SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
                                SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
@@ -140,7 +130,7 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
   SSL_CTX_clear_options(raw, SSL_OP_LEGACY_SERVER_CONNECT);
   if (SSL_CTX_set_cipher_list(raw, kTls12Ciphers) != 1 ||
       SSL_CTX_set_ciphersuites(raw, kTls13Suites) != 1) {
-    return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+    return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   }
   // Every suite the lists expanded to must be AEAD of 128 bits or more (a changed default
   // or a broad keyword must not quietly add CBC or export suites).
@@ -159,11 +149,11 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
                                                          raw, requirement.ca_file.c_str(), nullptr);
     if (loaded != 1) {
       return core::fail(ErrorKind::unavailable, "cannot load the trusted CA certificates",
-                        openssl_errors());
+                        core::openssl_errors());
     }
   }
   if (level == TlsLevel::dane && SSL_CTX_dane_enable(raw) <= 0) {
-    return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+    return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   }
   if (level == TlsLevel::verify || level == TlsLevel::dane || checks_unenforced(requirement)) {
     SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, keep_going);
@@ -184,13 +174,13 @@ core::Status prepare_connection(SSL* ssl, const TlsRequirement& requirement,
   const bool is_literal = !ec;
   // SNI is the MX host name (RFC 7672 §8.1 for DANE; common practice otherwise).
   if (!is_literal && !mx_host.empty() && SSL_set_tlsext_host_name(ssl, mx_host.c_str()) != 1) {
-    return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+    return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   }
   if (effective_level(requirement) != TlsLevel::dane) return core::ok();
   // The TLSA base domain is the MX host; it is also DANE-TA's reference name. Exact
   // acceptable names are added as further references (patterns have no meaning for DANE).
   if (SSL_dane_enable(ssl, mx_host.c_str()) <= 0) {
-    return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+    return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
   }
   // RFC 7672 §3.1.1: DANE-EE(3) binds the key to the service: no name or expiry checks.
   SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
@@ -203,7 +193,7 @@ core::Status prepare_connection(SSL* ssl, const TlsRequirement& requirement,
     if (!usable_for_smtp(record)) continue;
     if (SSL_dane_tlsa_add(ssl, record.usage, record.selector, record.mtype, record.data.data(),
                           record.data.size()) < 0) {
-      return core::fail(ErrorKind::internal, "TLS setup failed", openssl_errors());
+      return core::fail(ErrorKind::internal, "TLS setup failed", core::openssl_errors());
     }
   }
   ERR_clear_error();

@@ -44,7 +44,4 @@ core::Status prepare_connection(SSL* ssl, const TlsRequirement& requirement,
 bool check_peer(SSL* ssl, const TlsRequirement& requirement, const std::string& mx_host,
                 TlsRecord* record);
 
-// The OpenSSL error queue as one line, for logs only (emptied).
-std::string openssl_errors();
-
 }  // namespace mail::smtp::detail
