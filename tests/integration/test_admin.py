@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import unittest
 
@@ -122,10 +121,7 @@ class AuditAlertTest(unittest.TestCase):
             sp.start()
             self.assertEqual(sp.submit(valid_intake())[0], 303)
             self.assertEqual(sp.stop(), 0)
-            db = sqlite3.connect(os.path.join(sp.data, "sealpost.db"))
-            with db:
-                db.execute("UPDATE audit SET object = 'form:other v 1' WHERE seq = 2")
-            db.close()
+            sp.sql("UPDATE audit SET object = 'form:other v 1' WHERE seq = 2")
             sp.start()
             # Still serving (the evidence stays; people are told), but never silently.
             status, _, body = admin_get(sp.admin_port, "/readyz")
@@ -209,8 +205,8 @@ class AdminListenTest(unittest.TestCase):
         with open(os.path.join(self.sp.data, "sealpost.toml")) as f:
             original = f.read()
         try:
-            with open(os.path.join(self.sp.data, "sealpost.toml"), "w") as f:
-                f.write('[server]\nadmin_listen = "0.0.0.0:0"\nadmin_listen_public = true\n')
+            self.sp.set_config("server", "admin_listen", "0.0.0.0:0")
+            self.sp.set_config("server", "admin_listen_public", True)
             proc = subprocess.Popen(
                 [self.sp.bin, "serve", "--data", self.sp.data, "--https-listen", "127.0.0.1:0",
                  "--http-listen", "127.0.0.1:0"],

@@ -1,14 +1,14 @@
 """The audit trail (A1, A2): CLI and server events are recorded in a hash chain with
 signed checkpoints; `sealpost audit verify` says it is intact, and finds (and names the
-first bad entry of) each kind of tampering done directly in SQLite: an edited row, a
+first bad entry of) each kind of tampering done directly in the store: an edited row, a
 deleted middle row, deleted last rows (truncation under a checkpoint) and a forged
-checkpoint signature. Each tamper case works on its own copy of the data directory."""
+checkpoint signature. Each tamper case works on its own copy of the data directory and its
+store (on PostgreSQL, a copy of the database), edited directly in SQL."""
 
 import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import unittest
@@ -54,20 +54,14 @@ class AuditTest(unittest.TestCase):
         return self.sealpost("audit", "verify", "--data", data)
 
     def copy(self, name):
-        dst = os.path.join(self.copies, name)
-        shutil.copytree(self.sp.data, dst)
-        return dst
+        return self.sp.copy_data(os.path.join(self.copies, name))
 
     def sql(self, data, *statements):
-        db = sqlite3.connect(os.path.join(data, "sealpost.db"))
-        try:
-            rows = None
-            for s, params in statements:
-                rows = db.execute(s, params).fetchall()
-            db.commit()
-            return rows
-        finally:
-            db.close()
+        """Runs each (statement, params) in the store of `data`; the last one's rows."""
+        rows = None
+        for s, params in statements:
+            rows = self.sp.sql(s, *params, data=data)
+        return rows
 
     def entries(self, data):
         proc = self.sealpost("audit", "export", "--data", data)
@@ -268,8 +262,7 @@ class AuditTest(unittest.TestCase):
 
     def test_export_that_cannot_be_recorded_writes_nothing(self):
         data = self.copy("unrecordable")
-        self.sql(data, ("CREATE TRIGGER refuse BEFORE INSERT ON audit "
-                        "BEGIN SELECT RAISE(ABORT, 'refused'); END", ()))
+        self.sp.refuse_inserts("audit", data=data)
         out = os.path.join(self.copies, "unrecordable-out")
         proc = self.sealpost("export", "--data", data, "--form", "intake", "--out", out)
         self.assertNotEqual(proc.returncode, 0)

@@ -1,5 +1,6 @@
 """The whole path of a submission: GET the form, POST it, 303 to the thank-you page,
-export, and gpg decrypts the canonical JSON and verifies the server's signature."""
+export, and gpg decrypts the canonical JSON and verifies the server's signature. A marker
+typed into every text field is nowhere at rest (on PostgreSQL: nor in the cluster)."""
 
 import json
 import os
@@ -76,6 +77,24 @@ class FlowTest(unittest.TestCase):
         self.assertEqual(b1.replace(n1, b"N").replace(t1, b"T"),
                          b2.replace(n2, b"N").replace(t2, b"T"))
         self.assertNotRegex(b1, rb"sealpost[A-Za-z0-9_-]{32}(token|nonce)")
+
+    def test_a_marker_typed_into_every_field_is_nowhere_at_rest(self):
+        marker = "Zqxflow" + os.urandom(5).hex()
+        fields = dict(valid_intake(f"{marker} Doe"))
+        fields.update(email=f"{marker}@example.org", allergies=f"{marker} in the notes")
+        pairs = [(k, v) for k, v in fields.items() if k != "contact_methods"]
+        pairs += [("contact_methods", "email"), ("contact_methods", "phone")]
+        status, _, body = self.sp.submit(pairs)
+        self.assertEqual(status, 303, body[:400])
+        # The scan finds the marker where it is (a control, removed at once).
+        control = os.path.join(self.sp.data, "control-marker")
+        with open(control, "w") as f:
+            f.write(marker)
+        self.assertEqual(self.sp.files_containing(marker.encode()), [control])
+        os.remove(control)
+        # Nowhere: the data directory, the server's log (both under root) and, on
+        # PostgreSQL, the cluster's data directory with its WAL, and its log.
+        self.assertEqual(self.sp.files_containing(marker.encode(), under=self.sp.root), [])
 
     def test_thanks_for_unknown_reference_is_404(self):
         status, headers, _ = self.sp.request("GET", "/f/intake/thanks/0000-0000-0000")

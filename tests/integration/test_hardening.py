@@ -4,7 +4,6 @@ files."""
 
 import os
 import socket
-import sqlite3
 import time
 import unittest
 
@@ -99,10 +98,7 @@ class ExportNamesTest(unittest.TestCase):
             status, _, _ = sp.submit(valid_intake())
             self.assertEqual(status, 303)
             self.assertEqual(sp.stop(), 0)
-            db = sqlite3.connect(os.path.join(sp.data, "sealpost.db"))
-            db.execute("UPDATE submissions SET reference = '../escaped'")
-            db.commit()
-            db.close()
+            sp.sql("UPDATE submissions SET reference = '../escaped'")
             out = os.path.join(sp.root, "export")
             proc = sp.cli("export", "--data", sp.data, "--form", "intake", "--out", out,
                           check=False)

@@ -26,7 +26,7 @@ import tempfile
 import time
 import unittest
 
-from harness import REPO, Sealpost, files_containing, sanitizer_reports, set_config_value
+from harness import REPO, Sealpost, sanitizer_reports, set_config_value
 from mailtest import SYSTEM_PYTHON, Sink, free_port_on, require
 from testca import TestCA
 
@@ -277,7 +277,7 @@ class MailApiTest(unittest.TestCase):
         for key in (self.key, self.read_only, self.revoked):
             secret = KEY_RE.match(key).group(2)
             self.assertNotIn(secret, log)  # ... the secret never
-            self.assertEqual(files_containing(self.sp.data, secret.encode()), [])
+            self.assertEqual(self.sp.files_containing(secret.encode()), [])
         self.assertNotIn("patient@", log)
         self.assertNotIn("Dear patient", log)
         self.assertEqual(sanitizer_reports(self.sp), [])

@@ -18,7 +18,8 @@ verified by DANE despite the certificate's name; verify to a receiver without ST
 deferred 4.7.4, nothing sent; exclusive -> dropped; forced -> awaiting_fallback;
 opportunistic non-PHI -> delivered in cleartext, recorded as such; a bogus DNSSEC answer ->
 deferred 4.7.5, never sent unverified; null MX -> bounced 5.1.10. The audit trail records
-each queueing and each outcome and verifies; the body is nowhere in the data directory.
+each queueing and each outcome and verifies; the body is nowhere at rest (the data
+directory; on PostgreSQL also the cluster's data directory, WAL and log).
 """
 
 import base64
@@ -511,13 +512,9 @@ required = true
         self.assertNotIn("patient@", trail)  # recipients by position and domain only
         self.assertIn("audit trail intact",
                       self.sp.cli("audit", "verify", "--data", self.sp.data).stdout)
-        hits = []
-        for dirpath, _, files in os.walk(self.sp.data):
-            for name in files:
-                with open(os.path.join(dirpath, name), "rb") as f:
-                    if MARKER.encode() in f.read():
-                        hits.append(name)
-        self.assertEqual(hits, [], "the body in cleartext at rest")
+        # Nowhere at rest: the data directory and, on PostgreSQL, the cluster with its WAL.
+        self.assertEqual(self.sp.files_containing(MARKER.encode()), [],
+                         "the body in cleartext at rest")
         self.assertNotIn(MARKER, self.sp.log())
         self.assertEqual(sanitizer_reports(self.sp), [])
 

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -221,12 +220,7 @@ class MailMtaStsTest(unittest.TestCase):
                 if message_id in base64.b64decode(e["data_b64"]).decode(errors="replace")]
 
     def db(self, sql, *args):
-        con = sqlite3.connect(f"file:{os.path.join(self.sp.data, 'sealpost.db')}?mode=ro",
-                              uri=True, timeout=10)
-        try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
+        return self.sp.sql(sql, *args)
 
     def last_attempt(self, message_id):
         rows = self.db("SELECT sts_mode, sts_id, tls_failure, verified, policy FROM mail_attempts "

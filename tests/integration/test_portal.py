@@ -11,7 +11,7 @@ import time
 import unittest
 
 from harness import Sealpost, valid_intake, location_reference, generous_rate_limits
-from portal import (PASSWORD, Portal, StaffKey, add_user, audit_rows, db, fresh_totp, totp)
+from portal import (PASSWORD, Portal, StaffKey, add_user, audit_rows, fresh_totp, totp)
 
 
 def start_portal():
@@ -90,13 +90,11 @@ class EnrolmentTest(unittest.TestCase):
         self.assertEqual(len(set(codes)), 10)
         for c in codes:
             self.assertRegex(c, r"^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")
-        with db(sp) as conn:
-            stored = [r[0] for r in conn.execute(
-                "SELECT code_hash FROM recovery_codes WHERE user_id = "
-                "(SELECT id FROM users WHERE email = 'alice@example.org')")]
-            self.assertEqual(len(stored), 10)
-            sealed = conn.execute("SELECT totp_sealed FROM users WHERE email = ?",
-                                  ("alice@example.org",)).fetchone()[0]
+        stored = [r[0] for r in sp.sql(
+            "SELECT code_hash FROM recovery_codes WHERE user_id = "
+            "(SELECT id FROM users WHERE email = 'alice@example.org')")]
+        self.assertEqual(len(stored), 10)
+        (sealed,), = sp.sql("SELECT totp_sealed FROM users WHERE email = ?", "alice@example.org")
         self.assertFalse(set(stored) & set(codes), "recovery codes are stored hashed")
         self.assertNotIn(base64.b32decode(secret + "=" * (-len(secret) % 8)), sealed)
 
@@ -169,16 +167,13 @@ class EnrolmentTest(unittest.TestCase):
         recipient = sp.gpg.gpg("--armor", "--export", sp.recipients[0]).stdout
         status, body, _ = p.call("POST", "/portal/api/enrol/key", {"public_key": recipient})
         self.assertEqual(status, 409, body)
-        with db(sp) as conn:
-            armored = conn.execute("SELECT armored FROM keys WHERE fingerprint = ?",
-                                   (sp.recipients[0],)).fetchone()[0]
+        (armored,), = sp.sql("SELECT armored FROM keys WHERE fingerprint = ?", sp.recipients[0])
         self.assertNotIn("Staff <frank", armored)
         key.close()
 
     def test_expired_link_is_refused(self):
         link = add_user(self.sp, "late@example.org", "staff")
-        with db(self.sp) as conn:
-            conn.execute("UPDATE enrolments SET expires_at = 1")
+        self.sp.sql("UPDATE enrolments SET expires_at = 1")
         status, body, _ = Portal(self.sp).call("POST", "/portal/api/enrol/start",
                                                {"token": link.split("#t=")[1]})
         self.assertEqual(status, 400)
@@ -277,12 +272,10 @@ class SignInTest(unittest.TestCase):
 
     def test_idle_and_absolute_timeouts(self):
         p = self.signed_in()
-        with db(self.sp) as conn:
-            conn.execute("UPDATE sessions SET last_seen_at = last_seen_at - 901")
+        self.sp.sql("UPDATE sessions SET last_seen_at = last_seen_at - 901")
         self.assertEqual(p.call("GET", "/portal/api/forms")[0], 401)
         q = self.signed_in()
-        with db(self.sp) as conn:
-            conn.execute("UPDATE sessions SET created_at = created_at - 43201")
+        self.sp.sql("UPDATE sessions SET created_at = created_at - 43201")
         self.assertEqual(q.call("GET", "/portal/api/forms")[0], 401)
 
     def test_csrf_token_and_origin_are_checked(self):
@@ -301,9 +294,7 @@ class SignInTest(unittest.TestCase):
         self.assertEqual(p.call("GET", "/portal/api/users", csrf=False)[0], 403)
         rejected = [r for r in audit_rows(self.sp)[before:] if r[2] == "csrf.rejected"]
         self.assertGreaterEqual(len(rejected), 4)
-        with db(self.sp) as conn:
-            self.assertIsNone(conn.execute(
-                "SELECT 1 FROM users WHERE email='x@example.org'").fetchone())
+        self.assertEqual(self.sp.sql("SELECT 1 FROM users WHERE email='x@example.org'"), [])
 
     def test_lockout_delays_and_alerts_without_revealing_accounts(self):
         # Its own account, so the delays it builds up do not touch the other tests.
@@ -484,9 +475,7 @@ class ReadingTest(unittest.TestCase):
         status, headers, _ = sp.submit(valid_intake(), form="other")
         self.assertEqual(status, 303)
         ref = location_reference(headers, form="other")
-        with db(sp) as conn:
-            conn.execute("CREATE TRIGGER block_audit BEFORE INSERT ON audit "
-                         "BEGIN SELECT RAISE(ABORT, 'audit blocked by test'); END")
+        sp.refuse_inserts("audit")
         try:
             status, body, _ = carol.call("GET", f"/portal/api/forms/other/submissions/{ref}")
             self.assertEqual(status, 503)
@@ -495,8 +484,7 @@ class ReadingTest(unittest.TestCase):
             self.assertEqual(status, 503)
             self.assertNotIn("items", body)
         finally:
-            with db(sp) as conn:
-                conn.execute("DROP TRIGGER block_audit")
+            sp.allow_inserts("audit")
         status, body, _ = carol.call("GET", f"/portal/api/forms/other/submissions/{ref}")
         self.assertEqual(status, 200)
 
@@ -682,8 +670,7 @@ class AuditApiTest(unittest.TestCase):
             status, body, _ = auditor.call("GET", "/portal/api/audit/verify")
             self.assertEqual(status, 200)
             self.assertTrue(body["intact"], body)
-            with db(sp) as conn:
-                conn.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 3")
+            sp.sql("UPDATE audit SET actor = 'mallory' WHERE seq = 3")
             status, body, _ = auditor.call("GET", "/portal/api/audit/verify")
             self.assertFalse(body["intact"])
             self.assertEqual(body["first_bad_entry"], 3)

@@ -2,14 +2,23 @@
 
 Everything runs on loopback with port 0 and in temporary directories, so tests are
 hermetic and can run side by side. Used by tests/integration, tests/interop and bench/.
+
+The engine: SQLite (DIR/sealpost.db) unless SEALPOST_TEST_ENGINE=postgres (the
+`integration_postgres_*` ctest tests set it, with SEALPOST_TEST_POSTGRES); then every
+Sealpost made without `database=` gets a new database of its own in the tests' PostgreSQL
+cluster, dropped when it is closed. Tests stay engine-neutral through Sealpost.sql,
+copy_data, refuse_inserts and files_containing.
 """
 
+import atexit
 import http.client
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import tempfile
@@ -18,6 +27,14 @@ import urllib.parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE_FORM = os.path.join(REPO, "examples", "intake.toml")
+
+
+def test_engine():
+    """"sqlite" or "postgres", from $SEALPOST_TEST_ENGINE (default sqlite)."""
+    engine = os.environ.get("SEALPOST_TEST_ENGINE") or "sqlite"
+    if engine not in ("sqlite", "postgres"):
+        raise RuntimeError(f"SEALPOST_TEST_ENGINE={engine!r}: sqlite or postgres")
+    return engine
 
 
 def sealpost_binary():
@@ -73,12 +90,19 @@ class Sealpost:
     """A data directory plus, once started, a running server."""
 
     def __init__(self, root=None, form_text=None, recipients=1, config_extra="", database=None):
-        """`database`: a PostgresDatabase (tests/lib/harness.py) instead of SQLite."""
+        """`database`: a PostgresDatabase (tests/lib/harness.py) instead of SQLite; without
+        it, one of this instance's own when the tests run on PostgreSQL (test_engine())."""
         self.root = root or tempfile.mkdtemp(prefix="sealpost-test-")
         self.data = os.path.join(self.root, "data")
-        self.gpg = Gpg(self.root)
         self.proc = None
         self.bin = sealpost_binary()
+        self._owned = []      # databases this instance made, dropped by close()
+        self._copies = {}     # data directory of a copy_data() -> its PostgresDatabase
+        if database is None and test_engine() == "postgres":
+            database = PostgresDatabase()
+            self._owned.append(database)
+        self.database = database
+        self.gpg = Gpg(self.root)
         init = ["init", "--data", self.data]
         if database is not None:
             init += ["--database", database.uri, "--database-password-file",
@@ -89,6 +113,8 @@ class Sealpost:
             # settings replace it rather than add a second [section] header.
             with open(os.path.join(self.data, "sealpost.toml"), "w") as f:
                 f.write(config_extra + "\n")
+            if database is not None:
+                set_config_value(self.data, "store", "database", database.uri)
         self.recipients = []
         for i in range(recipients):
             fpr = self.gpg.new_key(f"Recipient {i} <r{i}@example.org>")
@@ -163,6 +189,13 @@ class Sealpost:
         self.proc.stdout.close()
         self.stderr_file.close()
         self.proc = None
+        self._check_engine()
+
+    def _check_engine(self):
+        """On PostgreSQL, nothing fell back to SQLite (a test that rewrote sealpost.toml
+        without its `database` line would run there unnoticed)."""
+        if self.database is not None and os.path.exists(os.path.join(self.data, "sealpost.db")):
+            raise AssertionError("a SQLite store appeared in a PostgreSQL node's data directory")
 
     def kill9(self):
         self.proc.kill()
@@ -172,8 +205,92 @@ class Sealpost:
     def close(self):
         if self.proc is not None:
             self.stop()
+        self._check_engine()
         self.gpg.close()
         shutil.rmtree(self.root, ignore_errors=True)
+        for db in self._owned:
+            db.drop()
+        self._owned = []
+
+    # -- the store, whichever the engine ---------------------------------------------
+
+    @property
+    def engine(self):
+        return "sqlite" if self.database is None else "postgres"
+
+    def _database_of(self, data):
+        data = os.path.realpath(data or self.data)
+        if data == os.path.realpath(self.data):
+            return self.database
+        if self.database is None:
+            return None
+        if data not in self._copies:
+            raise AssertionError(f"{data} is not a copy_data() of this instance")
+        return self._copies[data]
+
+    def sql(self, query, *params, data=None):
+        """Runs one SQL statement in the store of `data` (default this instance's data
+        directory; or a copy_data() of it) and commits; returns the rows (tuples) of a
+        SELECT. Parameters are `?`; written in SQL both engines accept. On PostgreSQL it
+        runs as the cluster's superuser through psql, BYTEA values come back as bytes."""
+        db = self._database_of(data)
+        if db is None:
+            con = sqlite3.connect(os.path.join(data or self.data, "sealpost.db"), timeout=30)
+            try:
+                rows = con.execute(query, params).fetchall()
+                con.commit()
+                return rows
+            finally:
+                con.close()
+        return db.rows(query, *params)
+
+    def copy_data(self, dst):
+        """Copies the data directory to `dst` together with its store: on PostgreSQL a new
+        database made from this one (the server must be stopped), named in the copy's
+        sealpost.toml, dropped by close(). Returns `dst`."""
+        shutil.copytree(self.data, dst)
+        if self.database is not None:
+            copy = PostgresDatabase(template=self.database)
+            self._owned.append(copy)
+            self._copies[os.path.realpath(dst)] = copy
+            path = os.path.join(dst, "sealpost.toml")
+            with open(path) as f:
+                text = f.read()
+            line = f'database = "{self.database.uri}"'
+            assert line in text, "the copy's sealpost.toml does not name the database"
+            with open(path, "w") as f:
+                f.write(text.replace(line, f'database = "{copy.uri}"'))
+        return dst
+
+    def refuse_inserts(self, table, data=None):
+        """Makes every INSERT into `table` fail (a trigger) until allow_inserts(table)."""
+        name = f"sealpost_test_refuse_{table}"
+        if self._database_of(data) is None:
+            self.sql(f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
+                     "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END", data=data)
+        else:
+            self.sql("CREATE OR REPLACE FUNCTION sealpost_test_refuse() RETURNS trigger "
+                     "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'refused by the test'; "
+                     "END$$", data=data)
+            self.sql(f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
+                     "EXECUTE FUNCTION sealpost_test_refuse()", data=data)
+
+    def allow_inserts(self, table, data=None):
+        name = f"sealpost_test_refuse_{table}"
+        if self._database_of(data) is None:
+            self.sql(f"DROP TRIGGER {name}", data=data)
+        else:
+            self.sql(f"DROP TRIGGER {name} ON {table}", data=data)
+
+    def files_containing(self, needle, under=None):
+        """Every file holding the bytes `needle` at rest: under `under` (default the data
+        directory) and, on PostgreSQL, in the cluster: its data directory with the WAL,
+        and its log (after a CHECKPOINT, so what is only in shared buffers is on disk)."""
+        hits = files_containing(under or self.data, needle)
+        if self.database is not None:
+            self.database.admin("CHECKPOINT")
+            hits += files_containing(self.database.cluster, needle)
+        return hits
 
     def __enter__(self):
         return self
@@ -228,7 +345,11 @@ class PostgresDatabase:
     the ctest fixture `postgres`; its state directory is $SEALPOST_TEST_POSTGRES), or in
     the cluster whose state directory `state` is (a test's own `postgres.sh start`)."""
 
-    def __init__(self, state=None):
+    def __init__(self, state=None, template=None):
+        """`template`: another PostgresDatabase to copy (CREATE DATABASE ... TEMPLATE;
+        nobody may be connected to it)."""
+        if template is not None:
+            state = template.state
         state = state or os.environ.get("SEALPOST_TEST_POSTGRES")
         if not state:
             raise AssertionError("SEALPOST_TEST_POSTGRES is not set (the ctest fixture "
@@ -236,20 +357,62 @@ class PostgresDatabase:
         def read(name):
             with open(os.path.join(state, name)) as f:
                 return f.read().strip()
+        self.state = state
         self.admin_uri = read("admin_uri")
         self.password = read("password")
         self.cluster = read("cluster")
         self.name = "it" + os.urandom(6).hex()
         self.uri = read("uri_base") + self.name
-        self.admin(f"CREATE DATABASE {self.name} OWNER sealpost")
+        create = f"CREATE DATABASE {self.name} OWNER sealpost"
+        if template is None:
+            self.admin(create)
+        else:
+            # A node that has just stopped may still be leaving: PostgreSQL waits up to 5 s
+            # for the template's last sessions to end; this waits a little longer.
+            for attempt in range(6):
+                proc = run(self._psql(self.admin_uri, f"{create} TEMPLATE {template.name}"),
+                           check=False)
+                if proc.returncode == 0 or "being accessed by other users" not in proc.stderr:
+                    break
+            if proc.returncode != 0:
+                raise AssertionError(f"copying {template.name} failed: {proc.stderr.strip()}")
+        _databases.add(self)
+
+    @staticmethod
+    def _psql(uri, sql=None):
+        cmd = ["psql", uri, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"]
+        return cmd + (["-c", sql] if sql is not None else [])
 
     def admin(self, sql, db=None):
         uri = self.admin_uri if db is None else self.admin_uri.rsplit("/", 1)[0] + "/" + db
-        return run(["psql", uri, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql]).stdout
+        return run(self._psql(uri, sql)).stdout
 
     def query(self, sql):
         """Runs SQL in this database as the superuser; returns psql's unaligned output."""
         return self.admin(sql, db=self.name)
+
+    def rows(self, sql, *params):
+        """Runs one statement with `?` parameters (bound as psql variables, quoted by psql)
+        in this database as the superuser; returns the rows of a SELECT as tuples of
+        Python values (through json_agg: numbers, text, booleans, None; BYTEA as bytes)."""
+        counter = iter(range(1, len(params) + 1))
+        text = re.sub(r"\?", lambda _: f":'p{next(counter)}'", sql)
+        args = []
+        for n, value in enumerate(params, 1):
+            args += ["-v", f"p{n}={value}"]
+        select = re.match(r"\s*(SELECT|WITH)\b", sql, re.I) is not None
+        if select:
+            text = f"SELECT coalesce(json_agg(t), '[]') FROM ({text}) t"
+        uri = self.admin_uri.rsplit("/", 1)[0] + "/" + self.name
+        out = run(self._psql(uri) + args, input=text + ";\n").stdout
+        if not select:
+            return []
+
+        def value(v):
+            if isinstance(v, str) and re.fullmatch(r"\\x(?:[0-9a-f]{2})*", v):
+                return bytes.fromhex(v[2:])
+            return v
+        return json.loads(out, object_pairs_hook=lambda pairs: tuple(value(v) for _, v in pairs))
 
     def password_file(self, root):
         path = os.path.join(root, "db-password")
@@ -260,6 +423,21 @@ class PostgresDatabase:
 
     def drop(self):
         self.admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        _databases.discard(self)
+
+
+# Databases not dropped yet: a test that removes its directory without Sealpost.close()
+# still leaves no database behind.
+_databases = set()
+
+
+@atexit.register
+def _drop_leftover_databases():
+    for db in list(_databases):
+        try:
+            db.drop()
+        except (AssertionError, OSError):
+            pass
 
 
 def files_containing(root, needle):

@@ -7,7 +7,6 @@ import hmac
 import json
 import os
 import re
-import sqlite3
 import struct
 import subprocess
 import time
@@ -148,11 +147,5 @@ def add_user(sp, email, *roles):
     return re.search(r"https://\S+#t=[A-Za-z0-9_-]+", out).group(0)
 
 
-def db(sp):
-    return sqlite3.connect(os.path.join(sp.data, "sealpost.db"), timeout=30)
-
-
 def audit_rows(sp):
-    with db(sp) as conn:
-        return conn.execute("SELECT seq, actor, action, object, outcome FROM audit ORDER BY seq"
-                            ).fetchall()
+    return sp.sql("SELECT seq, actor, action, object, outcome FROM audit ORDER BY seq")
