@@ -63,12 +63,15 @@ bool StoreAbuseCounter::note_blocking(const std::string& address, std::int64_t n
     return local_.note(address, now);
   }
   // The estimate, times `window` to stay in integers: the current window's count, and the
-  // part of the previous window that still lies within `window` of now.
+  // part of the previous window that still lies within `window` of now. It is rounded up:
+  // a quick burst that straddles two windows would otherwise count a fraction short (the
+  // earlier window's part is weighted as if spread over all of it).
   const std::int64_t elapsed = std::clamp<std::int64_t>(now - counted->window_start, 0, window);
   const std::int64_t weighted = counted->previous * (window - elapsed) + counted->count * window;
-  const std::int64_t threshold = std::int64_t{limits_.auto_block_events} * window;
+  // ceil(weighted / window) >= events, i.e. weighted > (events - 1) x window.
+  const std::int64_t below = std::int64_t{limits_.auto_block_events - 1} * window;
   // Due when this refusal crosses the threshold; past it, the block is on its way already.
-  if (weighted < threshold || weighted - window >= threshold) return false;
+  if (weighted <= below || weighted - window > below) return false;
   // One block per burst: the count starts again, as AbuseWatch's does. A failure leaves the
   // count over the threshold, which makes nobody due again until it has fallen below.
   if (auto cleared = store_.clear_events_blocking(key); !cleared) {

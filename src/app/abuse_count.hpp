@@ -62,9 +62,10 @@ class MemoryAbuseCounter final : public AbuseCounter {
 
 // The count is a sliding-window estimate over two fixed windows of `window` seconds (the
 // current one's count, plus the one before's weighted by how much of it still lies within
-// `window` of now), one upsert per refusal. It assumes the previous window's refusals were
-// spread evenly: a burst at its very end counts for a little less, one at its start for a
-// little more, than AbuseWatch's exact count would. When the database cannot count (or the
+// `window` of now, rounded up), one upsert per refusal. It assumes the previous window's
+// refusals were spread evenly: refusals late in it count for a little less, early ones for
+// a little more, than AbuseWatch's exact count would (by less than one refusal for a burst
+// shorter than window / threshold seconds). When the database cannot count (or the
 // pool is full), the refusal is counted in this node's memory instead: during an outage
 // abuse is still blocked, as on a single node.
 class StoreAbuseCounter final : public AbuseCounter,

@@ -63,18 +63,32 @@ TEST_F(StoreAbuseCounterTest, RefusalsOnTwoNodesAddUpToOneCount) {
 TEST_F(StoreAbuseCounterTest, TheLastWindowCountsByHowMuchOfItIsStillRecent) {
   auto a = node(4);
   auto b = node(4);
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(a->note_blocking("192.0.2.1", kW0 + 500));
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(a->note_blocking("192.0.2.1", kW0 + 300));
   // 450 s into the next window a quarter of the last one is still within 600 s: 3 x 0.25 +
-  // 1 stays below 4 ...
+  // 1 = 1.75 and 2.75 stay below 4 (rounded up: 2, 3) ...
   EXPECT_FALSE(b->note_blocking("192.0.2.1", kW0 + 600 + 450));
   EXPECT_FALSE(b->note_blocking("192.0.2.1", kW0 + 600 + 450));
-  // ... 0.75 + 3 too, while 0.75 + 4 reaches it.
-  EXPECT_FALSE(a->note_blocking("192.0.2.1", kW0 + 600 + 450));
+  // ... 3.75 rounds up to 4.
   EXPECT_TRUE(a->note_blocking("192.0.2.1", kW0 + 600 + 450));
   // Refusals a whole window apart never add up.
   auto c = node(2);
   EXPECT_FALSE(c->note_blocking("192.0.2.3", kW0 + 10));
   EXPECT_FALSE(c->note_blocking("192.0.2.3", kW0 + 1200 + 10));
+  // The estimate's error, less than one refusal, can go either way: here two refusals exactly
+  // a window apart (the exact count: 1) make 1/600 + 1, rounded up to 2.
+  EXPECT_FALSE(c->note_blocking("192.0.2.3", kW0 + 2400 + 599));
+  EXPECT_TRUE(c->note_blocking("192.0.2.3", kW0 + 3000 + 599));
+}
+
+TEST_F(StoreAbuseCounterTest, AQuickBurstAcrossTwoWindowsCountsWhole) {
+  // Two refusals in the last second of a window, two in the first seconds of the next: 4
+  // within 4 seconds, as the exact count would say, though the estimate is 3.99.
+  auto a = node(4);
+  auto b = node(4);
+  EXPECT_FALSE(a->note_blocking("192.0.2.1", kW0 + 599));
+  EXPECT_FALSE(b->note_blocking("192.0.2.1", kW0 + 599));
+  EXPECT_FALSE(a->note_blocking("192.0.2.1", kW0 + 600 + 1));
+  EXPECT_TRUE(b->note_blocking("192.0.2.1", kW0 + 600 + 2));
 }
 
 TEST_F(StoreAbuseCounterTest, NoteAnswersFromThePoolAndZeroTurnsItOff) {
