@@ -336,7 +336,7 @@ void Intake::post(Post post, PostDone done) {
   if (!form->unavailable_reason.empty()) return done(ended(Kind::form_unavailable));
 
   auto held = std::make_shared<HeldPost>(post);
-  shared_->limits_of_posts->take(
+  shared_->post_limits->take(
       rate_limit_key(post.remote_address), post.form_id,
       [self = shared_, catalog, form, held, done](PostLimits::Verdict verdict) {
         proceed(self, catalog, form, held, verdict, done);

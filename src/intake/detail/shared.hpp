@@ -25,12 +25,12 @@ struct Intake::Shared {
   const core::Clock& clock;
   core::Rng& rng;
   core::SecretBytes token_key;
-  std::shared_ptr<PostLimits> limits_of_posts;
+  std::shared_ptr<PostLimits> post_limits;  // the rate limits of posts
   mutable std::mutex catalog_mutex;
   std::shared_ptr<const Catalog> catalog;
 
   Shared(Limits l, bool drop, store::Store& s, core::BlockingPool& p, const core::Clock& clk,
-         core::Rng& r, core::SecretBytes key, std::shared_ptr<PostLimits> post_limits)
+         core::Rng& r, core::SecretBytes key, std::shared_ptr<PostLimits> rate_limits)
       : limits(l),
         file_drop(drop),
         store(s),
@@ -38,8 +38,8 @@ struct Intake::Shared {
         clock(clk),
         rng(r),
         token_key(std::move(key)),
-        limits_of_posts(post_limits ? std::move(post_limits)
-                                    : std::make_shared<MemoryPostLimits>(clk, l)) {}
+        post_limits(rate_limits ? std::move(rate_limits)
+                                : std::make_shared<MemoryPostLimits>(clk, l)) {}
 
   std::shared_ptr<const Catalog> snapshot() const {
     std::lock_guard lock(catalog_mutex);
