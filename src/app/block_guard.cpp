@@ -33,36 +33,18 @@ core::Result<std::vector<http::BlockList::Entry>> load_blocks_blocking(store::St
   return entries;
 }
 
-bool AbuseWatch::note(const std::string& address, std::int64_t now) {
-  if (limits_.auto_block_events <= 0) return false;
-  const auto threshold = static_cast<std::size_t>(limits_.auto_block_events);
-  std::lock_guard lock(mutex_);
-  auto it = recent_.find(address);
-  if (it == recent_.end()) {
-    // Forget the oldest addresses first, so a flood of distinct addresses costs bounded
-    // memory (each forgotten one loses its count, never gains a block).
-    while (recent_.size() >= kMaxAddresses && !order_.empty()) {
-      recent_.erase(order_.front());
-      order_.pop_front();
-    }
-    order_.push_back(address);
-    it = recent_.emplace(address, std::deque<std::int64_t>{}).first;
-  }
-  auto& times = it->second;
-  while (!times.empty() && now - times.front() >= limits_.window.count()) times.pop_front();
-  times.push_back(now);
-  if (times.size() < threshold) return false;
-  // One block per burst: the count starts again (the block refuses the address meanwhile).
-  times.clear();
-  return true;
-}
-
 // What the wrapped handlers share with the reloads. Holds no I/O object: the router keeps
 // it alive, possibly after the io_context is gone.
 struct BlockGuard::Impl : std::enable_shared_from_this<Impl> {
   Impl(store::Store& s, core::BlockingPool& p, audit::Auditor& a, const core::Clock& c,
-       core::Rng& r, AbuseLimits l)
-      : store(s), pool(p), auditor(a), clock(c), rng(r), limits(l), watch(l) {}
+       core::Rng& r, AbuseLimits l, std::shared_ptr<AbuseCounter> counter)
+      : store(s),
+        pool(p),
+        auditor(a),
+        clock(c),
+        rng(r),
+        limits(l),
+        abuse(counter ? std::move(counter) : std::make_shared<MemoryAbuseCounter>(l)) {}
 
   void reload_if_changed_blocking() {
     auto current = store.forms().config_generation_blocking();
@@ -119,7 +101,7 @@ struct BlockGuard::Impl : std::enable_shared_from_this<Impl> {
   const core::Clock& clock;
   core::Rng& rng;
   AbuseLimits limits;
-  AbuseWatch watch;
+  std::shared_ptr<AbuseCounter> abuse;
   http::BlockList list;
   std::atomic<std::int64_t> generation{-1};
 };
@@ -156,8 +138,8 @@ struct BlockGuard::Poller : std::enable_shared_from_this<Poller> {
 
 BlockGuard::BlockGuard(net::io_context& io, store::Store& store, core::BlockingPool& pool,
                        audit::Auditor& auditor, const core::Clock& clock, core::Rng& rng,
-                       AbuseLimits limits)
-    : impl_(std::make_shared<Impl>(store, pool, auditor, clock, rng, limits)),
+                       AbuseLimits limits, std::shared_ptr<AbuseCounter> abuse)
+    : impl_(std::make_shared<Impl>(store, pool, auditor, clock, rng, limits, std::move(abuse))),
       poller_(std::make_shared<Poller>(io, impl_)) {}
 
 core::Status BlockGuard::install_blocking(http::Router& router) {
@@ -196,8 +178,9 @@ core::Status BlockGuard::install_blocking(http::Router& router) {
             const bool refused = post_form ? (status == 400 || status == 409)
                                  : api     ? (status == 401 || status == 429)
                                            : status == 429;
-            if (refused && impl->watch.note(address, core::unix_seconds(impl->clock.now()))) {
-              impl->auto_block(address);
+            if (refused) {
+              impl->abuse->note(address, core::unix_seconds(impl->clock.now()),
+                                [impl, address] { impl->auto_block(address); });
             }
             responder.send(std::move(response));
           });

@@ -8,12 +8,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
+#include "app/abuse_count.hpp"
 #include "app/abuse_limits.hpp"
 #include "audit/auditor.hpp"
 #include "core/blocking_pool.hpp"
@@ -34,31 +32,16 @@ namespace app {
 // (edited by hand) is skipped and logged, never a reason to stop serving.
 core::Result<std::vector<http::BlockList::Entry>> load_blocks_blocking(store::Store& store);
 
-// Counts refusals per address and decides when one is due a block. Memory is bounded:
-// at most kMaxAddresses addresses, the oldest forgotten first. Thread-safe.
-class AbuseWatch {
- public:
-  static constexpr std::size_t kMaxAddresses = 100'000;
-  explicit AbuseWatch(AbuseLimits limits) : limits_(limits) {}
-  // One refusal from `address` at `now`; true exactly once per burst, when it reaches the
-  // threshold.
-  bool note(const std::string& address, std::int64_t now);
-
- private:
-  AbuseLimits limits_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::deque<std::int64_t>> recent_;
-  std::deque<std::string> order_;  // insertion order, for forgetting
-};
-
 // Wires the block list into `router` (every route registered so far answers 403 with a
 // plain page to a blocked address, logging `event=blocked`), keeps it current from the
 // store, and applies the automatic rule. Construct after the routes, keep for the life of
-// the server.
+// the server. `abuse` counts the refusals (app/budgets.hpp picks it by the store's engine;
+// nullptr: this node's memory).
 class BlockGuard {
  public:
   BlockGuard(boost::asio::io_context& io, store::Store& store, core::BlockingPool& pool,
-             audit::Auditor& auditor, const core::Clock& clock, core::Rng& rng, AbuseLimits limits);
+             audit::Auditor& auditor, const core::Clock& clock, core::Rng& rng, AbuseLimits limits,
+             std::shared_ptr<AbuseCounter> abuse = nullptr);
   // Loads the blocks now (blocking; before the listeners open) and wraps the routes.
   core::Status install_blocking(http::Router& router);
   void start();

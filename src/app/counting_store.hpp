@@ -27,6 +27,7 @@ class CountingStore final : public store::Store {
   store::ClusterStore& cluster() override { return inner_->cluster(); }
   store::BlockStore& blocks() override { return inner_->blocks(); }
   store::FailureStore& failures() override { return inner_->failures(); }
+  store::RateLimitStore& rate_limits() override { return inner_->rate_limits(); }
   store::MailStore& mail() override { return inner_->mail(); }
   store::ApiKeyStore& api_keys() override { return inner_->api_keys(); }
   std::string_view engine_name() const override { return inner_->engine_name(); }

@@ -21,6 +21,7 @@
 #include "app/admin.hpp"
 #include "app/api_routes.hpp"
 #include "app/block_guard.hpp"
+#include "app/budgets.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/counting_store.hpp"
@@ -366,8 +367,12 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   // the Auditor's every-100 rule), each also appended to this node's checkpoint log.
   PeriodicCheckpoints periodic(auditor);
 
+  // Rate limits, automatic-block counts and the API lockout: in memory on SQLite (one node),
+  // in the database on PostgreSQL (shared by every node).
+  Budgets budgets = make_budgets(*store, pool, clock, config->intake, config->abuse);
+  spdlog::info("event=budgets where={}", budgets.shared ? "database" : "memory");
   intake::Intake forms(config->intake, !config->file_drop_dir.empty(), *store, pool, clock, rng,
-                       std::move(*token_key));
+                       std::move(*token_key), budgets.posts);
   forms.set_catalog(*catalog);
 
   // The portal: the browser verifies submissions against the server's public signing key.
@@ -432,7 +437,8 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
       *store, outbox.get(), clock,
       mail::api::Options{.default_sender = config->mail.default_sender,
                          .default_policy = mail::policy::parse_policy(config->mail.default_policy)
-                                               .value_or(mail::policy::Policy::verify)});
+                                               .value_or(mail::policy::Policy::verify)},
+      budgets.api_failures.get());
 
   http::Router router;
   // S5: the form's `notify` addresses hear of each new submission (notices.hpp).
@@ -468,7 +474,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
 
   net::io_context io(static_cast<int>(io_threads));
   // Blocked networks (F10) are refused on every route above, from the first request on.
-  BlockGuard blocks(io, *store, pool, auditor, clock, rng, config->abuse);
+  BlockGuard blocks(io, *store, pool, auditor, clock, rng, config->abuse, budgets.abuse);
   if (auto s = blocks.install_blocking(router); !s) return fail_line(s.error().public_text());
   http::ServerOptions options;
   options.limits = config->limits;

@@ -1,6 +1,7 @@
 #pragma once
 // Token-bucket rate limits keyed by a string (client address, form id). In memory, per
-// node: a restart forgets them, which is acceptable for abuse control (F9).
+// node: a restart forgets them, which is acceptable for abuse control (F9). Nodes sharing a
+// PostgreSQL database keep the same budgets there too (intake/post_limits.hpp).
 
 #include <chrono>
 #include <cstddef>

@@ -12,9 +12,10 @@
 namespace intake {
 
 Intake::Intake(Limits limits, bool file_drop, store::Store& store, core::BlockingPool& pool,
-               const core::Clock& clock, core::Rng& rng, core::SecretBytes token_key)
+               const core::Clock& clock, core::Rng& rng, core::SecretBytes token_key,
+               std::shared_ptr<PostLimits> post_limits)
     : shared_(std::make_shared<Shared>(limits, file_drop, store, pool, clock, rng,
-                                       std::move(token_key))) {}
+                                       std::move(token_key), std::move(post_limits))) {}
 
 Intake::~Intake() = default;
 

@@ -25,6 +25,8 @@
 
 namespace intake {
 
+class PostLimits;
+
 // An HTML page and the Content-Security-Policy it must be served with.
 struct Page {
   std::string body;
@@ -85,9 +87,12 @@ class Intake {
   using PostDone = std::function<void(PostOutcome)>;
   using ThanksDone = std::function<void(ThanksOutcome)>;
 
-  // `file_drop`: whether stored outcomes carry a copy of the ciphertext (S4).
+  // `file_drop`: whether stored outcomes carry a copy of the ciphertext (S4). `post_limits`:
+  // the rate limits of posts (post_limits.hpp; app/ picks them by the store's engine);
+  // nullptr: MemoryPostLimits with `limits`' rate limits.
   Intake(Limits limits, bool file_drop, store::Store& store, core::BlockingPool& pool,
-         const core::Clock& clock, core::Rng& rng, core::SecretBytes token_key);
+         const core::Clock& clock, core::Rng& rng, core::SecretBytes token_key,
+         std::shared_ptr<PostLimits> post_limits = nullptr);
   ~Intake();
   Intake(const Intake&) = delete;
   Intake& operator=(const Intake&) = delete;
@@ -101,9 +106,10 @@ class Intake {
   FormOutcome form(std::string_view form_id);
   // Answers `done` exactly once, on a blocking-pool thread or (overloaded, not found) at once.
   void thanks(std::string form_id, std::string reference, std::string request_id, ThanksDone done);
-  // Runs the checks on the caller's thread, then sign+encrypt on the blocking pool and the
-  // commit on the store's writer; `done` is called exactly once, only after the commit is
-  // durable for `stored`.
+  // Takes the post from the rate limits, runs the checks (on the caller's thread, or on a
+  // blocking-pool thread when the limits are shared ones), then sign+encrypt on the
+  // blocking pool and the commit on the store's writer; `done` is called exactly once, only
+  // after the commit is durable for `stored`.
   void post(Post post, PostDone done);
 
   struct Shared;

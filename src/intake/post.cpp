@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/ip/address.hpp>
 #include <ctime>
 #include <map>
 #include <variant>
@@ -21,6 +20,7 @@
 #include "intake/detail/pages.hpp"
 #include "intake/detail/shared.hpp"
 #include "intake/intake.hpp"
+#include "intake/post_limits.hpp"
 
 namespace intake {
 
@@ -41,25 +41,6 @@ PostOutcome with_page(Kind kind, Page page) {
   return o;
 }
 
-// The per-client rate-limit key: an IPv4 address as is (IPv4-mapped IPv6 unmapped), an
-// IPv6 address by its /64, since one client commonly holds a whole /64 and could otherwise
-// start afresh with every address.
-std::string rate_limit_key(const std::string& remote) {
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(remote, ec);
-  if (ec) return remote;
-  if (address.is_v6()) {
-    auto v6 = address.to_v6();
-    if (v6.is_v4_mapped()) {
-      return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
-    }
-    auto bytes = v6.to_bytes();
-    std::fill(bytes.begin() + 8, bytes.end(), 0);
-    return boost::asio::ip::address_v6(bytes).to_string() + "/64";
-  }
-  return address.to_string();
-}
-
 std::string iso_date(core::TimePoint t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -78,7 +59,28 @@ bool ascii_iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-PostOutcome rejected(const Post& post, Kind kind, std::string_view event, std::string_view detail) {
+// A post as its stages keep it once post() has returned (the rate limits may answer from the
+// blocking pool): its own copy of the body, wiped when the last stage lets go of it.
+struct HeldPost {
+  std::string form_id;
+  std::string content_type;
+  std::string body;
+  std::string remote_address;
+  std::string request_id;
+
+  explicit HeldPost(const Post& post)
+      : form_id(post.form_id),
+        content_type(post.content_type),
+        body(post.body),
+        remote_address(post.remote_address),
+        request_id(post.request_id) {}
+  HeldPost(const HeldPost&) = delete;
+  HeldPost& operator=(const HeldPost&) = delete;
+  ~HeldPost() { core::secure_wipe(body.data(), body.size()); }
+};
+
+PostOutcome rejected(const HeldPost& post, Kind kind, std::string_view event,
+                     std::string_view detail) {
   spdlog::warn("event={} form={} remote={} request_id={} detail={}", event, post.form_id,
                post.remote_address, post.request_id, core::log_safe(detail));
   return ended(kind);
@@ -86,15 +88,27 @@ PostOutcome rejected(const Post& post, Kind kind, std::string_view event, std::s
 
 // --- admit -----------------------------------------------------------------------------------
 
-// Rate limits are counted before anything is parsed, so invalid posts use up tokens too.
-std::optional<PostOutcome> admit(Intake::Shared& s, const Post& post) {
-  if (!s.per_ip.allow(rate_limit_key(post.remote_address))) {
-    return rejected(post, Kind::rate_limited, "rate_limited", "per_ip");
+// Rate limits are counted before anything is parsed (Intake::post), so invalid posts use up
+// the budget too; this is what follows the rate limits' verdict.
+std::optional<PostOutcome> admit(const HeldPost& post, PostLimits::Verdict verdict) {
+  using Verdict = PostLimits::Verdict;
+  switch (verdict) {
+    case Verdict::allowed:
+      break;
+    case Verdict::per_ip:
+      return rejected(post, Kind::rate_limited, "rate_limited", "per_ip");
+    case Verdict::per_form:
+      return rejected(post, Kind::rate_limited, "rate_limited", "per_form");
+    case Verdict::unavailable: {
+      // The shared budget could not be read: fail closed, as the commit would (503).
+      PostOutcome o = rejected(post, Kind::not_stored, "rate_limit_unavailable", "store");
+      o.failure = ErrorKind::unavailable;
+      return o;
+    }
+    case Verdict::overloaded:
+      return rejected(post, Kind::overloaded, "overloaded", "rate limit");
   }
-  if (!s.per_form.allow(post.form_id)) {
-    return rejected(post, Kind::rate_limited, "rate_limited", "per_form");
-  }
-  auto content_type = post.content_type;
+  std::string_view content_type = post.content_type;
   auto semicolon = content_type.find(';');
   auto media_type = content_type.substr(0, semicolon);
   while (!media_type.empty() && media_type.back() == ' ') media_type.remove_suffix(1);
@@ -127,7 +141,7 @@ struct Inputs {
   }
 };
 
-std::variant<Inputs, PostOutcome> read(const Post& post, const LoadedForm& form) {
+std::variant<Inputs, PostOutcome> read(HeldPost& post, const LoadedForm& form) {
   forms::UrlencodedLimits limits;
   limits.max_bytes = form.declaration.max_body_bytes;
   auto parsed = forms::parse_urlencoded(post.body, limits);
@@ -169,7 +183,7 @@ struct Checked {
 };
 
 std::variant<Checked, PostOutcome> check(Intake::Shared& s, const LoadedForm& form, Inputs& in,
-                                         const Post& post, core::TimePoint now) {
+                                         const HeldPost& post, core::TimePoint now) {
   auto resubmit = [&](std::vector<forms::FieldError> errors) {
     return with_page(Kind::resubmit, detail::form_page(s.token_key, form, now, s.rng,
                                                        std::move(in.echo), std::move(errors)));
@@ -276,11 +290,42 @@ void commit(const std::shared_ptr<Intake::Shared>& self, store::NewSubmission re
       });
 }
 
+// Everything after the rate limits: admit's other checks, read, check, then seal and commit
+// on the blocking pool. Runs on the caller's thread or (shared rate limits) on a pool thread.
+void proceed(const std::shared_ptr<Intake::Shared>& self,
+             const std::shared_ptr<const Catalog>& catalog, const LoadedForm* form,
+             const std::shared_ptr<HeldPost>& post, PostLimits::Verdict verdict,
+             const Intake::PostDone& done) {
+  if (auto refused = admit(*post, verdict)) return done(std::move(*refused));
+
+  auto read_result = read(*post, *form);
+  if (auto* end = std::get_if<PostOutcome>(&read_result)) return done(std::move(*end));
+  auto& inputs = std::get<Inputs>(read_result);
+
+  const auto now = self->clock.now();
+  auto check_result = check(*self, *form, inputs, *post, now);
+  inputs.wipe();
+  if (auto* end = std::get_if<PostOutcome>(&check_result)) return done(std::move(*end));
+  auto checked = std::make_shared<Checked>(std::move(std::get<Checked>(check_result)));
+
+  // Encrypt and store off the event loop. The catalog snapshot keeps `form` and the
+  // encryptor alive until the job is done.
+  auto job = [self, catalog, form, checked, now, done, request_id = post->request_id] {
+    auto sealed = seal_blocking(*self, *catalog, *form, *checked, now, request_id);
+    if (auto* end = std::get_if<PostOutcome>(&sealed)) return done(std::move(*end));
+    commit(self, std::move(std::get<store::NewSubmission>(sealed)), request_id, done);
+  };
+  if (!self->pool.post(std::move(job))) {
+    spdlog::warn("event=overloaded form={} request_id={}", post->form_id, post->request_id);
+    done(ended(Kind::overloaded));
+  }
+}
+
 }  // namespace
 
 void Intake::post(Post post, PostDone done) {
   // The raw body may hold PHI whatever becomes of the post: wiped when this returns (the
-  // parsed values are wiped by their own stages).
+  // held copy and the parsed values are wiped by their own stages).
   struct WipeBody {
     std::string& body;
     ~WipeBody() { core::secure_wipe(body.data(), body.size()); }
@@ -289,30 +334,13 @@ void Intake::post(Post post, PostDone done) {
   const LoadedForm* form = catalog ? find_form(*catalog, post.form_id) : nullptr;
   if (form == nullptr) return done(ended(Kind::unknown_form));
   if (!form->unavailable_reason.empty()) return done(ended(Kind::form_unavailable));
-  if (auto refused = admit(*shared_, post)) return done(std::move(*refused));
 
-  auto read_result = read(post, *form);
-  if (auto* end = std::get_if<PostOutcome>(&read_result)) return done(std::move(*end));
-  auto& inputs = std::get<Inputs>(read_result);
-
-  const auto now = shared_->clock.now();
-  auto check_result = check(*shared_, *form, inputs, post, now);
-  inputs.wipe();
-  if (auto* end = std::get_if<PostOutcome>(&check_result)) return done(std::move(*end));
-  auto checked = std::make_shared<Checked>(std::move(std::get<Checked>(check_result)));
-
-  // Encrypt and store off the event loop. The catalog snapshot keeps `form` and the
-  // encryptor alive until the job is done.
-  auto self = shared_;
-  auto job = [self, catalog, form, checked, now, done, request_id = post.request_id] {
-    auto sealed = seal_blocking(*self, *catalog, *form, *checked, now, request_id);
-    if (auto* end = std::get_if<PostOutcome>(&sealed)) return done(std::move(*end));
-    commit(self, std::move(std::get<store::NewSubmission>(sealed)), request_id, done);
-  };
-  if (!shared_->pool.post(std::move(job))) {
-    spdlog::warn("event=overloaded form={} request_id={}", post.form_id, post.request_id);
-    done(ended(Kind::overloaded));
-  }
+  auto held = std::make_shared<HeldPost>(post);
+  shared_->post_limits->take(
+      rate_limit_key(post.remote_address), post.form_id,
+      [self = shared_, catalog, form, held, done](PostLimits::Verdict verdict) {
+        proceed(self, catalog, form, held, verdict, done);
+      });
 }
 
 }  // namespace intake

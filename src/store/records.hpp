@@ -147,6 +147,14 @@ struct FailureCount {
   std::int64_t last_failure = 0;  // unix seconds
 };
 
+// Events of one key counted in fixed windows (RateLimitStore::count_event_blocking): the
+// current window's count and the one before's, for a sliding-window estimate.
+struct EventCount {
+  std::int64_t window_start = 0;  // unix seconds, a multiple of the window
+  std::int64_t count = 0;         // in the window starting at window_start, this event included
+  std::int64_t previous = 0;      // in the window just before it
+};
+
 // --- the outbound mail queue (issue 8) ------------------------------------------------------
 
 // Where one recipient of a queued message stands. queued and deferred are due for an

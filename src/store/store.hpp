@@ -246,6 +246,40 @@ class FailureStore {
   virtual core::Result<std::size_t> prune_failures_blocking(std::int64_t before) = 0;
 };
 
+// Budgets shared by every node of the database (issue 7: form-post rate limits, the counts
+// behind automatic blocks). Each method is one statement, atomic under concurrency on either
+// engine, so N nodes spend one budget, not N. The tables keep the SHA-256 of each key, never
+// the key itself (a client address). Times are the calling node's clock: nodes keep
+// theirs in step (NTP), and a node s seconds fast gets at most s seconds' worth of refill
+// early. On PostgreSQL the tables are UNLOGGED: no WAL flush per request, emptied by a
+// crash of the database (budgets start afresh, as a restarted node's memory would).
+class RateLimitStore {
+ public:
+  virtual ~RateLimitStore() = default;
+  // GCRA (the generic cell rate algorithm: a token bucket kept as one time per key). Takes
+  // one request for `key` at `now`: with tat = max(the key's theoretical arrival time, now)
+  // + `interval`, it is allowed, and tat stored, when tat <= now + `tolerance`; a refused
+  // request changes nothing. interval = 1 / rate and tolerance = burst x interval give the
+  // token bucket of `burst` requests refilled at `rate`. All in microseconds; tolerance >=
+  // interval (a burst of at least 1), else invalid_input.
+  virtual core::Result<bool> take_blocking(const std::string& key, std::int64_t now,
+                                           std::int64_t interval, std::int64_t tolerance) = 0;
+  // Counts one event for `key` in the fixed window [window_start, window_start + window)
+  // (seconds; window_start a multiple of window): the count starts again in a new window,
+  // and the last window's count is kept as `previous` when the new one follows it directly.
+  // A node whose clock is behind counts into the newer window already stored.
+  virtual core::Result<EventCount> count_event_blocking(const std::string& key,
+                                                        std::int64_t window_start,
+                                                        std::int64_t window) = 0;
+  // Forgetting a key that has no count is not an error.
+  virtual core::Status clear_events_blocking(const std::string& key) = 0;
+  // Deletes buckets whose tat is before `tat_before` (full again: the same as no row);
+  // returns how many.
+  virtual core::Result<std::size_t> prune_buckets_blocking(std::int64_t tat_before) = 0;
+  // Deletes counts whose window started before `window_before`; returns how many.
+  virtual core::Result<std::size_t> prune_events_blocking(std::int64_t window_before) = 0;
+};
+
 // Hands out the aggregates of one database. Only app/ opens one; modules take the
 // aggregate they need.
 // The outbound mail queue (issue 8): messages with their recipients, leases for
@@ -356,6 +390,7 @@ class Store {
   virtual ClusterStore& cluster() = 0;
   virtual BlockStore& blocks() = 0;
   virtual FailureStore& failures() = 0;
+  virtual RateLimitStore& rate_limits() = 0;
   virtual MailStore& mail() = 0;
   virtual ApiKeyStore& api_keys() = 0;
   // "sqlite" or "postgresql".

@@ -7,12 +7,12 @@
 
 #include "core/blocking_pool.hpp"
 #include "core/clock.hpp"
-#include "core/rate_limiter.hpp"
 #include "core/rng.hpp"
 #include "core/secret.hpp"
 #include "intake/catalog.hpp"
 #include "intake/intake.hpp"
 #include "intake/limits.hpp"
+#include "intake/post_limits.hpp"
 #include "store/store.hpp"
 
 namespace intake {
@@ -25,13 +25,12 @@ struct Intake::Shared {
   const core::Clock& clock;
   core::Rng& rng;
   core::SecretBytes token_key;
-  core::RateLimiter per_ip;
-  core::RateLimiter per_form;
+  std::shared_ptr<PostLimits> post_limits;  // the rate limits of posts
   mutable std::mutex catalog_mutex;
   std::shared_ptr<const Catalog> catalog;
 
   Shared(Limits l, bool drop, store::Store& s, core::BlockingPool& p, const core::Clock& clk,
-         core::Rng& r, core::SecretBytes key)
+         core::Rng& r, core::SecretBytes key, std::shared_ptr<PostLimits> rate_limits)
       : limits(l),
         file_drop(drop),
         store(s),
@@ -39,8 +38,8 @@ struct Intake::Shared {
         clock(clk),
         rng(r),
         token_key(std::move(key)),
-        per_ip(clk, l.per_ip_per_minute, l.per_ip_burst),
-        per_form(clk, l.per_form_per_minute, l.per_form_burst) {}
+        post_limits(rate_limits ? std::move(rate_limits)
+                                : std::make_shared<MemoryPostLimits>(clk, l)) {}
 
   std::shared_ptr<const Catalog> snapshot() const {
     std::lock_guard lock(catalog_mutex);

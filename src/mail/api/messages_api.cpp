@@ -78,12 +78,12 @@ std::string actor_of(std::string_view key_id) { return "api:" + std::string(key_
 }  // namespace
 
 MessagesApi::MessagesApi(store::Store& store, queue::Outbox* outbox, const core::Clock& clock,
-                         Options options)
+                         Options options, auth::SharedFailureCounts* shared_failures)
     : store_(store),
       outbox_(outbox),
       clock_(clock),
       options_(std::move(options)),
-      lockout_(clock, lockout_policy()) {}
+      lockout_(clock, lockout_policy(), shared_failures) {}
 
 Reply MessagesApi::refuse_authentication(const Call& call, std::string_view key_id,
                                          std::string_view why) {

@@ -11,8 +11,9 @@
 // malformed, unknown, revoked or wrong key gets the same 401 with `WWW-Authenticate:
 // Bearer`; the log says which (with the key id only). Each failure counts against the client
 // address in an auth::Lockout: after kFreeAuthFailures, 429 with Retry-After (doubling), and
-// app/block_guard counts these 401/429 toward the automatic block. A key lacking the
-// route's scope gets 403.
+// app/block_guard counts these 401/429 toward the automatic block. Several nodes on one
+// database share the lockout's counts (auth::SharedFailureCounts, given by app/), so N nodes
+// allow the free failures once, not N times. A key lacking the route's scope gets 403.
 //
 // A key reads only the messages it queued itself (another's id is the same 404 as an
 // unknown one): a key for one integration learns nothing of another's recipients.
@@ -78,9 +79,11 @@ struct Options {
 class MessagesApi {
  public:
   // `outbox` nullptr: mail is not set up on this node (no DKIM key, no resolver): every call
-  // is answered 503. Everything passed must outlive the MessagesApi. Thread-safe.
-  MessagesApi(store::Store& store, queue::Outbox* outbox, const core::Clock& clock,
-              Options options);
+  // is answered 503. `shared_failures`: the authentication lockout's counts shared with the
+  // other nodes (nullptr: this node's memory only). Everything passed must outlive the
+  // MessagesApi. Thread-safe.
+  MessagesApi(store::Store& store, queue::Outbox* outbox, const core::Clock& clock, Options options,
+              auth::SharedFailureCounts* shared_failures = nullptr);
 
   // Both block on the store (and send on the signer): call them from the blocking pool.
   Reply send_blocking(const Call& call);

@@ -91,6 +91,10 @@ constexpr TableSpec kTables[] = {
      false, nullptr},
     {"api_keys", "id, name, secret_hash, scopes, created_at, created_by, revoked_at, last_used_at",
      "id", true, nullptr},
+    // Empty on SQLite (a single node keeps its budgets in memory); listed so that the copy
+    // checks them like every other table of the schema.
+    {"rate_buckets", "key, tat", "key", false, nullptr},
+    {"rate_events", "key, window_start, count, previous", "key", false, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

@@ -15,6 +15,7 @@ SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOpti
       cluster_(db_),
       blocks_(db_),
       failures_(db_),
+      rate_limits_(db_),
       mail_(db_),
       api_keys_(db_) {}
 
@@ -36,6 +37,7 @@ class TxStore final : public Store {
         cluster_(tx_),
         blocks_(tx_),
         failures_(tx_),
+        rate_limits_(tx_),
         mail_(tx_),
         api_keys_(tx_) {}
 
@@ -46,6 +48,7 @@ class TxStore final : public Store {
   ClusterStore& cluster() override { return cluster_; }
   BlockStore& blocks() override { return blocks_; }
   FailureStore& failures() override { return failures_; }
+  RateLimitStore& rate_limits() override { return rate_limits_; }
   MailStore& mail() override { return mail_; }
   ApiKeyStore& api_keys() override { return api_keys_; }
   std::string_view engine_name() const override { return outer_.engine_name(); }
@@ -67,6 +70,7 @@ class TxStore final : public Store {
   SqlCluster cluster_;
   SqlBlocks blocks_;
   SqlFailures failures_;
+  SqlRateLimits rate_limits_;
   SqlMail mail_;
   SqlApiKeys api_keys_;
 };

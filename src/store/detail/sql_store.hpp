@@ -157,6 +157,21 @@ class SqlFailures final : public FailureStore {
   engine::Executor& db_;
 };
 
+class SqlRateLimits final : public RateLimitStore {
+ public:
+  explicit SqlRateLimits(engine::Executor& db) : db_(db) {}
+  core::Result<bool> take_blocking(const std::string& key, std::int64_t now, std::int64_t interval,
+                                   std::int64_t tolerance) override;
+  core::Result<EventCount> count_event_blocking(const std::string& key, std::int64_t window_start,
+                                                std::int64_t window) override;
+  core::Status clear_events_blocking(const std::string& key) override;
+  core::Result<std::size_t> prune_buckets_blocking(std::int64_t tat_before) override;
+  core::Result<std::size_t> prune_events_blocking(std::int64_t window_before) override;
+
+ private:
+  engine::Executor& db_;
+};
+
 class SqlMail final : public MailStore {
  public:
   explicit SqlMail(engine::Executor& db) : db_(db) {}
@@ -225,6 +240,7 @@ class SqlStore final : public Store {
   ClusterStore& cluster() override { return cluster_; }
   BlockStore& blocks() override { return blocks_; }
   FailureStore& failures() override { return failures_; }
+  RateLimitStore& rate_limits() override { return rate_limits_; }
   MailStore& mail() override { return mail_; }
   ApiKeyStore& api_keys() override { return api_keys_; }
   std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
@@ -250,6 +266,7 @@ class SqlStore final : public Store {
   SqlCluster cluster_;
   SqlBlocks blocks_;
   SqlFailures failures_;
+  SqlRateLimits rate_limits_;
   SqlMail mail_;
   SqlApiKeys api_keys_;
 };

@@ -4,12 +4,15 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <future>
 #include <optional>
+#include <random>
 
 #include "core/blocking_pool.hpp"
 #include "forms/render.hpp"
 #include "forms/token.hpp"
 #include "intake/intake.hpp"
+#include "intake/post_limits.hpp"
 #include "store/store.hpp"
 
 namespace intake {
@@ -70,8 +73,9 @@ class PostTest : public ::testing::Test {
     if (store_) store_->close();
   }
 
-  void make_intake(Limits limits) {
-    intake_ = std::make_unique<Intake>(limits, false, *store_, pool_, clock_, rng_, key());
+  void make_intake(Limits limits, std::shared_ptr<PostLimits> post_limits = nullptr) {
+    intake_ = std::make_unique<Intake>(limits, false, *store_, pool_, clock_, rng_, key(),
+                                       std::move(post_limits));
     auto catalog = std::make_shared<Catalog>();
     LoadedForm form;
     auto decl = forms::parse_declaration(kDeclaration);
@@ -105,6 +109,28 @@ class PostTest : public ::testing::Test {
     EXPECT_TRUE(got.has_value()) << "decided before the blocking pool";
     EXPECT_TRUE(body.find_first_not_of('\0') == std::string::npos) << "the body is wiped";
     return got ? std::move(*got) : PostOutcome{};
+  }
+
+  // Posts and waits for the answer, wherever it comes from (the pool, with shared limits).
+  PostOutcome post_and_wait(std::string body, std::string remote = "192.0.2.1") {
+    std::promise<PostOutcome> answer;
+    auto got = answer.get_future();
+    intake_->post(Post{.form_id = "intake",
+                       .content_type = "application/x-www-form-urlencoded",
+                       .body = body,
+                       .remote_address = remote,
+                       .request_id = "test"},
+                  [&](PostOutcome o) { answer.set_value(std::move(o)); });
+    EXPECT_TRUE(body.find_first_not_of('\0') == std::string::npos) << "the body is wiped";
+    EXPECT_EQ(got.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    return got.get();
+  }
+  static PostLimits::Verdict take(PostLimits& limits, const std::string& address,
+                                  const std::string& form = "intake") {
+    std::promise<PostLimits::Verdict> answer;
+    auto got = answer.get_future();
+    limits.take(address, form, [&](PostLimits::Verdict v) { answer.set_value(v); });
+    return got.get();
   }
 
   TempDir dir_;
@@ -161,6 +187,108 @@ TEST_F(PostTest, RateLimitsComeBeforeParsing) {
   make_intake(Limits{.per_form_per_minute = 1, .per_form_burst = 1});
   EXPECT_EQ(post("garbage").kind, Kind::malformed);
   EXPECT_EQ(post("garbage").kind, Kind::rate_limited);
+}
+
+// --- shared rate limits (issue 7) -----------------------------------------------------------
+
+using Verdict = PostLimits::Verdict;
+
+TEST_F(PostTest, TwoNodesSharingADatabaseSpendOneBudget) {
+  // Each node's own buckets would allow 3 posts from the address: together they allow 3.
+  const Limits limits{.per_ip_per_minute = 1, .per_ip_burst = 3};
+  auto a = std::make_shared<StorePostLimits>(store_->rate_limits(), pool_, clock_, limits);
+  auto b = std::make_shared<StorePostLimits>(store_->rate_limits(), pool_, clock_, limits);
+  std::vector<Verdict> got;
+  for (int i = 0; i < 6; ++i) got.push_back(take(i % 2 == 0 ? *a : *b, "192.0.2.1"));
+  EXPECT_EQ(got, (std::vector<Verdict>{Verdict::allowed, Verdict::allowed, Verdict::allowed,
+                                       Verdict::per_ip, Verdict::per_ip, Verdict::per_ip}));
+  EXPECT_EQ(take(*b, "192.0.2.2"), Verdict::allowed) << "another address";
+  clock_.advance(std::chrono::seconds(60));  // one post's worth of refill
+  EXPECT_EQ(take(*b, "192.0.2.1"), Verdict::allowed);
+  EXPECT_EQ(take(*a, "192.0.2.1"), Verdict::per_ip);
+}
+
+TEST_F(PostTest, TheFormBudgetIsSharedAndSpentOnlyByAllowedAddresses) {
+  const Limits limits{
+      .per_ip_per_minute = 1, .per_ip_burst = 2, .per_form_per_minute = 1, .per_form_burst = 3};
+  auto a = std::make_shared<StorePostLimits>(store_->rate_limits(), pool_, clock_, limits);
+  auto b = std::make_shared<StorePostLimits>(store_->rate_limits(), pool_, clock_, limits);
+  EXPECT_EQ(take(*a, "192.0.2.1"), Verdict::allowed);
+  EXPECT_EQ(take(*b, "192.0.2.1"), Verdict::allowed);
+  // The address is spent: its further posts leave the form's budget alone (asked of the
+  // shared budgets directly, as by a node whose own bucket still has room).
+  EXPECT_EQ(a->take_shared_blocking("192.0.2.1", "intake"), Verdict::per_ip);
+  EXPECT_EQ(b->take_shared_blocking("192.0.2.1", "intake"), Verdict::per_ip);
+  EXPECT_EQ(take(*b, "192.0.2.2"), Verdict::allowed);
+  EXPECT_EQ(take(*a, "192.0.2.3"), Verdict::per_form) << "3 posts to the form on two nodes";
+  EXPECT_EQ(take(*a, "192.0.2.4", "other"), Verdict::allowed) << "another form";
+}
+
+TEST_F(PostTest, SharedLimitsKeepTheTokenBucketsAnswers) {
+  // GCRA in the database and the token bucket in memory are the same budget: for one node,
+  // the same posts at the same times get the same answers. Times step in quarter seconds, so
+  // the bucket's floating-point arithmetic is exact.
+  const Limits limits{
+      .per_ip_per_minute = 30, .per_ip_burst = 5, .per_form_per_minute = 60, .per_form_burst = 8};
+  MemoryPostLimits memory(clock_, limits);
+  auto shared = std::make_shared<StorePostLimits>(store_->rate_limits(), pool_, clock_, limits);
+  std::mt19937 random(7);
+  // About two posts a second from three addresses: more than either budget refills.
+  std::uniform_int_distribution<int> step(0, 4);  // 0 to 1 s
+  std::uniform_int_distribution<int> who(1, 3);
+  int per_ip = 0;
+  int per_form = 0;
+  for (int i = 0; i < 300; ++i) {
+    clock_.advance(std::chrono::milliseconds(250) * step(random));
+    const std::string address = "192.0.2." + std::to_string(who(random));
+    const auto expected = memory.take_now(address, "intake");
+    ASSERT_EQ(shared->take_shared_blocking(address, "intake"), expected) << "post " << i;
+    per_ip += expected == Verdict::per_ip;
+    per_form += expected == Verdict::per_form;
+  }
+  // The sequence tests both refusals and allowed posts.
+  EXPECT_GT(per_ip, 10);
+  EXPECT_GT(per_form, 10);
+  EXPECT_LT(per_ip + per_form, 250);
+}
+
+// A RateLimitStore whose database is away.
+class UnavailableRateLimits final : public store::RateLimitStore {
+ public:
+  core::Result<bool> take_blocking(const std::string&, std::int64_t, std::int64_t,
+                                   std::int64_t) override {
+    return down();
+  }
+  core::Result<store::EventCount> count_event_blocking(const std::string&, std::int64_t,
+                                                       std::int64_t) override {
+    return down();
+  }
+  core::Status clear_events_blocking(const std::string&) override { return down(); }
+  core::Result<std::size_t> prune_buckets_blocking(std::int64_t) override { return down(); }
+  core::Result<std::size_t> prune_events_blocking(std::int64_t) override { return down(); }
+
+ private:
+  static core::Unexpected<core::Error> down() {
+    return core::fail(core::ErrorKind::unavailable, "unavailable", "test: database down");
+  }
+};
+
+TEST_F(PostTest, PostsThroughSharedLimitsAndFailClosedWithoutThem) {
+  const Limits limits{.per_ip_per_minute = 1, .per_ip_burst = 2};
+  make_intake(limits,
+              std::make_shared<StorePostLimits>(store_->rate_limits(), pool_, clock_, limits));
+  // Counted before parsing, answered from the pool.
+  EXPECT_EQ(post_and_wait("garbage").kind, Kind::malformed);
+  EXPECT_EQ(post_and_wait("garbage").kind, Kind::malformed);
+  EXPECT_EQ(post_and_wait("garbage").kind, Kind::rate_limited);
+  EXPECT_EQ(post_and_wait("_token=" + token(now()) + "&name=", "192.0.2.9").kind, Kind::resubmit);
+
+  // The database cannot count: 503 (unavailable), never "allow everything".
+  UnavailableRateLimits down;
+  make_intake(limits, std::make_shared<StorePostLimits>(down, pool_, clock_, limits));
+  auto refused = post_and_wait("garbage");
+  EXPECT_EQ(refused.kind, Kind::not_stored);
+  EXPECT_EQ(refused.failure, core::ErrorKind::unavailable);
 }
 
 }  // namespace

@@ -10,7 +10,11 @@ namespace {
 
 // Append only, like the SQLite list (engine/sqlite/detail/schema.cpp, which describes the
 // tables). Integers are BIGINT so that every column reads back as a 64-bit integer.
-constexpr std::array<const char*, 9> kMigrations = {
+// Migration 10's tables are UNLOGGED: a request's take or count is a row update on the
+// request path, and without WAL its commit waits for no flush (nor does it reach a
+// standby); a crash of the database empties them, which starts every budget afresh, as a
+// restarted node's memory would.
+constexpr std::array<const char*, 10> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -260,6 +264,19 @@ CREATE TABLE api_keys (
   created_by   TEXT NOT NULL,
   revoked_at   BIGINT,
   last_used_at BIGINT
+);
+)sql",
+    R"sql(
+CREATE UNLOGGED TABLE rate_buckets (
+  key TEXT PRIMARY KEY NOT NULL,
+  tat BIGINT NOT NULL
+);
+
+CREATE UNLOGGED TABLE rate_events (
+  key          TEXT PRIMARY KEY NOT NULL,
+  window_start BIGINT NOT NULL,
+  count        BIGINT NOT NULL CHECK (count >= 1),
+  previous     BIGINT NOT NULL CHECK (previous >= 0)
 );
 )sql",
 };

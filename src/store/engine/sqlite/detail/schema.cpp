@@ -71,7 +71,16 @@ namespace {
 //   api_keys      `sealpost apikey add`: public id, the SHA-256 of the key (never the key),
 //                 scopes (JSON array of strings), who added it and when, when revoked,
 //                 when last used (updated at most once a minute per key and node)
-constexpr std::array<const char*, 9> kMigrations = {
+// Migration 10 (budgets shared by the nodes, issue 7; the floor stays 4: an older binary
+// ignores them and keeps its budgets in memory). Keys are hashes, never an address. A
+// single SQLite node keeps its budgets in memory and leaves these empty; they exist so
+// that the queries are the same on both engines (PostgreSQL makes them UNLOGGED).
+//   rate_buckets  form-post rate limits as GCRA: per key the theoretical arrival time of
+//                 the next request (tat, microseconds since the epoch); a row whose tat
+//                 is past is a full bucket and is pruned
+//   rate_events   the counts behind automatic blocks: per key the count in the current
+//                 fixed window (window_start, seconds) and in the one before (previous)
+constexpr std::array<const char*, 10> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -322,6 +331,19 @@ CREATE TABLE api_keys (
   revoked_at   INTEGER,
   last_used_at INTEGER
 ) STRICT;
+)sql",
+    R"sql(
+CREATE TABLE rate_buckets (
+  key TEXT PRIMARY KEY NOT NULL,
+  tat INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE rate_events (
+  key          TEXT PRIMARY KEY NOT NULL,
+  window_start INTEGER NOT NULL,
+  count        INTEGER NOT NULL CHECK (count >= 1),
+  previous     INTEGER NOT NULL CHECK (previous >= 0)
+) STRICT, WITHOUT ROWID;
 )sql",
 };
 
