@@ -14,6 +14,7 @@
 #include "auth/session_token.hpp"
 #include "core/log.hpp"
 #include "portal/detail/shared.hpp"
+#include "portal/failure_counts.hpp"
 
 namespace portal {
 
@@ -119,40 +120,6 @@ Shared::AttemptGuard::~AttemptGuard() {
 }
 
 namespace {
-
-// The lockout's shared counts in the store (FailureStore). A database error is logged and
-// answered with nullopt: the lockout then goes by this node's counts alone, for as long as
-// the database is away (sign-in needs the database anyway, so that is short).
-class StoreFailureCounts final : public auth::SharedFailureCounts {
- public:
-  explicit StoreFailureCounts(store::FailureStore& failures) : failures_(failures) {}
-  std::optional<Count> add_blocking(const std::string& key, core::TimePoint now,
-                                    core::TimePoint forget_before) override {
-    auto count = failures_.add_failure_blocking(key, core::unix_seconds(now),
-                                                core::unix_seconds(forget_before));
-    if (!count) return failed(count.error());
-    return to_count(*count);
-  }
-  std::optional<Count> get_blocking(const std::string& key) override {
-    auto count = failures_.failure_count_blocking(key);
-    if (!count) return failed(count.error());
-    if (!*count) return std::nullopt;
-    return to_count(**count);
-  }
-  void clear_blocking(const std::string& key) override {
-    if (auto s = failures_.clear_failures_blocking(key); !s) failed(s.error());
-  }
-
- private:
-  static std::optional<Count> failed(const core::Error& error) {
-    spdlog::error("event=lockout_shared_failed detail={}", core::log_safe(error.detail()));
-    return std::nullopt;
-  }
-  static Count to_count(const store::FailureCount& c) {
-    return Count{c.failures, core::TimePoint(std::chrono::seconds(c.last_failure))};
-  }
-  store::FailureStore& failures_;
-};
 
 std::unique_ptr<auth::SharedFailureCounts> shared_failures_of(store::Store& store) {
   if (store.engine_name() != "postgresql") return nullptr;

@@ -46,15 +46,15 @@ TEST_F(BudgetsTest, SqliteKeepsEveryBudgetInMemory) {
 }
 
 TEST_F(BudgetsTest, ApiLockoutCountsAreSharedAndApartFromThePortals) {
-  StoreFailureCounts node_a(store_->failures(), "api ");
-  StoreFailureCounts node_b(store_->failures(), "api ");
-  StoreFailureCounts portal(store_->failures(), "");
+  portal::StoreFailureCounts node_a(store_->failures(), "api ");
+  portal::StoreFailureCounts node_b(store_->failures(), "api ");
+  portal::StoreFailureCounts portal_counts(store_->failures(), "");
   auth::LockoutPolicy policy;
   policy.account_free_failures = 2;
   policy.address_free_failures = 2;
   auth::Lockout a(clock_, policy, &node_a);
   auth::Lockout b(clock_, policy, &node_b);
-  auth::Lockout p(clock_, policy, &portal);
+  auth::Lockout p(clock_, policy, &portal_counts);
   // Alternating: each lockout records 2 of the 4 failures, within its own free budget.
   for (int i = 0; i < 4; ++i) (i % 2 == 0 ? a : b).record_failure("api 192.0.2.1", "192.0.2.1");
   EXPECT_TRUE(a.delay("api 192.0.2.1", "192.0.2.1").has_value());
