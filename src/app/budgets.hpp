@@ -6,7 +6,7 @@
 // times — the form-post rate limits and the counts behind automatic blocks
 // (store::RateLimitStore), and the HTTP API's authentication lockout (store::FailureStore
 // through portal::StoreFailureCounts, under the prefix "api ", beside the portal's sign-in
-// lockout).
+// lockout), and the portal's per-address budget of credential checks.
 
 #include <memory>
 
@@ -18,6 +18,7 @@
 #include "intake/limits.hpp"
 #include "intake/post_limits.hpp"
 #include "portal/failure_counts.hpp"
+#include "store/shared_budget.hpp"
 #include "store/store.hpp"
 
 namespace app {
@@ -27,6 +28,9 @@ struct Budgets {
   std::shared_ptr<AbuseCounter> abuse;
   // nullptr: the API's lockout counts in this node's memory only.
   std::unique_ptr<auth::SharedFailureCounts> api_failures;
+  // nullptr: the portal's credential checks are counted in this node's memory only (the
+  // portal's routes always count them there first).
+  std::unique_ptr<store::SharedBudget> credential_checks;
   bool shared = false;  // in the database
 };
 

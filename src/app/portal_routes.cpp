@@ -7,6 +7,8 @@
 
 #include <ctime>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "auth/lockout.hpp"
 #include "core/log.hpp"
@@ -89,6 +91,26 @@ http::Response page_response(std::string_view name) {
   return r;
 }
 
+// What a client whose credential checks are over budget is told to wait.
+constexpr std::chrono::seconds kCredentialWait{2};
+
+// The budget all nodes share: over it, the same answer as this node's own; the database
+// unable to answer, 503 (fail closed: the check itself needs the database too).
+// Returns the refusal, nullopt when the check may run.
+std::optional<portal::Reply> refused_by_shared_budget(store::SharedBudget& budget,
+                                                      const std::string& address) {
+  auto allowed = budget.take_blocking(address);
+  if (!allowed) {
+    spdlog::error("event=rate_limit_failed detail={}", core::log_safe(allowed.error().detail()));
+    auto reply = portal::error_reply(portal::Status::failed,
+                                     "The server cannot check this now. Please try again.");
+    reply.failure = core::ErrorKind::unavailable;
+    return reply;
+  }
+  if (!*allowed) return portal::delayed(kCredentialWait);
+  return std::nullopt;
+}
+
 }  // namespace
 
 http::Response to_response(portal::Reply reply) {
@@ -105,37 +127,41 @@ http::Response to_response(portal::Reply reply) {
 }
 
 void register_portal_routes(http::Router& router, portal::Portal& portal, core::BlockingPool& pool,
-                            const core::Clock& clock) {
+                            const core::Clock& clock, store::SharedBudget* shared_checks) {
   auto credential_attempts = std::make_shared<core::RateLimiter>(
       clock, portal::kCredentialChecksPerMinute, portal::kCredentialChecksBurst);
   for (const auto& route : portal.routes()) {
     const auto verb = route.method == portal::Method::get ? bhttp::verb::get : bhttp::verb::post;
     router.add(
         verb, route.pattern,
-        [&portal, &pool, route, credential_attempts](
+        [&portal, &pool, route, credential_attempts, shared_checks](
             http::Request&& req, http::RequestContext&& ctx, http::Responder responder) {
-          if (route.credential_check &&
-              !credential_attempts->allow(auth::address_key(ctx.remote_address))) {
-            return responder.send(to_response(portal::delayed(std::chrono::seconds(2))));
+          const std::string address = auth::address_key(ctx.remote_address);
+          if (route.credential_check && !credential_attempts->allow(address)) {
+            return responder.send(to_response(portal::delayed(kCredentialWait)));
           }
           auto request = std::make_shared<http::Request>(std::move(req));
           auto input =
               std::make_shared<portal::Request>(to_portal_request(*request, std::move(ctx)));
-          bool queued = pool.post([&portal, route, request, input, responder] {
-            portal::Reply reply;
-            try {
-              reply = portal.handle_blocking(route, *input);
-            } catch (const std::exception& e) {
-              spdlog::error("event=portal_exception request_id={} detail={}", input->request_id,
-                            core::log_safe(e.what()));
-              reply = portal::error_reply(portal::Status::failed,
-                                          "Something went wrong on the server.");
-              reply.failure = core::ErrorKind::internal;
-            }
-            // The body may hold a password or a key: wipe it before the buffer is freed.
-            core::secure_wipe(request->body().data(), request->body().size());
-            responder.send(to_response(std::move(reply)));
-          });
+          const bool shared = route.credential_check && shared_checks != nullptr;
+          bool queued = pool.post(
+              [&portal, route, request, input, responder, shared_checks, shared, address] {
+                portal::Reply reply;
+                try {
+                  auto refusal =
+                      shared ? refused_by_shared_budget(*shared_checks, address) : std::nullopt;
+                  reply = refusal ? std::move(*refusal) : portal.handle_blocking(route, *input);
+                } catch (const std::exception& e) {
+                  spdlog::error("event=portal_exception request_id={} detail={}", input->request_id,
+                                core::log_safe(e.what()));
+                  reply = portal::error_reply(portal::Status::failed,
+                                              "Something went wrong on the server.");
+                  reply.failure = core::ErrorKind::internal;
+                }
+                // The body may hold a password or a key: wipe it before the buffer is freed.
+                core::secure_wipe(request->body().data(), request->body().size());
+                responder.send(to_response(std::move(reply)));
+              });
           if (!queued) {
             auto busy = portal::error_reply(portal::Status::failed,
                                             "The server is busy. Please try again.");

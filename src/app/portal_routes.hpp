@@ -7,12 +7,16 @@
 #include "core/clock.hpp"
 #include "http/router.hpp"
 #include "portal/portal.hpp"
+#include "store/shared_budget.hpp"
 
 namespace app {
 
-// `portal`, `pool` and `clock` must outlive the router's use.
+// Credential checks (sign-in, enrolment links) are rate limited per client address: by this
+// node's memory on the event loop first, then, with `shared_checks` (several nodes on one
+// PostgreSQL), by the budget all nodes share, on the blocking pool before the check runs.
+// `portal`, `pool`, `clock` and `shared_checks` must outlive the router's use.
 void register_portal_routes(http::Router& router, portal::Portal& portal, core::BlockingPool& pool,
-                            const core::Clock& clock);
+                            const core::Clock& clock, store::SharedBudget* shared_checks = nullptr);
 
 // The HTTP response for a portal outcome (status, headers, body).
 http::Response to_response(portal::Reply reply);

@@ -469,7 +469,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   register_form_routes(
       router, forms, pool, rng, config->file_drop_dir,
       [&metrics](intake::PostOutcome::Kind kind) { metrics.observe_submission(kind); }, on_stored);
-  register_portal_routes(router, portal, pool, clock);
+  register_portal_routes(router, portal, pool, clock, budgets.credential_checks.get());
   register_api_routes(router, messages_api, pool);
 
   net::io_context io(static_cast<int>(io_threads));

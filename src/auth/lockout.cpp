@@ -186,8 +186,15 @@ Lockout::FailureResult Lockout::record_failure(std::string_view account, std::st
   }
   if (shared_ != nullptr) {
     const core::TimePoint forget_before = now - policy_.forget_after;
-    shared_->add_blocking(hash_token(account_k), now, forget_before);
-    shared_->add_blocking(hash_token(address_k), now, forget_before);
+    const auto account = shared_->add_blocking(hash_token(account_k), now, forget_before);
+    const auto address = shared_->add_blocking(hash_token(address_k), now, forget_before);
+    // The shared counts see the burst however it is spread over the nodes, and each add is
+    // atomic, so exactly one node sees a count reach the threshold: that node alerts. This
+    // node's own view answers only when the database does not.
+    if (account && address) {
+      alert = account->failures == policy_.account_alert_failures ||
+              address->failures == policy_.address_alert_failures;
+    }
   }
   return FailureResult{alert};
 }

@@ -37,7 +37,9 @@ struct LockoutPolicy {
   // A key with no failure for this long is forgotten, with its count.
   std::chrono::seconds forget_after{60 * 60};
   // An alert (for the audit trail / the operator) when this many failures happen within
-  // alert_window; once per burst, a burst ending after alert_window without failures.
+  // alert_window; once per burst, a burst ending after alert_window without failures. With
+  // shared counts, when the shared count reaches this many: once per count, which starts
+  // again after forget_after without failures (or, for an account, a correct sign-in).
   int account_alert_failures = 10;
   int address_alert_failures = 30;
   std::chrono::seconds alert_window{15 * 60};

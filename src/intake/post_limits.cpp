@@ -11,17 +11,7 @@
 
 namespace intake {
 
-namespace {
-
-std::int64_t unix_micros(core::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-// The shared buckets' keys: what they limit, then the key (the store keeps a hash of it).
-std::string address_bucket(const std::string& address_key) { return "post ip " + address_key; }
-std::string form_bucket(const std::string& form_id) { return "post form " + form_id; }
-
-}  // namespace
+namespace {}  // namespace
 
 std::string rate_limit_key(const std::string& remote) {
   boost::system::error_code ec;
@@ -58,23 +48,14 @@ void MemoryPostLimits::take(const std::string& address_key, const std::string& f
 
 // --- StorePostLimits ----------------------------------------------------------------------
 
-StorePostLimits::Bucket StorePostLimits::bucket(double per_minute, double burst) {
-  // The settings' bounds (app/config.cpp) keep per_minute within [1, 10^7], so the interval
-  // is at least 6 microseconds; a burst below one request would refuse everything.
-  const auto interval = std::max<std::int64_t>(1, std::llround(60e6 / std::max(per_minute, 1e-6)));
-  const auto tolerance =
-      std::max(interval, static_cast<std::int64_t>(std::llround(std::max(burst, 1.0) * interval)));
-  return Bucket{interval, tolerance};
-}
-
+// The shared buckets' keys start with what they limit (the store keeps a hash of the key).
 StorePostLimits::StorePostLimits(store::RateLimitStore& store, core::BlockingPool& pool,
                                  const core::Clock& clock, const Limits& limits)
-    : store_(store),
+    : per_ip_shared_(store, clock, "post ip ", limits.per_ip_per_minute, limits.per_ip_burst),
+      per_form_shared_(store, clock, "post form ", limits.per_form_per_minute,
+                       limits.per_form_burst),
       pool_(pool),
-      clock_(clock),
-      local_(clock, limits),
-      per_ip_(bucket(limits.per_ip_per_minute, limits.per_ip_burst)),
-      per_form_(bucket(limits.per_form_per_minute, limits.per_form_burst)) {}
+      local_(clock, limits) {}
 
 void StorePostLimits::take(const std::string& address_key, const std::string& form_id, Done done) {
   // This node's own buckets hold the whole budget and see only this node's share of the
@@ -92,33 +73,17 @@ void StorePostLimits::take(const std::string& address_key, const std::string& fo
 
 PostLimits::Verdict StorePostLimits::take_shared_blocking(const std::string& address_key,
                                                           const std::string& form_id) {
-  const std::int64_t now = unix_micros(clock_.now());
-  maybe_prune_blocking(now);
   auto failed = [](const core::Error& error) {
     spdlog::error("event=rate_limit_failed detail={}", core::log_safe(error.detail()));
     return Verdict::unavailable;
   };
-  auto ip =
-      store_.take_blocking(address_bucket(address_key), now, per_ip_.interval, per_ip_.tolerance);
+  auto ip = per_ip_shared_.take_blocking(address_key);
   if (!ip) return failed(ip.error());
   if (!*ip) return Verdict::per_ip;
-  auto form =
-      store_.take_blocking(form_bucket(form_id), now, per_form_.interval, per_form_.tolerance);
+  auto form = per_form_shared_.take_blocking(form_id);
   if (!form) return failed(form.error());
   if (!*form) return Verdict::per_form;
   return Verdict::allowed;
-}
-
-void StorePostLimits::maybe_prune_blocking(std::int64_t now_us) {
-  const std::int64_t now = now_us / 1'000'000;
-  auto last = last_prune_.load();
-  if (now - last < kPruneEverySeconds || !last_prune_.compare_exchange_strong(last, now)) return;
-  // A bucket whose tat has passed is full: deleting it changes no answer. A failure only
-  // leaves rows for the next prune.
-  if (auto pruned = store_.prune_buckets_blocking(now_us); !pruned) {
-    spdlog::warn("event=rate_limit_prune_failed detail={}",
-                 core::log_safe(pruned.error().detail()));
-  }
 }
 
 }  // namespace intake

@@ -9,7 +9,6 @@
 //     first: a flood from one address is refused without a database round trip.
 // Trust: untrusted network input (the client address and the form id of the URL are keys).
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "intake/limits.hpp"
+#include "store/shared_budget.hpp"
 #include "store/store.hpp"
 
 namespace intake {
@@ -72,24 +72,11 @@ class StorePostLimits final : public PostLimits,
   // The shared part alone (blocks on the database).
   Verdict take_shared_blocking(const std::string& address_key, const std::string& form_id);
 
-  // Buckets full again are deleted at most this often per node, on the path of a take.
-  static constexpr std::int64_t kPruneEverySeconds = 60;
-
  private:
-  struct Bucket {
-    std::int64_t interval;   // microseconds per request (1 / rate)
-    std::int64_t tolerance;  // burst x interval
-  };
-  static Bucket bucket(double per_minute, double burst);
-  void maybe_prune_blocking(std::int64_t now_us);
-
-  store::RateLimitStore& store_;
+  store::SharedBudget per_ip_shared_;
+  store::SharedBudget per_form_shared_;
   core::BlockingPool& pool_;
-  const core::Clock& clock_;
   MemoryPostLimits local_;
-  const Bucket per_ip_;
-  const Bucket per_form_;
-  std::atomic<std::int64_t> last_prune_{0};
 };
 
 }  // namespace intake

@@ -24,13 +24,18 @@ from harness import (PostgresDatabase, Sealpost, read_response, sanitizer_report
 # Deadlines for what must happen "within about a second": generous, so a loaded machine
 # never fails the test; nothing asserts how fast it was.
 DEADLINE = 20
+# The portal's credential checks per client address (portal/limits.hpp): a burst of 20,
+# refilled at 30 a minute.
+CREDENTIAL_BURST = 20
+CREDENTIAL_REFILL_PER_SECOND = 0.5
 # [rate_limit] per_ip_burst and [abuse] auto_block_events of both nodes. The refill is one
 # post a minute, so a test that takes seconds sees (almost) none of it.
 BURST = 20
 EVENTS = 20
 
 
-def request_from(node, source, method, path, body=None, headers=None):
+def request_from(node, source, method, path, body=None, headers=None,
+                 content_type="application/x-www-form-urlencoded"):
     """One request over its own TLS connection from the local address `source`."""
     with node.tls_socket(source=source) as s:
         head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
@@ -39,8 +44,7 @@ def request_from(node, source, method, path, body=None, headers=None):
         data = b""
         if body is not None:
             data = body.encode()
-            head += ("Content-Type: application/x-www-form-urlencoded\r\n"
-                     f"Content-Length: {len(data)}\r\n")
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(data)}\r\n"
         s.sendall((head + "\r\n").encode() + data)
         status, _, payload = read_response(s)
         return status, payload
@@ -186,6 +190,36 @@ class SharedBudgetsTest(unittest.TestCase):
         self.assertEqual(self.db.query("SELECT count(*) > 0 FROM auth_failures "
                                        "WHERE key LIKE 'api %'").strip(), "t")
         self.assertNotIn("127.0.0", self.db.query("SELECT key FROM auth_failures"))
+
+    def test_portal_credential_checks_on_two_nodes_spend_one_budget(self):
+        source = "127.0.0.16"
+        # A sign-in without an e-mail address or password: refused at once (401), before the
+        # lockout counts anything, so only the credential budget can answer 429 here.
+        statuses = []
+        started = time.time()
+        for i in range(2 * CREDENTIAL_BURST):
+            status, _ = self.sign_in_from(self.node(i), source)
+            statuses.append(status)
+            if status == 429:
+                break
+        elapsed = time.time() - started
+        self.assertIn(429, statuses, statuses)
+        accepted = statuses.index(429)
+        self.assertEqual(statuses[:accepted], [401] * accepted, statuses)
+        # One budget and its refill over the time taken; each node's own budget would have
+        # let all 2 x 20 through.
+        self.assertGreaterEqual(accepted, CREDENTIAL_BURST, statuses)
+        self.assertLessEqual(accepted, CREDENTIAL_BURST
+                             + math.ceil(elapsed * CREDENTIAL_REFILL_PER_SECOND), (statuses, elapsed))
+        self.assertLess(accepted, 2 * CREDENTIAL_BURST, statuses)
+        # Another address has its own budget.
+        self.assertEqual(self.sign_in_from(self.node(accepted), "127.0.0.17")[0], 401)
+
+    @staticmethod
+    def sign_in_from(node, source):
+        return request_from(node, source, "POST", "/portal/api/sign-in", "{}",
+                            headers={"Origin": f"https://localhost:{node.https_port}"},
+                            content_type="application/json")
 
 
 if __name__ == "__main__":

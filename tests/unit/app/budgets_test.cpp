@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <vector>
 
 namespace app {
 namespace {
@@ -43,6 +44,24 @@ TEST_F(BudgetsTest, SqliteKeepsEveryBudgetInMemory) {
   EXPECT_NE(dynamic_cast<intake::MemoryPostLimits*>(budgets.posts.get()), nullptr);
   EXPECT_NE(dynamic_cast<MemoryAbuseCounter*>(budgets.abuse.get()), nullptr);
   EXPECT_EQ(budgets.api_failures, nullptr);
+  EXPECT_EQ(budgets.credential_checks, nullptr);
+}
+
+TEST_F(BudgetsTest, SharedBudgetsOfTwoNodesSpendOneBucketPerPrefixAndKey) {
+  // Two nodes' budgets of credential checks on one database: a burst of 3 in all.
+  store::SharedBudget a(store_->rate_limits(), clock_, "portal credential ", 1, 3);
+  store::SharedBudget b(store_->rate_limits(), clock_, "portal credential ", 1, 3);
+  store::SharedBudget posts(store_->rate_limits(), clock_, "post ip ", 1, 3);
+  std::vector<bool> taken;
+  for (int i = 0; i < 5; ++i) taken.push_back(*(i % 2 == 0 ? a : b).take_blocking("192.0.2.1"));
+  EXPECT_EQ(taken, (std::vector<bool>{true, true, true, false, false}));
+  // Another key and another prefix have budgets of their own.
+  EXPECT_TRUE(*a.take_blocking("192.0.2.2"));
+  EXPECT_TRUE(*posts.take_blocking("192.0.2.1"));
+  // One request's worth refills in a minute.
+  clock_.advance(std::chrono::seconds(61));
+  EXPECT_TRUE(*b.take_blocking("192.0.2.1"));
+  EXPECT_FALSE(*a.take_blocking("192.0.2.1"));
 }
 
 TEST_F(BudgetsTest, ApiLockoutCountsAreSharedAndApartFromThePortals) {

@@ -317,6 +317,32 @@ TEST(LockoutShared, TwoNodesSpendOneBudget) {
   EXPECT_FALSE(b.delay(kAlice, kHome));
 }
 
+TEST(LockoutShared, ABurstSpreadOverTwoNodesAlertsOnceOnTheNodeThatReachesTheThreshold) {
+  core::FakeClock clock;
+  FakeShared shared;
+  Lockout a(clock, LockoutPolicy{}, &shared);
+  Lockout b(clock, LockoutPolicy{}, &shared);
+  // Ten failures on one account, alternating: each node sees five, below its own threshold
+  // of ten; the shared count reaches ten on the tenth, whichever node has it.
+  std::vector<bool> alerts;
+  for (int i = 0; i < 12; ++i) {
+    auto& node = i % 2 == 0 ? a : b;
+    alerts.push_back(node.record_failure(kAlice, "192.0.2." + std::to_string(i)).alert);
+  }
+  std::vector<bool> want(12, false);
+  want[9] = true;
+  EXPECT_EQ(alerts, want);
+}
+
+TEST(LockoutShared, WithoutTheDatabaseANodeAlertsOnItsOwnCounts) {
+  core::FakeClock clock;
+  FakeShared shared;
+  shared.down = true;
+  Lockout a(clock, LockoutPolicy{}, &shared);
+  for (int i = 1; i <= 9; ++i) EXPECT_FALSE(a.record_failure(kAlice, kHome).alert) << i;
+  EXPECT_TRUE(a.record_failure(kAlice, kHome).alert);
+}
+
 TEST(LockoutShared, FallsBackToItsOwnCountsWhenTheDatabaseIsAway) {
   core::FakeClock clock;
   FakeShared shared;
