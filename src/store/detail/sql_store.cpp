@@ -5,52 +5,31 @@
 
 namespace store::detail {
 
-SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOptions& options)
+SqlStoreEngine::SqlStoreEngine(std::unique_ptr<engine::Connector> connector,
+                               const StoreOptions& options)
     : db_(std::move(connector), options.pool_size),
-      writer_(db_, GroupCommit::Options{options.max_batch, options.max_pending}),
-      submissions_(db_, &writer_),
-      forms_(db_),
-      accounts_(db_),
-      audit_(db_),
-      cluster_(db_),
-      blocks_(db_),
-      failures_(db_),
-      rate_limits_(db_),
-      mail_(db_),
-      api_keys_(db_) {}
+      writer_(db_, GroupCommit::Options{options.max_batch, options.max_pending}) {}
+
+SqlStore::SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOptions& options)
+    : SqlStoreEngine(std::move(connector), options), AggregateStore(db_, &writer_) {}
 
 SqlStore::~SqlStore() { close(); }
 
 namespace {
 
 // The store as seen from inside a unit of work: every aggregate runs its statements on the
-// unit's connection, in its transaction.
-class TxStore final : public Store {
+// unit's connection, in its transaction (the transaction wrapper is a base, so it exists
+// before the aggregates that use it).
+struct InTransactionHolder {
+  explicit InTransactionHolder(engine::Connection& conn) : tx_(conn) {}
+  engine::InTransaction tx_;
+};
+
+class TxStore final : private InTransactionHolder, public AggregateStore {
  public:
   TxStore(engine::Connection& conn, const SqlStore& outer)
-      : tx_(conn),
-        outer_(outer),
-        submissions_(tx_, nullptr),
-        forms_(tx_),
-        accounts_(tx_),
-        audit_(tx_),
-        cluster_(tx_),
-        blocks_(tx_),
-        failures_(tx_),
-        rate_limits_(tx_),
-        mail_(tx_),
-        api_keys_(tx_) {}
+      : InTransactionHolder(conn), AggregateStore(tx_, nullptr), outer_(outer) {}
 
-  SubmissionStore& submissions() override { return submissions_; }
-  FormStore& forms() override { return forms_; }
-  AccountStore& accounts() override { return accounts_; }
-  AuditStore& audit() override { return audit_; }
-  ClusterStore& cluster() override { return cluster_; }
-  BlockStore& blocks() override { return blocks_; }
-  FailureStore& failures() override { return failures_; }
-  RateLimitStore& rate_limits() override { return rate_limits_; }
-  MailStore& mail() override { return mail_; }
-  ApiKeyStore& api_keys() override { return api_keys_; }
   std::string_view engine_name() const override { return outer_.engine_name(); }
   std::string describe() const override { return outer_.describe(); }
   void close() override {}
@@ -61,18 +40,7 @@ class TxStore final : public Store {
   }
 
  private:
-  engine::InTransaction tx_;
   const SqlStore& outer_;
-  SqlSubmissions submissions_;
-  SqlForms forms_;
-  SqlAccounts accounts_;
-  SqlAudit audit_;
-  SqlCluster cluster_;
-  SqlBlocks blocks_;
-  SqlFailures failures_;
-  SqlRateLimits rate_limits_;
-  SqlMail mail_;
-  SqlApiKeys api_keys_;
 };
 
 }  // namespace

@@ -228,21 +228,65 @@ class SqlApiKeys final : public ApiKeyStore {
 };
 
 // The Store of either engine.
-class SqlStore final : public Store {
+// Every aggregate, over one executor: the pool (SqlStore) or a unit of work's connection
+// (TxStore). A new aggregate is one member here, one line in the constructor, one accessor
+// in AggregateStore.
+struct Aggregates {
+  Aggregates(engine::Executor& db, GroupCommit* writer)
+      : submissions(db, writer),
+        forms(db),
+        accounts(db),
+        audit(db),
+        cluster(db),
+        blocks(db),
+        failures(db),
+        rate_limits(db),
+        mail(db),
+        api_keys(db) {}
+  SqlSubmissions submissions;
+  SqlForms forms;
+  SqlAccounts accounts;
+  SqlAudit audit;
+  SqlCluster cluster;
+  SqlBlocks blocks;
+  SqlFailures failures;
+  SqlRateLimits rate_limits;
+  SqlMail mail;
+  SqlApiKeys api_keys;
+};
+
+// A Store whose aggregates are Aggregates: the accessors, once for both stores.
+class AggregateStore : public Store {
+ public:
+  AggregateStore(engine::Executor& db, GroupCommit* writer) : a_(db, writer) {}
+  SubmissionStore& submissions() final { return a_.submissions; }
+  FormStore& forms() final { return a_.forms; }
+  AccountStore& accounts() final { return a_.accounts; }
+  AuditStore& audit() final { return a_.audit; }
+  ClusterStore& cluster() final { return a_.cluster; }
+  BlockStore& blocks() final { return a_.blocks; }
+  FailureStore& failures() final { return a_.failures; }
+  RateLimitStore& rate_limits() final { return a_.rate_limits; }
+  MailStore& mail() final { return a_.mail; }
+  ApiKeyStore& api_keys() final { return a_.api_keys; }
+
+ private:
+  Aggregates a_;
+};
+
+// The database and its group commit: a base of SqlStore listed before AggregateStore, so both
+// exist before the aggregates are built on them.
+struct SqlStoreEngine {
+  SqlStoreEngine(std::unique_ptr<engine::Connector> connector, const StoreOptions& options);
+  engine::Database db_;
+  GroupCommit writer_;
+};
+
+class SqlStore final : private SqlStoreEngine, public AggregateStore {
  public:
   SqlStore(std::unique_ptr<engine::Connector> connector, const StoreOptions& options);
   ~SqlStore() override;
 
-  SubmissionStore& submissions() override { return submissions_; }
-  FormStore& forms() override { return forms_; }
-  AccountStore& accounts() override { return accounts_; }
-  AuditStore& audit() override { return audit_; }
-  ClusterStore& cluster() override { return cluster_; }
-  BlockStore& blocks() override { return blocks_; }
-  FailureStore& failures() override { return failures_; }
-  RateLimitStore& rate_limits() override { return rate_limits_; }
-  MailStore& mail() override { return mail_; }
-  ApiKeyStore& api_keys() override { return api_keys_; }
   std::string_view engine_name() const override { return engine::dialect_name(db_.dialect()); }
   std::string describe() const override { return db_.describe(); }
   void close() override { writer_.close(); }
@@ -255,20 +299,6 @@ class SqlStore final : public Store {
 
   engine::Database& database() { return db_; }
   GroupCommit& writer() { return writer_; }
-
- private:
-  engine::Database db_;
-  GroupCommit writer_;
-  SqlSubmissions submissions_;
-  SqlForms forms_;
-  SqlAccounts accounts_;
-  SqlAudit audit_;
-  SqlCluster cluster_;
-  SqlBlocks blocks_;
-  SqlFailures failures_;
-  SqlRateLimits rate_limits_;
-  SqlMail mail_;
-  SqlApiKeys api_keys_;
 };
 
 // Opens the engine the options name and returns the concrete store (tests use its hooks).
