@@ -322,6 +322,11 @@ class MailStore {
   virtual core::Result<bool> record_attempt_blocking(const std::string& owner,
                                                      const MailAttempt& attempt,
                                                      std::int64_t next_attempt_at) = 0;
+  // Erases the sealed body of message `id` when every recipient is final (delivered,
+  // bounced, dropped): what no longer has to be sent is no longer kept, so the database and
+  // secrets/queue.key together read only what is still on its way. The envelope, the
+  // recipients and every attempt stay. True when it erased the body now.
+  virtual core::Result<bool> erase_body_if_final_blocking(const std::string& id) = 0;
   // Releases every lease `owner` holds (a clean stop); how many.
   virtual core::Result<std::size_t> release_leases_blocking(const std::string& owner) = 0;
   // The message (with its sealed body when `with_body`), or nullopt.

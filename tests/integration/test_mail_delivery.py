@@ -214,6 +214,10 @@ required = true
                              input=data, capture_output=True, check=True).stdout
         self.assertEqual(out.strip(), b"2", "both DKIM signatures (ed25519, rsa) verify")
 
+    def body_bytes(self, mid):
+        """The size of the message's sealed body in the queue (0 once erased)."""
+        return self.sp.sql("SELECT length(body) FROM mail_messages WHERE id = ?", mid)[0][0]
+
     # -- cases --------------------------------------------------------------------------
 
     def test_verify_delivers_over_verified_tls_signed_and_intact(self):
@@ -230,6 +234,8 @@ required = true
         self.assertIn(MARKER.encode(), data)
         self.assertIn(b"\r\n.a line with a leading dot", data)  # un-stuffed by the receiver
         self.assert_dkim_verifies(data)
+        # Delivered to its one recipient: the queue keeps no body any more.
+        self.assertEqual(self.body_bytes(mid), 0)
 
     def test_dane_raises_opportunistic_to_verified_by_tlsa(self):
         mid = self.send(f"patient@dane.{ZONE}", "opportunistic")
@@ -255,6 +261,11 @@ required = true
         self.assertFalse(got[0]["tls"])
         # The deferred one waits for its next attempt (retry_first_seconds = 600).
         self.assertRegex(self.show(ids["verify"]), r"deferred, next attempt \d{4}-")
+        # What may still be sent keeps its sealed body; what is final does not.
+        self.assertGreater(self.body_bytes(ids["verify"]), 0)
+        self.assertGreater(self.body_bytes(ids["forced"]), 0)
+        self.assertEqual(self.body_bytes(ids["exclusive"]), 0)
+        self.assertEqual(self.body_bytes(clear_ok), 0)
 
     def test_bogus_dnssec_defers_and_never_sends(self):
         mid = self.send(f"patient@bogus-mx.{ZONE}", "opportunistic")
@@ -342,6 +353,8 @@ required = true
         self.assertEqual(per_recipient["Remote-MTA"], f"dns; mxreject.{ZONE}")
         self.assertIn("550 5.1.1 no such user here", per_recipient["Diagnostic-Code"])
         self.assertNotIn(MARKER, data.decode(errors="replace"))  # never the body
+        # The notice took the original's header before its body was erased.
+        self.assertEqual(self.body_bytes(mid), 0)
 
     def test_a_bounce_is_never_bounced(self):
         # The sender's own mailbox refuses too: the notice bounces, and nothing answers it.

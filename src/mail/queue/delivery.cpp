@@ -840,8 +840,8 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     // notice for the recipients that failed for good. It may run twice (its batch failed,
     // then alone), so it starts from nothing each time.
     std::vector<int> lost;
-    RecordBody body = [this, &rows, &lost, used_tls, domain, owner, t, addresses,
-                       sessions](store::Store& tx) -> core::Status {
+    RecordBody body = [this, &rows, &lost, used_tls, domain, owner, t, addresses, sessions,
+                       message_id = g.message_id](store::Store& tx) -> core::Status {
       lost.clear();
       std::vector<FailedRecipient> failed;
       for (const auto& [attempt, next] : rows) {
@@ -870,8 +870,14 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         if (auto seen = tx.mail().note_tls_seen_blocking(domain, t); !seen) return seen;
       }
       if (auto tally = tx.mail().add_tls_sessions_blocking(sessions); !tally) return tally;
-      if (failed.empty()) return core::ok();
-      return queue_bounce(tx, failed);
+      if (!failed.empty()) {
+        if (auto bounce = queue_bounce(tx, failed); !bounce) return bounce;
+      }
+      // The last recipient final (the bounce notice has its copy of the header): the body
+      // is no longer needed, and no longer kept.
+      auto erased = tx.mail().erase_body_if_final_blocking(message_id);
+      if (!erased) return core::Status(core::fail(erased.error()));
+      return core::ok();
     };
     auto stored = co_await record_unit(std::move(body));
     if (stored) {

@@ -97,6 +97,11 @@ constexpr const char* kInsertAttempt =
     "INSERT INTO mail_attempts (message_id, idx, attempt, at, result, code, enhanced, reply, "
     "mx_host, ip, tls_version, tls_cipher, verified, policy, sts_mode, sts_id, tls_failure) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+// An erased body is the empty blob: a sealed body never is (it has a nonce and a tag).
+constexpr const char* kEraseFinalBody =
+    "UPDATE mail_messages SET body = ?2 WHERE id = ?1 AND length(body) > 0 AND NOT EXISTS "
+    "(SELECT 1 FROM mail_recipients WHERE message_id = ?1 "
+    "AND state NOT IN ('delivered', 'bounced', 'dropped'))";
 constexpr const char* kReleaseLeases =
     "UPDATE mail_recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1";
 constexpr const char* kFindMessage =
@@ -323,6 +328,14 @@ core::Result<bool> SqlMail::record_attempt_blocking(const std::string& owner,
         if (!inserted) return core::fail(std::move(inserted).error());
         return true;
       });
+}
+
+core::Result<bool> SqlMail::erase_body_if_final_blocking(const std::string& id) {
+  const std::vector<std::uint8_t> erased;
+  auto r = db_.execute("erase a sent mail body", sql::kEraseFinalBody,
+                       {Param{std::string_view(id)}, Param{std::span<const std::uint8_t>(erased)}});
+  if (!r) return core::fail(std::move(r).error());
+  return *r > 0;
 }
 
 core::Result<std::size_t> SqlMail::release_leases_blocking(const std::string& owner) {

@@ -197,6 +197,7 @@ class SqlMail final : public MailStore {
       std::int64_t lease_until) override;
   core::Result<bool> record_attempt_blocking(const std::string& owner, const MailAttempt& attempt,
                                              std::int64_t next_attempt_at) override;
+  core::Result<bool> erase_body_if_final_blocking(const std::string& id) override;
   core::Result<std::size_t> release_leases_blocking(const std::string& owner) override;
   core::Result<std::optional<MailMessageRecord>> find_message_blocking(const std::string& id,
                                                                        bool with_body) override;

@@ -173,6 +173,36 @@ TEST_F(StoreMail, AnAttemptIsRecordedOnlyUnderTheLease) {
   EXPECT_EQ(history[1].idx, 1);
 }
 
+TEST_F(StoreMail, TheBodyIsErasedOnceEveryRecipientIsFinal) {
+  ASSERT_TRUE(
+      mail().enqueue_blocking(message("m", 100), {"a@x.example", "b@x.example", "c@x.example"}));
+  auto body = [&] { return mail().find_message_blocking("m", true).value()->body; };
+  auto rcpts = mail().claim_due_blocking("node-a", 100, 130, 10).value();
+  ASSERT_EQ(rcpts.size(), 3u);
+  // Queued: kept.
+  EXPECT_FALSE(mail().erase_body_if_final_blocking("m").value());
+  ASSERT_TRUE(
+      mail().record_attempt_blocking("node-a", attempt(rcpts[0], MailState::delivered, 110), 0));
+  ASSERT_TRUE(
+      mail().record_attempt_blocking("node-a", attempt(rcpts[1], MailState::deferred, 111), 400));
+  ASSERT_TRUE(
+      mail().record_attempt_blocking("node-a", attempt(rcpts[2], MailState::bounced, 112), 0));
+  // One recipient deferred: the body is still needed.
+  EXPECT_FALSE(mail().erase_body_if_final_blocking("m").value());
+  EXPECT_EQ(body().size(), 5u);
+  auto again = mail().claim_due_blocking("node-a", 400, 450, 10).value();
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_TRUE(
+      mail().record_attempt_blocking("node-a", attempt(again[0], MailState::dropped, 401), 0));
+  EXPECT_TRUE(mail().erase_body_if_final_blocking("m").value());
+  EXPECT_TRUE(body().empty());
+  // Once only; the envelope, recipients and attempts stay.
+  EXPECT_FALSE(mail().erase_body_if_final_blocking("m").value());
+  EXPECT_EQ(mail().list_recipients_blocking("m").value().size(), 3u);
+  EXPECT_EQ(mail().list_attempts_blocking("m").value().size(), 4u);
+  EXPECT_FALSE(mail().erase_body_if_final_blocking("nope").value());
+}
+
 TEST_F(StoreMail, ClaimingOneMessageTakesItsWaitingRecipientsNotThoseInFlight) {
   ASSERT_TRUE(
       mail().enqueue_blocking(message("m", 100), {"a@x.example", "b@x.example", "c@y.example"}));
