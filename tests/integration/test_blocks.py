@@ -11,40 +11,12 @@ import time
 import unittest
 import urllib.parse
 
-from harness import PostgresDatabase, Sealpost, read_response, set_config
+from harness import PostgresDatabase, Sealpost, request_from, set_config, wait_for_status
 from portal import Portal
 
 # Deadlines for what must happen "within a second": generous, so a loaded machine never
 # fails the test; nothing asserts how fast it was.
 DEADLINE = 20
-
-
-def request_from(node, source, method, path, body=None):
-    """One request over its own TLS connection from the local address `source`."""
-    with node.tls_socket(source=source) as s:
-        head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        data = b""
-        if body is not None:
-            data = body.encode()
-            head += ("Content-Type: application/x-www-form-urlencoded\r\n"
-                     f"Content-Length: {len(data)}\r\n")
-        s.sendall((head + "\r\n").encode() + data)
-        status, _, payload = read_response(s)
-        return status, payload
-
-
-def wait_for_status(nodes, source, want):
-    """Polls GET /f/intake from `source` on every node until each answers `want`."""
-    deadline = time.time() + DEADLINE
-    pending = list(nodes)
-    last = None
-    while pending and time.time() < deadline:
-        last = request_from(pending[0], source, "GET", "/f/intake")[0]
-        if last == want:
-            pending.pop(0)
-        else:
-            time.sleep(0.1)
-    return not pending, last
 
 
 class BlocksTest(unittest.TestCase):
@@ -84,7 +56,7 @@ class BlocksTest(unittest.TestCase):
         added = self.a.cli("block", "add", "--data", self.a.data, source, "--until", "2h",
                            "--reason", "integration test")
         self.assertIn("blocked 127.0.0.5/32 until ", added.stdout)
-        done, last = wait_for_status([self.a, self.b], source, 403)
+        done, last = wait_for_status([self.a, self.b], source, 403, DEADLINE)
         self.assertTrue(done, f"still {last} after {DEADLINE} s")
         status, page = request_from(self.b, source, "GET", "/f/intake")
         self.assertEqual(status, 403)
@@ -99,7 +71,7 @@ class BlocksTest(unittest.TestCase):
 
         removed = self.b.cli("block", "remove", "--data", self.b.data, "127.0.0.5/32")
         self.assertIn("unblocked 127.0.0.5/32", removed.stdout)
-        done, last = wait_for_status([self.a, self.b], source, 200)
+        done, last = wait_for_status([self.a, self.b], source, 200, DEADLINE)
         self.assertTrue(done, f"still {last} after {DEADLINE} s")
         actions = self.audit_actions()
         self.assertIn("block.add network:127.0.0.5/32", actions)
@@ -129,7 +101,7 @@ class BlocksTest(unittest.TestCase):
         self.assertEqual(statuses, [400] * 5)
         # Blocked here at once, on node B within about a second.
         self.assertEqual(request_from(self.a, source, "GET", "/f/intake")[0], 403)
-        done, last = wait_for_status([self.b], source, 403)
+        done, last = wait_for_status([self.b], source, 403, DEADLINE)
         self.assertTrue(done, f"still {last} after {DEADLINE} s")
         self.assertEqual(request_from(self.b, "127.0.0.8", "GET", "/f/intake")[0], 200)
         listed = self.a.cli("block", "list", "--data", self.a.data).stdout
@@ -139,7 +111,7 @@ class BlocksTest(unittest.TestCase):
             self.assertLess(time.time(), deadline, "no block.auto audit entry")
             time.sleep(0.1)
         self.a.cli("block", "remove", "--data", self.a.data, "127.0.0.7/32")
-        done, last = wait_for_status([self.a, self.b], source, 200)
+        done, last = wait_for_status([self.a, self.b], source, 200, DEADLINE)
         self.assertTrue(done, f"still {last} after {DEADLINE} s")
 
     def test_sign_in_failures_on_two_nodes_share_one_budget(self):

@@ -18,8 +18,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (PostgresDatabase, Sealpost, read_response, sanitizer_reports, set_config,
-                     set_config_value, valid_intake)
+from harness import (PostgresDatabase, Sealpost, request_from, sanitizer_reports, set_config,
+                     set_config_value, valid_intake, wait_for_status)
 
 # Deadlines for what must happen "within about a second": generous, so a loaded machine
 # never fails the test; nothing asserts how fast it was.
@@ -34,40 +34,10 @@ BURST = 20
 EVENTS = 20
 
 
-def request_from(node, source, method, path, body=None, headers=None,
-                 content_type="application/x-www-form-urlencoded"):
-    """One request over its own TLS connection from the local address `source`."""
-    with node.tls_socket(source=source) as s:
-        head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        for name, value in (headers or {}).items():
-            head += f"{name}: {value}\r\n"
-        data = b""
-        if body is not None:
-            data = body.encode()
-            head += f"Content-Type: {content_type}\r\nContent-Length: {len(data)}\r\n"
-        s.sendall((head + "\r\n").encode() + data)
-        status, _, payload = read_response(s)
-        return status, payload
-
-
 def token_from(node, source):
     status, page = request_from(node, source, "GET", "/f/intake")
     assert status == 200, status
     return re.search(rb'name="_token" value="([^"]+)"', page).group(1).decode()
-
-
-def wait_for_status(nodes, source, want):
-    """Polls GET /f/intake from `source` on every node until each answers `want`."""
-    deadline = time.time() + DEADLINE
-    pending = list(nodes)
-    last = None
-    while pending and time.time() < deadline:
-        last = request_from(pending[0], source, "GET", "/f/intake")[0]
-        if last == want:
-            pending.pop(0)
-        else:
-            time.sleep(0.1)
-    return not pending, last
 
 
 class SharedBudgetsTest(unittest.TestCase):
@@ -158,7 +128,7 @@ class SharedBudgetsTest(unittest.TestCase):
             self.assertEqual(request_from(node, source, "GET", "/f/intake")[0], 200)
         self.assertEqual(request_from(self.node(EVENTS - 1), source, "POST", "/f/intake",
                                       body)[0], 400)
-        done, last = wait_for_status([self.a, self.b], source, 403)
+        done, last = wait_for_status([self.a, self.b], source, 403, DEADLINE)
         self.assertTrue(done, f"still {last} after {DEADLINE} s")
         self.assertEqual(request_from(self.a, "127.0.0.15", "GET", "/f/intake")[0], 200)
         deadline = time.time() + DEADLINE

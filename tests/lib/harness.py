@@ -552,6 +552,38 @@ def _sealpost_http_raw(self, data, timeout=30):
         return read_response(s)
 
 
+def request_from(node, source, method, path, body=None, headers=None,
+                 content_type="application/x-www-form-urlencoded"):
+    """One request to `node` over its own TLS connection from the local address `source`
+    (127.0.0.x: each test its own client address); returns (status, body)."""
+    with node.tls_socket(source=source) as s:
+        head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        for name, value in (headers or {}).items():
+            head += f"{name}: {value}\r\n"
+        data = b""
+        if body is not None:
+            data = body.encode()
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(data)}\r\n"
+        s.sendall((head + "\r\n").encode() + data)
+        status, _, payload = read_response(s)
+        return status, payload
+
+
+def wait_for_status(nodes, source, want, deadline_seconds):
+    """Polls GET /f/intake from `source` on every node until each answers `want`; returns
+    (all did, the last status seen)."""
+    deadline = time.time() + deadline_seconds
+    pending = list(nodes)
+    last = None
+    while pending and time.time() < deadline:
+        last = request_from(pending[0], source, "GET", "/f/intake")[0]
+        if last == want:
+            pending.pop(0)
+        else:
+            time.sleep(0.1)
+    return not pending, last
+
+
 Sealpost.set_config = _sealpost_set_config
 Sealpost.submission_count = _sealpost_submission_count
 Sealpost.tls_socket = _sealpost_tls_socket
