@@ -5,13 +5,10 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
-#include <cmath>
 
 #include "core/log.hpp"
 
 namespace intake {
-
-namespace {}  // namespace
 
 std::string rate_limit_key(const std::string& remote) {
   boost::system::error_code ec;
