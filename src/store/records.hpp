@@ -281,6 +281,51 @@ struct ApiKeyRecord {
   std::optional<std::int64_t> last_used_at;  // at most a minute stale (see mail::api)
 };
 
+// A webhook endpoint of an integrator (`sealpost webhook add`).
+struct WebhookRecord {
+  std::string id;                           // public: shown by `webhook list`, audited
+  std::string name;                         // the operator's label
+  std::string url;                          // https only, checked by the CLI before it is stored
+  std::vector<std::string> events;          // event types it takes ("submission.received", ...)
+  std::vector<std::uint8_t> sealed_secret;  // the signing secret sealed under queue.key
+  std::int64_t created_at = 0;
+  std::string created_by;
+  std::optional<std::int64_t> removed_at;
+};
+
+enum class WebhookDeliveryState { pending, delivered, failed, cancelled };
+std::string_view webhook_delivery_state_name(WebhookDeliveryState state);
+
+// One delivery of one event to one webhook.
+struct WebhookDeliveryRecord {
+  std::string event_id;  // the webhook-id header: the same on every retry
+  std::string webhook_id;
+  std::string type;
+  std::string payload;  // the JSON body as signed and sent (ids and metadata only)
+  std::int64_t created_at = 0;
+  WebhookDeliveryState state = WebhookDeliveryState::pending;
+  int attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::optional<std::int64_t> last_status;  // the last HTTP status, if one came back
+  std::string last_error;                   // words, never a response body
+  std::int64_t updated_at = 0;
+};
+
+// A delivery leased to a node, with what it needs to send it.
+struct ClaimedWebhookDelivery {
+  WebhookDeliveryRecord delivery;
+  std::string url;
+  std::vector<std::uint8_t> sealed_secret;
+};
+
+// Per webhook: how many deliveries are in each state, and the last failure.
+struct WebhookSummary {
+  std::string webhook_id;
+  std::int64_t pending = 0;
+  std::int64_t delivered = 0;
+  std::int64_t failed = 0;
+};
+
 struct AuditQuery {
   std::optional<std::string> actor;
   std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")

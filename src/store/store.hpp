@@ -385,6 +385,49 @@ class ApiKeyStore {
   virtual core::Status touch_api_key_blocking(const std::string& id, std::int64_t now) = 0;
 };
 
+// Webhooks for integrators (issue 9 point 7): the endpoints and a durable queue of
+// deliveries, one row per (event, webhook), leased like the mail queue (PostgreSQL: FOR
+// UPDATE SKIP LOCKED; SQLite: the one writer), so two nodes never send one at once.
+class WebhookStore {
+ public:
+  virtual ~WebhookStore() = default;
+  // conflict if the id exists.
+  virtual core::Status add_webhook_blocking(const WebhookRecord& webhook) = 0;
+  virtual core::Result<std::optional<WebhookRecord>> find_webhook_blocking(
+      const std::string& id) = 0;
+  // Every webhook, removed ones included, by creation time.
+  virtual core::Result<std::vector<WebhookRecord>> list_webhooks_blocking() = 0;
+  // Sets removed_at and cancels its pending deliveries. not_found if there is no such
+  // webhook or it is removed already.
+  virtual core::Status remove_webhook_blocking(const std::string& id, std::int64_t now) = 0;
+  // Adds a pending delivery of the event, due at `now`, for every webhook not removed that
+  // takes `type`; returns how many. An event id already queued for a webhook adds nothing
+  // for it (a second run of a unit of work). Run it in the unit of work of what caused it.
+  virtual core::Result<std::size_t> enqueue_event_blocking(const std::string& event_id,
+                                                           const std::string& type,
+                                                           const std::string& payload,
+                                                           std::int64_t now) = 0;
+  // Leases to `owner` until `lease_until` at most `limit` pending deliveries due at `now`
+  // with no live lease, oldest due first.
+  virtual core::Result<std::vector<ClaimedWebhookDelivery>> claim_due_blocking(
+      const std::string& owner, std::int64_t now, std::int64_t lease_until, std::size_t limit) = 0;
+  // Records an attempt's result (state pending = retry at next_attempt_at), releasing the
+  // lease, only if `owner` still holds it; false when it does not (nothing changes).
+  virtual core::Result<bool> record_attempt_blocking(
+      const std::string& owner, const std::string& event_id, const std::string& webhook_id,
+      WebhookDeliveryState state, std::int64_t next_attempt_at,
+      std::optional<std::int64_t> http_status, const std::string& error, std::int64_t now) = 0;
+  // Releases every lease `owner` holds (a clean stop); how many.
+  virtual core::Result<std::size_t> release_leases_blocking(const std::string& owner) = 0;
+  // The newest deliveries of a webhook first, at most `limit`.
+  virtual core::Result<std::vector<WebhookDeliveryRecord>> list_deliveries_blocking(
+      const std::string& webhook_id, std::size_t limit) = 0;
+  // One row per webhook that has deliveries.
+  virtual core::Result<std::vector<WebhookSummary>> summary_blocking() = 0;
+  // When the next pending delivery falls due (nullopt: nothing is waiting).
+  virtual core::Result<std::optional<std::int64_t>> next_due_blocking() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -398,6 +441,7 @@ class Store {
   virtual RateLimitStore& rate_limits() = 0;
   virtual MailStore& mail() = 0;
   virtual ApiKeyStore& api_keys() = 0;
+  virtual WebhookStore& webhooks() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

@@ -95,6 +95,14 @@ constexpr TableSpec kTables[] = {
     // checks them like every other table of the schema.
     {"rate_buckets", "key, tat", "key", false, nullptr},
     {"rate_events", "key, window_start, count, previous", "key", false, nullptr},
+    // Copied: a webhook's secret is sealed under secrets/queue.key, which the data
+    // directory keeps whatever the engine; deliveries carry no PHI.
+    {"webhooks", "id, name, url, events, sealed_secret, created_at, created_by, removed_at", "id",
+     true, nullptr},
+    {"webhook_deliveries",
+     "event_id, webhook_id, type, payload, created_at, state, attempts, next_attempt_at, "
+     "lease_owner, lease_until, last_status, last_error, updated_at",
+     "event_id, webhook_id", true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

@@ -228,6 +228,37 @@ class SqlApiKeys final : public ApiKeyStore {
   engine::Executor& db_;
 };
 
+class SqlWebhooks final : public WebhookStore {
+ public:
+  explicit SqlWebhooks(engine::Executor& db) : db_(db) {}
+  core::Status add_webhook_blocking(const WebhookRecord& webhook) override;
+  core::Result<std::optional<WebhookRecord>> find_webhook_blocking(const std::string& id) override;
+  core::Result<std::vector<WebhookRecord>> list_webhooks_blocking() override;
+  core::Status remove_webhook_blocking(const std::string& id, std::int64_t now) override;
+  core::Result<std::size_t> enqueue_event_blocking(const std::string& event_id,
+                                                   const std::string& type,
+                                                   const std::string& payload,
+                                                   std::int64_t now) override;
+  core::Result<std::vector<ClaimedWebhookDelivery>> claim_due_blocking(const std::string& owner,
+                                                                       std::int64_t now,
+                                                                       std::int64_t lease_until,
+                                                                       std::size_t limit) override;
+  core::Result<bool> record_attempt_blocking(const std::string& owner, const std::string& event_id,
+                                             const std::string& webhook_id,
+                                             WebhookDeliveryState state,
+                                             std::int64_t next_attempt_at,
+                                             std::optional<std::int64_t> http_status,
+                                             const std::string& error, std::int64_t now) override;
+  core::Result<std::size_t> release_leases_blocking(const std::string& owner) override;
+  core::Result<std::vector<WebhookDeliveryRecord>> list_deliveries_blocking(
+      const std::string& webhook_id, std::size_t limit) override;
+  core::Result<std::vector<WebhookSummary>> summary_blocking() override;
+  core::Result<std::optional<std::int64_t>> next_due_blocking() override;
+
+ private:
+  engine::Executor& db_;
+};
+
 // The Store of either engine.
 // Every aggregate, over one executor: the pool (SqlStore) or a unit of work's connection
 // (TxStore). A new aggregate is one member here, one line in the constructor, one accessor
@@ -243,7 +274,8 @@ struct Aggregates {
         failures(db),
         rate_limits(db),
         mail(db),
-        api_keys(db) {}
+        api_keys(db),
+        webhooks(db) {}
   SqlSubmissions submissions;
   SqlForms forms;
   SqlAccounts accounts;
@@ -254,6 +286,7 @@ struct Aggregates {
   SqlRateLimits rate_limits;
   SqlMail mail;
   SqlApiKeys api_keys;
+  SqlWebhooks webhooks;
 };
 
 // A Store whose aggregates are Aggregates: the accessors, once for both stores.
@@ -270,6 +303,7 @@ class AggregateStore : public Store {
   RateLimitStore& rate_limits() final { return a_.rate_limits; }
   MailStore& mail() final { return a_.mail; }
   ApiKeyStore& api_keys() final { return a_.api_keys; }
+  WebhookStore& webhooks() final { return a_.webhooks; }
 
  private:
   Aggregates a_;

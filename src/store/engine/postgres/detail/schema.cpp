@@ -14,7 +14,7 @@ namespace {
 // request path, and without WAL its commit waits for no flush (nor does it reach a
 // standby); a crash of the database empties them, which starts every budget afresh, as a
 // restarted node's memory would.
-constexpr std::array<const char*, 10> kMigrations = {
+constexpr std::array<const char*, 11> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -278,6 +278,36 @@ CREATE UNLOGGED TABLE rate_events (
   count        BIGINT NOT NULL CHECK (count >= 1),
   previous     BIGINT NOT NULL CHECK (previous >= 0)
 );
+)sql",
+    R"sql(
+CREATE TABLE webhooks (
+  id            TEXT PRIMARY KEY NOT NULL,
+  name          TEXT NOT NULL,
+  url           TEXT NOT NULL,
+  events        TEXT NOT NULL,
+  sealed_secret BYTEA NOT NULL,
+  created_at    BIGINT NOT NULL,
+  created_by    TEXT NOT NULL,
+  removed_at    BIGINT
+);
+
+CREATE TABLE webhook_deliveries (
+  event_id        TEXT NOT NULL,
+  webhook_id      TEXT NOT NULL REFERENCES webhooks (id),
+  type            TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  created_at      BIGINT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'cancelled')),
+  attempts        BIGINT NOT NULL CHECK (attempts >= 0),
+  next_attempt_at BIGINT NOT NULL,
+  lease_owner     TEXT,
+  lease_until     BIGINT,
+  last_status     BIGINT,
+  last_error      TEXT NOT NULL,
+  updated_at      BIGINT NOT NULL,
+  PRIMARY KEY (event_id, webhook_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
 )sql",
 };
 

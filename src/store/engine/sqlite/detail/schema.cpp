@@ -80,7 +80,18 @@ namespace {
 //                 is past is a full bucket and is pruned
 //   rate_events   the counts behind automatic blocks: per key the count in the current
 //                 fixed window (window_start, seconds) and in the one before (previous)
-constexpr std::array<const char*, 10> kMigrations = {
+// Migration 11 (webhooks for integrators, issue 9 point 7; numbered 12 in the plan, the
+// lead renumbers at merge; the floor stays 4: an older binary ignores both tables and
+// sends no webhook):
+//   webhooks            `sealpost webhook add`: public id, label, the https URL, the event
+//                       types it takes (",a,b," so that one LIKE matches a type on both
+//                       engines), the signing secret sealed under secrets/queue.key (never
+//                       in the clear), who added it and when, when removed
+//   webhook_deliveries  one row per (event, webhook): the event's type and JSON body (ids
+//                       and metadata only, never PHI), state, attempts, when due, the lease
+//                       of the node sending it now, and the last attempt's HTTP status and
+//                       error words (no response body)
+constexpr std::array<const char*, 11> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -344,6 +355,36 @@ CREATE TABLE rate_events (
   count        INTEGER NOT NULL CHECK (count >= 1),
   previous     INTEGER NOT NULL CHECK (previous >= 0)
 ) STRICT, WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE webhooks (
+  id            TEXT PRIMARY KEY NOT NULL,
+  name          TEXT NOT NULL,
+  url           TEXT NOT NULL,
+  events        TEXT NOT NULL,
+  sealed_secret BLOB NOT NULL,
+  created_at    INTEGER NOT NULL,
+  created_by    TEXT NOT NULL,
+  removed_at    INTEGER
+) STRICT;
+
+CREATE TABLE webhook_deliveries (
+  event_id        TEXT NOT NULL,
+  webhook_id      TEXT NOT NULL REFERENCES webhooks (id),
+  type            TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'cancelled')),
+  attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+  next_attempt_at INTEGER NOT NULL,
+  lease_owner     TEXT,
+  lease_until     INTEGER,
+  last_status     INTEGER,
+  last_error      TEXT NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  PRIMARY KEY (event_id, webhook_id)
+) STRICT;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
 )sql",
 };
 
