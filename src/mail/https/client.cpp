@@ -182,6 +182,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (!request_.content_type.empty()) {
       message_.set(http::field::content_type, request_.content_type);
     }
+    for (const auto& [name, value] : request_.headers) message_.set(name, value);
     message_.set(http::field::connection, "close");
     message_.body() = std::move(request_.body);
     if (request_.method != http::verb::get) message_.prepare_payload();

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mail/dns/resolver.hpp"
 
@@ -35,6 +37,9 @@ struct Request {
   std::string accept;        // Accept, when not empty
   std::string content_type;  // Content-Type of `body`, when the request has one
   std::string body;
+  // Further request headers (webhooks' signature headers). The caller passes only its own
+  // names and values: Beast refuses neither CR nor LF, so they must hold none.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct Options {

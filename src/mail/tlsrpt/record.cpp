@@ -130,6 +130,11 @@ std::optional<Destination> https_destination(std::string_view uri) {
 
 }  // namespace
 
+std::optional<Destination> parse_https_url(std::string_view url) {
+  if (!iequals_prefix(url, "https://")) return std::nullopt;
+  return https_destination(url);
+}
+
 core::Result<Record> parse_record(std::string_view text) {
   if (text.size() > kMaxRecordBytes)
     return core::fail(ErrorKind::too_large, "the TLS-RPT record is too long");

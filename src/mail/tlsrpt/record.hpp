@@ -31,6 +31,10 @@ struct Record {
   std::vector<Destination> rua;  // 1..kMaxUris, in the record's order
 };
 
+// An https: URL as a report destination is parsed (the same strict rules serve the
+// webhooks' URLs): nullopt for any other scheme or a malformed URL.
+std::optional<Destination> parse_https_url(std::string_view url);
+
 // One record (a TXT RRset's strings already joined). invalid_input when it is not a
 // TLSRPTv1 record, is malformed, or names no usable destination (schemes other than
 // mailto: and https: are skipped, as the RFC lets a reader do with what it cannot use).
