@@ -5,6 +5,7 @@
 #include "app/apikey_commands.hpp"
 #include "app/commands.hpp"
 #include "app/mail_commands.hpp"
+#include "app/webhook_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App cli{"sealpost: secure web forms, encrypted on receipt to your staff's OpenPGP keys"};
@@ -188,6 +189,29 @@ int main(int argc, char** argv) {
   add_data(apikey_revoke);
   apikey_revoke->add_option("ID", apikey_id, "The key's id (apikey list)")->required();
 
+  auto* webhook = cli.add_subcommand("webhook", "Webhooks for integrators (signed event POSTs)");
+  webhook->require_subcommand(1);
+  std::string webhook_url, webhook_events, webhook_name, webhook_id;
+  auto* webhook_add =
+      webhook->add_subcommand("add", "Add an https endpoint; prints its id and secret once");
+  add_data(webhook_add);
+  webhook_add->add_option("--url", webhook_url, "The endpoint (https only)")->required();
+  webhook_add
+      ->add_option("--events", webhook_events,
+                   "Comma-separated: submission.received, message.delivered, message.bounced, "
+                   "message.dropped, message.deferred")
+      ->required();
+  webhook_add->add_option("--name", webhook_name, "A label for it");
+  auto* webhook_list = webhook->add_subcommand("list", "List webhooks (never their secrets)");
+  add_data(webhook_list);
+  auto* webhook_show = webhook->add_subcommand("show", "A webhook and its latest deliveries");
+  add_data(webhook_show);
+  webhook_show->add_option("ID", webhook_id, "The webhook's id (webhook list)")->required();
+  auto* webhook_remove =
+      webhook->add_subcommand("remove", "Remove a webhook; its pending deliveries are cancelled");
+  add_data(webhook_remove);
+  webhook_remove->add_option("ID", webhook_id, "The webhook's id (webhook list)")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -227,5 +251,9 @@ int main(int argc, char** argv) {
   if (*apikey_add) return app::run_apikey_add(data, apikey_name, apikey_scopes);
   if (*apikey_list) return app::run_apikey_list(data);
   if (*apikey_revoke) return app::run_apikey_revoke(data, apikey_id);
+  if (*webhook_add) return app::run_webhook_add(data, webhook_url, webhook_events, webhook_name);
+  if (*webhook_list) return app::run_webhook_list(data);
+  if (*webhook_show) return app::run_webhook_show(data, webhook_id);
+  if (*webhook_remove) return app::run_webhook_remove(data, webhook_id);
   return 2;
 }

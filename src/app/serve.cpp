@@ -52,6 +52,8 @@
 #include "mail/queue/outbox.hpp"
 #include "portal/portal.hpp"
 #include "store/store.hpp"
+#include "webhooks/event.hpp"
+#include "webhooks/sender.hpp"
 
 namespace app {
 
@@ -363,6 +365,11 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
       [&clock](const std::optional<store::AuditRow>& last, const store::NewSubmission& sub) {
         return audit::receipt_entry(last, sub, core::unix_seconds(clock.now()));
       });
+  // ... and its webhook event is queued in that transaction too (ids only).
+  store->submissions().set_receipt_event([](const store::NewSubmission& sub) {
+    auto e = webhooks::submission_received(sub.form_id, sub.reference, sub.received_at);
+    return store::WebhookEvent{std::move(e.id), std::move(e.type), std::move(e.payload)};
+  });
   // Checkpoints at least once a minute while entries arrive (receipts do not pass through
   // the Auditor's every-100 rule), each also appended to this node's checkpoint log.
   PeriodicCheckpoints periodic(auditor);
@@ -525,6 +532,18 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                                                 *mail_signer, auditor, clock, std::move(options));
     delivery->start();
   }
+  // Webhooks (issue 9 point 7): this node takes its share of the shared delivery queue. It
+  // needs the resolver (mail::https) and the queue key (the secrets are sealed under it).
+  std::unique_ptr<webhooks::Sender> webhook_sender;
+  if (resolver) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    webhook_sender = std::make_unique<webhooks::Sender>(
+        *store, *resolver, *mail_queue_key, clock,
+        webhooks::SenderOptions{.node_id = fmt::format("{}/{}/webhooks", host, ::getpid()),
+                                .ca_file = config->mail.ca_file});
+    webhook_sender->start();
+  }
   // A3: the shared queue's backlog, watched whether or not this node delivers.
   auto mail_monitor = std::make_shared<MailMonitor>(
       io, *store, pool, auditor, metrics, readiness, clock,
@@ -598,6 +617,8 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   for (std::size_t i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  // The exchange in progress ends (at most its deadline); this node's leases are released.
+  if (webhook_sender) webhook_sender->stop();
 
   // The event loop ran dry: every connection is closed. Finish encryption jobs, then let
   // the store commit what it accepted.

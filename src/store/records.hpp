@@ -281,6 +281,14 @@ struct ApiKeyRecord {
   std::optional<std::int64_t> last_used_at;  // at most a minute stale (see mail::api)
 };
 
+// An event for the webhooks (WebhookStore::enqueue_event_blocking): its id, type and JSON
+// body, built by webhooks/event.hpp.
+struct WebhookEvent {
+  std::string id;
+  std::string type;
+  std::string payload;
+};
+
 // A webhook endpoint of an integrator (`sealpost webhook add`).
 struct WebhookRecord {
   std::string id;                           // public: shown by `webhook list`, audited

@@ -25,6 +25,9 @@ namespace store {
 using ReceiptAudit =
     std::function<AuditRow(const std::optional<AuditRow>& last, const NewSubmission& submission)>;
 
+// Builds the webhook event of a stored submission (ids only, never PHI).
+using ReceiptEvent = std::function<WebhookEvent(const NewSubmission& submission)>;
+
 // Submissions: the group-commit append and the reads of the portal and the CLI.
 class SubmissionStore {
  public:
@@ -35,6 +38,10 @@ class SubmissionStore {
   // detectable (`audit verify`), and no receipt exists for a submission never stored. Set
   // it once, before the first append.
   virtual void set_receipt_audit(ReceiptAudit make) = 0;
+  // The same for the webhooks: every appended submission's event is queued (one delivery
+  // per webhook that takes its type) in the transaction that stores it. Set it once,
+  // before the first append.
+  virtual void set_receipt_event(ReceiptEvent make) = 0;
 
   // Appends a submission with group commit. `done` runs exactly once, on the writer
   // thread, only after the transaction holding this submission is durable (committed) or

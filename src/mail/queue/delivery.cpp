@@ -27,6 +27,7 @@
 #include "mail/queue/outbox.hpp"
 #include "mail/queue/tls_report.hpp"
 #include "mail/smtp/session.hpp"
+#include "webhooks/event.hpp"
 
 namespace mail::queue {
 
@@ -862,6 +863,16 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
                         attempt.code, attempt.enhanced),
             "local", "ok");
         if (!a) return a;
+        // The integrators' webhooks, in the same unit: ids and the domain only.
+        if (attempt.result == MailState::delivered || attempt.result == MailState::bounced ||
+            attempt.result == MailState::dropped || attempt.result == MailState::deferred) {
+          const auto event = webhooks::message_event(
+              "message." + std::string(store::mail_state_name(attempt.result)), attempt.message_id,
+              attempt.idx, domain, attempt.at);
+          auto queued =
+              tx.webhooks().enqueue_event_blocking(event.id, event.type, event.payload, t);
+          if (!queued) return core::Status(core::fail(queued.error()));
+        }
         if (attempt.result == MailState::bounced)
           failed.push_back({.address = addresses.at(attempt.idx), .attempt = attempt});
       }

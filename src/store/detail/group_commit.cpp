@@ -69,6 +69,11 @@ void GroupCommit::set_receipt_audit(
   receipt_ = std::move(make);
 }
 
+void GroupCommit::set_receipt_event(std::function<WebhookEvent(const NewSubmission&)> make) {
+  std::lock_guard lock(queue_mutex_);
+  receipt_event_ = std::move(make);
+}
+
 void GroupCommit::set_observer(BatchObserver observer) {
   std::lock_guard lock(queue_mutex_);
   observer_ = std::move(observer);
@@ -219,11 +224,14 @@ core::Result<std::optional<std::size_t>> GroupCommit::write_batch(
   // Receipts join the audit chain in this transaction: take the chain's lock (every node)
   // and read its head once; each stored item's entry follows the one before.
   std::function<AuditRow(const std::optional<AuditRow>&, const NewSubmission&)> receipt;
+  std::function<WebhookEvent(const NewSubmission&)> receipt_event;
   {
     std::lock_guard lock(queue_mutex_);
     receipt = receipt_;
+    receipt_event = receipt_event_;
   }
   std::optional<AuditRow> head;
+  std::optional<bool> subscribed;  // asked at the first stored item, once per batch
   if (receipt) {
     auto last = lock_audit_head_txn(conn);
     if (!last) return core::fail(std::move(last).error());
@@ -271,6 +279,19 @@ core::Result<std::optional<std::size_t>> GroupCommit::write_batch(
       // Not an item's fault (a seq taken means the chain lock did not hold): the batch fails.
       if (auto s = insert_audit_txn(conn, row); !s) return core::fail(std::move(s).error());
       head = std::move(row);
+    }
+    if (receipt_event) {
+      WebhookEvent event = receipt_event(sub);
+      if (!subscribed.has_value()) {
+        auto any = any_webhook_subscribes_txn(conn, event.type);
+        if (!any) return core::fail(std::move(any).error());
+        subscribed = *any;
+      }
+      // Not an item's fault either: the batch fails and is answered 503.
+      if (*subscribed) {
+        auto queued = enqueue_webhook_event_txn(conn, event, sub.received_at);
+        if (!queued) return core::fail(std::move(queued).error());
+      }
     }
   }
   // Returns once the batch is durable (SQLite: the WAL fsynced; PostgreSQL: the commit

@@ -59,6 +59,8 @@ class GroupCommit {
   // See SubmissionStore::set_receipt_audit.
   void set_receipt_audit(
       std::function<AuditRow(const std::optional<AuditRow>&, const NewSubmission&)> make);
+  // See SubmissionStore::set_receipt_event.
+  void set_receipt_event(std::function<WebhookEvent(const NewSubmission&)> make);
   Stats stats() const;
   std::size_t queue_depth() const;
 
@@ -106,6 +108,7 @@ class GroupCommit {
   bool paused_ = false;
   BatchObserver observer_;
   std::function<AuditRow(const std::optional<AuditRow>&, const NewSubmission&)> receipt_;
+  std::function<WebhookEvent(const NewSubmission&)> receipt_event_;
 
   std::atomic<std::int64_t> transactions_{0};
   std::atomic<std::int64_t> submissions_{0};

@@ -19,12 +19,20 @@ inline constexpr std::int64_t kAuditChainLock = 0x5ea1'0002;
 // commit's receipts, append_audit): take the chain's lock and read its head; insert a row.
 core::Result<std::optional<AuditRow>> lock_audit_head_txn(engine::Connection& conn);
 core::Status insert_audit_txn(engine::Connection& conn, const AuditRow& row);
+// The webhooks' enqueue (WebhookStore::enqueue_event_blocking) as a statement of a write
+// transaction another operation runs (the group commit's receipts).
+// Whether any webhook in force subscribes to `type`: the group commit asks once a batch, so
+// that a node without webhooks spends no statement per submission on them.
+core::Result<bool> any_webhook_subscribes_txn(engine::Connection& conn, std::string_view type);
+core::Result<std::size_t> enqueue_webhook_event_txn(engine::Connection& conn,
+                                                    const WebhookEvent& event, std::int64_t now);
 
 class SqlSubmissions final : public SubmissionStore {
  public:
   // `writer`: the group commit that appends submissions; none inside a unit of work.
   SqlSubmissions(engine::Executor& db, GroupCommit* writer) : db_(db), writer_(writer) {}
   void set_receipt_audit(ReceiptAudit make) override;
+  void set_receipt_event(ReceiptEvent make) override;
   void append_submission(NewSubmission submission, std::function<void(core::Status)> done) override;
   core::Result<bool> token_used_blocking(const TokenNonce& nonce) override;
   core::Result<std::optional<SubmissionMeta>> find_submission_blocking(

@@ -84,6 +84,10 @@ std::array<Param, 6> query_params(const SubmissionQuery& query) {
 
 }  // namespace
 
+void SqlSubmissions::set_receipt_event(ReceiptEvent make) {
+  if (writer_) writer_->set_receipt_event(std::move(make));
+}
+
 void SqlSubmissions::set_receipt_audit(ReceiptAudit make) {
   if (writer_) writer_->set_receipt_audit(std::move(make));
 }

@@ -60,6 +60,9 @@ constexpr const char* kEnqueue =
     "'pending', 0, CAST(?5 AS BIGINT), '', CAST(?5 AS BIGINT) FROM webhooks "
     "WHERE removed_at IS NULL AND events LIKE '%' || CAST(?2 AS TEXT) || '%' "
     "ON CONFLICT (event_id, webhook_id) DO NOTHING";
+constexpr const char* kAnySubscriber =
+    "SELECT 1 FROM webhooks WHERE removed_at IS NULL "
+    "AND events LIKE '%' || CAST(?1 AS TEXT) || '%' LIMIT 1";
 #define SEALPOST_CLAIM(LOCK)                                                               \
   "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until = ?2 "                      \
   "WHERE (event_id, webhook_id) IN ("                                                      \
@@ -198,21 +201,40 @@ core::Status SqlWebhooks::remove_webhook_blocking(const std::string& id, std::in
       });
 }
 
+core::Result<std::size_t> enqueue_webhook_event_txn(engine::Connection& conn,
+                                                    const WebhookEvent& event, std::int64_t now) {
+  if (!valid_type(event.type)) {
+    return core::fail(core::ErrorKind::invalid_input, "that is not a webhook event type",
+                      "enqueue webhook event");
+  }
+  const std::string wrapped = "," + event.type + ",";
+  auto r = conn.execute(
+      sql::kEnqueue,
+      {Param{std::string_view(event.id)}, Param{std::string_view(wrapped)},
+       Param{std::string_view(event.type)}, Param{std::string_view(event.payload)}, Param{now}});
+  if (!r) return core::fail(std::move(r).error());
+  return static_cast<std::size_t>(*r);
+}
+
+core::Result<bool> any_webhook_subscribes_txn(engine::Connection& conn, std::string_view type) {
+  if (!valid_type(type)) {
+    return core::fail(core::ErrorKind::invalid_input, "that is not a webhook event type",
+                      "find webhook subscribers");
+  }
+  const std::string wrapped = "," + std::string(type) + ",";
+  auto rows = conn.query(sql::kAnySubscriber, {Param{std::string_view(wrapped)}});
+  if (!rows) return core::fail(std::move(rows).error());
+  return !rows->empty();
+}
+
 core::Result<std::size_t> SqlWebhooks::enqueue_event_blocking(const std::string& event_id,
                                                               const std::string& type,
                                                               const std::string& payload,
                                                               std::int64_t now) {
-  if (!valid_type(type)) {
-    return core::fail(core::ErrorKind::invalid_input, "that is not a webhook event type",
-                      "enqueue webhook event");
-  }
-  const std::string wrapped = "," + type + ",";
-  auto r =
-      db_.execute("enqueue webhook event", sql::kEnqueue,
-                  {Param{std::string_view(event_id)}, Param{std::string_view(wrapped)},
-                   Param{std::string_view(type)}, Param{std::string_view(payload)}, Param{now}});
-  if (!r) return core::fail(std::move(r).error());
-  return static_cast<std::size_t>(*r);
+  const WebhookEvent event{event_id, type, payload};
+  return db_.transact_value<std::size_t>(
+      "enqueue webhook event", engine::TxMode::write,
+      [&](engine::Connection& conn) { return enqueue_webhook_event_txn(conn, event, now); });
 }
 
 core::Result<std::vector<ClaimedWebhookDelivery>> SqlWebhooks::claim_due_blocking(

@@ -180,6 +180,33 @@ TEST_F(StoreWebhooks, AnEventInAFailedUnitOfWorkIsNotQueued) {
   EXPECT_EQ(hooks().list_deliveries_blocking("a", 10).value().size(), 1u);
 }
 
+// A stored submission's event is queued in the group commit's own transaction; a replayed
+// token (nothing stored) queues nothing.
+TEST_F(StoreWebhooks, AStoredSubmissionQueuesItsEventWithTheCommit) {
+  ASSERT_TRUE(hooks().add_webhook_blocking(webhook("a", 1, {"submission.received"})));
+  add_form(*store_, "contact");
+  store_->submissions().set_receipt_event([](const NewSubmission& s) {
+    return WebhookEvent{"evt_" + s.reference, "submission.received",
+                        "{\"reference\":\"" + s.reference + "\"}"};
+  });
+  Answers answers(3);
+  store_->submissions().append_submission(make_submission("contact", 1), answers.slot(0));
+  store_->submissions().append_submission(make_submission("contact", 2), answers.slot(1));
+  auto replay = make_submission("contact", 3);
+  replay.token_nonce = nonce_of(1);
+  store_->submissions().append_submission(std::move(replay), answers.slot(2));
+  ASSERT_TRUE(answers.wait_all());
+  EXPECT_EQ(answers.count_ok(), 2u);
+  auto rows = hooks().list_deliveries_blocking("a", 10).value();
+  ASSERT_EQ(rows.size(), 2u);
+  std::set<std::string> ids;
+  for (const auto& r : rows) {
+    ids.insert(r.event_id);
+    EXPECT_EQ(r.type, "submission.received");
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"evt_contact-REF-1", "evt_contact-REF-2"}));
+}
+
 // Two stores (two nodes) claim at once, many times: each delivery goes to exactly one.
 TEST_F(StoreWebhooks, TwoNodesClaimingAtOnceNeverShareADelivery) {
   ASSERT_TRUE(hooks().add_webhook_blocking(webhook("a", 1, {"message.delivered"})));

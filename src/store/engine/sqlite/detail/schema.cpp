@@ -80,9 +80,8 @@ namespace {
 //                 is past is a full bucket and is pruned
 //   rate_events   the counts behind automatic blocks: per key the count in the current
 //                 fixed window (window_start, seconds) and in the one before (previous)
-// Migration 11 (webhooks for integrators, issue 9 point 7; numbered 12 in the plan, the
-// lead renumbers at merge; the floor stays 4: an older binary ignores both tables and
-// sends no webhook):
+// Migration 11 (webhooks for integrators, issue 9 point 7; the floor stays 4: an older
+// binary ignores both tables and sends no webhook):
 //   webhooks            `sealpost webhook add`: public id, label, the https URL, the event
 //                       types it takes (",a,b," so that one LIKE matches a type on both
 //                       engines), the signing secret sealed under secrets/queue.key (never
