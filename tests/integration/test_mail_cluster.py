@@ -4,9 +4,14 @@ message is delivered exactly once although both nodes claim from the same table 
 SIGKILL mid-run the other takes over its leased recipients once their lease expires —
 nothing accepted is lost, and only what the dead node had in flight may arrive twice.
 
+The webhooks' queue is shared the same way: a webhook on `message.delivered` gets each
+message's event, signed, although both nodes send from the same queue; only the one POST
+the killed node had in flight may come twice.
+
 Real peers: PostgreSQL (the tests' shared cluster, a database of this test's own), NSD with
 the signed test zone, one aiosmtpd TLS receiver that answers the end of data slowly so
-both nodes have sessions open together. Connections are reused across messages: far fewer
+both nodes have sessions open together, an HTTPS webhook receiver that checks each
+signature (tests/support/webhook_receiver.py). Connections are reused across messages: far fewer
 connections than messages, each message still over verified TLS.
 """
 
@@ -20,6 +25,7 @@ import time
 import unittest
 
 import test_mail_delivery as md
+from test_webhooks import Receiver
 from harness import PostgresDatabase, Sealpost, sanitizer_reports, set_config_value
 from testca import TestCA
 
@@ -35,7 +41,7 @@ class MailClusterTest(unittest.TestCase):
         cls.root = tempfile.mkdtemp(prefix="sealpost-mailcluster-")
         os.chmod(cls.root, 0o755)
         cls.dns_dir = os.path.join(cls.root, "dns")
-        cls.db = cls.a = cls.b = cls.sink = None
+        cls.db = cls.a = cls.b = cls.sink = cls.hooks = None
         try:
             cls.set_up()
         except BaseException:
@@ -49,12 +55,14 @@ class MailClusterTest(unittest.TestCase):
         cls.port = md.free_port_on(["127.0.0.31"])
         cls.sink = md.Sink(cls.root, "ok", "127.0.0.31", cls.port, "--cert", cert[2],
                            "--key", cert[1], "--sleep", "data_end=0.3")
+        hooks_cert = ca.leaf("hooks", [f"hooks.{ZONE}"])
+        cls.hooks = Receiver(cls.root, "cluster", "127.0.0.32", hooks_cert)
         cls.db = PostgresDatabase()
         cls.a = a = Sealpost(root=os.path.join(cls.root, "node-a"), database=cls.db)
         a.cli("dkim", "init", "--data", a.data, "--domain", ZONE, "--selector", "s1")
         extra = os.path.join(cls.root, "extra.zone")
         with open(extra, "w") as f:
-            f.write("ok MX 10 mxok\nmxok A 127.0.0.31\n")
+            f.write("ok MX 10 mxok\nmxok A 127.0.0.31\nhooks A 127.0.0.32\n")
         with open(os.path.join(cls.root, "dns.log"), "w") as log:
             subprocess.run([md.DNS_SH, "start", cls.dns_dir, extra], check=True, stdout=log,
                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -67,6 +75,10 @@ class MailClusterTest(unittest.TestCase):
                            ("lease_seconds", 30), ("max_connections", 2),
                            ("max_per_domain", 2)]:
             set_config_value(a.data, "mail", key, value)
+        out = a.cli("webhook", "add", "--data", a.data, "--url",
+                    f"https://hooks.{ZONE}:{cls.hooks.port}/hooks", "--events",
+                    "message.delivered").stdout.split("\n")
+        cls.hooks.secret(out[1])
         # Node B: a copy of A's configuration and secrets (queue key and DKIM key included).
         b_root = os.path.join(cls.root, "node-b")
         os.makedirs(b_root)
@@ -84,6 +96,8 @@ class MailClusterTest(unittest.TestCase):
             cls.a.gpg.close()
         if cls.sink is not None:
             cls.sink.stop()
+        if cls.hooks is not None:
+            cls.hooks.stop()
         if os.path.exists(os.path.join(cls.dns_dir, "ready")):
             subprocess.run([md.DNS_SH, "stop", cls.dns_dir], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
@@ -158,6 +172,25 @@ class MailClusterTest(unittest.TestCase):
         self.assertTrue(all(e["tls"] for e in self.sink.events("message")))
         shown = self.b.cli("mail", "show", "--data", self.b.data, ids[-1]).stdout
         self.assertRegex(shown, r"TLSv1\.[23] \S+, certificate verified: ca")
+        # The webhook: every message's delivered event, each signature valid; a duplicate
+        # only for the POST the killed node had in flight (it sends one at a time).
+        def hooked():
+            out = {}
+            for p in self.hooks.posts():
+                self.assertTrue(p["verified"], p)
+                m = re.search(r'"message":"([0-9a-f]{32})"', p["body"])
+                if m:
+                    out.setdefault(m.group(1), set()).add(p["id"])
+                    out[m.group(1) + "#posts"] = out.get(m.group(1) + "#posts", 0) + 1
+            return out
+        deadline = time.time() + 150
+        while time.time() < deadline and not all(i in hooked() for i in ids):
+            time.sleep(1)
+        events = hooked()
+        self.assertEqual({k for k in events if "#" not in k}, set(ids), self.b.log()[-3000:])
+        hook_duplicates = sum(v - 1 for k, v in events.items() if k.endswith("#posts"))
+        print(f"; webhook duplicates {hook_duplicates}", end="")
+        self.assertLessEqual(hook_duplicates, 1)
         self.assertIn("audit trail intact",
                       self.b.cli("audit", "verify", "--data", self.b.data).stdout)
         self.assertEqual(self.b.stop(), 0)
