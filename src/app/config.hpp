@@ -47,6 +47,13 @@ struct MailConfig {
   std::chrono::seconds backlog_alert_age{4 * 3600};
 };
 
+// [submission] (issue 9): SMTP submission for mail clients and devices (mail/submission).
+struct SubmissionConfig {
+  std::string listen;                      // ADDR:PORT, 587-style (STARTTLS); "" = off
+  std::string tls_listen;                  // ADDR:PORT, 465-style (implicit TLS); "" = off
+  std::string secure_marker = "[secure]";  // in a subject: asks for message encryption
+};
+
 struct Config {
   // [server]
   std::string https_listen = "127.0.0.1:8443";
@@ -92,6 +99,8 @@ struct Config {
   AbuseLimits abuse;
   // [mail]
   MailConfig mail;
+  // [submission]
+  SubmissionConfig submission;
 };
 
 // Reads DIR/sealpost.toml. Unknown keys, wrong types and out-of-bounds values are errors
