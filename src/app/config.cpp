@@ -305,6 +305,12 @@ const std::vector<Setting>& settings() {
       submission_string("listen", &SubmissionConfig::listen),
       submission_string("tls_listen", &SubmissionConfig::tls_listen),
       submission_string("secure_marker", &SubmissionConfig::secure_marker),
+      integer_setting<int>(
+          "submission", "messages_per_minute", 1, 100'000,
+          [](Config& c, auto v) { c.submission.messages_per_minute = static_cast<double>(v); }),
+      integer_setting<int>(
+          "submission", "messages_burst", 1, 100'000,
+          [](Config& c, auto v) { c.submission.messages_burst = static_cast<double>(v); }),
       // O3: the admin listener and log format.
       string_setting("server", "admin_listen", &Config::admin_listen),
       {"server", "admin_listen_public",
@@ -504,6 +510,8 @@ std::string default_config_text(const std::string& database) {
 # tls_listen = ""                   # ADDR:PORT, 465-style: implicit TLS; "" = off
 # secure_marker = "[secure]"        # a subject containing it asks for message encryption
 #                                   # (not available yet: refused); "" = none
+# messages_per_minute = 60          # 1..100000: messages per API key (each MAIL takes one)
+# messages_burst = 120              # 1..100000: at once, before the rate applies
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off

@@ -17,6 +17,7 @@
 #include "http/limits.hpp"
 #include "http/tls_context.hpp"
 #include "intake/limits.hpp"
+#include "mail/submission/limits.hpp"
 #include "portal/limits.hpp"
 
 namespace app {
@@ -52,6 +53,8 @@ struct SubmissionConfig {
   std::string listen;                      // ADDR:PORT, 587-style (STARTTLS); "" = off
   std::string tls_listen;                  // ADDR:PORT, 465-style (implicit TLS); "" = off
   std::string secure_marker = "[secure]";  // in a subject: asks for message encryption
+  double messages_per_minute = mail::submission::kMessagesPerMinutePerKey;  // per API key
+  double messages_burst = mail::submission::kMessagesBurstPerKey;
 };
 
 struct Config {

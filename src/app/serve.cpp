@@ -375,7 +375,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
 
   // Rate limits, automatic-block counts and the API lockout: in memory on SQLite (one node),
   // in the database on PostgreSQL (shared by every node).
-  Budgets budgets = make_budgets(*store, pool, clock, config->intake, config->abuse);
+  Budgets budgets =
+      make_budgets(*store, pool, clock, config->intake, config->abuse,
+                   {config->submission.messages_per_minute, config->submission.messages_burst});
   spdlog::info("event=budgets where={}", budgets.shared ? "database" : "memory");
   intake::Intake forms(config->intake, !config->file_drop_dir.empty(), *store, pool, clock, rng,
                        std::move(*token_key), budgets.posts);
@@ -447,11 +449,14 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
       budgets.api_failures.get());
   // SMTP submission (issue 9): mail clients queue through the same key check and Outbox.
   mail::submission::Submitter submitter(
-      messages_api, outbox.get(), auditor,
+      messages_api, outbox.get(), auditor, clock,
       mail::submission::SubmitterOptions{
           .default_policy = mail::policy::parse_policy(config->mail.default_policy)
                                 .value_or(mail::policy::Policy::verify),
-          .secure_marker = config->submission.secure_marker});
+          .secure_marker = config->submission.secure_marker,
+          .messages_per_minute = config->submission.messages_per_minute,
+          .messages_burst = config->submission.messages_burst},
+      budgets.submissions.get());
 
   http::Router router;
   // S5: the form's `notify` addresses hear of each new submission (notices.hpp).

@@ -45,6 +45,7 @@ KEY_RE = re.compile(r"^sp_([0-9a-f]{16})_([0-9a-f]{64})$")
 # Client addresses of their own, so that the lockout one case provokes touches no other.
 WRONG_SOURCE = "127.0.0.33"
 LOCKOUT_SOURCE = "127.0.0.34"
+RATE_BURST = 40
 
 # python3-dkim's verify, as dkimverify runs it, with the test zone's TXT records given.
 DKIM_VERIFY = r"""
@@ -105,7 +106,11 @@ class SubmissionTest(unittest.TestCase):
                            ("default_policy", "verify")]:
             set_config_value(sp.data, "mail", key, value)
 
+        # A small burst for the rate limit case (its own key); the others stay far below it.
+        set_config_value(sp.data, "submission", "messages_burst", RATE_BURST)
+        set_config_value(sp.data, "submission", "messages_per_minute", 1)
         cls.key = cls.add_key("ehr-mailer", "messages:send")
+        cls.rate_key = cls.add_key("busy-mailer", "messages:send")
         cls.read_only = cls.add_key("dashboard", "messages:read")
         sp.start(extra_args=["--submission-listen", "127.0.0.1:0",
                              "--submissions-listen", "127.0.0.1:0"])
@@ -351,6 +356,28 @@ class SubmissionTest(unittest.TestCase):
                                  headers={"Authorization": f"Bearer {self.key}"},
                                  content_type="application/json")
         self.assertEqual(status, 429)
+
+    def test_messages_per_key_are_rate_limited(self):
+        raw = self.Raw(self.sp.submission_port)
+        try:
+            raw.cmd("EHLO client.example")
+            raw.starttls()
+            raw.cmd("EHLO client.example")
+            plain = base64.b64encode(b"\0busy-mailer\0" + self.rate_key.encode()).decode()
+            self.assertTrue(raw.cmd("AUTH PLAIN " + plain).startswith("235"))
+            for i in range(RATE_BURST):
+                answer = raw.cmd(f"MAIL FROM:<{SENDER}>")
+                self.assertTrue(answer.startswith("250"), (i, answer))
+                self.assertTrue(raw.cmd("RSET").startswith("250"))
+            # The burst is spent (1 a minute after it): the next is told to wait.
+            self.assertTrue(raw.cmd(f"MAIL FROM:<{SENDER}>").startswith("451 4.7.1"))
+        finally:
+            raw.close()
+        # Another key's budget is its own.
+        rc, out = self.swaks(subject="Other key " + os.urandom(4).hex())
+        self.assertEqual(rc, 0, out)
+        self.assertIn("event=submission_rate_limited key=" +
+                      KEY_RE.match(self.rate_key).group(1), self.sp.log())
 
     def test_too_many_recipients(self):
         to = ",".join(f"r{i}@{DOMAIN}" for i in range(101))

@@ -54,6 +54,12 @@ inline constexpr std::size_t kMaxConnections = 256;
 inline constexpr std::size_t kMaxConnectionsPerAddress = 16;
 // The read buffer grows by at most this much per read.
 inline constexpr std::size_t kReadChunkBytes = 16 * 1024;
+// Messages per API key ([submission] messages_per_minute / messages_burst): a token bucket
+// taken at each MAIL, per node in memory and, on PostgreSQL, once more in the database for
+// all nodes together. A practice system's morning reminders fit the burst; a stolen key
+// cannot turn the clinic's domain into a spam source at line rate.
+inline constexpr double kMessagesPerMinutePerKey = 60;
+inline constexpr double kMessagesBurstPerKey = 120;
 // [submission] secure_marker: a short token in a subject.
 inline constexpr std::size_t kMaxSecureMarkerBytes = 32;
 

@@ -60,11 +60,28 @@ AuthResult Submitter::authenticate_blocking(const Credentials* credentials,
 }
 
 std::string Submitter::mail_blocking(const std::string& key_id, const Address& sender) {
-  (void)key_id;
   if (outbox_ == nullptr) return "451 4.3.0 Outbound mail is not set up on this server";
   if (sender.domain() != outbox_->signing_domain()) {
     return "553 5.7.1 The sender must be an address at " + outbox_->signing_domain() +
            ", the domain this server signs for";
+  }
+  static constexpr const char* kSlowDown =
+      "451 4.7.1 Too many messages from this key; try again later";
+  if (!limiter_.allow(key_id)) {
+    spdlog::warn("event=submission_rate_limited key={} where=node", key_id);
+    return kSlowDown;
+  }
+  if (shared_budget_ != nullptr) {
+    auto allowed = shared_budget_->take_blocking(key_id);
+    if (!allowed) {
+      // Fail closed: a budget that cannot be read is not a budget.
+      spdlog::error("event=rate_limit_failed detail={}", core::log_safe(allowed.error().detail()));
+      return "451 4.3.0 Temporary failure; try again later";
+    }
+    if (!*allowed) {
+      spdlog::warn("event=submission_rate_limited key={} where=database", key_id);
+      return kSlowDown;
+    }
   }
   return {};
 }
