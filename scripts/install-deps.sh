@@ -51,6 +51,7 @@ TEST_PKGS=(
   postfix          # tests/interop/test_smtp_postfix.py: private instances only (never the system one)
   opendkim         # bench/mail/run.sh: Postfix's DKIM signer in the outbound mail benchmark (private instances)
   swaks            # tests/integration/test_submission.py: drives SMTP submission (STARTTLS, AUTH, pipelining)
+  libsasl2-modules # tests/interop/test_submission_postfix.py: Postfix's SASL client (PLAIN, LOGIN)
 )
 
 want=("${BUILD_PKGS[@]}")

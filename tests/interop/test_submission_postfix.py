@@ -39,6 +39,7 @@ class PostfixRelayTest(unittest.TestCase):
                 os.path.exists("/usr/lib/sasl2/libplain.so"), "libsasl2-modules")
         require(os.geteuid() == 0, "root (Postfix's master drops privileges itself)")
         cls.root = tempfile.mkdtemp(prefix="sealpost-postfix-relay-")
+        os.chmod(cls.root, 0o755)  # Postfix (its own users) works under here
         cls.sp = None
         cls.postfixes = []
         try:

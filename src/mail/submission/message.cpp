@@ -166,6 +166,10 @@ std::optional<std::vector<Field>> parse_header(std::string_view header) {
     fields.push_back(Field{lowered(name), std::string(line.substr(colon + 1))});
   }
   for (auto& f : fields) {
+    // RFC 5322 §2.2.3: folding white space is a space or a tab; a tab is kept as a space.
+    for (auto& c : f.value) {
+      if (c == '\t') c = ' ';
+    }
     f.value = std::string(trim(f.value));
     if (!core::is_valid_utf8(f.value) || has_control(f.value, false)) return std::nullopt;
   }

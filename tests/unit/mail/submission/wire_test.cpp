@@ -142,6 +142,16 @@ TEST(Message, PlainText) {
   EXPECT_EQ(m->text, "Hello\r\n");
 }
 
+TEST(Message, TabsInFoldedFields) {
+  // What Postfix writes when it relays: a Received field folded with tabs.
+  auto m = parse_message(
+      "Received: from client (localhost [127.0.0.1])\r\n\tby mx.example (Postfix) with ESMTP "
+      "id 1\r\n\tfor <a@example.net>; Fri,  4 Dec 2026 21:29:06 +0000 (UTC)\r\n"
+      "From: clinic@example.org\r\nTo: a@example.net\r\nSubject:\tTabbed\r\n\r\nx\r\n");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->subject, "Tabbed");
+}
+
 TEST(Message, QuotedPrintableAndFolding) {
   auto m = parse_message(
       "From: clinic@example.org\r\nTo: a@example.net\r\nSubject: a\r\n long one\r\n"
