@@ -161,7 +161,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // On the session's strand: a session waiting for a command is told 421 and closed.
   void stop() {
     stopping_ = true;
-    if (waiting_for_command_) {
+    // A session idle between commands, or still in its TLS handshake, is cut short; one in
+    // a transaction finishes it (its reads keep their deadlines).
+    if (waiting_for_command_ || handshaking_) {
       error_code ec;
       socket_.cancel(ec);
     }
@@ -210,8 +212,10 @@ class Session : public std::enable_shared_from_this<Session> {
     set_deadline(kCommandTimeout);
     tls_.emplace(socket_, *shared_->tls);
     error_code ec;
+    handshaking_ = true;
     co_await tls_->async_handshake(net::ssl::stream_base::server,
                                    net::redirect_error(net::use_awaitable, ec));
+    handshaking_ = false;
     clear_deadline();
     if (ec) {
       spdlog::info("event=submission_tls_failed source={}", core::log_safe(remote_));
@@ -688,6 +692,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool stopping_ = false;
   bool waiting_for_command_ = false;
+  bool handshaking_ = false;
   bool greeted_ = false;
   std::optional<std::string> key_id_;
   std::optional<Address> sender_;
@@ -749,6 +754,8 @@ awaitable<void> accept_loop(std::shared_ptr<Server::Shared> shared, tcp::accepto
       std::lock_guard lock(shared->mutex);
       shared->sessions.emplace(session.get(), session);
     }
+    // drain() may have listed the sessions just before this one joined: it stops itself.
+    if (shared->draining) session->stop();
     auto executor = session->executor();
     net::co_spawn(executor, run_session(shared, std::move(session)), net::detached);
   }

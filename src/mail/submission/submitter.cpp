@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/log.hpp"
 #include "mail/submission/message.hpp"
@@ -17,7 +18,10 @@ bool same_address(const Address& a, const Address& b) {
   // a mail client writes in From and in MAIL FROM may differ only so).
   if (a.domain() != b.domain() || a.local_part().size() != b.local_part().size()) return false;
   return std::equal(a.local_part().begin(), a.local_part().end(), b.local_part().begin(),
-                    [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+                    [](char x, char y) {
+                      return std::tolower(static_cast<unsigned char>(x)) ==
+                             std::tolower(static_cast<unsigned char>(y));
+                    });
 }
 
 }  // namespace
