@@ -5,7 +5,8 @@
 namespace app {
 
 Budgets make_budgets(store::Store& store, core::BlockingPool& pool, const core::Clock& clock,
-                     const intake::Limits& posts, const AbuseLimits& abuse) {
+                     const intake::Limits& posts, const AbuseLimits& abuse,
+                     std::pair<double, double> submission_rate) {
   Budgets budgets;
   if (store.engine_name() == "postgresql") {
     budgets.posts =
@@ -15,6 +16,9 @@ Budgets make_budgets(store::Store& store, core::BlockingPool& pool, const core::
     budgets.credential_checks = std::make_unique<store::SharedBudget>(
         store.rate_limits(), clock, "portal credential ", portal::kCredentialChecksPerMinute,
         portal::kCredentialChecksBurst);
+    budgets.submissions =
+        std::make_unique<store::SharedBudget>(store.rate_limits(), clock, "submission key ",
+                                              submission_rate.first, submission_rate.second);
     budgets.shared = true;
   } else {
     budgets.posts = std::make_shared<intake::MemoryPostLimits>(clock, posts);

@@ -9,6 +9,7 @@
 // lockout), and the portal's per-address budget of credential checks.
 
 #include <memory>
+#include <utility>
 
 #include "app/abuse_count.hpp"
 #include "app/abuse_limits.hpp"
@@ -17,6 +18,7 @@
 #include "core/clock.hpp"
 #include "intake/limits.hpp"
 #include "intake/post_limits.hpp"
+#include "mail/submission/limits.hpp"
 #include "portal/failure_counts.hpp"
 #include "store/shared_budget.hpp"
 #include "store/store.hpp"
@@ -31,11 +33,18 @@ struct Budgets {
   // nullptr: the portal's credential checks are counted in this node's memory only (the
   // portal's routes always count them there first).
   std::unique_ptr<store::SharedBudget> credential_checks;
+  // nullptr: SMTP submission's messages per key are counted in this node's memory only
+  // (the Submitter always counts them there first).
+  std::unique_ptr<store::SharedBudget> submissions;
   bool shared = false;  // in the database
 };
 
 // Everything passed must outlive the budgets.
+// `submission_rate`: [submission] messages_per_minute and messages_burst.
 Budgets make_budgets(store::Store& store, core::BlockingPool& pool, const core::Clock& clock,
-                     const intake::Limits& posts, const AbuseLimits& abuse);
+                     const intake::Limits& posts, const AbuseLimits& abuse,
+                     std::pair<double, double> submission_rate = {
+                         mail::submission::kMessagesPerMinutePerKey,
+                         mail::submission::kMessagesBurstPerKey});
 
 }  // namespace app

@@ -21,7 +21,9 @@ int run_export(const std::string& data_dir, const std::string& form_id, const st
                const std::optional<std::string>& since);
 int run_serve(const std::string& data_dir, const std::optional<std::string>& https_listen,
               const std::optional<std::string>& http_listen,
-              const std::optional<std::string>& admin_listen = std::nullopt);
+              const std::optional<std::string>& admin_listen = std::nullopt,
+              const std::optional<std::string>& submission_listen = std::nullopt,
+              const std::optional<std::string>& submissions_listen = std::nullopt);
 // `audit verify`: exit 0 and one summary line when the chain is intact, else one
 // "sealpost: audit trail broken at entry K: <reason>" line and exit 1.
 // `checkpoints`: files of checkpoint lines an auditor saved (`--checkpoint FILE`), checked

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mail/policy/policy.hpp"
+#include "mail/submission/limits.hpp"
 #include "store/store.hpp"
 
 namespace app {
@@ -87,6 +88,25 @@ Setting mail_string(std::string_view key, std::string MailConfig::*member) {
               return bad(n, "mail", key, "a string on one line");
             }
             c.mail.*member = *v;
+            return core::ok();
+          }};
+}
+
+// [submission]: the listeners' ADDR:PORT (checked when serve binds them) and the subject
+// marker (printable ASCII without spaces, bounded: it is searched for in every subject).
+Setting submission_string(std::string_view key, std::string SubmissionConfig::*member) {
+  return {"submission", key, [=](const toml::node& n, Config& c) -> core::Status {
+            auto v = n.value<std::string>();
+            const bool marker = key == "secure_marker";
+            if (!v || (marker && (v->size() > mail::submission::kMaxSecureMarkerBytes ||
+                                  std::any_of(v->begin(), v->end(), [](unsigned char ch) {
+                                    return ch <= 0x20 || ch >= 0x7f;
+                                  })))) {
+              return bad(n, "submission", key,
+                         marker ? "printable ASCII without spaces, at most 32 bytes (\"\": none)"
+                                : "a string ADDR:PORT (\"\": off)");
+            }
+            c.submission.*member = *v;
             return core::ok();
           }};
 }
@@ -281,6 +301,16 @@ const std::vector<Setting>& settings() {
       integer_setting<int>(
           "mail", "backlog_alert_seconds", 60, 30 * 86400,
           [](Config& c, auto v) { c.mail.backlog_alert_age = std::chrono::seconds(v); }),
+      // [submission] (issue 9): SMTP submission.
+      submission_string("listen", &SubmissionConfig::listen),
+      submission_string("tls_listen", &SubmissionConfig::tls_listen),
+      submission_string("secure_marker", &SubmissionConfig::secure_marker),
+      integer_setting<int>(
+          "submission", "messages_per_minute", 1, 100'000,
+          [](Config& c, auto v) { c.submission.messages_per_minute = static_cast<double>(v); }),
+      integer_setting<int>(
+          "submission", "messages_burst", 1, 100'000,
+          [](Config& c, auto v) { c.submission.messages_burst = static_cast<double>(v); }),
       // O3: the admin listener and log format.
       string_setting("server", "admin_listen", &Config::admin_listen),
       {"server", "admin_listen_public",
@@ -473,6 +503,15 @@ std::string default_config_text(const std::string& database) {
 # Per recipient domain; the stricter of this and the message's own policy wins:
 # [mail.domains."bank.example"]
 # policy = "verify"
+
+[submission]
+# listen = ""                       # ADDR:PORT for SMTP submission, 587-style: STARTTLS
+#                                   # required before AUTH (e.g. "0.0.0.0:587"); "" = off
+# tls_listen = ""                   # ADDR:PORT, 465-style: implicit TLS; "" = off
+# secure_marker = "[secure]"        # a subject containing it asks for message encryption
+#                                   # (not available yet: refused); "" = none
+# messages_per_minute = 60          # 1..100000: messages per API key (each MAIL takes one)
+# messages_burst = 120              # 1..100000: at once, before the rate applies
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off

@@ -17,6 +17,7 @@
 #include "http/limits.hpp"
 #include "http/tls_context.hpp"
 #include "intake/limits.hpp"
+#include "mail/submission/limits.hpp"
 #include "portal/limits.hpp"
 
 namespace app {
@@ -45,6 +46,15 @@ struct MailConfig {
   // more than this many, or the oldest waiting message is older than this.
   std::size_t backlog_alert_recipients = 5000;
   std::chrono::seconds backlog_alert_age{4 * 3600};
+};
+
+// [submission] (issue 9): SMTP submission for mail clients and devices (mail/submission).
+struct SubmissionConfig {
+  std::string listen;                      // ADDR:PORT, 587-style (STARTTLS); "" = off
+  std::string tls_listen;                  // ADDR:PORT, 465-style (implicit TLS); "" = off
+  std::string secure_marker = "[secure]";  // in a subject: asks for message encryption
+  double messages_per_minute = mail::submission::kMessagesPerMinutePerKey;  // per API key
+  double messages_burst = mail::submission::kMessagesBurstPerKey;
 };
 
 struct Config {
@@ -92,6 +102,8 @@ struct Config {
   AbuseLimits abuse;
   // [mail]
   MailConfig mail;
+  // [submission]
+  SubmissionConfig submission;
 };
 
 // Reads DIR/sealpost.toml. Unknown keys, wrong types and out-of-bounds values are errors

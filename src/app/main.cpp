@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
   std::optional<std::string> admin_listen;
   serve->add_option("--admin-listen", admin_listen,
                     "ADDR:PORT for /healthz, /readyz and /metrics (\"\" disables it)");
+  std::optional<std::string> submission_listen, submissions_listen;
+  serve->add_option("--submission-listen", submission_listen,
+                    "ADDR:PORT for SMTP submission with STARTTLS, 587-style (\"\" disables it)");
+  serve->add_option(
+      "--submissions-listen", submissions_listen,
+      "ADDR:PORT for SMTP submission over implicit TLS, 465-style (\"\" disables it)");
 
   auto* exp = cli.add_subcommand("export", "Write each submission of a form as a .pgp file");
   add_data(exp);
@@ -231,7 +237,10 @@ int main(int argc, char** argv) {
   if (*form_list) return app::run_form_list(data);
   if (*form_show) return app::run_form_show(data, form_id);
   if (*form_disable) return app::run_form_disable(data, form_id);
-  if (*serve) return app::run_serve(data, https_listen, http_listen, admin_listen);
+  if (*serve) {
+    return app::run_serve(data, https_listen, http_listen, admin_listen, submission_listen,
+                          submissions_listen);
+  }
   if (*exp) return app::run_export(data, form_id, out, since);
   if (*user_add) return app::run_user_add(data, email, roles);
   if (*user_link) return app::run_user_link(data, email);

@@ -50,6 +50,8 @@
 #include "mail/mime/address.hpp"
 #include "mail/queue/delivery.hpp"
 #include "mail/queue/outbox.hpp"
+#include "mail/submission/server.hpp"
+#include "mail/submission/submitter.hpp"
 #include "portal/portal.hpp"
 #include "store/store.hpp"
 #include "webhooks/event.hpp"
@@ -282,7 +284,9 @@ mail::queue::DeliveryOptions delivery_options(const Config& config, const std::s
 
 int run_serve(const std::string& data_dir, const std::optional<std::string>& https_listen,
               const std::optional<std::string>& http_listen,
-              const std::optional<std::string>& admin_listen) {
+              const std::optional<std::string>& admin_listen,
+              const std::optional<std::string>& submission_listen,
+              const std::optional<std::string>& submissions_listen) {
   // A client that disconnects must not kill us (SIGPIPE); a file-size limit must surface
   // as a write error the store reports as 503, not as a signal (SIGXFSZ).
   ::signal(SIGPIPE, SIG_IGN);
@@ -301,6 +305,8 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (https_listen) config->https_listen = *https_listen;
   if (http_listen) config->http_listen = *http_listen;
   if (admin_listen) config->admin_listen = *admin_listen;
+  if (submission_listen) config->submission.listen = *submission_listen;
+  if (submissions_listen) config->submission.tls_listen = *submissions_listen;
   if (auto s = check_admin_listen(*config); !s) return fail_line(s.error().public_text());
   core::init_logging(config->log_level, config->log_format);
   Metrics metrics;  // before the store and the server: both report to it until they stop
@@ -376,7 +382,9 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
 
   // Rate limits, automatic-block counts and the API lockout: in memory on SQLite (one node),
   // in the database on PostgreSQL (shared by every node).
-  Budgets budgets = make_budgets(*store, pool, clock, config->intake, config->abuse);
+  Budgets budgets =
+      make_budgets(*store, pool, clock, config->intake, config->abuse,
+                   {config->submission.messages_per_minute, config->submission.messages_burst});
   spdlog::info("event=budgets where={}", budgets.shared ? "database" : "memory");
   intake::Intake forms(config->intake, !config->file_drop_dir.empty(), *store, pool, clock, rng,
                        std::move(*token_key), budgets.posts);
@@ -446,6 +454,16 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                          .default_policy = mail::policy::parse_policy(config->mail.default_policy)
                                                .value_or(mail::policy::Policy::verify)},
       budgets.api_failures.get());
+  // SMTP submission (issue 9): mail clients queue through the same key check and Outbox.
+  mail::submission::Submitter submitter(
+      messages_api, outbox.get(), auditor, clock,
+      mail::submission::SubmitterOptions{
+          .default_policy = mail::policy::parse_policy(config->mail.default_policy)
+                                .value_or(mail::policy::Policy::verify),
+          .secure_marker = config->submission.secure_marker,
+          .messages_per_minute = config->submission.messages_per_minute,
+          .messages_burst = config->submission.messages_burst},
+      budgets.submissions.get());
 
   http::Router router;
   // S5: the form's `notify` addresses hear of each new submission (notices.hpp).
@@ -497,6 +515,12 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (auto s = server.start(); !s) return fail_line(s.error().public_text());
   portal.set_origin(server.public_origin());
   *portal_url = server.public_origin();
+  mail::submission::Server submission(
+      io, *tls, submitter, pool,
+      mail::submission::ServerOptions{.listen = config->submission.listen,
+                                      .tls_listen = config->submission.tls_listen,
+                                      .hostname = mail_hostname(*config)});
+  if (auto s = submission.start(); !s) return fail_line(s.error().public_text());
 
   // O3: health, readiness and metrics on their own listener (docs/OPERATIONS.md).
   metrics.set_samplers({.pool_queued = [&pool] { return pool.queued(); },
@@ -588,6 +612,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
         readiness->stop();
         if (admin) admin->drain();
         blocks.stop();
+        submission.drain();
         server.drain();
       };
   signals.async_wait(on_signal);
@@ -605,6 +630,17 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
     std::printf("listening admin %s:%u\n",
                 config->admin_listen.substr(0, config->admin_listen.rfind(':')).c_str(),
                 admin->port());
+  }
+  if (submission.port() != 0) {
+    std::printf("listening submission %s:%u\n",
+                config->submission.listen.substr(0, config->submission.listen.rfind(':')).c_str(),
+                submission.port());
+  }
+  if (submission.tls_port() != 0) {
+    std::printf(
+        "listening submissions %s:%u\n",
+        config->submission.tls_listen.substr(0, config->submission.tls_listen.rfind(':')).c_str(),
+        submission.tls_port());
   }
   std::printf("forms at %s/f/<form id>\n", server.public_origin().c_str());
   std::printf("portal at %s/portal/\n", server.public_origin().c_str());

@@ -143,24 +143,29 @@ class Sealpost:
 
     # -- server lifecycle -------------------------------------------------------------
 
-    def start(self, extra_env=None, preexec_fn=None, https_listen="127.0.0.1:0"):
+    def start(self, extra_env=None, preexec_fn=None, https_listen="127.0.0.1:0",
+              extra_args=()):
         """`https_listen`: a fixed ADDR:PORT (a load balancer's server line) instead of
-        port 0."""
+        port 0. `extra_args`: more `serve` options (e.g. --submission-listen 127.0.0.1:0,
+        whose bound port lands in submission_port)."""
         env = dict(os.environ, **(extra_env or {}))
         self.stderr_path = os.path.join(self.root, "serve.err")
         self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--data", self.data, "--https-listen", https_listen,
-             "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
+             "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", *extra_args],
             stdout=subprocess.PIPE, stderr=self.stderr_file, env=env, preexec_fn=preexec_fn)
         self.https_port = self.http_port = self.admin_port = None
+        self.submission_port = self.submissions_port = None
         deadline = time.time() + 60
-        while time.time() < deadline and (self.https_port is None or self.http_port is None
-                                          or self.admin_port is None):
+        # The submission lines come before "forms at", the last line printed.
+        while time.time() < deadline:
             line = self.proc.stdout.readline().decode()
             if not line:
                 raise AssertionError("server exited before listening: " + self.log())
-            m = re.match(r"listening (https|http|admin) [^ ]+:(\d+)", line)
+            if line.startswith("forms at "):
+                break
+            m = re.match(r"listening (https|http|admin|submissions|submission) [^ ]+:(\d+)", line)
             if m:
                 setattr(self, m.group(1) + "_port", int(m.group(2)))
         if self.https_port is None:

@@ -110,7 +110,7 @@ bool MessagesApi::touch_due(const std::string& key_id, std::int64_t now) {
 }
 
 core::Expected<MessagesApi::Caller, Reply> MessagesApi::authenticate_blocking(
-    const Call& call, std::string_view scope) {
+    const Call& call, std::string_view scope, std::optional<std::string_view> user) {
   if (outbox_ == nullptr) {
     return core::Unexpected<Reply>(error_reply(Status::unavailable, "unavailable",
                                                "Outbound mail is not set up on this server."));
@@ -134,6 +134,9 @@ core::Expected<MessagesApi::Caller, Reply> MessagesApi::authenticate_blocking(
   if (!auth::api_key_matches(*presented, (*key)->secret_hash)) {
     return core::Unexpected<Reply>(refuse_authentication(call, presented->id, "wrong_secret"));
   }
+  if (user && *user != (*key)->name && *user != presented->id) {
+    return core::Unexpected<Reply>(refuse_authentication(call, presented->id, "wrong_user"));
+  }
   if ((*key)->revoked_at) {
     return core::Unexpected<Reply>(refuse_authentication(call, presented->id, "revoked"));
   }
@@ -146,6 +149,16 @@ core::Expected<MessagesApi::Caller, Reply> MessagesApi::authenticate_blocking(
                     "This API key does not have the scope " + std::string(scope) + "."));
   }
   return Caller{presented->id, touch_due(presented->id, core::unix_seconds(clock_.now()))};
+}
+
+core::Expected<std::string, Reply> MessagesApi::authenticate_key_blocking(
+    std::string_view user, std::string_view key, const std::string& remote_address) {
+  std::string header = "Bearer " + std::string(key);
+  const Call call{.authorization = header, .remote_address = remote_address, .request_id = "smtp"};
+  auto caller = authenticate_blocking(call, auth::kScopeMessagesSend, user);
+  core::secure_wipe(header.data(), header.size());
+  if (!caller) return core::Unexpected<Reply>(std::move(caller).error());
+  return std::move(caller->key_id);
 }
 
 Reply MessagesApi::send_blocking(const Call& call) {

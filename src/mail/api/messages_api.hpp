@@ -89,13 +89,24 @@ class MessagesApi {
   Reply send_blocking(const Call& call);
   Reply show_blocking(const Call& call, std::string_view id);
 
+  // SMTP submission's AUTH (mail/submission): the API key `key` (the password) for the user
+  // name `user`, which must be the key's name or its id, checked exactly as a Bearer key is
+  // (the same lockout, shared counts and log lines, the scope messages:send). The key id, or
+  // the Reply the API would give (unauthenticated, too_many_attempts, forbidden,
+  // unavailable, failed). Blocks on the store.
+  core::Expected<std::string, Reply> authenticate_key_blocking(std::string_view user,
+                                                               std::string_view key,
+                                                               const std::string& remote_address);
+
  private:
   struct Caller {
     std::string key_id;
     bool touch_due = false;  // last_used_at is to be written with this request
   };
   // The caller's key if it is valid, live and holds `scope`; else the reply to send.
-  core::Expected<Caller, Reply> authenticate_blocking(const Call& call, std::string_view scope);
+  // `user`: SMTP AUTH's user name, which must name the key (its name or id).
+  core::Expected<Caller, Reply> authenticate_blocking(const Call& call, std::string_view scope,
+                                                      std::optional<std::string_view> user = {});
   Reply refuse_authentication(const Call& call, std::string_view key_id, std::string_view why);
   bool touch_due(const std::string& key_id, std::int64_t now);
 

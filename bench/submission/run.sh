@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Benchmark: SMTP submission throughput, sealpost's submission listener against Postfix's
+# submission service (smtpd with STARTTLS required), in one run, fed by the same client.
+#
+#   bench/submission/run.sh      (as root: Postfix's master must be started by root)
+#
+# Environment (all optional):
+#   COUNT=2000          messages per server
+#   CONNECTIONS=8       client sessions in parallel (each STARTTLS once, then its share)
+#   BODY_BYTES=5000     text body of each message
+#   BUILD_DIR=build/release  NO_BUILD=1 (use the build as it is)
+#   BENCH_TMPDIR=/tmp   parent of the temporary directory: a real disk (both queues fsync)
+#
+# What runs, on loopback, started here and stopped on any exit:
+# - sealpost serve with --submission-listen, DKIM keys from `sealpost dkim init`; each message
+#   is authenticated (AUTH PLAIN with an API key, once per session), parsed, built, DKIM-signed
+#   (Ed25519 + RSA), sealed and committed with its audit entry before the 250. Its resolver
+#   points at a port where nothing answers, so deliveries only wait and defer: the figure is
+#   acceptance, not delivery.
+# - a private Postfix (tests/support/postfix_instance.py: its own config and queue; never
+#   the system one) whose smtpd requires STARTTLS (smtpd_tls_security_level = encrypt) and
+#   holds every message (header_checks HOLD): queued with fsync, never delivered. It does no
+#   SASL (a Postfix SASL server needs Cyrus sasldb or Dovecot) and no DKIM: it does less per
+#   message than sealpost, which the figures must be read with.
+# - bench/submission/submit.py, the client of both.
+# Figures are printed, never asserted: this is not a test.
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$REPO/build/release}"
+COUNT="${COUNT:-2000}"
+CONNECTIONS="${CONNECTIONS:-8}"
+BODY_BYTES="${BODY_BYTES:-5000}"
+PY=/usr/bin/python3
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench/submission: $*"; exit 1; }
+
+[[ "$(id -u)" == 0 ]] || die "run as root (Postfix's master must be started by root)"
+for tool in /usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postqueue openssl; do
+  command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --with-tests)"
+done
+if [[ -z "${NO_BUILD:-}" ]]; then
+  cmake --preset release >/dev/null
+  cmake --build "$BUILD_DIR" --target sealpost >/dev/null
+fi
+SEALPOST="$BUILD_DIR/src/app/sealpost"
+[[ -x "$SEALPOST" ]] || die "no $SEALPOST (build it, or set BUILD_DIR)"
+
+TMP="$(mktemp -d "${BENCH_TMPDIR:-/tmp}/sealpost-bench-submission.XXXXXX")"
+chmod 755 "$TMP"  # Postfix's daemons (user postfix) pass through it
+SERVE_PID=""
+cleanup() {
+  [[ -n "$SERVE_PID" ]] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true
+  [[ -d "$TMP/postfix/etc" ]] && /usr/sbin/postfix -c "$TMP/postfix/etc" stop >/dev/null 2>&1 || true
+  sleep 1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# -- sealpost ---------------------------------------------------------------------------
+DATA="$TMP/data"
+"$SEALPOST" init --data "$DATA" >/dev/null
+"$SEALPOST" dkim init --data "$DATA" --domain bench.example --selector b1 >/dev/null
+PYTHONPATH="$REPO/tests/lib" "$PY" - "$DATA" <<'PYEOF'
+import sys
+from harness import set_config_value
+data = sys.argv[1]
+for key, value in [("hostname", "forms.bench.example"), ("default_sender", "forms@bench.example"),
+                   ("dkim_selector", "b1"), ("trust_anchor_file", ""),
+                   ("resolver", "127.0.0.1:9")]:
+    set_config_value(data, "mail", key, value)
+for key, value in [("messages_per_minute", 100000), ("messages_burst", 100000)]:
+    set_config_value(data, "submission", key, value)
+PYEOF
+KEY="$("$SEALPOST" apikey add --data "$DATA" --name bench --scope messages:send 2>/dev/null)"
+"$SEALPOST" serve --data "$DATA" --https-listen 127.0.0.1:0 --http-listen "" --admin-listen "" \
+  --submission-listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
+SERVE_PID=$!
+SP_PORT=""
+for _ in $(seq 1 120); do
+  SP_PORT="$(sed -n 's/^listening submission [^ ]*:\([0-9]*\)$/\1/p' "$TMP/serve.out")"
+  [[ -n "$SP_PORT" ]] && break
+  sleep 0.5
+done
+[[ -n "$SP_PORT" ]] || { cat "$TMP/serve.err" >&2; die "sealpost did not listen"; }
+
+# -- Postfix ------------------------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=localhost -keyout "$TMP/pf.key" -out "$TMP/pf.crt" 2>/dev/null
+chmod 644 "$TMP/pf.key"
+PF_PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PYTHONPATH="$REPO/tests/support" "$PY" - "$TMP/postfix" "$PF_PORT" "$TMP/pf.crt" "$TMP/pf.key" <<'PYEOF'
+import sys
+from postfix_instance import PostfixInstance
+PostfixInstance(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])
+PYEOF
+echo '/^Subject:/ HOLD' >"$TMP/postfix/etc/hold.regexp"
+/usr/sbin/postconf -c "$TMP/postfix/etc" -e \
+  "smtpd_tls_security_level=encrypt" "header_checks=regexp:$TMP/postfix/etc/hold.regexp" \
+  "smtpd_relay_restrictions=permit_mynetworks,reject" "message_size_limit=10485760"
+/usr/sbin/postfix -c "$TMP/postfix/etc" start >/dev/null 2>&1 || die "postfix start failed"
+for _ in $(seq 1 40); do
+  "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PF_PORT), 1)" 2>/dev/null && break
+  sleep 0.5
+done
+
+# -- runs ---------------------------------------------------------------------------------
+run() {  # label port [user password]
+  local out
+  out="$("$PY" "$REPO/bench/submission/submit.py" --host 127.0.0.1 --port "$2" --count "$COUNT" \
+    --connections "$CONNECTIONS" --body-bytes "$BODY_BYTES" --sender clinic@bench.example \
+    --to patient@example.net ${3:+--user "$3" --password "$4"})"
+  local n seconds
+  n="$(sed -n 's/.* n=\([0-9]*\) .*/\1/p' <<<"$out")"
+  seconds="$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")"
+  printf '%-9s %s  -> %s messages/s\n' "$1" "$out" "$(awk -v n="$n" -v s="$seconds" 'BEGIN { printf "%.1f", n / s }')"
+}
+say "sealpost on 127.0.0.1:$SP_PORT; Postfix $(/usr/sbin/postconf -d -h mail_version) on 127.0.0.1:$PF_PORT"
+say "$COUNT messages of ${BODY_BYTES} bytes each, $CONNECTIONS sessions, STARTTLS"
+run sealpost "$SP_PORT" bench "$KEY"
+run postfix "$PF_PORT"
+queued="$(PYTHONPATH="$REPO/tests/lib" "$PY" -c "
+import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM mail_messages').fetchone()[0])" "$DATA/sealpost.db")"
+held="$(/usr/sbin/postqueue -c "$TMP/postfix/etc" -p | grep -c '^[0-9A-F]*!' || true)"
+echo "queued: sealpost $queued, Postfix $held (held)"
