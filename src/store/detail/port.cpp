@@ -95,6 +95,9 @@ constexpr TableSpec kTables[] = {
     // checks them like every other table of the schema.
     {"rate_buckets", "key, tat", "key", false, nullptr},
     {"rate_events", "key, window_start, count, previous", "key", false, nullptr},
+    {"recipient_certs",
+     "sha256, pem, emails, subject, not_before, not_after, pinned, aes_gcm, imported_at", "sha256",
+     true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

@@ -14,7 +14,13 @@ namespace {
 // request path, and without WAL its commit waits for no flush (nor does it reach a
 // standby); a crash of the database empties them, which starts every budget afresh, as a
 // restarted node's memory would.
-constexpr std::array<const char*, 10> kMigrations = {
+// Migration 11 here, 12 in the plan (S/MIME recipients, issue 9; the floor stays 4: an
+// older binary ignores it and sends no S/MIME):
+//   recipient_certs  `sealpost cert import`: each recipient X.509 certificate by the
+//                    SHA-256 of its DER, the PEM, its e-mail addresses (JSON array, lower
+//                    case), subject, validity, whether it was pinned (no chain required)
+//                    and whether AES-256-GCM (AuthEnvelopedData) is used for it
+constexpr std::array<const char*, 11> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -277,6 +283,19 @@ CREATE UNLOGGED TABLE rate_events (
   window_start BIGINT NOT NULL,
   count        BIGINT NOT NULL CHECK (count >= 1),
   previous     BIGINT NOT NULL CHECK (previous >= 0)
+);
+)sql",
+    R"sql(
+CREATE TABLE recipient_certs (
+  sha256      TEXT PRIMARY KEY NOT NULL,
+  pem         TEXT NOT NULL,
+  emails      TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  not_before  BIGINT NOT NULL,
+  not_after   BIGINT NOT NULL,
+  pinned      BIGINT NOT NULL CHECK (pinned IN (0, 1)),
+  aes_gcm     BIGINT NOT NULL CHECK (aes_gcm IN (0, 1)),
+  imported_at BIGINT NOT NULL
 );
 )sql",
 };

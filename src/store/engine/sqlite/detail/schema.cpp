@@ -80,7 +80,13 @@ namespace {
 //                 is past is a full bucket and is pruned
 //   rate_events   the counts behind automatic blocks: per key the count in the current
 //                 fixed window (window_start, seconds) and in the one before (previous)
-constexpr std::array<const char*, 10> kMigrations = {
+// Migration 11 here, 12 in the plan (S/MIME recipients, issue 9; the floor stays 4: an
+// older binary ignores it and sends no S/MIME):
+//   recipient_certs  `sealpost cert import`: each recipient X.509 certificate by the
+//                    SHA-256 of its DER, the PEM, its e-mail addresses (JSON array, lower
+//                    case), subject, validity, whether it was pinned (no chain required)
+//                    and whether AES-256-GCM (AuthEnvelopedData) is used for it
+constexpr std::array<const char*, 11> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -344,6 +350,19 @@ CREATE TABLE rate_events (
   count        INTEGER NOT NULL CHECK (count >= 1),
   previous     INTEGER NOT NULL CHECK (previous >= 0)
 ) STRICT, WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE recipient_certs (
+  sha256      TEXT PRIMARY KEY NOT NULL,
+  pem         TEXT NOT NULL,
+  emails      TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  not_before  INTEGER NOT NULL,
+  not_after   INTEGER NOT NULL,
+  pinned      INTEGER NOT NULL CHECK (pinned IN (0, 1)),
+  aes_gcm     INTEGER NOT NULL CHECK (aes_gcm IN (0, 1)),
+  imported_at INTEGER NOT NULL
+) STRICT;
 )sql",
 };
 
