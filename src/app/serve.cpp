@@ -524,6 +524,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (mail_broken) readiness->add_alert("mail_disabled");
   if (mail_signer) {
     auto options = delivery_options(*config, mail_hostname(*config), rng);
+    options.sealer = &sealer;  // policy forced's fallback (issue 9)
     options.on_attempt = [&metrics](const store::MailAttempt& a) {
       metrics.count_mail_attempt(store::mail_state_name(a.result),
                                  a.verified.empty() ? "none" : a.verified);

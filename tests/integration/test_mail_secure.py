@@ -18,6 +18,10 @@ S/MIME (RFC 8551): certificates from this test's S/MIME CA (openssl), imported w
 `openssl cms -verify` against the CA read what the receiver got (EnvelopedData AES-256-CBC,
 AuthEnvelopedData AES-256-GCM), signed by the organisation's certificate.
 
+Policy `forced` (M2): a recipient whose receiver offers no STARTTLS and who has a key gets
+a sealed copy (its own message, queued in the unit of work that makes the original recipient
+final); one without a key stays in awaiting_fallback.
+
 Bad input: recipients whose key is expired, revoked or sign-only, or who have no key, are
 refused at enqueue with an error naming the recipient, and nothing is queued; certificates
 without keyEncipherment/keyAgreement, expired, or not chaining to [mail] smime_ca_file are
@@ -450,6 +454,45 @@ class SecureMailTest(unittest.TestCase):
         trail = self.sp.cli("audit", "export", "--data", self.sp.data).stdout
         self.assertIn(f"cert:{sha}", [json.loads(l)["object"] for l in trail.splitlines()
                                       if '"cert.remove"' in l])
+
+    def test_forced_falls_back_to_message_level_encryption(self):
+        # Carol has a key and her receiver offers no STARTTLS; nokey@clear has neither.
+        nokey = f"nokey@clear.{ZONE}"
+        args = ["mail", "send", "--data", self.sp.data, "--subject", "Your results",
+                "--body-file", self.body_file(), "--security", "forced", "--phi",
+                "--to", self.carol, "--to", nokey]
+        mid = self.sp.cli(*args).stdout.strip()
+        deadline = time.time() + 90
+        out = ""
+        while time.time() < deadline:
+            out = self.sp.cli("mail", "show", "--data", self.sp.data, mid).stdout
+            states = re.findall(r"^recipient \d+ \S+: (\w+)", out, re.M)
+            if states == ["dropped", "awaiting_fallback"]:
+                break
+            time.sleep(0.3)
+        self.assertEqual(states, ["dropped", "awaiting_fallback"], out)
+        m = re.search(r"sent by message-level encryption \(pgp-mime\) as message ([0-9a-f]{32})",
+                      out)
+        self.assertIsNotNone(m, out)
+        copy = m.group(1)
+        copy_out = self.wait_delivered(copy, 1)
+        self.assertIn(self.carol, copy_out)
+        self.assertNotIn(nokey, copy_out)
+        got = self.received(self.clear_sink, copy)
+        self.assertFalse(got["tls"])
+        self.assertEqual(got["rcpt_tos"], [self.carol])
+        data = base64.b64decode(got["data_b64"])
+        self.assert_dkim_verifies(data)
+        self.assert_inner_entity(self.decrypt_gpg(self.pgp_part(data)))
+        # The original itself never went out: only its sealed copy.
+        originals = [e for e in self.clear_sink.events("message")
+                     if mid in base64.b64decode(e["data_b64"]).decode(errors="replace")]
+        self.assertEqual(originals, [])
+        trail = self.sp.cli("audit", "export", "--data", self.sp.data).stdout
+        queued = [json.loads(l)["object"] for l in trail.splitlines() if '"mail.queue"' in l]
+        self.assertTrue(any(o.startswith(f"message:{copy} ") and
+                            f"fallback-for:{mid} recipient:0 sealed:pgp-mime" in o
+                            for o in queued), queued)
 
     def test_mixed_methods_are_refused(self):
         before = self.queued_count()

@@ -498,4 +498,47 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
   return built;
 }
 
+core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealing& sealing,
+                                          std::string_view message_id_domain, core::Rng& rng) {
+  const auto unreadable = [](const char* why) {
+    return core::fail(ErrorKind::invalid_input, "the queued message could not be sealed", why);
+  };
+  if (!sealing.seal) return unreadable("no seal function");
+  init_gmime_once();
+  GObjectPtr<GMimeStream> in(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(in.get()));
+  GObjectPtr<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
+  if (!parsed) return unreadable("GMime could not parse it");
+  GMimeObject* entity = g_mime_message_get_mime_part(parsed.get());  // transfer none
+  if (entity == nullptr) return unreadable("no body");
+  GMimeContentType* type = g_mime_object_get_content_type(entity);
+  if (g_mime_content_type_is_type(type, "multipart", "encrypted") ||
+      g_mime_content_type_is_type(type, "application", "pkcs7-mime")) {
+    return unreadable("sealed already");
+  }
+  while (g_mime_object_remove_header(GMIME_OBJECT(parsed.get()), "DKIM-Signature")) {
+  }
+  std::unique_ptr<GMimeFormatOptions, decltype(&g_mime_format_options_free)> options(
+      g_mime_format_options_new(), &g_mime_format_options_free);
+  g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
+  auto sealed = seal_entity(sealing, entity, options.get(), rng);
+  if (!sealed) return core::fail(std::move(sealed).error());
+  g_mime_message_set_mime_part(parsed.get(), sealed->get());
+
+  BuiltMessage built;
+  built.message_id = random_hex(rng, 16) + "@" + std::string(message_id_domain);
+  g_mime_message_set_message_id(parsed.get(), built.message_id.c_str());
+  GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
+  if (g_mime_object_write_to_stream(GMIME_OBJECT(parsed.get()), options.get(), out.get()) < 0)
+    return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");
+  GByteArray* array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+  built.bytes.assign(reinterpret_cast<const char*>(array->data), array->len);
+  // The header is the original's: 8-bit only when it needed SMTPUTF8 already.
+  const std::string_view header =
+      std::string_view(built.bytes).substr(0, built.bytes.find("\r\n\r\n"));
+  built.needs_smtputf8 = std::any_of(header.begin(), header.end(),
+                                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  return built;
+}
+
 }  // namespace mail::mime

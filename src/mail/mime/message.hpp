@@ -120,4 +120,13 @@ struct BuiltMessage {
 core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoint date,
                                          core::Rng& rng);
 
+// Policy `forced`'s fallback (issue 9, M2): a message we built and queued (`message`, its
+// RFC 5322 bytes, DKIM-signed) again with its content entity sealed (see Sealing): the same
+// header fields but for DKIM-Signature (dropped: the copy is signed anew) and Message-ID (a
+// new one from `rng` at `message_id_domain`: the copy is a message of its own). invalid_input
+// when the message is not readable or is sealed already (multipart/encrypted or
+// application/pkcs7-mime: it is not sealed twice).
+core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealing& sealing,
+                                          std::string_view message_id_domain, core::Rng& rng);
+
 }  // namespace mail::mime

@@ -160,5 +160,45 @@ TEST(Sealing, AReportIsNeverSealed) {
   EXPECT_FALSE(mime::build_message(s, kDate, rng));
 }
 
+TEST(Reseal, TheQueuedMessageAgainWithItsContentSealed) {
+  core::FakeRng rng(8);
+  auto plain = mime::build_message(spec(), kDate, rng);
+  ASSERT_TRUE(plain) << plain.error().detail();
+  // As queued: DKIM-signed (the signature field first).
+  const std::string queued =
+      "DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=x;\r\n b=AAAA\r\n" + plain->bytes;
+  std::string entity;
+  const mime::Sealing sealing{.envelope = mime::Envelope::pgp_mime,
+                              .seal = [&](std::string_view e) -> core::Result<std::string> {
+                                entity = std::string(e);
+                                return std::string(kArmored);
+                              }};
+  auto resealed = mime::reseal_message(queued, sealing, "example.org", rng);
+  ASSERT_TRUE(resealed) << resealed.error().detail();
+  EXPECT_NE(resealed->message_id, plain->message_id);
+  EXPECT_NE(entity.find("the secret body"), std::string::npos) << entity;
+  EXPECT_EQ(resealed->bytes.find("the secret body"), std::string::npos);
+  EXPECT_EQ(resealed->bytes.find("DKIM-Signature"), std::string::npos);
+  EXPECT_NE(resealed->bytes.find("<" + resealed->message_id + ">"), std::string::npos);
+  EXPECT_EQ(resealed->bytes.find(plain->message_id), std::string::npos);
+  Parsed p;
+  parse(resealed->bytes, p);
+  ASSERT_NE(p.message, nullptr);
+  EXPECT_STREQ(g_mime_message_get_subject(p.message), "Your results");
+  EXPECT_TRUE(g_mime_content_type_is_type(
+      g_mime_object_get_content_type(g_mime_message_get_mime_part(p.message)), "multipart",
+      "encrypted"));
+  // Every line CRLF.
+  for (std::size_t i = 0; i < resealed->bytes.size(); ++i) {
+    if (resealed->bytes[i] == '\n') {
+      ASSERT_TRUE(i > 0 && resealed->bytes[i - 1] == '\r') << i;
+    }
+  }
+  // Never sealed twice.
+  auto twice = mime::reseal_message(resealed->bytes, sealing, "example.org", rng);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().kind(), core::ErrorKind::invalid_input);
+}
+
 }  // namespace
 }  // namespace mail::secure
