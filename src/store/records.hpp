@@ -192,6 +192,9 @@ struct MailMessageRecord {
   bool phi = false;       // marked as carrying PHI (policy `none` is refused for it)
   std::string origin;     // who queued it: "cli:<user>", "api:<key name>", "notify", "dsn"
   std::int64_t size = 0;  // bytes of the cleartext message
+  // Message-level encryption (issue 9), the same for every recipient: "pgp-mime",
+  // "smime-aes-256-cbc", "smime-aes-256-gcm"; "" when the content is not sealed.
+  std::string sealed;
   std::vector<std::uint8_t> body;  // sealed; empty when listed without bodies
 };
 

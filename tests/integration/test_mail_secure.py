@@ -382,7 +382,9 @@ class SecureMailTest(unittest.TestCase):
                                 (self.erin, self.erin_cert, "id-smime-ct-authEnvelopedData")):
             with self.subTest(who=who):
                 mid = self.send(who).stdout.strip()
-                self.wait_delivered(mid, 1)
+                shown = self.wait_delivered(mid, 1)
+                self.assertIn("sealed smime-aes-256-" +
+                              ("gcm" if who == self.erin else "cbc"), shown)
                 got = self.received(self.tls_sink, mid)
                 self.assertTrue(got["tls"])
                 data = base64.b64decode(got["data_b64"])
@@ -476,6 +478,8 @@ class SecureMailTest(unittest.TestCase):
         self.assertIsNotNone(m, out)
         copy = m.group(1)
         copy_out = self.wait_delivered(copy, 1)
+        self.assertIn("sealed pgp-mime", copy_out)
+        self.assertNotIn("sealed", out)  # the original itself was TLS only
         self.assertIn(self.carol, copy_out)
         self.assertNotIn(nokey, copy_out)
         got = self.received(self.clear_sink, copy)
@@ -504,7 +508,8 @@ class SecureMailTest(unittest.TestCase):
 
     def test_pgp_mime_over_tls_read_by_gpg_sq_and_rnp(self):
         mid = self.send(self.alice, self.bob).stdout.strip()
-        self.wait_delivered(mid, 2)
+        shown = self.wait_delivered(mid, 2)
+        self.assertIn("sealed pgp-mime (for every recipient)", shown)
         got = self.received(self.tls_sink, mid)
         self.assertTrue(got["tls"], "encrypted mail still goes over TLS when offered")
         self.assertEqual(sorted(got["rcpt_tos"]), sorted([self.alice, self.bob]))
@@ -547,6 +552,11 @@ class SecureMailTest(unittest.TestCase):
         self.assertEqual(status, 202, body)
         mid = json.loads(body)["id"]
         self.wait_delivered(mid, 1)
+        status, _, shown = self.sp.request(
+            "GET", f"/api/v1/messages/{mid}",
+            headers={"Authorization": f"Bearer {self.api_key}"})
+        self.assertEqual(status, 200, shown)
+        self.assertEqual(json.loads(shown)["sealed"], "pgp-mime")
         got = self.received(self.tls_sink, mid)
         armored = self.pgp_part(base64.b64decode(got["data_b64"]))
         self.assert_inner_entity(self.decrypt_gpg(armored))

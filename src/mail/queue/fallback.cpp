@@ -39,6 +39,7 @@ core::Result<std::optional<FallbackCopy>> prepare_fallback(
   p.record.security = std::string(policy::policy_name(policy::Policy::opportunistic));
   p.record.phi = original.phi;
   p.record.origin = "fallback";
+  p.record.sealed = copy.how;
   p.record.size = static_cast<std::int64_t>(signed_->size());
   core::SecretBytes plain(*signed_);
   p.record.body = crypto::seal(queue_key, plain, rng);

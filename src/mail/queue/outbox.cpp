@@ -42,7 +42,10 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
   if (!prepared) return core::fail(std::move(prepared).error());
   // The trail says how the content was protected (never which key: that names a person).
   std::string note;
-  if (out.encrypt) note = "sealed:" + secure::Sealer::describe(choices);
+  if (out.encrypt) {
+    prepared->record.sealed = secure::Sealer::describe(choices);
+    note = "sealed:" + prepared->record.sealed;
+  }
   auto committed = store_.transact_blocking("queue mail", [&](store::Store& tx) -> core::Status {
     if (auto q = enqueue_in(tx, auditor_, *prepared, out.origin, source, note); !q) return q;
     if (also) {

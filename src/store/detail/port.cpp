@@ -70,8 +70,8 @@ constexpr TableSpec kTables[] = {
     {"node_secrets", "name, fingerprint, recorded_at", "name", true, nullptr},
     {"blocks", "cidr, reason, created_at, expires_at, created_by", "cidr", true, nullptr},
     {"auth_failures", "key, failures, last_failure", "key", false, nullptr},
-    {"mail_messages", "id, created_at, sender, security, phi, origin, size, body", "id", true,
-     nullptr},
+    {"mail_messages", "id, created_at, sender, security, phi, origin, size, body, sealed", "id",
+     true, nullptr},
     {"mail_recipients",
      "message_id, idx, address, domain, state, attempts, next_attempt_at, lease_owner, "
      "lease_until, updated_at",

@@ -20,6 +20,8 @@ namespace {
 //                    SHA-256 of its DER, the PEM, its e-mail addresses (JSON array, lower
 //                    case), subject, validity, whether it was pinned (no chain required)
 //                    and whether AES-256-GCM (AuthEnvelopedData) is used for it
+//   mail_messages.sealed  how a message's content is sealed for all its recipients
+//                    ('pgp-mime', 'smime-aes-256-cbc', 'smime-aes-256-gcm'; '': TLS only)
 constexpr std::array<const char*, 11> kMigrations = {
     R"sql(
 CREATE TABLE meta (
@@ -297,6 +299,7 @@ CREATE TABLE recipient_certs (
   aes_gcm     BIGINT NOT NULL CHECK (aes_gcm IN (0, 1)),
   imported_at BIGINT NOT NULL
 );
+ALTER TABLE mail_messages ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
 )sql",
 };
 
