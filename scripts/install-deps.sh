@@ -49,6 +49,7 @@ TEST_PKGS=(
   python3-dkim python3-nacl  # tests/interop/test_dkim.py: dkimpy verifies our DKIM (nacl: Ed25519)
   python3-aiosmtpd # tests/support/smtp_sink.py: the real SMTP receiver of the SMTP client tests
   postfix          # tests/interop/test_smtp_postfix.py: private instances only (never the system one)
+  sq rnp           # tests/integration/test_mail_secure.py: Sequoia and RNP's CLI decrypt and verify our PGP/MIME
   opendkim         # bench/mail/run.sh: Postfix's DKIM signer in the outbound mail benchmark (private instances)
   swaks            # tests/integration/test_submission.py: drives SMTP submission (STARTTLS, AUTH, pipelining)
   libsasl2-modules # tests/interop/test_submission_postfix.py: Postfix's SASL client (PLAIN, LOGIN)

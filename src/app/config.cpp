@@ -238,6 +238,9 @@ const std::vector<Setting>& settings() {
       mail_string("ca_file", &MailConfig::ca_file),
       mail_string("dkim_domain", &MailConfig::dkim_domain),
       mail_string("dkim_selector", &MailConfig::dkim_selector),
+      mail_string("smime_cert_file", &MailConfig::smime_cert_file),
+      mail_string("smime_key_file", &MailConfig::smime_key_file),
+      mail_string("smime_ca_file", &MailConfig::smime_ca_file),
       {"mail", "default_policy",
        [](const toml::node& n, Config& c) -> core::
                                               Status {
@@ -489,6 +492,9 @@ std::string default_config_text(const std::string& database) {
 # ca_file = ""                      # CA bundle for MX, MTA-STS and TLS-RPT https hosts; "" = system's
 # dkim_domain = ""                  # d= of the DKIM signatures; "" = default_sender's domain
 # dkim_selector = ""                # s=; keys from `sealpost dkim init` (secrets/dkim-*.pem)
+# smime_cert_file = ""              # S/MIME: the organisation's signing certificate (PEM); "" = no S/MIME
+# smime_key_file = ""               # its private key (PEM, unencrypted; e.g. under secrets/, mode 0600)
+# smime_ca_file = ""                # CAs recipient certificates must chain to; "" = only --pin'ned ones
 # retry_first_seconds = 300         # 10..86400: first retry after a temporary failure
 # retry_max_seconds = 3600          # 60..86400: the backoff's cap (jittered)
 # expire_seconds = 432000           # 3600..2592000: then the sender gets a bounce (5 days)

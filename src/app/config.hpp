@@ -35,6 +35,11 @@ struct MailConfig {
   std::string ca_file;        // CA bundle for MX certificates and MTA-STS hosts; "" = system
   std::string dkim_domain;    // d= of the signatures; "" = default_sender's domain
   std::string dkim_selector;  // s= (keys: secrets/dkim-<selector>.*.pem, `sealpost dkim init`)
+  // S/MIME (issue 9): the organisation's signing certificate and key (PEM; "" = no S/MIME
+  // sending), and the CAs recipient certificates must chain to ("" = only pinned ones).
+  std::string smime_cert_file;
+  std::string smime_key_file;
+  std::string smime_ca_file;
   std::chrono::seconds retry_first{300};   // first retry after a temporary failure
   std::chrono::seconds retry_max{3600};    // the backoff's cap
   std::chrono::seconds expire{5 * 86400};  // then a bounce to the sender

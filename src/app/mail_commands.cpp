@@ -27,6 +27,7 @@
 #include "mail/queue/probe.hpp"
 #include "mail/queue/status.hpp"
 #include "mail/queue/tls_report.hpp"
+#include "mail/secure/sealer.hpp"
 
 namespace app {
 
@@ -80,6 +81,35 @@ core::Status check_notify_tls(const Config& config, const std::vector<std::strin
                 probe->ip.c_str(), probe->version.c_str(), probe->verified.c_str());
   }
   return core::ok();
+}
+
+core::Result<SmimeSetup> load_smime_setup(const Config& config) {
+  // A CA bundle of a few hundred certificates; a certificate or key of a few KiB.
+  constexpr std::size_t kMaxCaBytes = 4 << 20;
+  SmimeSetup setup;
+  if (!config.mail.smime_ca_file.empty()) {
+    auto ca = read_file(config.mail.smime_ca_file, kMaxCaBytes);
+    if (!ca) {
+      return core::fail(ca.error().kind(), "[mail] smime_ca_file: " + ca.error().public_text());
+    }
+    setup.ca_pem = std::move(*ca);
+  }
+  if (config.mail.smime_cert_file.empty() && config.mail.smime_key_file.empty()) return setup;
+  if (config.mail.smime_cert_file.empty() || config.mail.smime_key_file.empty()) {
+    return core::fail(core::ErrorKind::invalid_input,
+                      "[mail] smime_cert_file and smime_key_file are set together");
+  }
+  auto cert = read_file(config.mail.smime_cert_file, crypto::kMaxCertFileBytes);
+  if (!cert) {
+    return core::fail(cert.error().kind(), "[mail] smime_cert_file: " + cert.error().public_text());
+  }
+  auto key = read_secret_file(config.mail.smime_key_file, crypto::kMaxCertFileBytes);
+  if (!key) {
+    return core::fail(key.error().kind(), "[mail] smime_key_file: " + key.error().public_text());
+  }
+  setup.signer = crypto::SmimeSigner{.cert_pem = std::move(*cert), .key_pem = std::move(*key)};
+  if (auto ok = crypto::check_smime_signer(*setup.signer); !ok) return core::fail(ok.error());
+  return setup;
 }
 
 core::Result<mail::dkim::Signer> load_mail_signer(const DataDir& dir, const Config& config) {
@@ -147,9 +177,14 @@ int run_mail_send(const std::string& data_dir, const SendRequest& request) {
     if (!to) return fail_line("--to " + core::log_safe(t) + ": " + to.error().public_text());
     out.to.push_back(*to);
   }
-  auto policy = mail::policy::parse_policy(request.security.empty() ? config->mail.default_policy
-                                                                    : request.security);
-  if (!policy) return fail_line("--security: " + policy.error().public_text());
+  // `encrypt` (issue 9): message-level encryption, over TLS whenever the receiver offers it.
+  out.encrypt = request.security == "encrypt";
+  auto policy = mail::policy::parse_policy(out.encrypt                ? "opportunistic"
+                                           : request.security.empty() ? config->mail.default_policy
+                                                                      : request.security);
+  if (!policy) {
+    return fail_line("--security: " + policy.error().public_text() + " (or encrypt)");
+  }
   out.security = *policy;
   out.phi = request.phi;
   out.subject = request.subject;
@@ -177,6 +212,20 @@ int run_mail_send(const std::string& data_dir, const SendRequest& request) {
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
   mail::queue::Outbox outbox(**store, (*audit)->auditor(), *signer, *key, hostname, clock, rng);
+  // The server's OpenPGP key signs what is sealed (PGP/MIME); read only when needed.
+  std::optional<core::SecretBytes> openpgp_key;
+  std::optional<SmimeSetup> smime;
+  std::optional<mail::secure::Sealer> sealer;
+  if (out.encrypt) {
+    auto read = read_secret_file(dir.signing_secret_key(), kMaxSigningKeyBytes);
+    if (!read) return fail_line(read.error().public_text());
+    openpgp_key = std::move(*read);
+    auto loaded = load_smime_setup(*config);
+    if (!loaded) return fail_line(loaded.error().public_text());
+    smime = std::move(*loaded);
+    sealer.emplace(*openpgp_key, smime->signer ? &*smime->signer : nullptr, smime->ca_pem);
+    outbox.set_sealer(&*sealer);
+  }
   auto id = outbox.enqueue_blocking(out, kLocalSource);
   core::secure_wipe(out.text_body.data(), out.text_body.size());
   if (!id) return fail_line(id.error().public_text());

@@ -2,12 +2,14 @@
 // The outbound mail commands (issue 8): DKIM keys, sending, and reading the queue. Each
 // returns the process exit code; errors print one line to stderr.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "core/result.hpp"
+#include "crypto/smime.hpp"
 #include "mail/dkim/signer.hpp"
 #include "mail/dns/options.hpp"
 #include "mail/queue/tls_report.hpp"
@@ -17,6 +19,16 @@ namespace app {
 // The EHLO name and Message-ID domain: [mail] hostname, else public_origin's host, else
 // this machine's name.
 std::string mail_hostname(const Config& config);
+
+// What message-level encryption (issue 9) needs besides the server's OpenPGP key: the
+// organisation's S/MIME signer (nullopt when [mail] smime_cert_file is not set) and the CA
+// bundle recipient certificates chain to ("" when smime_ca_file is not set). Errors: a set
+// file that cannot be read, or a certificate and key that do not belong together.
+struct SmimeSetup {
+  std::optional<crypto::SmimeSigner> signer;
+  std::string ca_pem;
+};
+core::Result<SmimeSetup> load_smime_setup(const Config& config);
 // The DKIM signer [mail] dkim_selector and dkim_domain (else default_sender's domain) name;
 // a clear error when they are not set up (every message is signed).
 core::Result<mail::dkim::Signer> load_mail_signer(const DataDir& dir, const Config& config);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/apikey_commands.hpp"
+#include "app/cert_commands.hpp"
 #include "app/commands.hpp"
 #include "app/mail_commands.hpp"
 #include "app/webhook_commands.hpp"
@@ -155,7 +156,8 @@ int main(int argc, char** argv) {
       ->required();
   mail_send->add_option("--security", send.security,
                         "none, opportunistic, verify, exclusive or forced "
-                        "(default: [mail] default_policy)");
+                        "(default: [mail] default_policy), or encrypt (PGP/MIME or S/MIME to "
+                        "each recipient's imported key or certificate, over TLS when offered)");
   mail_send->add_flag("--phi", send.phi, "The message carries PHI (policy none is refused)");
   std::string message_id;
   auto* mail_show = mail->add_subcommand("show", "A message and each recipient's state");
@@ -176,6 +178,24 @@ int main(int argc, char** argv) {
   auto* mail_check_dns = mail->add_subcommand(
       "check-dns", "Check the sending domain's SPF, DKIM and DMARC records (M7)");
   add_data(mail_check_dns);
+
+  auto* cert = cli.add_subcommand("cert", "Recipients' X.509 certificates for S/MIME");
+  cert->require_subcommand(1);
+  std::string cert_file, cert_id;
+  bool cert_pin = false, cert_gcm = false;
+  auto* cert_import =
+      cert->add_subcommand("import", "Check and import a recipient certificate (PEM or DER)");
+  add_data(cert_import);
+  cert_import->add_option("FILE", cert_file, "The certificate file")->required();
+  cert_import->add_flag("--pin", cert_pin,
+                        "Trust this exact certificate without a chain to [mail] smime_ca_file");
+  cert_import->add_flag("--aes-gcm", cert_gcm,
+                        "The recipient reads AuthEnvelopedData: use AES-256-GCM (else CBC)");
+  auto* cert_list = cert->add_subcommand("list", "List imported certificates");
+  add_data(cert_list);
+  auto* cert_remove = cert->add_subcommand("remove", "Remove a certificate");
+  add_data(cert_remove);
+  cert_remove->add_option("SHA256", cert_id, "The certificate's id (cert list)")->required();
 
   auto* apikey = cli.add_subcommand("apikey", "Keys of the HTTP messages API");
   apikey->require_subcommand(1);
@@ -257,6 +277,9 @@ int main(int argc, char** argv) {
   if (*mail_cancel) return app::run_mail_cancel(data, message_id);
   if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);
   if (*mail_check_dns) return app::run_mail_check_dns(data);
+  if (*cert_import) return app::run_cert_import(data, cert_file, cert_pin, cert_gcm);
+  if (*cert_list) return app::run_cert_list(data);
+  if (*cert_remove) return app::run_cert_remove(data, cert_id);
   if (*apikey_add) return app::run_apikey_add(data, apikey_name, apikey_scopes);
   if (*apikey_list) return app::run_apikey_list(data);
   if (*apikey_revoke) return app::run_apikey_revoke(data, apikey_id);

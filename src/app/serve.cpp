@@ -50,6 +50,7 @@
 #include "mail/mime/address.hpp"
 #include "mail/queue/delivery.hpp"
 #include "mail/queue/outbox.hpp"
+#include "mail/secure/sealer.hpp"
 #include "mail/submission/server.hpp"
 #include "mail/submission/submitter.hpp"
 #include "portal/portal.hpp"
@@ -415,6 +416,12 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (!mail_queue_key) return fail_line(mail_queue_key.error().public_text());
   std::unique_ptr<mail::dns::Resolver> resolver;
   std::unique_ptr<mail::dkim::Signer> mail_signer;
+  // `security = encrypt` (issue 9): PGP/MIME signed by the server's OpenPGP key, S/MIME by
+  // the organisation's certificate when [mail] smime_cert_file is set.
+  auto smime = load_smime_setup(*config);
+  if (!smime) return fail_line(smime.error().public_text());
+  const mail::secure::Sealer sealer(*signing_key, smime->signer ? &*smime->signer : nullptr,
+                                    smime->ca_pem);
   std::unique_ptr<mail::queue::Outbox> outbox;
   bool mail_broken = false;  // configured, yet this node cannot send: an alert once ready
   {
@@ -441,6 +448,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
       if (mail::mime::normalize_domain(hostname) && hostname.find('.') != std::string::npos) {
         outbox = std::make_unique<mail::queue::Outbox>(*store, auditor, *mail_signer,
                                                        *mail_queue_key, hostname, clock, rng);
+        outbox->set_sealer(&sealer);
       } else {
         spdlog::error(
             "event=mail_api_disabled reason=[mail] hostname is not a fully qualified "
@@ -547,6 +555,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (mail_broken) readiness->add_alert("mail_disabled");
   if (mail_signer) {
     auto options = delivery_options(*config, mail_hostname(*config), rng);
+    options.sealer = &sealer;  // policy forced's fallback (issue 9)
     options.on_attempt = [&metrics](const store::MailAttempt& a) {
       metrics.count_mail_attempt(store::mail_state_name(a.result),
                                  a.verified.empty() ? "none" : a.verified);

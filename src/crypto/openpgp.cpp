@@ -603,14 +603,12 @@ core::Result<std::unique_ptr<RnpEncryptor>> RnpEncryptor::create(
   return std::unique_ptr<RnpEncryptor>(new RnpEncryptor(std::move(pool)));
 }
 
-core::Result<std::vector<std::uint8_t>> RnpEncryptor::sign_and_encrypt(
-    std::span<const std::uint8_t> plaintext, const std::vector<Fingerprint>& recipients) {
-  if (recipients.empty()) {
-    return core::fail(ErrorKind::invalid_input, "a submission needs at least one recipient key");
-  }
-  Lease lease(*pool_);
-  rnp_ffi_t ffi = lease.get();
+namespace {
 
+// Signs with `signer_fpr` and encrypts to `recipients`, all loaded in `ffi`.
+core::Result<std::vector<std::uint8_t>> sign_and_encrypt_in(
+    rnp_ffi_t ffi, const std::string& signer_fpr, std::span<const std::uint8_t> plaintext,
+    const std::vector<Fingerprint>& recipients, bool armor) {
   // The plaintext is read in place (no copy); the memory output only ever holds ciphertext.
   auto input = d::input_from(plaintext);
   if (!input) return core::fail(std::move(input).error());
@@ -645,7 +643,7 @@ core::Result<std::vector<std::uint8_t>> RnpEncryptor::sign_and_encrypt(
     }
   }
 
-  auto signer = d::locate_by_fingerprint(ffi, pool_->signer_fpr);
+  auto signer = d::locate_by_fingerprint(ffi, signer_fpr);
   if (!signer) return core::fail(std::move(signer).error());
   if (!*signer) return core::fail(ErrorKind::internal, kLibraryFailure, "signing key vanished");
   if ((rc = rnp_op_encrypt_add_signature(op.get(), signer->get(), nullptr)) != RNP_SUCCESS) {
@@ -657,7 +655,7 @@ core::Result<std::vector<std::uint8_t>> RnpEncryptor::sign_and_encrypt(
       (rc = rnp_op_encrypt_set_cipher(op.get(), "AES256")) != RNP_SUCCESS ||
       (rc = rnp_op_encrypt_set_aead(op.get(), "None")) != RNP_SUCCESS ||
       (rc = rnp_op_encrypt_set_compression(op.get(), "Uncompressed", 0)) != RNP_SUCCESS ||
-      (rc = rnp_op_encrypt_set_armor(op.get(), false)) != RNP_SUCCESS) {
+      (rc = rnp_op_encrypt_set_armor(op.get(), armor)) != RNP_SUCCESS) {
     return library_failure("rnp_op_encrypt_set_*", rc);
   }
   if ((rc = rnp_op_encrypt_execute(op.get())) != RNP_SUCCESS) {
@@ -667,6 +665,45 @@ core::Result<std::vector<std::uint8_t>> RnpEncryptor::sign_and_encrypt(
   const auto bytes = d::memory_output_bytes(output->get());
   if (bytes.empty()) return core::fail(ErrorKind::internal, kLibraryFailure, "empty ciphertext");
   return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+core::Result<std::vector<std::uint8_t>> RnpEncryptor::sign_and_encrypt(
+    std::span<const std::uint8_t> plaintext, const std::vector<Fingerprint>& recipients) {
+  if (recipients.empty()) {
+    return core::fail(ErrorKind::invalid_input, "a submission needs at least one recipient key");
+  }
+  Lease lease(*pool_);
+  return sign_and_encrypt_in(lease.get(), pool_->signer_fpr, plaintext, recipients, false);
+}
+
+core::Result<std::string> sign_and_encrypt_to_keys(
+    std::span<const std::uint8_t> plaintext, const std::vector<std::string>& recipient_keys,
+    const core::SecretBytes& signing_secret_armored) {
+  if (recipient_keys.empty()) {
+    return core::fail(ErrorKind::invalid_input, "a message needs at least one recipient key");
+  }
+  auto ffi = d::make_ffi();
+  if (!ffi) return core::fail(std::move(ffi).error());
+  auto signer = load_context(ffi->get(), recipient_keys, signing_secret_armored);
+  if (!signer) return core::fail(std::move(signer).error());
+  auto fingerprints = primary_fingerprints(ffi->get());
+  if (!fingerprints) return core::fail(std::move(fingerprints).error());
+  std::vector<Fingerprint> recipients;
+  for (const std::string& hex : *fingerprints) {
+    if (hex == *signer) continue;
+    auto fpr = Fingerprint::parse(hex);
+    if (!fpr) return core::fail(std::move(fpr).error());
+    recipients.push_back(*std::move(fpr));
+  }
+  if (recipients.size() != recipient_keys.size()) {
+    return core::fail(ErrorKind::invalid_input, "each recipient key must be one OpenPGP key",
+                      std::to_string(recipients.size()) + " primary keys loaded");
+  }
+  auto bytes = sign_and_encrypt_in(ffi->get(), *signer, plaintext, recipients, true);
+  if (!bytes) return core::fail(std::move(bytes).error());
+  return std::string(bytes->begin(), bytes->end());
 }
 
 // ---------------------------------------------------------------------------------------

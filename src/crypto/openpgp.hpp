@@ -97,6 +97,15 @@ core::Result<std::string> sign_detached(const core::SecretBytes& signing_secret_
 core::Status verify_detached(std::string_view public_key_armored, std::string_view data,
                              std::string_view signature);
 
+// Signs `plaintext` with the server's signing key (as RnpEncryptor requires it) and encrypts
+// it to `recipient_keys` (each one transferable public key, armored, as stored; each must
+// have an encryption-capable (sub)key valid now): an ASCII-armored OpenPGP message, SEIPD
+// v1, AES-256, uncompressed, as RnpEncryptor writes. For ad-hoc recipients (PGP/MIME mail):
+// a fresh RNP context per call, so it is thread-safe and slower than RnpEncryptor.
+core::Result<std::string> sign_and_encrypt_to_keys(std::span<const std::uint8_t> plaintext,
+                                                   const std::vector<std::string>& recipient_keys,
+                                                   const core::SecretBytes& signing_secret_armored);
+
 // Signs and encrypts plaintext for a set of recipients. Thread-safe.
 class Encryptor {
  public:

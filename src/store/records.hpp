@@ -32,6 +32,20 @@ struct KeyRecord {
   std::int64_t imported_at = 0;
 };
 
+// A recipient's X.509 certificate for S/MIME (`sealpost cert import`, issue 9). Public
+// material only; checked at import and again at each send.
+struct CertRecord {
+  std::string sha256;               // 64 upper-case hex digits of the DER: the id
+  std::string pem;                  // the certificate alone
+  std::vector<std::string> emails;  // lower case, from SAN rfc822Name and subject
+  std::string subject;              // RFC 2253, printable ASCII (for `cert list`)
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+  bool pinned = false;   // imported with --pin: trusted without a chain to smime_ca_file
+  bool aes_gcm = false;  // imported with --aes-gcm: AuthEnvelopedData (AES-256-GCM)
+  std::int64_t imported_at = 0;
+};
+
 struct NewSubmission {
   std::string reference;  // unique, random, shown to the submitter
   std::string form_id;
@@ -178,6 +192,9 @@ struct MailMessageRecord {
   bool phi = false;       // marked as carrying PHI (policy `none` is refused for it)
   std::string origin;     // who queued it: "cli:<user>", "api:<key name>", "notify", "dsn"
   std::int64_t size = 0;  // bytes of the cleartext message
+  // Message-level encryption (issue 9), the same for every recipient: "pgp-mime",
+  // "smime-aes-256-cbc", "smime-aes-256-gcm"; "" when the content is not sealed.
+  std::string sealed;
   std::vector<std::uint8_t> body;  // sealed; empty when listed without bodies
 };
 

@@ -109,6 +109,13 @@ class FormStore {
   virtual core::Result<std::optional<KeyRecord>> find_key_blocking(
       const std::string& fingerprint) = 0;
 
+  // Recipients' S/MIME certificates (issue 9). put: inserts or replaces (by sha256);
+  // remove: not_found when there is no such certificate. Not part of the configuration
+  // generation: they are read at each send.
+  virtual core::Status put_cert_blocking(const CertRecord& cert) = 0;
+  virtual core::Result<std::vector<CertRecord>> list_certs_blocking() = 0;
+  virtual core::Status remove_cert_blocking(const std::string& sha256) = 0;
+
   // A number that changes whenever forms or keys change, in this process or any other
   // (another node, the CLI), so a running server notices and reloads.
   virtual core::Result<std::int64_t> config_generation_blocking() = 0;

@@ -199,6 +199,7 @@ Reply MessagesApi::send_blocking(const Call& call) {
   out.subject = std::move(request->subject);
   out.text_body = std::move(request->text);
   out.security = request->security.value_or(options_.default_policy);
+  out.encrypt = request->encrypt;
   out.phi = request->phi;
   if (out.phi && out.security == policy::Policy::none) {
     return error_reply(Status::bad_request, "bad_request",

@@ -97,12 +97,16 @@ core::Expected<SendRequest, RequestError> parse_send_request(std::string_view bo
 
   auto security = object->optional_string("security", 32);
   if (!security) return accessor_error("security", security.error());
-  if (*security) {
+  if (*security && **security == "encrypt") {
+    // Message-level encryption (issue 9), over TLS whenever the receiver offers it.
+    out.encrypt = true;
+    out.security = policy::Policy::opportunistic;
+  } else if (*security) {
     auto policy = policy::parse_policy(**security);
     if (!policy) {
       return field_error("security", says("security",
-                                          "must be none, opportunistic, verify, exclusive or "
-                                          "forced"));
+                                          "must be none, opportunistic, verify, exclusive, "
+                                          "forced or encrypt"));
     }
     out.security = *policy;
   }

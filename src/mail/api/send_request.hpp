@@ -6,7 +6,10 @@
 //    "to": ["a@example.net", ...],     1..kMaxRecipients mailboxes
 //    "subject": "...",                 one line: no control character, <= 512 bytes
 //    "text": "...",                    UTF-8; no control character but tab and line ends
-//    "security": "verify",             optional: none|opportunistic|verify|exclusive|forced
+//    "security": "verify",             optional: none|opportunistic|verify|exclusive|forced,
+//                                      or encrypt (PGP/MIME or S/MIME to each recipient's
+//                                      key or certificate, over TLS when offered; the TLS
+//                                      policy is then opportunistic)
 //    "phi": true}                      optional, default false
 //
 // Any other member is refused (a misspelt "subjet" is an error, not a message without a
@@ -29,6 +32,7 @@ struct SendRequest {
   std::string subject;
   std::string text;
   std::optional<policy::Policy> security;
+  bool encrypt = false;  // "security": "encrypt"
   bool phi = false;
 };
 

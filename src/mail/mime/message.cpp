@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/encoding.hpp"
+#include "core/secret.hpp"
 #include "mail/mime/detail/gobject_ptr.hpp"
 #include "mail/mime/limits.hpp"
 
@@ -224,6 +225,51 @@ GObjectPtr<GMimeObject> raw_part(const char* type, const char* subtype, const st
   return GObjectPtr<GMimeObject>(GMIME_OBJECT(part.release()));
 }
 
+// The content entity written out, sealed by the caller's function, and wrapped as
+// MessageSpec::sealing says. The cleartext entity is wiped once sealed.
+core::Result<GObjectPtr<GMimeObject>> seal_entity(const Sealing& sealing, GMimeObject* entity,
+                                                  GMimeFormatOptions* options, core::Rng& rng) {
+  GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
+  if (g_mime_object_write_to_stream(entity, options, out.get()) < 0)
+    return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");
+  GByteArray* array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+  auto sealed =
+      sealing.seal(std::string_view(reinterpret_cast<const char*>(array->data), array->len));
+  core::secure_wipe(array->data, array->len);
+  if (!sealed) return core::fail(std::move(sealed).error());
+
+  if (sealing.envelope == Envelope::smime) {
+    GObjectPtr<GMimeObject> part =
+        raw_part("application", "pkcs7-mime", *sealed, GMIME_CONTENT_ENCODING_BASE64);
+    g_mime_object_set_content_type_parameter(part.get(), "smime-type", "enveloped-data");
+    g_mime_object_set_content_type_parameter(part.get(), "name", "smime.p7m");
+    g_mime_object_set_content_disposition_parameter(part.get(), "filename", "smime.p7m");
+    g_mime_object_set_disposition(part.get(), "attachment");
+    return part;
+  }
+  // RFC 3156 section 4, as Thunderbird writes it.
+  GObjectPtr<GMimeMultipart> encrypted(g_mime_multipart_new_with_subtype("encrypted"));
+  g_mime_object_set_content_type_parameter(GMIME_OBJECT(encrypted.get()), "protocol",
+                                           "application/pgp-encrypted");
+  const std::string boundary = "=_sealpost_" + random_hex(rng, 16);
+  g_mime_multipart_set_boundary(encrypted.get(), boundary.c_str());
+  g_mime_multipart_set_prologue(encrypted.get(),
+                                "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)");
+  GObjectPtr<GMimeObject> version =
+      raw_part("application", "pgp-encrypted", "Version: 1\r\n", GMIME_CONTENT_ENCODING_7BIT);
+  g_mime_object_set_header(version.get(), "Content-Description", "PGP/MIME version identification",
+                           nullptr);
+  g_mime_multipart_add(encrypted.get(), version.get());
+  GObjectPtr<GMimeObject> data =
+      raw_part("application", "octet-stream", *sealed, GMIME_CONTENT_ENCODING_7BIT);
+  g_mime_object_set_content_type_parameter(data.get(), "name", "encrypted.asc");
+  g_mime_object_set_header(data.get(), "Content-Description", "OpenPGP encrypted message", nullptr);
+  g_mime_object_set_disposition(data.get(), "inline");
+  g_mime_object_set_content_disposition_parameter(data.get(), "filename", "encrypted.asc");
+  g_mime_multipart_add(encrypted.get(), data.get());
+  return GObjectPtr<GMimeObject>(GMIME_OBJECT(encrypted.release()));
+}
+
 // The finished bytes, checked once more: CRLF only, no NUL, lines within RFC 5322's 998,
 // and the header holds exactly the fields we set (no field smuggled in through a value).
 core::Status check_output(std::string_view bytes, const std::set<std::string>& expected_names,
@@ -324,6 +370,10 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
       "message-id", "mime-version", "content-type", "content-transfer-encoding"};
   if (!spec.cc.empty()) names.insert("cc");
   if (spec.reply_to) names.insert("reply-to");
+  // An S/MIME body is one part, so its disposition becomes a field of the message.
+  if (spec.sealing && spec.sealing->envelope == Envelope::smime) {
+    names.insert("content-disposition");
+  }
   if (spec.extra_headers.size() > kMaxExtraHeaders)
     return core::fail(ErrorKind::too_large, "too many extra header fields");
   std::vector<std::pair<const char*, const std::string*>> extras;
@@ -424,12 +474,19 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
     g_mime_multipart_add(report.get(), attachment.get());
     body.reset(GMIME_OBJECT(report.release()));
   }
-  g_mime_message_set_mime_part(message.get(), body.get());
-
   // Our own format options: CRLF line ends; GMime's process-wide defaults stay untouched.
   std::unique_ptr<GMimeFormatOptions, decltype(&g_mime_format_options_free)> options(
       g_mime_format_options_new(), &g_mime_format_options_free);
   g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
+  if (spec.sealing) {
+    if (spec.report || spec.tls_report || !spec.sealing->seal)
+      return core::fail(ErrorKind::invalid_input, "a report cannot be sealed");
+    auto sealed = seal_entity(*spec.sealing, body.get(), options.get(), rng);
+    if (!sealed) return core::fail(std::move(sealed).error());
+    body = std::move(*sealed);
+  }
+  g_mime_message_set_mime_part(message.get(), body.get());
+
   GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
   if (g_mime_object_write_to_stream(GMIME_OBJECT(message.get()), options.get(), out.get()) < 0)
     return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");
@@ -438,6 +495,49 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
   built.needs_smtputf8 = smtputf8;
 
   if (auto ok = check_output(built.bytes, names, smtputf8); !ok) return core::fail(ok.error());
+  return built;
+}
+
+core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealing& sealing,
+                                          std::string_view message_id_domain, core::Rng& rng) {
+  const auto unreadable = [](const char* why) {
+    return core::fail(ErrorKind::invalid_input, "the queued message could not be sealed", why);
+  };
+  if (!sealing.seal) return unreadable("no seal function");
+  init_gmime_once();
+  GObjectPtr<GMimeStream> in(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(in.get()));
+  GObjectPtr<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
+  if (!parsed) return unreadable("GMime could not parse it");
+  GMimeObject* entity = g_mime_message_get_mime_part(parsed.get());  // transfer none
+  if (entity == nullptr) return unreadable("no body");
+  GMimeContentType* type = g_mime_object_get_content_type(entity);
+  if (g_mime_content_type_is_type(type, "multipart", "encrypted") ||
+      g_mime_content_type_is_type(type, "application", "pkcs7-mime")) {
+    return unreadable("sealed already");
+  }
+  while (g_mime_object_remove_header(GMIME_OBJECT(parsed.get()), "DKIM-Signature")) {
+  }
+  std::unique_ptr<GMimeFormatOptions, decltype(&g_mime_format_options_free)> options(
+      g_mime_format_options_new(), &g_mime_format_options_free);
+  g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
+  auto sealed = seal_entity(sealing, entity, options.get(), rng);
+  if (!sealed) return core::fail(std::move(sealed).error());
+  g_mime_message_set_mime_part(parsed.get(), sealed->get());
+
+  BuiltMessage built;
+  built.message_id = random_hex(rng, 16) + "@" + std::string(message_id_domain);
+  g_mime_message_set_message_id(parsed.get(), built.message_id.c_str());
+  GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
+  if (g_mime_object_write_to_stream(GMIME_OBJECT(parsed.get()), options.get(), out.get()) < 0)
+    return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");
+  GByteArray* array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+  built.bytes.assign(reinterpret_cast<const char*>(array->data), array->len);
+  // The header is the original's: 8-bit only when it needed SMTPUTF8 already.
+  const std::string_view header =
+      std::string_view(built.bytes).substr(0, built.bytes.find("\r\n\r\n"));
+  built.needs_smtputf8 = std::any_of(header.begin(), header.end(),
+                                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
   return built;
 }
 

@@ -12,8 +12,10 @@
 // documentation says its charset/iconv/utils functions are thread-safe and its GObjects are
 // not (so none is shared); its shared tables are written only by g_mime_init().
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,6 +56,22 @@ struct TlsReportAttachment {
   std::string gzip;       // the compressed report
 };
 
+// Message-level encryption (issue 9; the keys and the cryptography are mail/secure's). The
+// content entity (the body as built, with its Content-Type and Content-Transfer-Encoding;
+// CRLF lines) is handed to `seal`, and what `seal` returns becomes the message's body:
+//   pgp_mime  RFC 3156: multipart/encrypted; protocol="application/pgp-encrypted", a
+//             "Version: 1" part and an application/octet-stream part "encrypted.asc"
+//             holding `seal`'s result, an ASCII-armored OpenPGP message (7-bit lines)
+//   smime     RFC 8551: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m,
+//             `seal`'s result (DER CMS) base64-encoded
+// The outer header (From, To, Subject, Date, Message-ID) stays as it is: SMTP needs the
+// routing fields, and the subject is not hidden (no protected headers).
+enum class Envelope { pgp_mime, smime };
+struct Sealing {
+  Envelope envelope = Envelope::pgp_mime;
+  std::function<core::Result<std::string>(std::string_view entity)> seal;
+};
+
 struct MessageSpec {
   Address from;
   std::optional<std::string> from_name;  // UTF-8; RFC 2047-encoded when not ASCII
@@ -75,6 +93,8 @@ struct MessageSpec {
   // When set, the message carries a TLS report (see TlsReportAttachment); html_body and
   // report must then be empty.
   std::optional<TlsReportAttachment> tls_report;
+  // When set, the body is sealed (see Sealing); report and tls_report must then be empty.
+  std::optional<Sealing> sealing;
 };
 
 // Header fields a caller may add. List-* for bulk mail (RFC 2369, RFC 8058), Auto-Submitted
@@ -99,5 +119,14 @@ struct BuiltMessage {
 // constraint) or 7bit when they are plain ASCII with short lines and no "From " line.
 core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoint date,
                                          core::Rng& rng);
+
+// Policy `forced`'s fallback (issue 9, M2): a message we built and queued (`message`, its
+// RFC 5322 bytes, DKIM-signed) again with its content entity sealed (see Sealing): the same
+// header fields but for DKIM-Signature (dropped: the copy is signed anew) and Message-ID (a
+// new one from `rng` at `message_id_domain`: the copy is a message of its own). invalid_input
+// when the message is not readable or is sealed already (multipart/encrypted or
+// application/pkcs7-mime: it is not sealed twice).
+core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealing& sealing,
+                                          std::string_view message_id_domain, core::Rng& rng);
 
 }  // namespace mail::mime

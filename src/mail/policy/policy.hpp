@@ -11,8 +11,9 @@
 //                  cleartext again (M4): for it TLS is required
 //   verify         TLS with a verified certificate, or wait (defer) and try again
 //   exclusive      TLS, or the recipient is dropped (an audited policy outcome, no bounce)
-//   forced         TLS, or the message goes by message-level encryption (issue 9; until
-//                  then the recipient waits in awaiting_fallback)
+//   forced         TLS, or the message goes by message-level encryption (issue 9: a sealed
+//                  copy when the recipient has a key or certificate, mail/queue/fallback.hpp;
+//                  otherwise the recipient waits in awaiting_fallback)
 // Whatever the policy, TLS means TLS 1.2 or later with AEAD ciphers of at least 128 bits
 // (mail/smtp enforces that), so "TLS" below always means that.
 //

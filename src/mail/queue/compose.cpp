@@ -12,13 +12,18 @@ std::string queue_id_of(std::string_view message_id) {
 
 core::Result<Prepared> prepare(const Outgoing& out, const dkim::Signer& signer,
                                const core::SecretBytes& queue_key, std::string_view hostname,
-                               core::TimePoint now, core::Rng& rng) {
+                               core::TimePoint now, core::Rng& rng,
+                               const std::optional<mime::Sealing>& sealing) {
   if (out.phi && out.security == policy::Policy::none) {
     return core::fail(core::ErrorKind::invalid_input,
                       "policy none is never used for a message marked as PHI");
   }
   if (out.to.empty() || out.to.size() > store::MailStore::kMaxRecipients) {
     return core::fail(core::ErrorKind::invalid_input, "a message needs 1 to 1000 recipients");
+  }
+  if (out.encrypt != sealing.has_value()) {
+    return core::fail(core::ErrorKind::internal, "the message could not be built",
+                      "encrypt without sealing, or sealing without encrypt");
   }
   mime::MessageSpec spec{.from = out.from,
                          .from_name = out.from_name,
@@ -29,7 +34,8 @@ core::Result<Prepared> prepare(const Outgoing& out, const dkim::Signer& signer,
                          .message_id_domain = std::string(hostname),
                          .extra_headers = out.extra_headers,
                          .report = out.report,
-                         .tls_report = out.tls_report};
+                         .tls_report = out.tls_report,
+                         .sealing = sealing};
   auto built = mime::build_message(spec, now, rng);
   if (!built) return core::fail(std::move(built).error());
   auto signed_ = signer.sign(built->bytes, now);

@@ -39,6 +39,10 @@ struct Outgoing {
   std::optional<mime::TlsReportAttachment> tls_report;
   // MAIL FROM:<> (a report whose failure must not come back); implied by `report`.
   bool null_sender = false;
+  // `security = encrypt` (issue 9, M6): message-level encryption for every recipient
+  // (mail/secure: PGP/MIME or S/MIME), sent over TLS whenever the receiver offers it (`security`
+  // above is then the TLS policy, opportunistic unless the caller says otherwise).
+  bool encrypt = false;
 };
 
 struct Prepared {
@@ -49,9 +53,12 @@ struct Prepared {
 
 // invalid_input: policy none for a PHI message, a header with CR/LF, a limit exceeded
 // (mime/limits.hpp), more than store::MailStore::kMaxRecipients recipients.
+// `sealing`: when set, the body is sealed (mime::Sealing) before it is DKIM-signed; the
+// caller (Outbox) sets it exactly when out.encrypt.
 core::Result<Prepared> prepare(const Outgoing& out, const dkim::Signer& signer,
                                const core::SecretBytes& queue_key, std::string_view hostname,
-                               core::TimePoint now, core::Rng& rng);
+                               core::TimePoint now, core::Rng& rng,
+                               const std::optional<mime::Sealing>& sealing = std::nullopt);
 
 // The queue's own id of a message: the Message-ID's random left side (32 hex digits).
 std::string queue_id_of(std::string_view message_id);

@@ -24,6 +24,7 @@
 #include "mail/mtasts/report.hpp"
 #include "mail/queue/bounce.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/queue/fallback.hpp"
 #include "mail/queue/outbox.hpp"
 #include "mail/queue/tls_report.hpp"
 #include "mail/smtp/session.hpp"
@@ -774,6 +775,26 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     return enqueue_in(tx, auditor, **notice, "system", "local", "dsn-for:" + id);
   }
 
+  // In the unit of work recording a recipient left awaiting_fallback: its sealed copy, or
+  // nullopt (no key or certificate; or the copy cannot be made, which is logged: the
+  // recipient then waits, as without a fallback).
+  core::Result<std::optional<FallbackCopy>> fallback_copy(store::Store& tx, const std::string& id,
+                                                          const std::string& address) {
+    auto original = tx.mail().find_message_blocking(id, true);
+    if (!original) return core::fail(original.error());
+    if (!*original || (*original)->body.empty()) return std::optional<FallbackCopy>();
+    core::SystemRng rng;
+    auto copy = prepare_fallback(**original, address, tx.forms(), *options.sealer, signer,
+                                 queue_key, options.ehlo_name, clock.now(), rng);
+    if (!copy) {
+      if (copy.error().kind() == core::ErrorKind::unavailable) return core::fail(copy.error());
+      spdlog::warn("event=mail_fallback_not_sent message={} reason={}", id,
+                   core::log_safe(copy.error().public_text()));
+      return std::optional<FallbackCopy>();
+    }
+    return copy;
+  }
+
   awaitable<void> record(const Group& g, const Result& summary) {
     const std::int64_t t = now();
     const bool expired = t - g.created_at >= options.expire.count();
@@ -841,16 +862,43 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     // notice for the recipients that failed for good. It may run twice (its batch failed,
     // then alone), so it starts from nothing each time.
     std::vector<int> lost;
-    RecordBody body = [this, &rows, &lost, used_tls, domain, owner, t, addresses, sessions,
-                       message_id = g.message_id](store::Store& tx) -> core::Status {
+    std::map<int, store::MailAttempt> recorded;  // as recorded (a fallback changes some)
+    RecordBody body = [this, &rows, &lost, &recorded, used_tls, domain, owner, t, addresses,
+                       sessions, message_id = g.message_id](store::Store& tx) -> core::Status {
       lost.clear();
+      recorded.clear();
       std::vector<FailedRecipient> failed;
-      for (const auto& [attempt, next] : rows) {
+      for (const auto& [row, next] : rows) {
+        // A copy: the fallback may change it, and a second run starts from the row again.
+        store::MailAttempt attempt = row;
+        std::optional<FallbackCopy> copy;
+        if (attempt.result == MailState::awaiting_fallback && options.sealer != nullptr) {
+          auto made = fallback_copy(tx, attempt.message_id, addresses.at(attempt.idx));
+          if (!made) return core::Status(core::fail(made.error()));
+          copy = std::move(*made);
+          if (copy) {
+            // Final here: the copy, queued in this same unit of work, carries it on.
+            attempt.result = MailState::dropped;
+            attempt.reply = fmt::format(
+                "no acceptable TLS: sent by message-level encryption ({}) "
+                "as message {}",
+                copy->how, copy->prepared.record.id);
+          }
+        }
         auto r = tx.mail().record_attempt_blocking(owner, attempt, next);
         if (!r) return core::Status(core::fail(r.error()));
         if (!*r) {
           lost.push_back(attempt.idx);
           continue;
+        }
+        recorded[attempt.idx] = attempt;
+        if (copy) {
+          if (auto q = enqueue_in(tx, auditor, copy->prepared, "system", "local",
+                                  fmt::format("fallback-for:{} recipient:{} sealed:{}",
+                                              attempt.message_id, attempt.idx, copy->how));
+              !q) {
+            return q;
+          }
         }
         auto a = auditor.record_in_blocking(
             tx, "system", "mail." + std::string(store::mail_state_name(attempt.result)),
@@ -902,7 +950,9 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       spdlog::error("event=mail_record_failed message={} detail={}", g.message_id,
                     core::log_safe(stored.error().detail()));
     }
-    for (const auto& [attempt, next] : rows) {
+    for (const auto& [row, next] : rows) {
+      const auto it = stored ? recorded.find(row.idx) : recorded.end();
+      const store::MailAttempt& attempt = it != recorded.end() ? it->second : row;
       if (stored && options.on_attempt) options.on_attempt(attempt);
       // M10: never a body or a subject; the recipient by position, the domain by name.
       spdlog::info(

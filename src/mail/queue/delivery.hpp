@@ -30,6 +30,7 @@
 #include "mail/dkim/signer.hpp"
 #include "mail/dns/resolver.hpp"
 #include "mail/policy/policy.hpp"
+#include "mail/secure/sealer.hpp"
 #include "mail/smtp/limits.hpp"
 #include "store/store.hpp"
 
@@ -55,6 +56,10 @@ struct DeliveryOptions {
   smtp::Timeouts timeouts;
   // Told of every attempt recorded (metrics), on the strand; never a body or an address.
   std::function<void(const store::MailAttempt&)> on_attempt;
+  // Policy `forced`'s fallback (fallback.hpp): a recipient left without acceptable TLS that
+  // has a key or certificate gets a sealed copy. nullptr: it waits in awaiting_fallback.
+  // Must outlive the Delivery.
+  const secure::Sealer* sealer = nullptr;
 };
 
 class Delivery {

@@ -22,10 +22,32 @@ core::Status enqueue_in(store::Store& tx, audit::Auditor& auditor, const Prepare
 
 core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::string_view source,
                                                    const Also& also) {
-  auto prepared = prepare(out, signer_, queue_key_, hostname_, clock_.now(), rng_);
+  const core::TimePoint now = clock_.now();
+  std::vector<secure::Choice> choices;
+  std::optional<mime::Sealing> sealing;
+  if (out.encrypt) {
+    if (sealer_ == nullptr) {
+      return core::fail(core::ErrorKind::invalid_input,
+                        "message-level encryption is not available on this server",
+                        "no Sealer (no OpenPGP signing key loaded)");
+    }
+    auto chosen = secure::choose_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
+    if (!chosen) return core::fail(std::move(chosen).error());
+    choices = *std::move(chosen);
+    auto s = sealer_->sealing_for(choices);
+    if (!s) return core::fail(std::move(s).error());
+    sealing = *std::move(s);
+  }
+  auto prepared = prepare(out, signer_, queue_key_, hostname_, now, rng_, sealing);
   if (!prepared) return core::fail(std::move(prepared).error());
+  // The trail says how the content was protected (never which key: that names a person).
+  std::string note;
+  if (out.encrypt) {
+    prepared->record.sealed = secure::Sealer::describe(choices);
+    note = "sealed:" + prepared->record.sealed;
+  }
   auto committed = store_.transact_blocking("queue mail", [&](store::Store& tx) -> core::Status {
-    if (auto q = enqueue_in(tx, auditor_, *prepared, out.origin, source); !q) return q;
+    if (auto q = enqueue_in(tx, auditor_, *prepared, out.origin, source, note); !q) return q;
     if (also) {
       if (auto a = also(tx); !a) return a;
     }

@@ -17,6 +17,7 @@
 #include "core/secret.hpp"
 #include "mail/dkim/signer.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/secure/sealer.hpp"
 #include "store/store.hpp"
 
 namespace mail::queue {
@@ -37,6 +38,10 @@ class Outbox {
         clock_(clock),
         rng_(rng) {}
 
+  // Message-level encryption (issue 9): without a Sealer, a message with out.encrypt is
+  // refused. `sealer` must outlive the Outbox; set it before the Outbox is shared.
+  void set_sealer(const secure::Sealer* sealer) noexcept { sealer_ = sealer; }
+
   // Work a producer commits together with its message (an API key's last use).
   using Also = std::function<core::Status(store::Store& tx)>;
 
@@ -44,6 +49,9 @@ class Outbox {
   // out.origin, `source`: "local" or the client's address) and whatever `also` does, in
   // one unit of work; returns the queue id. The entry names the message, its size and
   // policy and the number of recipients: never an address, the subject or the body.
+  // With out.encrypt, every recipient must have a usable key or certificate
+  // (secure::choose_blocking; its invalid_input names the first that has none) and the
+  // body is sealed to them; the entry's object then ends in "sealed:<how>".
   // Errors: prepare()'s invalid_input (nothing stored); the store's or the trail's
   // (unavailable: nothing stored, try again). Blocks: call it from the blocking pool.
   core::Result<std::string> enqueue_blocking(const Outgoing& out, std::string_view source,
@@ -61,6 +69,7 @@ class Outbox {
   const std::string hostname_;
   const core::Clock& clock_;
   core::Rng& rng_;
+  const secure::Sealer* sealer_ = nullptr;
 };
 
 // The audit entry's action for a queued message.

@@ -97,6 +97,7 @@ std::string status_text(const MessageStatus& status) {
       fmt::format("message {}\n  queued {} by {}\n  sender {}\n  policy {}{}\n  size {} bytes\n",
                   m.id, utc_time_text(m.created_at), core::log_safe(m.origin),
                   core::log_safe(m.sender), m.security, m.phi ? " (PHI)" : "", m.size);
+  if (!m.sealed.empty()) out += fmt::format("  sealed {} (for every recipient)\n", m.sealed);
   for (const auto& r : status.recipients) {
     out += fmt::format("recipient {} {}: {}", r.idx, core::log_safe(r.address),
                        store::mail_state_name(r.state));
@@ -127,6 +128,7 @@ std::string status_json(const MessageStatus& status) {
                     {"origin", m.origin},
                     {"sender", m.sender},
                     {"security", m.security},
+                    {"sealed", m.sealed.empty() ? Json(nullptr) : Json(m.sealed)},
                     {"phi", m.phi},
                     {"size", m.size},
                     {"recipients", std::move(recipients)}};

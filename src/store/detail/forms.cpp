@@ -54,6 +54,15 @@ constexpr const char* kListKeys =
 constexpr const char* kFindKey =
     "SELECT fingerprint, armored, user_ids, created_at, expires_at, imported_at "
     "FROM keys WHERE fingerprint = ?1";
+constexpr const char* kPutCert =
+    "INSERT INTO recipient_certs (sha256, pem, emails, subject, not_before, not_after, pinned, "
+    "aes_gcm, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT (sha256) DO UPDATE SET pinned = excluded.pinned, aes_gcm = excluded.aes_gcm, "
+    "imported_at = excluded.imported_at";
+constexpr const char* kListCerts =
+    "SELECT sha256, pem, emails, subject, not_before, not_after, pinned, aes_gcm, imported_at "
+    "FROM recipient_certs ORDER BY sha256";
+constexpr const char* kRemoveCert = "DELETE FROM recipient_certs WHERE sha256 = ?1";
 constexpr const char* kConfigGeneration = "SELECT value FROM meta WHERE key = 'config_generation'";
 constexpr const char* kBumpConfigGeneration =
     "UPDATE meta SET value = value + 1 WHERE key = 'config_generation'";
@@ -204,6 +213,53 @@ core::Result<std::optional<KeyRecord>> SqlForms::find_key_blocking(const std::st
   auto key = read_key(rows->front());
   if (!key) return core::fail(std::move(key).error());
   return std::optional<KeyRecord>(std::move(*key));
+}
+
+core::Status SqlForms::put_cert_blocking(const CertRecord& cert) {
+  auto emails = encode_strings(cert.emails, "certificate e-mail address");
+  if (!emails) return core::fail(std::move(emails).error());
+  auto r = db_.execute(
+      "put certificate", sql::kPutCert,
+      {Param{std::string_view(cert.sha256)}, Param{std::string_view(cert.pem)},
+       Param{std::string_view(*emails)}, Param{std::string_view(cert.subject)},
+       Param{cert.not_before}, Param{cert.not_after},
+       Param{static_cast<std::int64_t>(cert.pinned ? 1 : 0)},
+       Param{static_cast<std::int64_t>(cert.aes_gcm ? 1 : 0)}, Param{cert.imported_at}});
+  if (!r) return core::fail(std::move(r).error());
+  return core::ok();
+}
+
+core::Result<std::vector<CertRecord>> SqlForms::list_certs_blocking() {
+  auto rows = db_.query("list certificates", sql::kListCerts);
+  if (!rows) return core::fail(std::move(rows).error());
+  std::vector<CertRecord> out;
+  out.reserve(rows->size());
+  for (const auto& row : *rows) {
+    CertRecord cert;
+    cert.sha256 = row.text(0);
+    cert.pem = row.text(1);
+    auto emails = decode_strings(row.text(2));
+    if (!emails) return core::fail(std::move(emails).error());
+    cert.emails = std::move(*emails);
+    cert.subject = row.text(3);
+    cert.not_before = row.int64(4);
+    cert.not_after = row.int64(5);
+    cert.pinned = row.int64(6) != 0;
+    cert.aes_gcm = row.int64(7) != 0;
+    cert.imported_at = row.int64(8);
+    out.push_back(std::move(cert));
+  }
+  return out;
+}
+
+core::Status SqlForms::remove_cert_blocking(const std::string& sha256) {
+  auto changed =
+      db_.execute("remove certificate", sql::kRemoveCert, {Param{std::string_view(sha256)}});
+  if (!changed) return core::fail(std::move(changed).error());
+  if (*changed == 0) {
+    return core::fail(core::ErrorKind::not_found, "no such certificate", "remove_cert");
+  }
+  return core::ok();
 }
 
 core::Result<std::int64_t> SqlForms::config_generation_blocking() {

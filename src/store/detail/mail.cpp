@@ -54,8 +54,8 @@ using engine::Row;
 
 namespace sql {
 constexpr const char* kInsertMessage =
-    "INSERT INTO mail_messages (id, created_at, sender, security, phi, origin, size, body) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO mail_messages (id, created_at, sender, security, phi, origin, size, body, "
+    "sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 constexpr const char* kInsertRecipient =
     "INSERT INTO mail_recipients (message_id, idx, address, domain, state, attempts, "
     "next_attempt_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?5)";
@@ -106,7 +106,7 @@ constexpr const char* kReleaseLeases =
     "UPDATE mail_recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1";
 constexpr const char* kFindMessage =
     "SELECT id, created_at, sender, security, phi, origin, size, "
-    "CASE WHEN ?2 = 1 THEN body ELSE NULL END FROM mail_messages WHERE id = ?1";
+    "CASE WHEN ?2 = 1 THEN body ELSE NULL END, sealed FROM mail_messages WHERE id = ?1";
 constexpr const char* kListRecipients =
     "SELECT message_id, idx, address, domain, state, attempts, next_attempt_at, updated_at "
     "FROM mail_recipients WHERE message_id = ?1 ORDER BY idx";
@@ -203,7 +203,8 @@ core::Status SqlMail::enqueue_blocking(const MailMessageRecord& message,
             {Param{std::string_view(message.id)}, Param{message.created_at},
              Param{std::string_view(message.sender)}, Param{std::string_view(message.security)},
              Param{std::int64_t{message.phi ? 1 : 0}}, Param{std::string_view(message.origin)},
-             Param{message.size}, Param{std::span<const std::uint8_t>(message.body)}});
+             Param{message.size}, Param{std::span<const std::uint8_t>(message.body)},
+             Param{std::string_view(message.sealed)}});
         if (!inserted) return core::fail(std::move(inserted).error());
         for (std::size_t i = 0; i < addresses.size(); ++i) {
           const std::string& address = addresses[i];
@@ -361,6 +362,7 @@ core::Result<std::optional<MailMessageRecord>> SqlMail::find_message_blocking(co
   m.origin = row.text(5);
   m.size = row.int64(6);
   if (!row.is_null(7)) m.body = row.blob(7);
+  m.sealed = row.text(8);
   return std::optional<MailMessageRecord>(std::move(m));
 }
 

@@ -70,8 +70,8 @@ constexpr TableSpec kTables[] = {
     {"node_secrets", "name, fingerprint, recorded_at", "name", true, nullptr},
     {"blocks", "cidr, reason, created_at, expires_at, created_by", "cidr", true, nullptr},
     {"auth_failures", "key, failures, last_failure", "key", false, nullptr},
-    {"mail_messages", "id, created_at, sender, security, phi, origin, size, body", "id", true,
-     nullptr},
+    {"mail_messages", "id, created_at, sender, security, phi, origin, size, body, sealed", "id",
+     true, nullptr},
     {"mail_recipients",
      "message_id, idx, address, domain, state, attempts, next_attempt_at, lease_owner, "
      "lease_until, updated_at",
@@ -103,6 +103,9 @@ constexpr TableSpec kTables[] = {
      "event_id, webhook_id, type, payload, created_at, state, attempts, next_attempt_at, "
      "lease_owner, lease_until, last_status, last_error, updated_at",
      "event_id, webhook_id", true, nullptr},
+    {"recipient_certs",
+     "sha256, pem, emails, subject, not_before, not_after, pinned, aes_gcm, imported_at", "sha256",
+     true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

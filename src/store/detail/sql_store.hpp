@@ -68,6 +68,9 @@ class SqlForms final : public FormStore {
   core::Status put_key_blocking(const KeyRecord& key) override;
   core::Result<std::vector<KeyRecord>> list_keys_blocking() override;
   core::Result<std::optional<KeyRecord>> find_key_blocking(const std::string& fingerprint) override;
+  core::Status put_cert_blocking(const CertRecord& cert) override;
+  core::Result<std::vector<CertRecord>> list_certs_blocking() override;
+  core::Status remove_cert_blocking(const std::string& sha256) override;
   core::Result<std::int64_t> config_generation_blocking() override;
 
  private:

@@ -198,6 +198,57 @@ TEST_F(StoreQueries, KeysUpsertListFind) {
   EXPECT_FALSE(store_->forms().find_key_blocking(std::string(40, 'C')).value().has_value());
 }
 
+TEST_F(StoreQueries, CertificatesUpsertListRemove) {
+  const auto cert = [](char c, std::vector<std::string> emails) {
+    return CertRecord{.sha256 = std::string(64, c),
+                      .pem = std::string("-----BEGIN CERTIFICATE-----\n") + c + "\n",
+                      .emails = std::move(emails),
+                      .subject = "CN=someone",
+                      .not_before = 100,
+                      .not_after = 900,
+                      .pinned = false,
+                      .aes_gcm = false,
+                      .imported_at = 50};
+  };
+  const auto generation = store_->forms().config_generation_blocking().value();
+  ASSERT_TRUE(store_->forms().put_cert_blocking(cert('B', {"b@example.org"})).has_value());
+  ASSERT_TRUE(store_->forms()
+                  .put_cert_blocking(cert('A', {"a@example.org", "a2@example.net"}))
+                  .has_value());
+  auto certs = store_->forms().list_certs_blocking().value();
+  ASSERT_EQ(certs.size(), 2u);
+  EXPECT_EQ(certs[0].sha256, std::string(64, 'A'));
+  EXPECT_EQ(certs[0].emails, (std::vector<std::string>{"a@example.org", "a2@example.net"}));
+  EXPECT_EQ(certs[0].subject, "CN=someone");
+  EXPECT_EQ(certs[0].not_before, 100);
+  EXPECT_EQ(certs[0].not_after, 900);
+  EXPECT_FALSE(certs[0].pinned);
+  EXPECT_FALSE(certs[0].aes_gcm);
+  EXPECT_EQ(certs[0].imported_at, 50);
+  // Certificates are read at each send: no configuration reload for them.
+  EXPECT_EQ(store_->forms().config_generation_blocking().value(), generation);
+
+  // Re-importing the same certificate changes its flags, not the certificate.
+  auto again = cert('B', {"b@example.org"});
+  again.pinned = true;
+  again.aes_gcm = true;
+  again.imported_at = 60;
+  ASSERT_TRUE(store_->forms().put_cert_blocking(again).has_value());
+  certs = store_->forms().list_certs_blocking().value();
+  ASSERT_EQ(certs.size(), 2u);
+  EXPECT_TRUE(certs[1].pinned);
+  EXPECT_TRUE(certs[1].aes_gcm);
+  EXPECT_EQ(certs[1].imported_at, 60);
+
+  ASSERT_TRUE(store_->forms().remove_cert_blocking(std::string(64, 'A')).has_value());
+  auto gone = store_->forms().remove_cert_blocking(std::string(64, 'A'));
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().kind(), core::ErrorKind::not_found);
+  certs = store_->forms().list_certs_blocking().value();
+  ASSERT_EQ(certs.size(), 1u);
+  EXPECT_EQ(certs[0].sha256, std::string(64, 'B'));
+}
+
 TEST_F(StoreQueries, KeyWithInvalidUtf8UserIdIsRefused) {
   auto key = make_key(std::string(40, 'D'), {std::string("bad \xff\xfe id")});
   auto put = store_->forms().put_key_blocking(key);

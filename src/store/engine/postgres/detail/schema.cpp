@@ -14,7 +14,7 @@ namespace {
 // request path, and without WAL its commit waits for no flush (nor does it reach a
 // standby); a crash of the database empties them, which starts every budget afresh, as a
 // restarted node's memory would.
-constexpr std::array<const char*, 11> kMigrations = {
+constexpr std::array<const char*, 12> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -308,6 +308,20 @@ CREATE TABLE webhook_deliveries (
   PRIMARY KEY (event_id, webhook_id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+)sql",
+    R"sql(
+CREATE TABLE recipient_certs (
+  sha256      TEXT PRIMARY KEY NOT NULL,
+  pem         TEXT NOT NULL,
+  emails      TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  not_before  BIGINT NOT NULL,
+  not_after   BIGINT NOT NULL,
+  pinned      BIGINT NOT NULL CHECK (pinned IN (0, 1)),
+  aes_gcm     BIGINT NOT NULL CHECK (aes_gcm IN (0, 1)),
+  imported_at BIGINT NOT NULL
+);
+ALTER TABLE mail_messages ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

@@ -90,7 +90,15 @@ namespace {
 //                       and metadata only, never PHI), state, attempts, when due, the lease
 //                       of the node sending it now, and the last attempt's HTTP status and
 //                       error words (no response body)
-constexpr std::array<const char*, 11> kMigrations = {
+// Migration 12 (S/MIME recipients and how a message is sealed, issue 9; the floor stays
+// 4: an older binary ignores both and sends no S/MIME):
+//   recipient_certs  `sealpost cert import`: each recipient X.509 certificate by the
+//                    SHA-256 of its DER, the PEM, its e-mail addresses (JSON array, lower
+//                    case), subject, validity, whether it was pinned (no chain required)
+//                    and whether AES-256-GCM (AuthEnvelopedData) is used for it
+//   mail_messages.sealed  how a message's content is sealed for all its recipients
+//                    ('pgp-mime', 'smime-aes-256-cbc', 'smime-aes-256-gcm'; '': TLS only)
+constexpr std::array<const char*, 12> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -384,6 +392,20 @@ CREATE TABLE webhook_deliveries (
   PRIMARY KEY (event_id, webhook_id)
 ) STRICT;
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+)sql",
+    R"sql(
+CREATE TABLE recipient_certs (
+  sha256      TEXT PRIMARY KEY NOT NULL,
+  pem         TEXT NOT NULL,
+  emails      TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  not_before  INTEGER NOT NULL,
+  not_after   INTEGER NOT NULL,
+  pinned      INTEGER NOT NULL CHECK (pinned IN (0, 1)),
+  aes_gcm     INTEGER NOT NULL CHECK (aes_gcm IN (0, 1)),
+  imported_at INTEGER NOT NULL
+) STRICT;
+ALTER TABLE mail_messages ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
 )sql",
 };
 
