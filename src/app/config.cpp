@@ -515,7 +515,7 @@ std::string default_config_text(const std::string& database) {
 #                                   # required before AUTH (e.g. "0.0.0.0:587"); "" = off
 # tls_listen = ""                   # ADDR:PORT, 465-style: implicit TLS; "" = off
 # secure_marker = "[secure]"        # a subject containing it asks for message encryption
-#                                   # (not available yet: refused); "" = none
+#                                   # (PGP/MIME or S/MIME per recipient); "" = none
 # messages_per_minute = 60          # 1..100000: messages per API key (each MAIL takes one)
 # messages_burst = 120              # 1..100000: at once, before the rate applies
 

@@ -16,11 +16,14 @@ key without messages:send refused (535) and audited, and repeated failures lock 
 out of both SMTP and the HTTP API (shared lockout); too many recipients (452); an oversized
 message (552); a bare LF (554, and a "." after a bare LF does not end DATA); 8-bit without
 BODY=8BITMIME (554) and with it (queued); a blind copy, a From at another domain, a From
-header unlike MAIL FROM; the [secure] subject marker (554 5.7.0: not available yet); a client
-that disconnects in DATA queues nothing. Each refusal leaves the queue as it was.
+header unlike MAIL FROM; the [secure] subject marker to a recipient without a key (554); a
+client that disconnects in DATA queues nothing. The [secure] marker to a recipient with an
+imported key: PGP/MIME without the marker in the subject, decrypted and verified by gpg. Each refusal leaves the queue as it was.
 """
 
 import base64
+import email
+import email.policy
 import json
 import os
 import re
@@ -32,7 +35,8 @@ import tempfile
 import time
 import unittest
 
-from harness import REPO, Sealpost, request_from, sanitizer_reports, set_config_value
+from harness import REPO, Sealpost, new_recipient_home, request_from, sanitizer_reports, \
+    set_config_value
 from mailtest import SYSTEM_PYTHON, Sink, free_port_on, require
 from testca import TestCA
 
@@ -443,8 +447,9 @@ class SubmissionTest(unittest.TestCase):
             # A blind copy: b@ is not in To.
             (dict(to=f"a@{DOMAIN},b@{DOMAIN}", subject="bcc"), ["--header", f"To: a@{DOMAIN}"],
              "554 5.7.0 Every recipient"),
-            # The subject marker asks for message-level encryption: not available yet.
-            (dict(subject="[secure] Lab results"), [], "554 5.7.0 Message-level encryption"),
+            # The subject marker asks for message-level encryption: patient@ has no key.
+            (dict(subject="[secure] Lab results"), [],
+             f"554 5.6.0 recipient 1 (patient@{DOMAIN}) has no usable OpenPGP key"),
             # From header unlike MAIL FROM.
             (dict(subject="from"), ["--header", f"From: other@{ZONE}"], "554 5.7.1"),
         ]
@@ -460,6 +465,33 @@ class SubmissionTest(unittest.TestCase):
         finally:
             raw.close()
         self.assertEqual(self.message_count(), before)
+
+    def test_the_secure_marker_sends_pgp_mime_without_the_marker(self):
+        home, fpr = new_recipient_home(self.sp, "lab", f"Lab <lab@{DOMAIN}>")
+        try:
+            rc, out = self.swaks(to=f"lab@{DOMAIN}", subject="Lab results [SECURE] for you",
+                                 body="Your potassium is 4.1 mmol/L.")
+            self.assertEqual(rc, 0, out)
+            mid = self.queued_id(out)
+            data, event = self.received("Lab results for you")
+            self.assertTrue(event["tls"])
+            self.assertTrue(self.dkim_ok(data))
+            self.assertNotIn(b"potassium", data)
+            msg = email.message_from_bytes(data, policy=email.policy.default)
+            self.assertEqual(msg.get_content_type(), "multipart/encrypted")
+            self.assertEqual(msg.get_param("protocol"), "application/pgp-encrypted")
+            armored = list(msg.iter_parts())[1].get_payload(decode=True)
+            path = os.path.join(self.root, f"{mid}.asc")
+            with open(path, "wb") as f:
+                f.write(armored)
+            rc, plaintext, status = home.decrypt(path)
+            self.assertEqual(rc, 0, status)
+            self.assertRegex(status, r"VALIDSIG " + self.sp.server_fpr)
+            self.assertIn(b"potassium is 4.1", plaintext)
+            shown = self.sp.cli("mail", "show", "--data", self.sp.data, mid).stdout
+            self.assertIn("pgp-mime", shown)
+        finally:
+            home.close()
 
     def test_disconnect_in_data_queues_nothing(self):
         before = self.message_count()

@@ -118,12 +118,10 @@ std::string Submitter::submit_blocking(const Envelope& envelope, core::SecretByt
     }
   }
   std::string subject = std::move(parsed->subject);
-  if (take_marker(subject, options_.secure_marker)) {
-    spdlog::info("event=submission_refused key={} reason=secure_marker source={}", envelope.key_id,
-                 core::log_safe(remote_address));
-    return "554 5.7.0 Message-level encryption (the subject marker) is not available on this "
-           "server yet; nothing was queued";
-  }
+  // The marker asks for message-level encryption (M6), as the API's "security": "encrypt":
+  // the Outbox seals the message to each recipient's key or certificate, or refuses it
+  // naming the recipient that has neither (invalid_input below).
+  out.encrypt = take_marker(subject, options_.secure_marker);
   out.from_name = std::move(parsed->from_name);
   out.to = envelope.recipients;
   out.subject = std::move(subject);

@@ -12,8 +12,10 @@
 //   - the message (message.hpp): its From must be the MAIL FROM address; every RCPT TO must
 //     be named in To or Cc (the queue writes one To line for all recipients, so a blind copy
 //     would not stay blind: it is refused rather than disclosed); the subject marker
-//     ([submission] secure_marker) asks for message-level encryption, which is not
-//     available yet: such a message is refused (5.7.0) and nothing is queued.
+//     ([submission] secure_marker) asks for message-level encryption: it is taken out of
+//     the subject and the message is queued as the API's "security": "encrypt" would be
+//     (each recipient's OpenPGP key or S/MIME certificate; a recipient with neither is
+//     refused, 554, and nothing is queued).
 //   - policy: [mail] default_policy; phi false (as an API request that names neither).
 //   - 250 only once the Outbox has committed the message and its audit entry (actor
 //     api:<key id>, the API's, so GET /api/v1/messages/{id} shows it to the same key).
