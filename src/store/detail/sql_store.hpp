@@ -231,6 +231,28 @@ class SqlApiKeys final : public ApiKeyStore {
   engine::Executor& db_;
 };
 
+class SqlSecureMessages final : public SecureMessageStore {
+ public:
+  explicit SqlSecureMessages(engine::Executor& db) : db_(db) {}
+  core::Status add_secure_message_blocking(const SecureMessageRecord& record) override;
+  core::Result<std::optional<SecureMessageRecord>> find_secure_message_blocking(
+      const std::string& id) override;
+  core::Result<std::vector<SecureMessageRecord>> list_secure_messages_blocking(
+      const std::string& message_id) override;
+  core::Result<bool> set_secure_code_blocking(const std::string& id, const std::string& code_hash,
+                                              std::int64_t code_expires_at,
+                                              std::int64_t now) override;
+  core::Result<bool> consume_secure_code_blocking(const std::string& id,
+                                                  const std::string& code_hash,
+                                                  std::int64_t now) override;
+  core::Result<bool> mark_secure_read_blocking(const std::string& id, std::int64_t now) override;
+  core::Result<std::size_t> revoke_secure_messages_blocking(const std::string& message_id,
+                                                            std::int64_t now) override;
+
+ private:
+  engine::Executor& db_;
+};
+
 // The Store of either engine.
 // Every aggregate, over one executor: the pool (SqlStore) or a unit of work's connection
 // (TxStore). A new aggregate is one member here, one line in the constructor, one accessor
@@ -246,7 +268,8 @@ struct Aggregates {
         failures(db),
         rate_limits(db),
         mail(db),
-        api_keys(db) {}
+        api_keys(db),
+        secure_messages(db) {}
   SqlSubmissions submissions;
   SqlForms forms;
   SqlAccounts accounts;
@@ -257,6 +280,7 @@ struct Aggregates {
   SqlRateLimits rate_limits;
   SqlMail mail;
   SqlApiKeys api_keys;
+  SqlSecureMessages secure_messages;
 };
 
 // A Store whose aggregates are Aggregates: the accessors, once for both stores.
@@ -273,6 +297,7 @@ class AggregateStore : public Store {
   RateLimitStore& rate_limits() final { return a_.rate_limits; }
   MailStore& mail() final { return a_.mail; }
   ApiKeyStore& api_keys() final { return a_.api_keys; }
+  SecureMessageStore& secure_messages() final { return a_.secure_messages; }
 
  private:
   Aggregates a_;

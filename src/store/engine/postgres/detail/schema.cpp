@@ -20,7 +20,14 @@ namespace {
 //                    SHA-256 of its DER, the PEM, its e-mail addresses (JSON array, lower
 //                    case), subject, validity, whether it was pinned (no chain required)
 //                    and whether AES-256-GCM (AuthEnvelopedData) is used for it
-constexpr std::array<const char*, 11> kMigrations = {
+// Migration 12 here, 13 in the plan (the secure-message portal, issue 9; the floor stays 4:
+// an older binary ignores it and refuses keyless recipients of security encrypt):
+//   secure_messages  one row per keyless recipient of a `security = encrypt` message: a
+//                    random id (the link's path), the queue message id, recipient,
+//                    sender, AES-256-GCM ciphertext of the content (IV || ciphertext || tag;
+//                    the key is only in the link), created/expires/revoked/first-read
+//                    times, and the pending one-time code: its SHA-256 and expiry only
+constexpr std::array<const char*, 12> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -297,6 +304,22 @@ CREATE TABLE recipient_certs (
   aes_gcm     BIGINT NOT NULL CHECK (aes_gcm IN (0, 1)),
   imported_at BIGINT NOT NULL
 );
+)sql",
+    R"sql(
+CREATE TABLE secure_messages (
+  id              TEXT PRIMARY KEY NOT NULL,
+  message_id      TEXT NOT NULL,
+  recipient       TEXT NOT NULL,
+  sender          TEXT NOT NULL,
+  ciphertext      BYTEA NOT NULL,
+  created_at      BIGINT NOT NULL,
+  expires_at      BIGINT NOT NULL,
+  revoked_at      BIGINT,
+  first_read_at   BIGINT,
+  code_hash       TEXT,
+  code_expires_at BIGINT
+);
+CREATE INDEX secure_messages_by_message ON secure_messages (message_id);
 )sql",
 };
 
