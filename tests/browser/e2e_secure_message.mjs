@@ -232,6 +232,8 @@ describe('secure-message portal in Chromium', { timeout: 600_000 }, () => {
     await page.getByText('This link is damaged').waitFor();
     assert.equal(await page.locator('#sm-request').isHidden(), true);
 
+    // A new document (a change of fragment alone would not load the page again).
+    await page.goto('about:blank');
     await page.goto(`${sp.origin}/s/${copy}#${flipped}`);
     await page.getByRole('button', { name: 'Send me a code' }).click();
     await page.locator('#sm-code').waitFor();
