@@ -150,7 +150,9 @@ int main(int argc, char** argv) {
   mail_send->add_option("--security", send.security,
                         "none, opportunistic, verify, exclusive or forced "
                         "(default: [mail] default_policy), or encrypt (PGP/MIME or S/MIME to "
-                        "each recipient's imported key or certificate, over TLS when offered)");
+                        "each recipient's imported key or certificate, over TLS when offered; the "
+                        "secure-message portal for the others when [server] public_origin is "
+                        "set)");
   mail_send->add_flag("--phi", send.phi, "The message carries PHI (policy none is refused)");
   std::string message_id;
   auto* mail_show = mail->add_subcommand("show", "A message and each recipient's state");
