@@ -98,6 +98,8 @@ class SecureMessagePortalTest(unittest.TestCase):
         cls.https_port = free_port()
         cls.origin = f"https://localhost:{cls.https_port}"
         set_config_value(sp.data, "server", "public_origin", cls.origin)
+        cls.api_key = sp.cli("apikey", "add", "--data", sp.data, "--name", "ehr", "--scope",
+                             "messages:send").stdout.strip()
         sp.start(https_listen=f"127.0.0.1:{cls.https_port}")
 
     @classmethod
@@ -233,7 +235,8 @@ class SecureMessagePortalTest(unittest.TestCase):
         self.assertRegex(self.sp.cli("mail", "show", "--data", self.sp.data, mid).stdout,
                          rf"portal {re.escape(patient)}: read at \d{{4}}-")
         entries = self.audit()
-        opens = [e for e in entries if e["action"] == "secure_message.open"]
+        opens = [e for e in entries if e["action"] == "secure_message.open"
+                 and e["object"].startswith(f"message:{mid} ")]
         self.assertEqual([e["object"] for e in opens], [f"message:{mid} copy:{copy} first:yes"])
         self.assertTrue(any(e["action"] == "secure_message.deposit" and
                             e["object"].startswith(f"message:{mid} copy:{copy} ")
@@ -270,6 +273,24 @@ class SecureMessagePortalTest(unittest.TestCase):
         failures = [e for e in self.audit() if e["action"] == "secure_message.code"
                     and e["outcome"] == "failure"]
         self.assertGreaterEqual(len(failures), 3)
+
+    def test_api_deposits_through_the_same_outbox(self):
+        patient = f"api@patient.{ZONE}"
+        message = {"to": [patient], "subject": f"Results {MARKER}",
+                   "text": f"your results: {MARKER}\n", "security": "encrypt", "phi": True}
+        status, _, body = self.sp.request(
+            "POST", "/api/v1/messages", body=json.dumps(message),
+            headers={"Authorization": f"Bearer {self.api_key}",
+                     "Content-Type": "application/json"})
+        self.assertEqual(status, 202, body)
+        mid = json.loads(body)["id"]
+        copy, key, _ = self.notice(patient)
+        self.assertEqual(self.sp.sql("SELECT message_id FROM secure_messages WHERE id = ?",
+                                     copy)[0][0], mid)
+        self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 200)
+        status, _, answer = self.post(f"/api/s/{copy}/open", {"code": self.code(patient)})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(self.decrypt(answer, key)["body"], f"your results: {MARKER}\n")
 
     def test_revoked_and_unknown(self):
         patient = f"rev@patient.{ZONE}"
