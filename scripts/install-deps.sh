@@ -48,6 +48,7 @@ TEST_PKGS=(
   systemd          # systemd-analyze verify packaging/sealpost.service
   python3-dkim python3-nacl  # tests/interop/test_dkim.py: dkimpy verifies our DKIM (nacl: Ed25519)
   python3-aiosmtpd # tests/support/smtp_sink.py: the real SMTP receiver of the SMTP client tests
+  python3-cryptography  # tests/integration/test_mail_portal.py: an AES-GCM that is not ours opens the portal's ciphertext
   postfix          # tests/interop/test_smtp_postfix.py: private instances only (never the system one)
   sq rnp           # tests/integration/test_mail_secure.py: Sequoia and RNP's CLI decrypt and verify our PGP/MIME
   opendkim         # bench/mail/run.sh: Postfix's DKIM signer in the outbound mail benchmark (private instances)

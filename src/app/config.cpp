@@ -283,6 +283,9 @@ const std::vector<Setting>& settings() {
                  }
                  return core::ok();
                }},
+      integer_setting<int>(
+          "mail", "secure_message_days", 1, 365,
+          [](Config& c, auto v) { c.mail.secure_message_days = static_cast<int>(v); }),
       integer_setting<int>("mail", "remote_port", 1, 65535,
                            [](Config& c, auto v) { c.mail.remote_port = static_cast<int>(v); }),
       integer_setting<int>("mail", "retry_first_seconds", 10, 86400,
@@ -495,6 +498,7 @@ std::string default_config_text(const std::string& database) {
 # smime_cert_file = ""              # S/MIME: the organisation's signing certificate (PEM); "" = no S/MIME
 # smime_key_file = ""               # its private key (PEM, unencrypted; e.g. under secrets/, mode 0600)
 # smime_ca_file = ""                # CAs recipient certificates must chain to; "" = only --pin'ned ones
+# secure_message_days = 30          # 1..365: a secure-message portal copy can be opened this long
 # retry_first_seconds = 300         # 10..86400: first retry after a temporary failure
 # retry_max_seconds = 3600          # 60..86400: the backoff's cap (jittered)
 # expire_seconds = 432000           # 3600..2592000: then the sender gets a bounce (5 days)

@@ -40,6 +40,8 @@ struct MailConfig {
   std::string smime_cert_file;
   std::string smime_key_file;
   std::string smime_ca_file;
+  // The secure-message portal (issue 9): how long a keyless recipient's copy can be opened.
+  int secure_message_days = 30;
   std::chrono::seconds retry_first{300};   // first retry after a temporary failure
   std::chrono::seconds retry_max{3600};    // the backoff's cap
   std::chrono::seconds expire{5 * 86400};  // then a bounce to the sender

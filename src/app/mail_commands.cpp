@@ -226,6 +226,11 @@ int run_mail_send(const std::string& data_dir, const SendRequest& request) {
     sealer.emplace(*openpgp_key, smime->signer ? &*smime->signer : nullptr, smime->ca_pem);
     outbox.set_sealer(&*sealer);
   }
+  // The secure-message portal, for recipients with neither key nor certificate: only with
+  // [server] public_origin, the stable name its links must carry.
+  const mail::queue::EscrowSettings escrow{.origin = config->public_origin,
+                                           .days = config->mail.secure_message_days};
+  outbox.set_escrow(&escrow);
   auto id = outbox.enqueue_blocking(out, kLocalSource);
   core::secure_wipe(out.text_body.data(), out.text_body.size());
   if (!id) return fail_line(id.error().public_text());
@@ -242,9 +247,51 @@ int run_mail_show(const std::string& data_dir, const std::string& id) {
   auto status = mail::queue::load_status_blocking((*store)->mail(), id);
   if (!status) return fail_line(status.error().public_text());
   if (!*status) return fail_line("no message " + core::log_safe(id));
-  const std::string text = mail::queue::status_text(**status);
+  std::string text = mail::queue::status_text(**status);
+  // The secure-message portal's copies of this message: read receipts (never the address's
+  // content, only when it was opened).
+  auto copies = (*store)->secure_messages().list_secure_messages_blocking(id);
+  if (!copies) return fail_line(copies.error().public_text());
+  for (const auto& c : *copies) {
+    std::string state = c.first_read_at ? "read at " + mail::queue::utc_time_text(*c.first_read_at)
+                        : c.revoked_at
+                            ? "revoked at " + mail::queue::utc_time_text(*c.revoked_at)
+                            : "unread, expires " + mail::queue::utc_time_text(c.expires_at);
+    text += fmt::format("portal {}: {}\n", core::log_safe(c.recipient), state);
+  }
   std::fwrite(text.data(), 1, text.size(), stdout);
   (*store)->close();
+  return 0;
+}
+
+int run_mail_revoke(const std::string& data_dir, const std::string& id) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto copies = (*store)->secure_messages().list_secure_messages_blocking(id);
+  if (!copies) return fail_line(copies.error().public_text());
+  if (copies->empty()) return fail_line("no secure-message portal copy of " + core::log_safe(id));
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+  core::SystemClock clock;
+  const std::int64_t now = core::unix_seconds(clock.now());
+  std::size_t revoked = 0;
+  auto s = (*audit)->change("revoke secure message", "secure_message.revoke",
+                            [&](store::Store& tx) -> core::Result<std::string> {
+                              auto n =
+                                  tx.secure_messages().revoke_secure_messages_blocking(id, now);
+                              if (!n) return core::fail(n.error());
+                              revoked = *n;
+                              return fmt::format("message:{} copies:{}", id, revoked);
+                            });
+  if (!s) return fail_line(s.error().public_text());
+  if (auto f = (*audit)->finish(); !f) return fail_line(f.error().public_text());
+  (*store)->close();
+  std::printf("revoked %zu unread portal copy(ies) of %s\n", revoked, id.c_str());
+  const std::size_t read = static_cast<std::size_t>(std::count_if(
+      copies->begin(), copies->end(), [](const auto& c) { return c.first_read_at.has_value(); }));
+  if (read > 0)
+    std::printf("%zu copy(ies) were read already and stay readable until they expire\n", read);
   return 0;
 }
 

@@ -65,6 +65,9 @@ int run_mail_queue(const std::string& data_dir);
 // "cancelled by <user>"), audited as mail.cancel. A recipient a node is attempting at this
 // moment is left; exit 1 says so (run it again).
 int run_mail_cancel(const std::string& data_dir, const std::string& id);
+// `mail revoke`: the secure-message portal copies of message ID not yet read can no longer be
+// opened (410); audited secure_message.revoke.
+int run_mail_revoke(const std::string& data_dir, const std::string& id);
 // `mail tls-report [--day D]`: sends the TLS reports (RFC 8460) of that UTC day (default
 // yesterday; "today" reports the day so far) that no node has sent, and prints each
 // domain's outcome. `serve` does the same for yesterday by itself.

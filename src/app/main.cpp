@@ -157,7 +157,9 @@ int main(int argc, char** argv) {
   mail_send->add_option("--security", send.security,
                         "none, opportunistic, verify, exclusive or forced "
                         "(default: [mail] default_policy), or encrypt (PGP/MIME or S/MIME to "
-                        "each recipient's imported key or certificate, over TLS when offered)");
+                        "each recipient's imported key or certificate, over TLS when offered; the "
+                        "secure-message portal for the others when [server] public_origin is "
+                        "set)");
   mail_send->add_flag("--phi", send.phi, "The message carries PHI (policy none is refused)");
   std::string message_id;
   auto* mail_show = mail->add_subcommand("show", "A message and each recipient's state");
@@ -167,6 +169,10 @@ int main(int argc, char** argv) {
       mail->add_subcommand("cancel", "Stop sending a message to its waiting recipients");
   add_data(mail_cancel);
   mail_cancel->add_option("ID", message_id, "The id `mail send` printed")->required();
+  auto* mail_revoke = mail->add_subcommand(
+      "revoke", "Withdraw a message's unread secure-message portal copies (its links answer 410)");
+  add_data(mail_revoke);
+  mail_revoke->add_option("ID", message_id, "The id `mail send` printed")->required();
   std::string report_day;
   auto* mail_tls_report =
       mail->add_subcommand("tls-report", "Send the day's TLS reports (RFC 8460) now");
@@ -275,6 +281,7 @@ int main(int argc, char** argv) {
   if (*mail_show) return app::run_mail_show(data, message_id);
   if (*mail_queue) return app::run_mail_queue(data);
   if (*mail_cancel) return app::run_mail_cancel(data, message_id);
+  if (*mail_revoke) return app::run_mail_revoke(data, message_id);
   if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);
   if (*mail_check_dns) return app::run_mail_check_dns(data);
   if (*cert_import) return app::run_cert_import(data, cert_file, cert_pin, cert_gcm);

@@ -61,6 +61,8 @@ unsigned status_of(const portal::Reply& reply) {
       return 422;
     case Status::too_many_attempts:
       return 429;
+    case Status::gone:
+      return 410;
     case Status::failed:
       return http::status_for(reply.failure);
   }
@@ -184,6 +186,9 @@ void register_portal_routes(http::Router& router, portal::Portal& portal, core::
   page("/portal/", "app");
   page("/portal/sign-in", "sign-in");
   page("/portal/enrol", "enrol");
+  // The secure-message portal's page (issue 9): the key is in the fragment, which the
+  // browser never sends; the page reads it and asks /api/s/{id}/ for the rest.
+  page("/s/{id}", "secure-message");
   router.add(verb::get, "/portal/static/{file}",
              [](http::Request&&, http::RequestContext&& ctx, http::Responder responder) {
                auto file = portal_assets::static_file(ctx.params.at("file"));

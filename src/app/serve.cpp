@@ -422,6 +422,10 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (!smime) return fail_line(smime.error().public_text());
   const mail::secure::Sealer sealer(*signing_key, smime->signer ? &*smime->signer : nullptr,
                                     smime->ca_pem);
+  // The secure-message portal (issue 9): its links name [server] public_origin, never a
+  // listener address; without it keyless recipients of `security = encrypt` are refused.
+  const mail::queue::EscrowSettings escrow{.origin = config->public_origin,
+                                           .days = config->mail.secure_message_days};
   std::unique_ptr<mail::queue::Outbox> outbox;
   bool mail_broken = false;  // configured, yet this node cannot send: an alert once ready
   {
@@ -449,6 +453,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
         outbox = std::make_unique<mail::queue::Outbox>(*store, auditor, *mail_signer,
                                                        *mail_queue_key, hostname, clock, rng);
         outbox->set_sealer(&sealer);
+        outbox->set_escrow(&escrow);
       } else {
         spdlog::error(
             "event=mail_api_disabled reason=[mail] hostname is not a fully qualified "
@@ -473,6 +478,28 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           .messages_burst = config->submission.messages_burst},
       budgets.submissions.get());
 
+  if (outbox) {
+    // The one-time code of a secure-message copy goes to its recipient in a mail of its own,
+    // under the TLS policy of the message it belongs to.
+    portal.set_secure_code_sender(
+        [&db = *store, outbox = outbox.get()](const store::SecureMessageRecord& copy,
+                                              std::string_view code) -> core::Status {
+          auto message = db.mail().find_message_blocking(copy.message_id, false);
+          if (!message) return core::fail(std::move(message).error());
+          if (!*message) {
+            return core::fail(core::ErrorKind::unavailable, "the message is not in the queue",
+                              "secure copy without its queue message");
+          }
+          auto policy = mail::policy::parse_policy((*message)->security);
+          if (!policy) return core::fail(std::move(policy).error());
+          auto out = mail::queue::code_mail(copy, code, *policy);
+          if (!out) return core::fail(std::move(out).error());
+          auto id = outbox->enqueue_blocking(*out, "local");
+          core::secure_wipe(out->text_body.data(), out->text_body.size());
+          if (!id) return core::fail(std::move(id).error());
+          return core::ok();
+        });
+  }
   http::Router router;
   // S5: the form's `notify` addresses hear of each new submission (notices.hpp).
   auto portal_url = std::make_shared<std::string>();

@@ -35,6 +35,11 @@ inline constexpr double kCredentialChecksBurst = 20;
 // JSON bodies: the largest is an enrolment key upload (an armored public key and a
 // passphrase-protected private key, well under 60 KiB each in practice).
 inline constexpr std::size_t kMaxJsonBody = 64 * 1024;
+// Secure-message portal (issue 9): a one-time code lives 10 minutes (long enough for a slow
+// mailbox, short against guessing), and a new one is mailed at most once a minute per copy
+// (a link holder cannot flood the recipient).
+inline constexpr std::int64_t kSecureCodeSeconds = 10 * 60;
+inline constexpr std::int64_t kSecureCodeResendSeconds = 60;
 // Between the password and the code: long enough to find the phone.
 inline constexpr std::int64_t kSecondFactorSeconds = 5 * 60;
 // An enrolment in progress (password, authenticator, key).

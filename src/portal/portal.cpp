@@ -407,6 +407,11 @@ const std::vector<Endpoint>& endpoints() {
         {M::get, "/portal/api/audit", auditing, list_audit},
         {M::get, "/portal/api/audit/export", auditing, export_audit},
         {M::get, "/portal/api/audit/verify", auditing, verify_audit},
+        // The secure-message portal (issue 9): no session; Origin and JSON are checked by
+        // the gate like every state change; both are credential checks (a code mailed, a
+        // code tried), rate limited per address before they are queued.
+        {M::post, "/api/s/{id}/code", credential, secure_code},
+        {M::post, "/api/s/{id}/open", credential, secure_open},
     };
   }();
   return table;
@@ -426,6 +431,10 @@ Portal::~Portal() = default;
 void Portal::set_origin(std::string origin) {
   std::lock_guard lock(shared_->origin_mutex);
   shared_->origin = std::move(origin);
+}
+
+void Portal::set_secure_code_sender(SecureCodeSender send) {
+  shared_->send_secure_code = std::move(send);
 }
 
 void Portal::set_after_change(std::function<void()> hook) {

@@ -45,6 +45,11 @@ namespace detail {
 struct Shared;
 }
 
+// Queues the mail that carries a secure message's one-time code to its recipient (app/ wires
+// it to the Outbox). Blocking.
+using SecureCodeSender =
+    std::function<core::Status(const store::SecureMessageRecord& copy, std::string_view code)>;
+
 class Portal {
  public:
   Portal(Limits limits, store::Store& store, const core::Clock& clock, core::Rng& rng,
@@ -61,7 +66,11 @@ class Portal {
   // the form catalog here, so a grant applies on this node at once). Set before serving.
   void set_after_change(std::function<void()> hook);
 
-  // Every API endpoint, under /portal/api/.
+  // The secure-message portal's code mail. Set before serving; without it /api/s/{id}/code
+  // answers 503.
+  void set_secure_code_sender(SecureCodeSender send);
+
+  // Every API endpoint, under /portal/api/, and the secure-message portal's under /api/s/.
   const std::vector<Route>& routes() const;
 
   // Checks the session, stage, CSRF token and role the route needs, then runs it. Blocking

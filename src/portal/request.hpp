@@ -44,6 +44,7 @@ enum class Status {
   unsupported_media_type,  // the body is not JSON
   unprocessable,           // well-formed, but the values are refused
   too_many_attempts,       // throttled: retry_after says when to try again
+  gone,                    // existed, no longer available (an expired or revoked message)
   failed,                  // our side failed: `failure` says how
 };
 

@@ -351,6 +351,22 @@ struct WebhookSummary {
   std::int64_t failed = 0;
 };
 
+// A keyless recipient's copy of a `security = encrypt` message in the secure-message portal
+// (issue 9). The content is AES-256-GCM ciphertext under a key the server does not keep.
+struct SecureMessageRecord {
+  std::string id;                        // random, base64url: the link's path (/s/<id>)
+  std::string message_id;                // the queue id the sender was given
+  std::string recipient;                 // the address the notice and the codes go to
+  std::string sender;                    // the From address
+  std::vector<std::uint8_t> ciphertext;  // IV (12) || ciphertext || tag (16)
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::optional<std::int64_t> revoked_at;
+  std::optional<std::int64_t> first_read_at;
+  std::optional<std::string> code_hash;  // SHA-256 hex of the pending one-time code
+  std::optional<std::int64_t> code_expires_at;
+};
+
 struct AuditQuery {
   std::optional<std::string> actor;
   std::optional<std::string> action;  // exact, or a prefix ending in '.' ("user.")

@@ -442,6 +442,37 @@ class WebhookStore {
   virtual core::Result<std::optional<std::int64_t>> next_due_blocking() = 0;
 };
 
+// The secure-message portal's copies (issue 9, docs/THREAT_MODEL.md). Each method is one
+// statement, safe under concurrency on its own.
+class SecureMessageStore {
+ public:
+  virtual ~SecureMessageStore() = default;
+  // conflict: the id exists. Run it in the unit of work that queues the message.
+  virtual core::Status add_secure_message_blocking(const SecureMessageRecord& record) = 0;
+  virtual core::Result<std::optional<SecureMessageRecord>> find_secure_message_blocking(
+      const std::string& id) = 0;
+  // Every copy of queue message `message_id`, by recipient.
+  virtual core::Result<std::vector<SecureMessageRecord>> list_secure_messages_blocking(
+      const std::string& message_id) = 0;
+  // Replaces the pending one-time code (its hash) of copy `id`, if it is neither revoked
+  // nor expired at `now`. False when no such live copy.
+  virtual core::Result<bool> set_secure_code_blocking(const std::string& id,
+                                                      const std::string& code_hash,
+                                                      std::int64_t code_expires_at,
+                                                      std::int64_t now) = 0;
+  // Consumes the pending code of copy `id` if its hash is `code_hash` and it has not
+  // expired at `now` (single use: a concurrent second consume finds none). The comparison
+  // is the database's of two SHA-256 hashes of the code, never of the code itself.
+  virtual core::Result<bool> consume_secure_code_blocking(const std::string& id,
+                                                          const std::string& code_hash,
+                                                          std::int64_t now) = 0;
+  // Sets first_read_at to `now` if it is not set yet; true when this call set it.
+  virtual core::Result<bool> mark_secure_read_blocking(const std::string& id, std::int64_t now) = 0;
+  // Revokes every unread, unrevoked copy of message `message_id`; how many.
+  virtual core::Result<std::size_t> revoke_secure_messages_blocking(const std::string& message_id,
+                                                                    std::int64_t now) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -456,6 +487,7 @@ class Store {
   virtual MailStore& mail() = 0;
   virtual ApiKeyStore& api_keys() = 0;
   virtual WebhookStore& webhooks() = 0;
+  virtual SecureMessageStore& secure_messages() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

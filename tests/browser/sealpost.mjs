@@ -123,11 +123,12 @@ export class Sealpost {
     return { printed: match[0], link: `${this.origin}${match[1]}` };
   }
 
-  // Starts `serve`; resolves when it has printed its HTTPS port.
-  async start() {
+  // Starts `serve`; resolves when it has printed its HTTPS port. `httpsListen`: a fixed
+  // address (a test whose [server] public_origin must name the port beforehand).
+  async start({ httpsListen = '127.0.0.1:0' } = {}) {
     this.stderrPath = join(this.root, 'serve.err');
     this.stderr = [];
-    this.proc = spawn(this.bin, ['serve', '--data', this.data, '--https-listen', '127.0.0.1:0',
+    this.proc = spawn(this.bin, ['serve', '--data', this.data, '--https-listen', httpsListen,
                                  '--http-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
                       { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stderr.on('data', (chunk) => this.stderr.push(chunk));

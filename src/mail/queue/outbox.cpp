@@ -25,29 +25,100 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
   const core::TimePoint now = clock_.now();
   std::vector<secure::Choice> choices;
   std::optional<mime::Sealing> sealing;
+  // The recipients the main message goes to: all of them, or (encrypt) those with a key.
+  std::vector<Address> sealed_to = out.to;
+  std::vector<Address> portal_to;
   if (out.encrypt) {
     if (sealer_ == nullptr) {
       return core::fail(core::ErrorKind::invalid_input,
                         "message-level encryption is not available on this server",
                         "no Sealer (no OpenPGP signing key loaded)");
     }
-    auto chosen = secure::choose_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
-    if (!chosen) return core::fail(std::move(chosen).error());
-    choices = *std::move(chosen);
-    auto s = sealer_->sealing_for(choices);
-    if (!s) return core::fail(std::move(s).error());
-    sealing = *std::move(s);
+    if (escrow_ != nullptr && !escrow_->origin.empty()) {
+      auto each =
+          secure::choose_each_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
+      if (!each) return core::fail(std::move(each).error());
+      sealed_to.clear();
+      for (std::size_t i = 0; i < out.to.size(); ++i) {
+        if ((*each)[i]) {
+          sealed_to.push_back(out.to[i]);
+          choices.push_back(*std::move((*each)[i]));
+        } else {
+          portal_to.push_back(out.to[i]);
+        }
+      }
+    } else {
+      auto chosen = secure::choose_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
+      if (!chosen) return core::fail(std::move(chosen).error());
+      choices = *std::move(chosen);
+    }
+    if (!choices.empty()) {
+      auto s = sealer_->sealing_for(choices);
+      if (!s) return core::fail(std::move(s).error());
+      sealing = *std::move(s);
+    }
   }
-  auto prepared = prepare(out, signer_, queue_key_, hostname_, now, rng_, sealing);
-  if (!prepared) return core::fail(std::move(prepared).error());
+  std::optional<Prepared> prepared;
+  if (!sealed_to.empty() || portal_to.empty()) {  // no recipient at all: prepare() says so
+    auto p = [&] {
+      if (sealed_to.size() == out.to.size()) {
+        return prepare(out, signer_, queue_key_, hostname_, now, rng_, sealing);
+      }
+      Outgoing part = out;  // one queued message per method: this one to the keyed group
+      part.to = sealed_to;
+      auto r = prepare(part, signer_, queue_key_, hostname_, now, rng_, sealing);
+      core::secure_wipe(part.text_body.data(), part.text_body.size());
+      return r;
+    }();
+    if (!p) return core::fail(std::move(p).error());
+    prepared = *std::move(p);
+  }
+  // The portal's copies: each with its notice (which carries the key in its link, and is
+  // wiped once prepared: from then on only the queue's sealed body holds it, until delivered).
+  std::vector<EscrowCopy> copies;
+  std::vector<Prepared> notices;
+  std::vector<core::SecretBytes> keys(portal_to.size());
+  for (std::size_t i = 0; i < portal_to.size(); ++i) {
+    EscrowCopy copy = start_copy(out, portal_to[i], *escrow_, now, rng_, keys[i]);
+    auto n = prepare(copy.notice, signer_, queue_key_, hostname_, now, rng_);
+    core::secure_wipe(copy.notice.text_body.data(), copy.notice.text_body.size());
+    if (!n) return core::fail(std::move(n).error());
+    notices.push_back(*std::move(n));
+    copies.push_back(std::move(copy));
+  }
+  const std::string id = prepared ? prepared->record.id : notices.front().record.id;
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    if (auto s = seal_copy(copies[i], out, id, keys[i], rng_); !s) return core::fail(s.error());
+  }
   // The trail says how the content was protected (never which key: that names a person).
   std::string note;
-  if (out.encrypt) {
+  if (out.encrypt && !choices.empty() && prepared) {
     prepared->record.sealed = secure::Sealer::describe(choices);
     note = "sealed:" + prepared->record.sealed;
   }
+  if (!copies.empty() && prepared) note += fmt::format(" portal:{}", copies.size());
   auto committed = store_.transact_blocking("queue mail", [&](store::Store& tx) -> core::Status {
-    if (auto q = enqueue_in(tx, auditor_, *prepared, out.origin, source, note); !q) return q;
+    if (prepared) {
+      if (auto q = enqueue_in(tx, auditor_, *prepared, out.origin, source, note); !q) return q;
+    }
+    for (std::size_t i = 0; i < copies.size(); ++i) {
+      if (auto q = enqueue_in(tx, auditor_, notices[i], out.origin, source,
+                              fmt::format("secure-notice-for:{}", id));
+          !q) {
+        return q;
+      }
+      if (auto a = tx.secure_messages().add_secure_message_blocking(copies[i].record); !a) {
+        return a;
+      }
+      if (auto a = auditor_.record_in_blocking(
+              tx, out.origin, std::string(kSecureDepositAction),
+              fmt::format("message:{} copy:{} expires:{}", id, copies[i].record.id,
+                          copies[i].record.expires_at),
+              std::string(source), "ok");
+          !a) {
+        return a;
+      }
+    }
     if (also) {
       if (auto a = also(tx); !a) return a;
     }
@@ -59,7 +130,7 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
   if (auto s = auditor_.settle_blocking(); !s) {
     spdlog::error("event=audit_checkpoint_failed detail={}", core::log_safe(s.error().detail()));
   }
-  return prepared->record.id;
+  return id;
 }
 
 }  // namespace mail::queue

@@ -17,6 +17,7 @@
 #include "core/secret.hpp"
 #include "mail/dkim/signer.hpp"
 #include "mail/queue/compose.hpp"
+#include "mail/queue/escrow.hpp"
 #include "mail/secure/sealer.hpp"
 #include "store/store.hpp"
 
@@ -41,6 +42,10 @@ class Outbox {
   // Message-level encryption (issue 9): without a Sealer, a message with out.encrypt is
   // refused. `sealer` must outlive the Outbox; set it before the Outbox is shared.
   void set_sealer(const secure::Sealer* sealer) noexcept { sealer_ = sealer; }
+  // The secure-message portal (escrow.hpp): with settings whose origin is set, a recipient of
+  // an out.encrypt message without a key or certificate gets a portal copy and a notice
+  // instead of being refused. Must outlive the Outbox; set it before the Outbox is shared.
+  void set_escrow(const EscrowSettings* escrow) noexcept { escrow_ = escrow; }
 
   // Work a producer commits together with its message (an API key's last use).
   using Also = std::function<core::Status(store::Store& tx)>;
@@ -49,9 +54,14 @@ class Outbox {
   // out.origin, `source`: "local" or the client's address) and whatever `also` does, in
   // one unit of work; returns the queue id. The entry names the message, its size and
   // policy and the number of recipients: never an address, the subject or the body.
-  // With out.encrypt, every recipient must have a usable key or certificate
-  // (secure::choose_blocking; its invalid_input names the first that has none) and the
-  // body is sealed to them; the entry's object then ends in "sealed:<how>".
+  // With out.encrypt, the recipients with a usable key or certificate (all of one method)
+  // get one message sealed to them, whose entry's object ends in "sealed:<how>"; each one
+  // without gets, when the portal is set (set_escrow), a portal copy (entry
+  // "secure_message.deposit", "message:<id> copy:<copy id>") and its own notice message
+  // (entry note "secure-notice-for:<id>"); without the portal it is refused
+  // (secure::choose_blocking's invalid_input names it). The id returned, which the copies
+  // carry as their message id, is the sealed message's, or the first notice's when every
+  // recipient is a portal one.
   // Errors: prepare()'s invalid_input (nothing stored); the store's or the trail's
   // (unavailable: nothing stored, try again). Blocks: call it from the blocking pool.
   core::Result<std::string> enqueue_blocking(const Outgoing& out, std::string_view source,
@@ -70,7 +80,11 @@ class Outbox {
   const core::Clock& clock_;
   core::Rng& rng_;
   const secure::Sealer* sealer_ = nullptr;
+  const EscrowSettings* escrow_ = nullptr;
 };
+
+// The audit entry's action for a portal copy deposited with its message.
+inline constexpr std::string_view kSecureDepositAction = "secure_message.deposit";
 
 // The audit entry's action for a queued message.
 inline constexpr std::string_view kQueueAction = "mail.queue";

@@ -82,37 +82,52 @@ bool user_id_names(std::string_view user_id, const Address& address) {
   return parsed && lower(parsed->str()) == lower(address.str());
 }
 
-core::Result<std::vector<Choice>> choose_blocking(store::FormStore& keys,
-                                                  const std::vector<Address>& to,
-                                                  std::string_view smime_ca_pem,
-                                                  core::TimePoint now) {
+core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
+    store::FormStore& keys, const std::vector<Address>& to, std::string_view smime_ca_pem,
+    core::TimePoint now) {
   auto stored_keys = keys.list_keys_blocking();
   if (!stored_keys) return core::fail(std::move(stored_keys).error());
   auto stored_certs = keys.list_certs_blocking();
   if (!stored_certs) return core::fail(std::move(stored_certs).error());
-  std::vector<Choice> out;
+  std::vector<std::optional<Choice>> out;
   out.reserve(to.size());
+  std::optional<std::size_t> first;  // the first recipient with a key or certificate
   for (std::size_t i = 0; i < to.size(); ++i) {
     auto choice = openpgp_key(*stored_keys, to[i], now);
     if (!choice) choice = certificate(*stored_certs, to[i], smime_ca_pem, now);
-    if (!choice) {
+    if (choice && first && choice->method != out[*first]->method) {
+      return core::fail(core::ErrorKind::invalid_input,
+                        fmt::format("recipient {} ({}) takes {} and recipient {} {}: a message "
+                                    "with security encrypt is sealed once, for one method; send "
+                                    "them separate messages",
+                                    i + 1, to[i].str(), method_name(choice->method), *first + 1,
+                                    method_name(out[*first]->method)));
+    }
+    if (choice && !first) first = i;
+    out.push_back(std::move(choice));
+  }
+  return out;
+}
+
+core::Result<std::vector<Choice>> choose_blocking(store::FormStore& keys,
+                                                  const std::vector<Address>& to,
+                                                  std::string_view smime_ca_pem,
+                                                  core::TimePoint now) {
+  auto each = choose_each_blocking(keys, to, smime_ca_pem, now);
+  if (!each) return core::fail(std::move(each).error());
+  std::vector<Choice> out;
+  out.reserve(to.size());
+  for (std::size_t i = 0; i < to.size(); ++i) {
+    if (!(*each)[i]) {
       return core::fail(core::ErrorKind::invalid_input,
                         fmt::format("recipient {} ({}) has no usable OpenPGP key or S/MIME "
                                     "certificate (none imported for this address, or expired, "
                                     "revoked or unfit for encryption); without one a message "
-                                    "with security encrypt cannot be sent to it yet (no "
-                                    "secure-message portal)",
+                                    "with security encrypt goes through the secure-message "
+                                    "portal, which needs [server] public_origin set",
                                     i + 1, to[i].str()));
     }
-    if (!out.empty() && choice->method != out.front().method) {
-      return core::fail(core::ErrorKind::invalid_input,
-                        fmt::format("recipient {} ({}) takes {} and recipient 1 {}: a message "
-                                    "with security encrypt is sealed once, for one method; send "
-                                    "them separate messages",
-                                    i + 1, to[i].str(), method_name(choice->method),
-                                    method_name(out.front().method)));
-    }
-    out.push_back(*std::move(choice));
+    out.push_back(*std::move((*each)[i]));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 // Trust: keys and certificates were checked at import; they are checked again here because
 // they expire, and a key can be replaced by a revoked copy after import.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,13 @@ bool user_id_names(std::string_view user_id, const Address& address);
 // pinned ones). invalid_input naming the first recipient without either, by position and
 // address (the caller's own input); and when the recipients would need both methods (one
 // message is sealed once: send them separately).
+// For each of `to`, in order, its key or certificate by the chain above, or nullopt when it
+// has neither (the secure-message portal's). invalid_input when those with one would need
+// both methods (one message is sealed once).
+core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
+    store::FormStore& keys, const std::vector<Address>& to, std::string_view smime_ca_pem,
+    core::TimePoint now);
+
 core::Result<std::vector<Choice>> choose_blocking(store::FormStore& keys,
                                                   const std::vector<Address>& to,
                                                   std::string_view smime_ca_pem,

@@ -95,6 +95,7 @@ struct Shared {
   audit::Auditor& auditor;
   Keys keys;
   std::function<void()> after_change;  // Portal::set_after_change
+  SecureCodeSender send_secure_code;   // Portal::set_secure_code_sender
   // The database's failure counts on PostgreSQL (several nodes share the lockout budget);
   // null on SQLite, where one node is all there is and the counts stay in memory.
   std::unique_ptr<auth::SharedFailureCounts> shared_failures;
@@ -217,6 +218,10 @@ Reply disable_user(Shared& s, Call& call);
 Reply reissue_link(Shared& s, Call& call);
 Reply add_grant(Shared& s, Call& call);
 Reply revoke_grant(Shared& s, Call& call);
+// secure_messages.cpp (the recipient's side of the secure-message portal)
+std::string secure_code_hash(std::string_view copy_id, std::string_view code);
+Reply secure_code(Shared& s, Call& call);
+Reply secure_open(Shared& s, Call& call);
 // audit_view.cpp
 Reply list_audit(Shared& s, Call& call);
 Reply export_audit(Shared& s, Call& call);

@@ -106,6 +106,10 @@ constexpr TableSpec kTables[] = {
     {"recipient_certs",
      "sha256, pem, emails, subject, not_before, not_after, pinned, aes_gcm, imported_at", "sha256",
      true, nullptr},
+    {"secure_messages",
+     "id, message_id, recipient, sender, ciphertext, created_at, expires_at, revoked_at, "
+     "first_read_at, code_hash, code_expires_at",
+     "id", true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

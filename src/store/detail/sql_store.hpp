@@ -270,6 +270,28 @@ class SqlWebhooks final : public WebhookStore {
   engine::Executor& db_;
 };
 
+class SqlSecureMessages final : public SecureMessageStore {
+ public:
+  explicit SqlSecureMessages(engine::Executor& db) : db_(db) {}
+  core::Status add_secure_message_blocking(const SecureMessageRecord& record) override;
+  core::Result<std::optional<SecureMessageRecord>> find_secure_message_blocking(
+      const std::string& id) override;
+  core::Result<std::vector<SecureMessageRecord>> list_secure_messages_blocking(
+      const std::string& message_id) override;
+  core::Result<bool> set_secure_code_blocking(const std::string& id, const std::string& code_hash,
+                                              std::int64_t code_expires_at,
+                                              std::int64_t now) override;
+  core::Result<bool> consume_secure_code_blocking(const std::string& id,
+                                                  const std::string& code_hash,
+                                                  std::int64_t now) override;
+  core::Result<bool> mark_secure_read_blocking(const std::string& id, std::int64_t now) override;
+  core::Result<std::size_t> revoke_secure_messages_blocking(const std::string& message_id,
+                                                            std::int64_t now) override;
+
+ private:
+  engine::Executor& db_;
+};
+
 // The Store of either engine.
 // Every aggregate, over one executor: the pool (SqlStore) or a unit of work's connection
 // (TxStore). A new aggregate is one member here, one line in the constructor, one accessor
@@ -286,7 +308,8 @@ struct Aggregates {
         rate_limits(db),
         mail(db),
         api_keys(db),
-        webhooks(db) {}
+        webhooks(db),
+        secure_messages(db) {}
   SqlSubmissions submissions;
   SqlForms forms;
   SqlAccounts accounts;
@@ -298,6 +321,7 @@ struct Aggregates {
   SqlMail mail;
   SqlApiKeys api_keys;
   SqlWebhooks webhooks;
+  SqlSecureMessages secure_messages;
 };
 
 // A Store whose aggregates are Aggregates: the accessors, once for both stores.
@@ -315,6 +339,7 @@ class AggregateStore : public Store {
   MailStore& mail() final { return a_.mail; }
   ApiKeyStore& api_keys() final { return a_.api_keys; }
   WebhookStore& webhooks() final { return a_.webhooks; }
+  SecureMessageStore& secure_messages() final { return a_.secure_messages; }
 
  private:
   Aggregates a_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "audit/auditor.hpp"
@@ -97,6 +98,12 @@ class PortalTest : public ::testing::Test {
 
 TEST_F(PortalTest, EveryApiRouteIsUnderPortalApi) {
   for (const auto& r : portal_->routes()) {
+    // The secure-message portal's two routes are for recipients, not staff: credential
+    // checks without a session.
+    if (r.pattern.starts_with("/api/s/")) {
+      EXPECT_TRUE(r.credential_check) << r.pattern;
+      continue;
+    }
     EXPECT_TRUE(r.pattern.starts_with("/portal/api/")) << r.pattern;
   }
   EXPECT_TRUE(route(Method::post, "/portal/api/sign-in").credential_check);
@@ -129,6 +136,131 @@ TEST_F(PortalTest, WrongPasswordsAreDelayedAfterTheConfiguredBudget) {
   EXPECT_EQ(delayed.status, Status::too_many_attempts);
   ASSERT_TRUE(delayed.retry_after.has_value());
   EXPECT_GT(delayed.retry_after->count(), 0);
+}
+
+// The secure-message portal's recipient side: a code (handed to the code sender, which app/
+// wires to the Outbox) opens the copy once; wrong codes are refused and count in the
+// lockout; expired and revoked copies are gone (410); opens are audited.
+std::string code_body(const std::string& code) { return R"({"code":")" + code + R"("})"; }
+
+class SecureMessageTest : public PortalTest {
+ protected:
+  void SetUp() override {
+    PortalTest::SetUp();
+    store::SecureMessageRecord r;
+    r.id = std::string(42, 'A') + "Q";  // 43 base64url characters: 32 bytes
+    r.message_id = "m1";
+    r.recipient = "pat@example.net";
+    r.sender = "clinic@example.org";
+    r.ciphertext = {1, 2, 3};
+    r.created_at = core::unix_seconds(clock_.now());
+    r.expires_at = r.created_at + 86400;
+    ASSERT_TRUE(store_->secure_messages().add_secure_message_blocking(r));
+    id_ = r.id;
+    portal_->set_secure_code_sender(
+        [this](const store::SecureMessageRecord& copy, std::string_view code) -> core::Status {
+          EXPECT_EQ(copy.recipient, "pat@example.net");
+          codes_.emplace_back(code);
+          return core::ok();
+        });
+  }
+
+  Reply secure(std::string_view what, std::string body, std::string origin = kOrigin) {
+    body_ = std::move(body);
+    const std::string pattern = "/api/s/{id}/" + std::string(what);
+    Request req{.method = Method::post,
+                .target = "/api/s/" + id_ + "/" + std::string(what),
+                .body = body_,
+                .origin = std::move(origin),
+                .content_type = "application/json",
+                .remote_address = "192.0.2.9",
+                .request_id = "test"};
+    req.params.emplace("id", id_);
+    return portal_->handle_blocking(route(Method::post, pattern), req);
+  }
+
+  std::vector<std::string> actions() {
+    std::vector<std::string> out;
+    const auto rows = store_->audit().list_audit_blocking(0, 1000).value();
+    for (const auto& row : rows) {
+      out.push_back(row.action + " " + row.outcome);
+    }
+    return out;
+  }
+
+  std::string wrong() const { return codes_.at(0) == "00000000" ? "11111111" : "00000000"; }
+
+  std::string id_;
+  std::vector<std::string> codes_;
+};
+
+TEST_F(SecureMessageTest, ACodeOpensTheCopyOnce) {
+  EXPECT_EQ(secure("code", "{}", "https://evil.example").status, Status::forbidden);
+  EXPECT_TRUE(codes_.empty());
+  ASSERT_EQ(secure("code", "{}").status, Status::ok);
+  ASSERT_EQ(codes_.size(), 1u);
+  ASSERT_EQ(codes_[0].size(), 8u);
+  // A second code within the minute: refused, nothing mailed.
+  EXPECT_EQ(secure("code", "{}").status, Status::too_many_attempts);
+  EXPECT_EQ(codes_.size(), 1u);
+  EXPECT_EQ(secure("open", code_body(wrong())).status, Status::unauthenticated);
+  auto opened = secure("open", code_body(codes_[0]));
+  ASSERT_EQ(opened.status, Status::ok) << opened.body;
+  EXPECT_NE(opened.body.find(R"("ciphertext":"AQID")"), std::string::npos) << opened.body;
+  EXPECT_NE(opened.body.find(R"("message_id":"m1")"), std::string::npos);
+  EXPECT_EQ(secure("open", code_body(codes_[0])).status, Status::unauthenticated);  // used
+  auto copy = store_->secure_messages().find_secure_message_blocking(id_).value();
+  EXPECT_TRUE(copy->first_read_at);
+  auto trail = actions();
+  EXPECT_NE(std::find(trail.begin(), trail.end(), "secure_message.open ok"), trail.end());
+  EXPECT_NE(std::find(trail.begin(), trail.end(), "secure_message.code failure"), trail.end());
+}
+
+TEST_F(SecureMessageTest, TheCodeIsStoredAsAHashAndExpiresAfterTenMinutes) {
+  ASSERT_EQ(secure("code", "{}").status, Status::ok);
+  auto copy = store_->secure_messages().find_secure_message_blocking(id_).value();
+  ASSERT_TRUE(copy->code_hash);
+  EXPECT_EQ(copy->code_hash->find(codes_[0]), std::string::npos);
+  EXPECT_EQ(copy->code_hash->size(), 64u);
+  clock_.advance(std::chrono::seconds(kSecureCodeSeconds));
+  EXPECT_EQ(secure("open", code_body(codes_[0])).status, Status::unauthenticated);
+}
+
+TEST_F(SecureMessageTest, WrongCodesLockOut) {
+  ASSERT_EQ(secure("code", "{}").status, Status::ok);
+  // The free failures, then one more that starts the delays.
+  for (int i = 0; i <= Limits{}.account_free_failures; ++i) {
+    EXPECT_EQ(secure("open", code_body(wrong())).status, Status::unauthenticated);
+  }
+  auto locked = secure("open", code_body(codes_[0]));
+  EXPECT_EQ(locked.status, Status::too_many_attempts);
+  ASSERT_TRUE(locked.retry_after);
+  clock_.advance(*locked.retry_after);
+  EXPECT_EQ(secure("open", code_body(codes_[0])).status, Status::ok);
+}
+
+TEST_F(SecureMessageTest, RevokedAndUnknownCopies) {
+  ASSERT_EQ(store_->secure_messages()
+                .revoke_secure_messages_blocking("m1", core::unix_seconds(clock_.now()))
+                .value(),
+            1u);
+  EXPECT_EQ(secure("code", "{}").status, Status::gone);
+  EXPECT_EQ(secure("open", code_body("12345678")).status, Status::gone);
+  EXPECT_TRUE(codes_.empty());
+  id_ = std::string(43, 'B');
+  EXPECT_EQ(secure("code", "{}").status, Status::not_found);
+  id_ = "short";
+  EXPECT_EQ(secure("open", code_body("1")).status, Status::not_found);
+}
+
+TEST_F(SecureMessageTest, AnExpiredCopyIsGoneAndNoSenderIsUnavailable) {
+  clock_.advance(std::chrono::seconds(86400));
+  EXPECT_EQ(secure("code", "{}").status, Status::gone);
+  portal_->set_secure_code_sender({});
+  clock_.advance(std::chrono::seconds(-86400));
+  auto r = secure("code", "{}");
+  EXPECT_EQ(r.status, Status::failed);  // no way to mail a code
+  EXPECT_EQ(r.failure, core::ErrorKind::unavailable);
 }
 
 }  // namespace

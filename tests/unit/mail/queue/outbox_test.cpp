@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.hpp"
+#include "crypto/aes_gcm.hpp"
 #include "mail/queue/status.hpp"
 
 namespace mail::queue {
@@ -254,6 +256,98 @@ TEST_F(OutboxTest, StatusOfAQueuedMessage) {
             utc_time_text(core::unix_seconds(clock_.now())));
   EXPECT_EQ(utc_time_text(0), "-");
   EXPECT_EQ(utc_time_text(1'800'000'000), "2027-01-15T08:00:00Z");
+}
+
+}  // namespace
+}  // namespace mail::queue
+
+namespace mail::queue {
+namespace {
+
+// The secure-message portal's deposit: keyless recipients of an encrypt message get a copy
+// (ciphertext under a key only the notice's link holds) and a notice without the content,
+// all in the one unit of work with the audit entries.
+TEST_F(OutboxTest, KeylessRecipientsGetAPortalCopyAndANotice) {
+  const secure::Sealer sealer(signing_key_, nullptr, "");
+  const EscrowSettings escrow{.origin = "https://forms.example.org", .days = 7};
+  outbox_->set_sealer(&sealer);
+  Outgoing out = message("Biopsy result zq1");
+  out.text_body = "benign zq2 <script>x</script>\n";
+  out.encrypt = true;
+  out.security = policy::Policy::opportunistic;
+  // Without the portal: refused, nothing stored.
+  auto refused = outbox_->enqueue_blocking(out, "local");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().public_text().find("public_origin"), std::string::npos);
+  EXPECT_TRUE(trail().empty());
+
+  outbox_->set_escrow(&escrow);
+  auto id = outbox_->enqueue_blocking(out, "local");
+  ASSERT_TRUE(id) << id.error().detail();
+  auto copies = store_->secure_messages().list_secure_messages_blocking(*id).value();
+  ASSERT_EQ(copies.size(), 2u);
+  auto trail_rows = trail();
+  std::size_t deposits = 0;
+  for (const auto& row : trail_rows) {
+    deposits += row.action == "secure_message.deposit";
+    EXPECT_EQ(row.object.find("@"), std::string::npos) << row.object;
+    EXPECT_EQ(row.object.find("zq1"), std::string::npos);
+  }
+  EXPECT_EQ(deposits, 2u);
+  for (const auto& copy : copies) {
+    EXPECT_EQ(copy.message_id, *id);
+    EXPECT_EQ(copy.sender, "clinic@example.org");
+    EXPECT_EQ(copy.expires_at - copy.created_at, 7 * 86400);
+    const std::string stored(copy.ciphertext.begin(), copy.ciphertext.end());
+    EXPECT_EQ(stored.find("zq2"), std::string::npos);
+  }
+  // Each notice: its own queued message to its recipient, not PHI, the message's TLS
+  // policy, the link and nothing of the content; the key in its link opens the copy.
+  std::size_t opened = 0;
+  for (const auto& row : trail_rows) {
+    if (row.action != "mail.queue") continue;
+    const std::string notice_id = row.object.substr(8, 32);
+    EXPECT_NE(row.object.find("phi:no"), std::string::npos) << row.object;
+    EXPECT_NE(row.object.find("secure-notice-for:" + *id), std::string::npos) << row.object;
+    auto found = store_->mail().find_message_blocking(notice_id, true).value();
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->security, "opportunistic");
+    auto body = open_body(*found, queue_key_);
+    ASSERT_TRUE(body);
+    const std::string text(body->as_string_view());
+    EXPECT_EQ(text.find("zq1"), std::string::npos);
+    EXPECT_EQ(text.find("zq2"), std::string::npos);
+    const auto at = text.find("https://forms.example.org/s/");
+    ASSERT_NE(at, std::string::npos) << text;
+    // The link may be folded by the transfer encoding: read it without soft line breaks.
+    std::string link;
+    for (std::size_t i = at; i < text.size() && link.size() < 200; ++i) {
+      if (text.compare(i, 3, "=\r\n") == 0) {
+        i += 2;
+        continue;
+      }
+      if (text[i] == '\r' || text[i] == '\n' || text[i] == ' ') break;
+      link.push_back(text[i]);
+    }
+    const auto hash = link.find('#');
+    ASSERT_NE(hash, std::string::npos) << link;
+    const std::string copy_id = link.substr(28, hash - 28);
+    auto key_bytes = core::base64url_decode(link.substr(hash + 1));
+    ASSERT_TRUE(key_bytes && key_bytes->size() == 32) << link;
+    auto copy = store_->secure_messages().find_secure_message_blocking(copy_id).value();
+    ASSERT_TRUE(copy) << copy_id;
+    core::SecretBytes key(key_bytes->size());
+    std::copy(key_bytes->begin(), key_bytes->end(), key.mutable_view().begin());
+    auto plain = crypto::open_aes256_gcm(
+        key, std::span(reinterpret_cast<const std::uint8_t*>(id->data()), id->size()),
+        copy->ciphertext);
+    ASSERT_TRUE(plain) << plain.error().detail();
+    auto content = nlohmann::json::parse(plain->as_string_view());
+    EXPECT_EQ(content["subject"], "Biopsy result zq1");
+    EXPECT_EQ(content["body"], "benign zq2 <script>x</script>\n");
+    ++opened;
+  }
+  EXPECT_EQ(opened, 2u);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 // request path, and without WAL its commit waits for no flush (nor does it reach a
 // standby); a crash of the database empties them, which starts every budget afresh, as a
 // restarted node's memory would.
-constexpr std::array<const char*, 12> kMigrations = {
+constexpr std::array<const char*, 13> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -322,6 +322,22 @@ CREATE TABLE recipient_certs (
   imported_at BIGINT NOT NULL
 );
 ALTER TABLE mail_messages ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
+)sql",
+    R"sql(
+CREATE TABLE secure_messages (
+  id              TEXT PRIMARY KEY NOT NULL,
+  message_id      TEXT NOT NULL,
+  recipient       TEXT NOT NULL,
+  sender          TEXT NOT NULL,
+  ciphertext      BYTEA NOT NULL,
+  created_at      BIGINT NOT NULL,
+  expires_at      BIGINT NOT NULL,
+  revoked_at      BIGINT,
+  first_read_at   BIGINT,
+  code_hash       TEXT,
+  code_expires_at BIGINT
+);
+CREATE INDEX secure_messages_by_message ON secure_messages (message_id);
 )sql",
 };
 

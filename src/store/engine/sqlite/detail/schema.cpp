@@ -98,7 +98,14 @@ namespace {
 //                    and whether AES-256-GCM (AuthEnvelopedData) is used for it
 //   mail_messages.sealed  how a message's content is sealed for all its recipients
 //                    ('pgp-mime', 'smime-aes-256-cbc', 'smime-aes-256-gcm'; '': TLS only)
-constexpr std::array<const char*, 12> kMigrations = {
+// Migration 13 (the secure-message portal, issue 9; the floor stays 4: an older binary
+// ignores it and refuses keyless recipients of security encrypt):
+//   secure_messages  one row per keyless recipient of a `security = encrypt` message: a
+//                    random id (the link's path), the queue message id, recipient,
+//                    sender, AES-256-GCM ciphertext of the content (IV || ciphertext || tag;
+//                    the key is only in the link), created/expires/revoked/first-read
+//                    times, and the pending one-time code: its SHA-256 and expiry only
+constexpr std::array<const char*, 13> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -406,6 +413,22 @@ CREATE TABLE recipient_certs (
   imported_at INTEGER NOT NULL
 ) STRICT;
 ALTER TABLE mail_messages ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
+)sql",
+    R"sql(
+CREATE TABLE secure_messages (
+  id              TEXT PRIMARY KEY NOT NULL,
+  message_id      TEXT NOT NULL,
+  recipient       TEXT NOT NULL,
+  sender          TEXT NOT NULL,
+  ciphertext      BLOB NOT NULL,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  revoked_at      INTEGER,
+  first_read_at   INTEGER,
+  code_hash       TEXT,
+  code_expires_at INTEGER
+) STRICT;
+CREATE INDEX secure_messages_by_message ON secure_messages (message_id);
 )sql",
 };
 

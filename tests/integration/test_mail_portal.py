@@ -1,0 +1,339 @@
+"""The secure-message portal (issue 9): a `security = encrypt` message to a recipient with
+neither an OpenPGP key nor an S/MIME certificate goes out as a PHI-free notice with a link;
+the content waits in the database as AES-256-GCM ciphertext under a key only the link holds.
+
+Real peers, on loopback, started here: NSD serving the signed test zone (tests/support/
+dns.sh) with an MX at 127.0.0.94; an aiosmtpd receiver there (tests/support/smtp_sink.py)
+without STARTTLS, so the notice travels in clear as it may in the world; gpg decrypts the
+PGP/MIME half of a mixed message; Python's `cryptography` (OpenSSL-backed AESGCM, not our
+code) decrypts what the portal hands out, with the key from the notice's link.
+
+Checked: a keyless recipient gets only the notice (nothing of the subject or body), a keyed
+one the PGP/MIME message (one queued message per method); the copy in the database does not
+decrypt without the link's key, and the notice's body is erased once delivered; the code
+comes in a separate mail, works once, within its time; wrong codes count in the portal's
+lockout (429); the open is audited and `mail show` says "read at"; `mail revoke` makes the
+links answer 410; without [server] public_origin keyless recipients are refused as before.
+"""
+
+import base64
+import email
+import email.policy
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import REPO, Gpg, Sealpost, free_port, set_config_value
+from mailtest import SYSTEM_PYTHON, Sink, free_port_on, require
+
+DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
+ZONE = "sealpost.example"
+MX = "127.0.0.94"  # this test's own loopback address
+MARKER = "zqxportalmarker" + os.urandom(4).hex()
+LINK_RE = re.compile(r"(https://\S+)/s/([A-Za-z0-9_-]{43})#([A-Za-z0-9_-]{43})")
+
+
+def b64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SecureMessagePortalTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require(os.path.exists(SYSTEM_PYTHON), "Debian's /usr/bin/python3")
+        require(subprocess.run([SYSTEM_PYTHON, "-c", "import aiosmtpd"],
+                               capture_output=True).returncode == 0, "python3-aiosmtpd")
+        require(shutil.which("nsd") or os.path.exists("/usr/sbin/nsd"), "nsd")
+        try:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: F401
+        except ImportError:
+            require(False, "python3-cryptography")
+        cls.root = tempfile.mkdtemp(prefix="sealpost-portal-")
+        os.chmod(cls.root, 0o755)  # NSD (its own user) reads its zone under here
+        cls.dns_dir = os.path.join(cls.root, "dns")
+        cls.sink = None
+        cls.sp = None
+        cls.gpg = None
+        cls.seen = set()
+        try:
+            cls.set_up()
+        except BaseException:
+            cls.tear_down()
+            raise
+
+    @classmethod
+    def set_up(cls):
+        port = free_port_on([MX])
+        cls.sink = Sink(cls.root, "patient", MX, port)
+        cls.sp = sp = Sealpost(root=os.path.join(cls.root, "node"))
+        out = sp.cli("dkim", "init", "--data", sp.data, "--domain", ZONE,
+                     "--selector", "s2026").stdout
+        extra = os.path.join(cls.root, "extra.zone")
+        with open(extra, "w") as f:
+            f.write(f"patient MX 10 mxpatient\nmxpatient A {MX}\n")
+            f.write("\n".join(re.findall(r"^\S+\. IN TXT .+$", out, re.M)) + "\n")
+        with open(os.path.join(cls.root, "dns.log"), "w") as log:
+            subprocess.run([DNS_SH, "start", cls.dns_dir, extra], check=True, stdout=log,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(os.path.join(cls.dns_dir, "resolver")) as f:
+            resolver = f.read().strip()
+        for key, value in [("hostname", f"forms.{ZONE}"), ("default_sender", f"forms@{ZONE}"),
+                           ("dkim_selector", "s2026"), ("resolver", resolver),
+                           ("trust_anchor_file", os.path.join(cls.dns_dir, "trust-anchor")),
+                           ("remote_port", port), ("retry_first_seconds", 600),
+                           ("secure_message_days", 3)]:
+            set_config_value(sp.data, "mail", key, value)
+        # A keyed recipient (gpg), whose receiver is the same sink.
+        cls.gpg = Gpg(os.path.join(cls.root, "gnupg"))
+        cls.gpg.gpg("--import", os.path.join(sp.data, "server-signing-key.asc"))
+        cls.keyed = f"kim@patient.{ZONE}"
+        fpr = cls.gpg.new_key(f"Kim <{cls.keyed}>")
+        sp.cli("key", "import", "--data", sp.data,
+               cls.gpg.export_public(fpr, os.path.join(cls.root, "kim.asc")))
+        cls.https_port = free_port()
+        cls.origin = f"https://localhost:{cls.https_port}"
+        set_config_value(sp.data, "server", "public_origin", cls.origin)
+        cls.api_key = sp.cli("apikey", "add", "--data", sp.data, "--name", "ehr", "--scope",
+                             "messages:send").stdout.strip()
+        sp.start(https_listen=f"127.0.0.1:{cls.https_port}")
+
+    @classmethod
+    def tear_down(cls):
+        if cls.sp is not None:
+            if cls.sp.proc is not None:
+                cls.sp.stop()
+            cls.sp.gpg.close()
+        if cls.gpg is not None:
+            cls.gpg.close()
+        if cls.sink is not None:
+            cls.sink.stop()
+        if os.path.exists(os.path.join(cls.dns_dir, "ready")):
+            subprocess.run([DNS_SH, "stop", cls.dns_dir], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tear_down()
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def send(self, *to, subject="Your results", check=True):
+        path = os.path.join(self.root, f"body-{time.monotonic_ns()}.txt")
+        with open(path, "w") as f:
+            f.write(f"Dear patient,\nyour results: {MARKER}\nÄrztin Müller <b>x</b>\n")
+        args = ["mail", "send", "--data", self.sp.data, "--subject", f"{subject} {MARKER}",
+                "--body-file", path, "--security", "encrypt", "--phi"]
+        for t in to:
+            args += ["--to", t]
+        return self.sp.cli(*args, check=check)
+
+    def next_mail(self, to, timeout=90):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for e in self.sink.events("message"):
+                key = e["data_b64"]
+                if to in e["rcpt_tos"] and key not in self.seen:
+                    self.seen.add(key)
+                    raw = base64.b64decode(key)
+                    return raw, email.message_from_bytes(raw, policy=email.policy.default)
+            time.sleep(0.25)
+        self.fail(f"no mail for {to}: {self.sp.log()[-3000:]}")
+
+    def notice(self, to):
+        raw, msg = self.next_mail(to)
+        self.assertNotIn(MARKER.encode(), raw)
+        text = msg.get_body(("plain",)).get_content()
+        self.assertNotIn(MARKER, text)
+        m = LINK_RE.search(text)
+        self.assertIsNotNone(m, text)
+        self.assertEqual(m.group(1), self.origin)
+        return m.group(2), m.group(3), msg
+
+    def post(self, path, body, origin=None):
+        status, headers, data = self.sp.request(
+            "POST", path, body=json.dumps(body),
+            headers={"Content-Type": "application/json", "Origin": origin or self.origin})
+        return status, headers, json.loads(data) if data else None
+
+    def code(self, to):
+        _, msg = self.next_mail(to)
+        text = msg.get_body(("plain",)).get_content()
+        self.assertNotIn("/s/", text)
+        self.assertNotIn(MARKER, text)
+        return re.search(r"one-time code is: ([0-9]{8})", text).group(1)
+
+    def decrypt(self, answer, key):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        sealed = base64.b64decode(answer["ciphertext"])
+        plain = AESGCM(b64url(key)).decrypt(sealed[:12], sealed[12:],
+                                            answer["message_id"].encode())
+        return json.loads(plain)
+
+    def audit(self):
+        return [json.loads(l) for l in
+                self.sp.cli("audit", "export", "--data", self.sp.data).stdout.splitlines()]
+
+    # -- tests ------------------------------------------------------------------------
+
+    def test_mixed_message_notice_code_open_read_receipt(self):
+        patient = f"pat@patient.{ZONE}"
+        mid = self.send(self.keyed, patient).stdout.strip()
+        self.assertRegex(mid, r"^[0-9a-f]{32}$")
+        copy, key, notice = self.notice(patient)
+        self.assertFalse(notice.get("Subject", "").count(MARKER))
+        # The keyed recipient: PGP/MIME, which gpg opens; it went as its own message.
+        raw, msg = self.next_mail(self.keyed)
+        # (Its Subject stays readable: PGP/MIME has no protected headers yet.)
+        self.assertNotIn(MARKER.encode(), raw.split(b"\r\n\r\n", 1)[1])
+        self.assertEqual(msg.get_content_type(), "multipart/encrypted")
+        self.assertNotIn(patient, msg.get("To", ""))
+        armored = msg.get_payload()[1].get_content()
+        path = os.path.join(self.root, "kim.asc.pgp")
+        with open(path, "w") as f:
+            f.write(armored if isinstance(armored, str) else armored.decode())
+        self.assertIn(MARKER, self.gpg.gpg("--decrypt", path).stdout)
+        # In the database: ciphertext only, which does not open without the link's key.
+        rows = self.sp.sql("SELECT message_id, recipient, ciphertext FROM secure_messages "
+                           "WHERE id = ?", copy)
+        self.assertEqual(rows[0][0], mid)
+        self.assertEqual(rows[0][1], patient)
+        self.assertNotIn(MARKER.encode(), bytes(rows[0][2]))
+        self.assertEqual(self.sp.files_containing(b64url(key)), [])
+        self.assertEqual(self.sp.files_containing(key.encode()), [])
+        show = self.sp.cli("mail", "show", "--data", self.sp.data, mid).stdout
+        self.assertRegex(show, rf"portal {re.escape(patient)}: unread, expires ")
+
+        # No Origin (or another one): refused, nothing mailed.
+        self.assertEqual(self.post(f"/api/s/{copy}/code", {}, origin="https://evil.example")[0],
+                         403)
+        status, _, answer = self.post(f"/api/s/{copy}/code", {})
+        self.assertEqual(status, 200, answer)
+        code = self.code(patient)
+        # Within the minute, no second code mail.
+        self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 429)
+        wrong = "00000000" if code != "00000000" else "11111111"
+        self.assertEqual(self.post(f"/api/s/{copy}/open", {"code": wrong})[0], 401)
+        status, _, answer = self.post(f"/api/s/{copy}/open", {"code": code})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["message_id"], mid)
+        content = self.decrypt(answer, key)
+        self.assertEqual(content["subject"], f"Your results {MARKER}")
+        self.assertIn(f"your results: {MARKER}", content["body"])
+        self.assertIn("Ärztin Müller <b>x</b>", content["body"])
+        # A wrong key fails the tag (the browser says the link is damaged).
+        bad = base64.urlsafe_b64encode(bytes(32)).decode().rstrip("=")
+        with self.assertRaises(Exception):
+            self.decrypt(answer, bad)
+        # The code is single use.
+        self.assertEqual(self.post(f"/api/s/{copy}/open", {"code": code})[0], 401)
+        self.assertRegex(self.sp.cli("mail", "show", "--data", self.sp.data, mid).stdout,
+                         rf"portal {re.escape(patient)}: read at \d{{4}}-")
+        entries = self.audit()
+        opens = [e for e in entries if e["action"] == "secure_message.open"
+                 and e["object"].startswith(f"message:{mid} ")]
+        self.assertEqual([e["object"] for e in opens], [f"message:{mid} copy:{copy} first:yes"])
+        self.assertTrue(any(e["action"] == "secure_message.deposit" and
+                            e["object"].startswith(f"message:{mid} copy:{copy} ")
+                            for e in entries))
+        queued = [e["object"] for e in entries if e["action"] == "mail.queue"]
+        self.assertTrue(any(o.startswith(f"message:{mid} ") and "sealed:pgp-mime portal:1" in o
+                            for o in queued), queued)
+        for e in entries:
+            self.assertNotIn(patient, json.dumps(e))
+            self.assertNotIn(MARKER, json.dumps(e))
+        # Once delivered, the notice's body is gone from the queue.
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            left = self.sp.sql("SELECT count(*) FROM mail_messages WHERE body IS NOT NULL "
+                               "AND length(body) > 0")[0][0]
+            if left == 0:
+                break
+            time.sleep(0.3)
+        self.assertEqual(left, 0)
+
+    def test_wrong_codes_lock_out(self):
+        patient = f"lock@patient.{ZONE}"
+        self.send(patient)
+        copy, _, _ = self.notice(patient)
+        self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 200)
+        code = self.code(patient)
+        wrong = "00000000" if code != "00000000" else "11111111"
+        statuses = [self.post(f"/api/s/{copy}/open", {"code": wrong})[0] for _ in range(5)]
+        self.assertIn(429, statuses, statuses)
+        self.assertEqual(statuses[0], 401)
+        status, headers, _ = self.post(f"/api/s/{copy}/open", {"code": code})
+        self.assertEqual(status, 429)  # even the right code waits
+        self.assertGreaterEqual(int(headers["retry-after"]), 1)
+        failures = [e for e in self.audit() if e["action"] == "secure_message.code"
+                    and e["outcome"] == "failure"]
+        self.assertGreaterEqual(len(failures), 3)
+
+    def test_api_deposits_through_the_same_outbox(self):
+        patient = f"api@patient.{ZONE}"
+        message = {"to": [patient], "subject": f"Results {MARKER}",
+                   "text": f"your results: {MARKER}\n", "security": "encrypt", "phi": True}
+        status, _, body = self.sp.request(
+            "POST", "/api/v1/messages", body=json.dumps(message),
+            headers={"Authorization": f"Bearer {self.api_key}",
+                     "Content-Type": "application/json"})
+        self.assertEqual(status, 202, body)
+        mid = json.loads(body)["id"]
+        copy, key, _ = self.notice(patient)
+        self.assertEqual(self.sp.sql("SELECT message_id FROM secure_messages WHERE id = ?",
+                                     copy)[0][0], mid)
+        self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 200)
+        status, _, answer = self.post(f"/api/s/{copy}/open", {"code": self.code(patient)})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(self.decrypt(answer, key)["body"], f"your results: {MARKER}\n")
+
+    def test_revoked_and_unknown(self):
+        patient = f"rev@patient.{ZONE}"
+        mid = self.send(patient).stdout.strip()
+        copy, _, _ = self.notice(patient)
+        out = self.sp.cli("mail", "revoke", "--data", self.sp.data, mid).stdout
+        self.assertIn("revoked 1 unread portal copy", out)
+        self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 410)
+        self.assertEqual(self.post(f"/api/s/{copy}/open", {"code": "12345678"})[0], 410)
+        self.assertIn(f"message:{mid} copies:1",
+                      [e["object"] for e in self.audit() if e["action"] == "secure_message.revoke"])
+        self.assertEqual(self.post("/api/s/" + "A" * 43 + "/open", {"code": "1"})[0], 404)
+        self.assertEqual(self.post("/api/s/short/open", {"code": "1"})[0], 404)
+        status, headers, body = self.sp.request("GET", f"/s/{copy}")
+        self.assertEqual(status, 200)
+        self.assertIn("script-src 'self'", headers["content-security-policy"])
+        self.assertIn(b'integrity="sha384-', body)
+
+    def test_without_public_origin_keyless_is_refused(self):
+        # The CLI reads the configuration afresh; the running server keeps what it read.
+        path = os.path.join(self.sp.data, "sealpost.toml")
+        with open(path) as f:
+            config = f.read()
+        line = f'public_origin = "{self.origin}"'
+        self.assertIn(line, config)
+        with open(path, "w") as f:
+            f.write(config.replace(line, 'public_origin = ""'))
+        try:
+            before = self.sp.sql("SELECT count(*) FROM mail_messages")[0][0]
+            body = os.path.join(self.root, "b.txt")
+            with open(body, "w") as f:
+                f.write("x\n")
+            r = self.sp.cli("mail", "send", "--data", self.sp.data, "--to",
+                            f"nokey@patient.{ZONE}", "--subject", "s", "--body-file", body,
+                            "--security", "encrypt", check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("has no usable OpenPGP key or S/MIME certificate", r.stderr)
+            self.assertIn("public_origin", r.stderr)
+            self.assertEqual(self.sp.sql("SELECT count(*) FROM mail_messages")[0][0], before)
+        finally:
+            with open(path, "w") as f:
+                f.write(config)
+
+
+if __name__ == "__main__":
+    unittest.main()
