@@ -36,6 +36,8 @@
 #include "forms/reference.hpp"
 #include "http/client_address.hpp"
 #include "intake/recipients.hpp"
+#include "mail/mime/address.hpp"
+#include "mail/secure/recipients.hpp"
 #include "portal/roles.hpp"
 #include "portal/users.hpp"
 #include "store/port.hpp"
@@ -259,6 +261,7 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
   if (!store) return fail_line(store.error().public_text());
   core::SystemClock clock;
   auto now = clock.now();
+  std::vector<std::string> recipient_user_ids;  // for notify_mode = "pgp"
   for (const auto& r : decl->recipients) {
     auto fpr = crypto::Fingerprint::parse(r);
     if (!fpr) return fail_line(file + ": recipient \"" + r + "\": " + fpr.error().public_text());
@@ -268,11 +271,30 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
     if (key->has_value()) {
       auto info = intake::stored_key_info(**key, now);
       if (!info) return fail_line(info.error().public_text());
+      recipient_user_ids.insert(recipient_user_ids.end(), info->user_ids.begin(),
+                                info->user_ids.end());
       keys.emplace(fpr->hex(), std::move(*info));
     }
     if (auto s = intake::check_recipient_key(keys, fpr->hex(), now); !s) {
       std::string hint = key->has_value() ? "" : " (use `sealpost key import` first)";
       return fail_line(file + ": recipient " + s.error().public_text() + hint);
+    }
+  }
+  if (decl->notify_mode == forms::NotifyMode::pgp) {
+    // S5: the notice carries the submission as stored, encrypted to the form's recipients:
+    // each notified address must hold one of their keys, or it could not open it.
+    for (const auto& a : decl->notify) {
+      auto address = mail::Address::parse(a);
+      const bool named =
+          address && std::any_of(recipient_user_ids.begin(), recipient_user_ids.end(),
+                                 [&](const std::string& uid) {
+                                   return mail::secure::user_id_names(uid, *address);
+                                 });
+      if (!named) {
+        return fail_line(file + ": notify address " + a +
+                         " is not in a user id of any of the form's recipient keys: with "
+                         "notify_mode = \"pgp\" it could not decrypt what it is sent");
+      }
     }
   }
   auto audit = CliAudit::open(dir, **store);

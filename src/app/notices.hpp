@@ -6,8 +6,16 @@
 // through the Outbox like any message (audited, DKIM-signed, sealed at rest). A notice is
 // queued after the submission commits: a crash in between loses the notice, never the
 // submission (the log says event=notice_failed when queueing fails).
+// With the form's notify_mode = "pgp", the notice also carries the submission as stored:
+// the server-signed OpenPGP message encrypted to the form's recipients, attached as
+// `submission-<reference>.pgp`. The server cannot read it (it holds no decryption key) and
+// does not encrypt anything again; whoever holds a recipient key opens it (gpg, Thunderbird's
+// "Decrypt and Open"). Not RFC 3156 PGP/MIME: what is encrypted is the canonical JSON the
+// portal reads, not a MIME entity, so mail programs would not show it as a message.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "forms/declaration.hpp"
@@ -16,8 +24,11 @@
 
 namespace app {
 
+// `stored`: the submission's ciphertext as stored, attached when the form's notify_mode is
+// "pgp" (nullptr otherwise; it must then be given).
 mail::queue::Outgoing submission_notice(const forms::FormDeclaration& form,
                                         const std::string& reference, const mail::Address& from,
-                                        const std::string& portal_url, core::TimePoint at);
+                                        const std::string& portal_url, core::TimePoint at,
+                                        const std::vector<std::uint8_t>* stored = nullptr);
 
 }  // namespace app

@@ -506,23 +506,37 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   StoredObserver on_stored;
   auto notice_sender = mail::Address::parse(config->mail.default_sender);
   if (outbox && notice_sender) {
-    on_stored = [&forms, &pool, &clock, outbox = outbox.get(), from = *notice_sender, portal_url](
-                    const std::string& form_id, const std::string& reference) {
+    on_stored = [&forms, &pool, &clock, &store, outbox = outbox.get(), from = *notice_sender,
+                 portal_url](const std::string& form_id, const std::string& reference) {
       auto catalog = forms.catalog();
       const auto* form = catalog ? intake::find_form(*catalog, form_id) : nullptr;
       if (form == nullptr || form->declaration.notify.empty()) return;
-      auto out = submission_notice(form->declaration, reference, from, *portal_url + "/portal/",
-                                   clock.now());
-      const bool posted = pool.post([outbox, out = std::move(out), form_id, reference] {
-        auto id = outbox->enqueue_blocking(out, "local");
-        if (!id) {
-          spdlog::error("event=notice_failed form={} reference={} detail={}", form_id, reference,
-                        core::log_safe(id.error().public_text()));
-          return;
-        }
-        spdlog::info("event=notice_queued form={} reference={} message={} recipients={}", form_id,
-                     reference, *id, out.to.size());
-      });
+      const bool posted =
+          pool.post([outbox, &store, decl = form->declaration, from, url = *portal_url + "/portal/",
+                     at = clock.now(), form_id, reference] {
+            std::optional<store::StoredSubmission> stored;
+            if (decl.notify_mode == forms::NotifyMode::pgp) {
+              // S5: the submission as stored (committed before this runs), attached.
+              auto got = store->submissions().get_submission_blocking(form_id, reference);
+              if (!got || !got->has_value()) {
+                spdlog::error(
+                    "event=notice_failed form={} reference={} detail={}", form_id, reference,
+                    got ? "the submission is not stored" : core::log_safe(got.error().detail()));
+                return;
+              }
+              stored = std::move(**got);
+            }
+            auto out = submission_notice(decl, reference, from, url, at,
+                                         stored ? &stored->ciphertext : nullptr);
+            auto id = outbox->enqueue_blocking(out, "local");
+            if (!id) {
+              spdlog::error("event=notice_failed form={} reference={} detail={}", form_id,
+                            reference, core::log_safe(id.error().public_text()));
+              return;
+            }
+            spdlog::info("event=notice_queued form={} reference={} message={} recipients={}",
+                         form_id, reference, *id, out.to.size());
+          });
       if (!posted) spdlog::error("event=notice_failed form={} detail=pool_full", form_id);
     };
   }

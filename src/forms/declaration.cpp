@@ -55,7 +55,7 @@ constexpr std::array<std::pair<FieldType, std::string_view>, 11> kTypeNames{{
 constexpr std::string_view kAllowedTypes =
     "text, textarea, email, phone, number, date, select, radio, checkbox, consent, signature";
 
-constexpr std::array<std::string_view, 10> kTopLevelKeys{"id",
+constexpr std::array<std::string_view, 11> kTopLevelKeys{"id",
                                                          "title",
                                                          "description",
                                                          "recipients",
@@ -64,6 +64,7 @@ constexpr std::array<std::string_view, 10> kTopLevelKeys{"id",
                                                          "success_message",
                                                          "frame_ancestors",
                                                          "notify",
+                                                         "notify_mode",
                                                          "fields"};
 constexpr std::array<std::string_view, 5> kCommonFieldKeys{"name", "type", "label", "help",
                                                            "required"};
@@ -699,7 +700,7 @@ core::Result<FormDeclaration> check(const toml::table& root) {
       return error_at(key.source().begin,
                       fmt::format("unknown key {}; allowed keys: id, title, description, "
                                   "recipients, max_body_bytes, retention_days, "
-                                  "success_message, frame_ancestors, notify, fields",
+                                  "success_message, frame_ancestors, notify, notify_mode, fields",
                                   quoted(key.str())));
     }
   }
@@ -785,6 +786,26 @@ core::Result<FormDeclaration> check(const toml::table& root) {
       if (std::find(form.notify.begin(), form.notify.end(), canonical) != form.notify.end())
         return error_at(item, fmt::format("notify address {} is listed twice", quoted(*text)));
       form.notify.push_back(canonical);
+    }
+  }
+
+  if (const toml::node* node = root.get("notify_mode")) {
+    auto mode = get_string(*node, "\"notify_mode\"");
+    if (!mode) return core::fail(std::move(mode).error());
+    if (*mode == "pgp") {
+      form.notify_mode = NotifyMode::pgp;
+    } else if (*mode == "smime") {
+      // The server cannot: it holds no copy of the submission it could encrypt again.
+      return error_at(*node,
+                      "notify_mode \"smime\" is not available: the server keeps only the "
+                      "submission encrypted to the recipients' OpenPGP keys; use \"pgp\" or "
+                      "\"link\"");
+    } else if (*mode != "link") {
+      return error_at(*node,
+                      fmt::format("notify_mode {} is not one of \"link\", \"pgp\"", quoted(*mode)));
+    }
+    if (form.notify_mode == NotifyMode::pgp && form.notify.empty()) {
+      return error_at(*node, "notify_mode \"pgp\" needs addresses in \"notify\"");
     }
   }
 

@@ -55,6 +55,8 @@ struct Field {
   std::string consent_version;  // consent: its version, recorded with the answer
 };
 
+enum class NotifyMode { link, pgp };
+
 struct FormDeclaration {
   std::string id;  // [a-z0-9][a-z0-9-]{0,62}
   std::string title;
@@ -68,6 +70,11 @@ struct FormDeclaration {
   // S5: who gets a notice of each new submission (the form, its reference and a link to
   // the portal; never a field value). Addresses as mail::Address writes them.
   std::vector<std::string> notify;
+  // What a notice carries (S5): `link` (the default) nothing of the submission; `pgp` also
+  // the stored submission itself, the signed and encrypted OpenPGP message exactly as
+  // stored, attached. Each notify address must then be named by a user id of one of the
+  // form's recipient keys (checked by `form add`), or the attachment would not open.
+  NotifyMode notify_mode = NotifyMode::link;
   std::vector<Field> fields;
 };
 

@@ -23,6 +23,8 @@ directory; on PostgreSQL also the cluster's data directory, WAL and log).
 """
 
 import base64
+import email
+import email.policy
 import gzip
 import json
 import os
@@ -33,7 +35,8 @@ import tempfile
 import time
 import unittest
 
-from harness import REPO, Sealpost, location_reference, sanitizer_reports, set_config_value
+from harness import REPO, Sealpost, location_reference, new_recipient_home, sanitizer_reports, \
+    set_config_value
 from mailtest import SYSTEM_PYTHON, HttpsServer, Sink, free_port_on, require
 from testca import TestCA, spki_sha256
 
@@ -135,14 +138,22 @@ reports   A  127.0.0.26
         # passes the TLS probe (M9): STARTTLS and a certificate the test CA signed.
         cls.form_add_out = sp.add_form(cls.notify_form(f"frontdesk@ok.{ZONE}"),
                                        name="callback.toml").stdout
+        # S5 with notify_mode = "pgp": the front desk holds a recipient key of its own, named
+        # by its address, and its notice carries the stored submission.
+        cls.desk, cls.desk_fpr = new_recipient_home(sp, "desk", f"Front Desk <desk@ok.{ZONE}>")
+        sp.add_form(cls.notify_form(f"desk@ok.{ZONE}", form_id="callbackpgp",
+                                    recipients=[cls.desk_fpr], mode="pgp"),
+                    name="callbackpgp.toml")
         sp.start()
 
     @classmethod
-    def notify_form(cls, address, form_id="callback"):
+    def notify_form(cls, address, form_id="callback", recipients=None, mode="link"):
+        recipients = recipients or [cls.sp.recipients[0]]
         return f"""id = "{form_id}"
 title = "Call me back"
-recipients = ["{cls.sp.recipients[0]}"]
+recipients = {json.dumps(recipients)}
 notify = ["{address}"]
+notify_mode = "{mode}"
 
 [[fields]]
 name = "note"
@@ -157,6 +168,8 @@ required = true
             if cls.sp.proc is not None:
                 cls.rc = cls.sp.stop()
             cls.sp.gpg.close()
+        if getattr(cls, "desk", None) is not None:
+            cls.desk.close()
         for s in cls.sinks:
             s.stop()
         if os.path.exists(os.path.join(cls.dns_dir, "ready")):
@@ -297,6 +310,61 @@ required = true
         self.assertNotIn(secret, text)  # never a field value
         self.assertNotIn(secret, self.sp.log())
         self.assertIn(f"event=notice_queued form=callback reference={reference}", self.sp.log())
+
+    def test_a_pgp_notice_carries_the_stored_submission_that_the_desk_key_opens(self):
+        secret = "zqxpgpvalue" + os.urandom(4).hex()
+        status, headers, _ = self.sp.submit([("note", secret)], form="callbackpgp")
+        self.assertEqual(status, 303)
+        reference = location_reference(headers, form="callbackpgp")
+        self.assertIsNotNone(reference)
+        deadline = time.time() + 60
+        notices = []
+        while time.time() < deadline and not notices:
+            notices = [e for e in self.ok.events("message") if f"desk@ok.{ZONE}" in e["rcpt_tos"]]
+            time.sleep(0.3)
+        self.assertEqual(len(notices), 1, self.sp.log()[-3000:])
+        self.assertTrue(notices[0]["tls"])
+        data = base64.b64decode(notices[0]["data_b64"])
+        self.assert_dkim_verifies(data)
+        self.assertNotIn(secret.encode(), data)  # what travels in the clear has no value
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        self.assertEqual(msg.get_content_type(), "multipart/mixed")
+        text, attached = list(msg.iter_parts())
+        self.assertIn(reference, text.get_content())
+        self.assertIn(f"submission-{reference}.pgp", text.get_content())
+        self.assertEqual(attached.get_filename(), f"submission-{reference}.pgp")
+        self.assertEqual(attached.get_content_disposition(), "attachment")
+        payload = attached.get_payload(decode=True)
+        # Exactly the stored ciphertext: the server encrypted nothing again.
+        stored = self.sp.sql("SELECT ciphertext FROM submissions WHERE reference = ?",
+                             reference)[0][0]
+        self.assertEqual(payload, bytes(stored))
+        path = os.path.join(self.root, f"{reference}.pgp")
+        with open(path, "wb") as f:
+            f.write(payload)
+        rc, plaintext, status_text = self.desk.decrypt(path)
+        self.assertEqual(rc, 0, status_text)
+        self.assertIn("DECRYPTION_OKAY", status_text)
+        self.assertRegex(status_text, r"VALIDSIG " + self.sp.server_fpr)
+        doc = json.loads(plaintext)
+        self.assertEqual(doc["attestation"]["reference"], reference)
+        self.assertEqual(doc["fields"]["note"], secret)
+        self.assertNotIn(secret, self.sp.log())
+
+    def test_a_pgp_notice_is_refused_for_an_address_without_a_recipient_key(self):
+        path = os.path.join(self.root, "nokey.toml")
+        with open(path, "w") as f:
+            f.write(self.notify_form(f"frontdesk@ok.{ZONE}", form_id="nokeypgp", mode="pgp"))
+        r = self.sp.cli("form", "add", "--data", self.sp.data, path, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"notify address frontdesk@ok.{ZONE} is not in a user id of any of the "
+                      "form's recipient keys", r.stderr)
+        with open(path, "w") as f:
+            f.write(self.notify_form(f"frontdesk@ok.{ZONE}", form_id="nokeypgp", mode="smime"))
+        r = self.sp.cli("form", "add", "--data", self.sp.data, path, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('notify_mode "smime" is not available', r.stderr)
+        self.assertNotIn("nokeypgp", self.sp.cli("form", "list", "--data", self.sp.data).stdout)
 
     def test_null_mx_bounces(self):
         mid = self.send(f"patient@nullmx.{ZONE}", "verify")

@@ -214,6 +214,28 @@ core::Result<std::string> delivery_status(const DeliveryReport& report, bool utf
 }
 
 // A leaf part whose content we wrote ourselves, sent as it is.
+// A file name that needs no quoting or encoding in any client: RFC 8460 5.3's characters.
+bool file_name_ok(std::string_view name) {
+  return !name.empty() && name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '!' || c == '_' ||
+           c == '-';
+  });
+}
+
+// "type/subtype", each a run of lower-case letters, digits, '.', '+' and '-'.
+bool content_type_ok(std::string_view type) {
+  const auto slash = type.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == type.size() ||
+      type.size() > 127)
+    return false;
+  return std::all_of(type.begin(), type.end(),
+                     [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                              c == '+' || c == '-' || c == '/';
+                     }) &&
+         type.find('/', slash + 1) == std::string_view::npos;
+}
+
 GObjectPtr<GMimeObject> raw_part(const char* type, const char* subtype, const std::string& content,
                                  GMimeContentEncoding encoding) {
   GObjectPtr<GMimePart> part(g_mime_part_new_with_type(type, subtype));
@@ -349,16 +371,20 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
   if (spec.tls_report) {
     if (spec.html_body || spec.report)
       return core::fail(ErrorKind::invalid_input, "a TLS report is the only report of a message");
-    const auto& name = spec.tls_report->file_name;
-    const bool name_ok =
-        !name.empty() && name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '!' || c == '_' ||
-                 c == '-';
-        });
-    if (!name_ok)
+    if (!file_name_ok(spec.tls_report->file_name))
       return core::fail(ErrorKind::invalid_input, "the TLS report's file name is not allowed");
     if (spec.tls_report->gzip.empty() || spec.tls_report->gzip.size() > kMaxBodyBytes)
       return core::fail(ErrorKind::too_large, "the TLS report is empty or too large");
+  }
+  if (spec.attachment) {
+    if (spec.report || spec.tls_report)
+      return core::fail(ErrorKind::invalid_input, "a report carries no other attachment");
+    if (!file_name_ok(spec.attachment->file_name))
+      return core::fail(ErrorKind::invalid_input, "the attachment's file name is not allowed");
+    if (!content_type_ok(spec.attachment->content_type))
+      return core::fail(ErrorKind::invalid_input, "the attachment's content type is not allowed");
+    if (spec.attachment->bytes.empty() || spec.attachment->bytes.size() > kMaxBodyBytes)
+      return core::fail(ErrorKind::too_large, "the attachment is empty or too large");
   }
   auto id_domain = normalize_domain(spec.message_id_domain);
   if (!id_domain)
@@ -473,6 +499,21 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
     g_mime_part_set_filename(GMIME_PART(attachment.get()), spec.tls_report->file_name.c_str());
     g_mime_multipart_add(report.get(), attachment.get());
     body.reset(GMIME_OBJECT(report.release()));
+  }
+  if (spec.attachment) {
+    GObjectPtr<GMimeMultipart> mixed(g_mime_multipart_new_with_subtype("mixed"));
+    const std::string boundary = "=_sealpost_" + random_hex(rng, 16);
+    g_mime_multipart_set_boundary(mixed.get(), boundary.c_str());
+    g_mime_multipart_add(mixed.get(), body.get());
+    const std::string& type = spec.attachment->content_type;
+    const auto slash = type.find('/');
+    GObjectPtr<GMimeObject> file =
+        raw_part(type.substr(0, slash).c_str(), type.substr(slash + 1).c_str(),
+                 spec.attachment->bytes, GMIME_CONTENT_ENCODING_BASE64);
+    g_mime_part_set_filename(GMIME_PART(file.get()), spec.attachment->file_name.c_str());
+    g_mime_object_set_disposition(file.get(), "attachment");
+    g_mime_multipart_add(mixed.get(), file.get());
+    body.reset(GMIME_OBJECT(mixed.release()));
   }
   // Our own format options: CRLF line ends; GMime's process-wide defaults stay untouched.
   std::unique_ptr<GMimeFormatOptions, decltype(&g_mime_format_options_free)> options(

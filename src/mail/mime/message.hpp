@@ -56,6 +56,14 @@ struct TlsReportAttachment {
   std::string gzip;       // the compressed report
 };
 
+// A file after the text body (multipart/mixed), base64-encoded, Content-Disposition
+// attachment. S5's encrypted notices carry the stored submission this way.
+struct Attachment {
+  std::string file_name;     // [A-Za-z0-9.!_-], 1..255 characters
+  std::string content_type;  // "type/subtype", lower-case letters, digits, '.', '+', '-'
+  std::string bytes;         // 1..kMaxBodyBytes
+};
+
 // Message-level encryption (issue 9; the keys and the cryptography are mail/secure's). The
 // content entity (the body as built, with its Content-Type and Content-Transfer-Encoding;
 // CRLF lines) is handed to `seal`, and what `seal` returns becomes the message's body:
@@ -93,6 +101,9 @@ struct MessageSpec {
   // When set, the message carries a TLS report (see TlsReportAttachment); html_body and
   // report must then be empty.
   std::optional<TlsReportAttachment> tls_report;
+  // When set, the text body is followed by this file (see Attachment); report and
+  // tls_report must then be empty.
+  std::optional<Attachment> attachment;
   // When set, the body is sealed (see Sealing); report and tls_report must then be empty.
   std::optional<Sealing> sealing;
 };

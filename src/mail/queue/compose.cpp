@@ -35,6 +35,7 @@ core::Result<Prepared> prepare(const Outgoing& out, const dkim::Signer& signer,
                          .extra_headers = out.extra_headers,
                          .report = out.report,
                          .tls_report = out.tls_report,
+                         .attachment = out.attachment,
                          .sealing = sealing};
   auto built = mime::build_message(spec, now, rng);
   if (!built) return core::fail(std::move(built).error());

@@ -37,6 +37,8 @@ struct Outgoing {
   std::optional<mime::DeliveryReport> report;
   // A TLS report (tls_report.hpp): multipart/report; report-type=tlsrpt.
   std::optional<mime::TlsReportAttachment> tls_report;
+  // A file after the text body (multipart/mixed): S5's encrypted notices.
+  std::optional<mime::Attachment> attachment;
   // MAIL FROM:<> (a report whose failure must not come back); implied by `report`.
   bool null_sender = false;
   // `security = encrypt` (issue 9, M6): message-level encryption for every recipient

@@ -154,7 +154,7 @@ TEST(Declaration, UnknownTopLevelKey) {
   EXPECT_EQ(error_of("id = \"f\"\ntitel = \"T\"\n"),
             "line 2, column 1: unknown key \"titel\"; allowed keys: id, title, description, "
             "recipients, max_body_bytes, retention_days, success_message, frame_ancestors, "
-            "notify, fields");
+            "notify, notify_mode, fields");
 }
 
 TEST(Declaration, EmptyRecipients) {
@@ -243,6 +243,26 @@ TEST(Declaration, Notify) {
   std::string many;
   for (std::size_t i = 0; i <= kMaxNotify; ++i) many += "\"r" + std::to_string(i) + "@b.example\",";
   EXPECT_EQ(error_of(doc(many)), "line 4, column 10: \"notify\" may name at most 20 addresses");
+}
+
+TEST(Declaration, NotifyMode) {
+  const std::string field = "[[fields]]\nname = \"a\"\ntype = \"text\"\nlabel = \"A\"\n";
+  auto doc = [&](std::string_view notify, std::string_view mode) {
+    return std::string(kHead) + std::string(notify) + "notify_mode = " + std::string(mode) + "\n" +
+           field;
+  };
+  const std::string desk = "notify = [\"desk@clinic.example\"]\n";
+  EXPECT_EQ(parse_declaration(std::string(kHead) + desk + field)->notify_mode, NotifyMode::link);
+  EXPECT_EQ(parse_declaration(doc(desk, "\"link\""))->notify_mode, NotifyMode::link);
+  auto pgp = parse_declaration(doc(desk, "\"pgp\""));
+  ASSERT_TRUE(pgp) << pgp.error().public_text();
+  EXPECT_EQ(pgp->notify_mode, NotifyMode::pgp);
+  EXPECT_NE(error_of(doc(desk, "\"smime\"")).find("notify_mode \"smime\" is not available"),
+            std::string::npos);
+  EXPECT_NE(error_of(doc(desk, "\"PGP\"")).find("notify_mode \"PGP\" is not one of"),
+            std::string::npos);
+  EXPECT_NE(error_of(doc(desk, "1")), "OK");
+  EXPECT_NE(error_of(doc("", "\"pgp\"")).find("needs addresses in \"notify\""), std::string::npos);
 }
 
 TEST(Declaration, FieldWithoutName) {

@@ -333,6 +333,46 @@ TEST(Message, TlsReportIsAMultipartReportWithTheGzipAttached) {
   EXPECT_FALSE(build(bad));
 }
 
+TEST(Message, AnAttachmentMakesMultipartMixedWithTheBytesBase64) {
+  auto s = spec();
+  std::string bytes = "\x85\x02";
+  bytes += std::string("\0\xff OpenPGP-ish \r\n.\r\n", 21);
+  s.attachment = Attachment{.file_name = "submission-7QK2-9MZD-AB12.pgp",
+                            .content_type = "application/octet-stream",
+                            .bytes = bytes};
+  auto m = build(s);
+  ASSERT_TRUE(m) << m.error().detail();
+  expect_wire_clean(m->bytes);
+  Parsed p(m->bytes);
+  GMimeObject* body = g_mime_message_get_mime_part(p.message);
+  ASSERT_TRUE(GMIME_IS_MULTIPART(body));
+  EXPECT_TRUE(
+      g_mime_content_type_is_type(g_mime_object_get_content_type(body), "multipart", "mixed"));
+  ASSERT_EQ(g_mime_multipart_get_count(GMIME_MULTIPART(body)), 2);
+  GMimeObject* file = g_mime_multipart_get_part(GMIME_MULTIPART(body), 1);
+  EXPECT_TRUE(g_mime_content_type_is_type(g_mime_object_get_content_type(file), "application",
+                                          "octet-stream"));
+  EXPECT_STREQ(g_mime_part_get_filename(GMIME_PART(file)), "submission-7QK2-9MZD-AB12.pgp");
+  EXPECT_STREQ(g_mime_object_get_disposition(file), "attachment");
+  EXPECT_EQ(part_content(p, 1), bytes);  // decoded from base64, byte for byte
+
+  for (auto [name, type] :
+       {std::pair{"../x", "application/octet-stream"},
+        std::pair{"a\r\nb.pgp", "application/octet-stream"}, std::pair{"ok.pgp", "application"},
+        std::pair{"ok.pgp", "text/plain; charset=x"},
+        std::pair{"ok.pgp", "Application/Octet-Stream"}, std::pair{"ok.pgp", "a/b/c"}}) {
+    auto bad = spec();
+    bad.attachment = Attachment{.file_name = name, .content_type = type, .bytes = bytes};
+    EXPECT_FALSE(build(bad)) << name << " " << type;
+  }
+  auto empty = spec();
+  empty.attachment = Attachment{.file_name = "ok.pgp", .content_type = "a/b", .bytes = ""};
+  EXPECT_FALSE(build(empty));
+  auto with_report = s;
+  with_report.report = report();
+  EXPECT_FALSE(build(with_report));
+}
+
 TEST(Message, CcReplyToAndExtraHeaders) {
   auto s = spec();
   s.cc = {addr("c1@example.net"), addr("c2@example.net")};
