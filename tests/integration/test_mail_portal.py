@@ -85,7 +85,11 @@ class SecureMessagePortalTest(unittest.TestCase):
         for key, value in [("hostname", f"forms.{ZONE}"), ("default_sender", f"forms@{ZONE}"),
                            ("dkim_selector", "s2026"), ("resolver", resolver),
                            ("trust_anchor_file", os.path.join(cls.dns_dir, "trust-anchor")),
-                           ("remote_port", port), ("retry_first_seconds", 600),
+                           ("remote_port", port),
+                           # 10 s (the least): a rare transaction reported "not attempted"
+                           # on a reused connection (seen once under load, being looked
+                           # into) is retried within next_mail()'s wait.
+                           ("retry_first_seconds", 10),
                            ("secure_message_days", 3)]:
             set_config_value(sp.data, "mail", key, value)
         # A keyed recipient (gpg), whose receiver is the same sink.

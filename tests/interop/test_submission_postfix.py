@@ -112,7 +112,9 @@ class PostfixRelayTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
     def message_count(self):
-        return self.sp.sql("SELECT count(*) FROM mail_messages")[0][0]
+        # Submitted ones only: a bounce notice of a submitted message (its MX cannot be
+        # found here) is queued too, at a time of its own.
+        return self.sp.sql("SELECT count(*) FROM mail_messages WHERE origin LIKE 'api:%'")[0][0]
 
     def test_postfix_relays_with_sasl_into_the_queue(self):
         pf = self.postfix("relay", self.key)
