@@ -102,24 +102,17 @@ int run_apikey_list(const std::string& data_dir) {
 }
 
 int run_apikey_revoke(const std::string& data_dir, const std::string& id) {
-  DataDir dir(data_dir);
-  auto store = open_store(dir);
-  if (!store) return fail_line(store.error().public_text());
-  auto audit = CliAudit::open(dir, **store);
-  if (!audit) return fail_line(audit.error().public_text());
   core::SystemClock clock;
   const std::int64_t now = core::unix_seconds(clock.now());
-  if (auto s = (*audit)->change("revoke api key", "apikey.revoke",
-                                [&](store::Store& tx) -> core::Result<std::string> {
-                                  if (auto r = tx.api_keys().revoke_api_key_blocking(id, now); !r)
-                                    return core::fail(r.error());
-                                  return "apikey:" + id;
-                                });
+  if (auto s = run_audited_change(data_dir, "revoke api key", "apikey.revoke",
+                                  [&](store::Store& tx) -> core::Result<std::string> {
+                                    if (auto r = tx.api_keys().revoke_api_key_blocking(id, now); !r)
+                                      return core::fail(r.error());
+                                    return "apikey:" + id;
+                                  });
       !s) {
     return fail_line(s.error().public_text() + " (" + core::log_safe(id) + ")");
   }
-  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
-  (*store)->close();
   std::printf("revoked API key %s\n", id.c_str());
   return 0;
 }

@@ -118,22 +118,15 @@ int run_cert_remove(const std::string& data_dir, const std::string& sha256_arg) 
       })) {
     return fail_line("the certificate's id is its SHA-256: 64 hex digits (cert list)");
   }
-  DataDir dir(data_dir);
-  auto store = open_store(dir);
-  if (!store) return fail_line(store.error().public_text());
-  auto audit = CliAudit::open(dir, **store);
-  if (!audit) return fail_line(audit.error().public_text());
-  if (auto s = (*audit)->change("remove certificate", "cert.remove",
-                                [&](store::Store& tx) -> core::Result<std::string> {
-                                  if (auto r = tx.forms().remove_cert_blocking(sha256); !r)
-                                    return core::fail(r.error());
-                                  return "cert:" + sha256;
-                                });
+  if (auto s = run_audited_change(data_dir, "remove certificate", "cert.remove",
+                                  [&](store::Store& tx) -> core::Result<std::string> {
+                                    if (auto r = tx.forms().remove_cert_blocking(sha256); !r)
+                                      return core::fail(r.error());
+                                    return "cert:" + sha256;
+                                  });
       !s) {
     return fail_line(s.error().public_text());
   }
-  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
-  (*store)->close();
   return 0;
 }
 

@@ -37,4 +37,18 @@ core::Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir) {
   return open_configured_store_blocking(dir, *config);
 }
 
+core::Status run_audited_change(
+    const std::string& data_dir, std::string_view what, std::string action,
+    const std::function<core::Result<std::string>(store::Store&)>& work) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return core::fail(std::move(store).error());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return core::fail(std::move(audit).error());
+  if (auto s = (*audit)->change(what, std::move(action), work); !s) return s;
+  if (auto s = (*audit)->finish(); !s) return s;
+  (*store)->close();
+  return {};
+}
+
 }  // namespace app

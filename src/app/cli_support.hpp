@@ -74,4 +74,11 @@ class CliAudit {
   std::string actor_;
 };
 
+// A command that is one audited change (revoke, remove): opens DIR's store and its trail,
+// runs `work` with its entry in one unit of work (`work` returns the entry's object), closes
+// the command's trail and the store. Errors carry their public text, for fail_line.
+core::Status run_audited_change(
+    const std::string& data_dir, std::string_view what, std::string action,
+    const std::function<core::Result<std::string>(store::Store&)>& work);
+
 }  // namespace app

@@ -155,24 +155,17 @@ int run_webhook_show(const std::string& data_dir, const std::string& id) {
 }
 
 int run_webhook_remove(const std::string& data_dir, const std::string& id) {
-  DataDir dir(data_dir);
-  auto store = open_store(dir);
-  if (!store) return fail_line(store.error().public_text());
-  auto audit = CliAudit::open(dir, **store);
-  if (!audit) return fail_line(audit.error().public_text());
   core::SystemClock clock;
   const std::int64_t now = core::unix_seconds(clock.now());
-  if (auto s = (*audit)->change("remove webhook", "webhook.remove",
-                                [&](store::Store& tx) -> core::Result<std::string> {
-                                  if (auto r = tx.webhooks().remove_webhook_blocking(id, now); !r)
-                                    return core::fail(r.error());
-                                  return "webhook:" + id;
-                                });
+  if (auto s = run_audited_change(data_dir, "remove webhook", "webhook.remove",
+                                  [&](store::Store& tx) -> core::Result<std::string> {
+                                    if (auto r = tx.webhooks().remove_webhook_blocking(id, now); !r)
+                                      return core::fail(r.error());
+                                    return "webhook:" + id;
+                                  });
       !s) {
     return fail_line(s.error().public_text() + " (" + core::log_safe(id) + ")");
   }
-  if (auto s = (*audit)->finish(); !s) return fail_line(s.error().public_text());
-  (*store)->close();
   std::printf("removed webhook %s (its pending deliveries are cancelled)\n", id.c_str());
   return 0;
 }
