@@ -458,6 +458,24 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     }
   }
 
+  static smtp::Transaction transaction_of(const Loaded& loaded, const Group& g) {
+    smtp::Transaction tx;
+    tx.sender = loaded.message.sender;
+    for (const auto& r : g.recipients) tx.recipients.push_back(r.address);
+    tx.message = loaded.bytes;
+    return tx;
+  }
+
+  // Not one recipient was tried: the session refused the transaction before any command.
+  static bool never_tried(const smtp::DeliveryReport& report) {
+    const auto untried =
+        smtp::local_status(smtp::Stage::connect, smtp::LocalFailure::not_attempted);
+    return !report.recipients.empty() && std::ranges::all_of(report.recipients, [&](const auto& r) {
+      return !r.status.from_server && r.status.stage == untried.stage &&
+             r.status.enhanced == untried.enhanced;
+    });
+  }
+
   std::shared_ptr<smtp::Session> take_idle(const std::string& key) {
     auto [first, last] = idle_sessions.equal_range(key);
     for (auto it = first; it != last;) {
@@ -715,12 +733,19 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         dest.timeouts = options.timeouts;
         std::string key = connection_key(dest);
         auto session = take_idle(key);
-        if (!session) session = smtp::Session::create(strand, std::move(dest));
-        smtp::Transaction tx;
-        tx.sender = loaded.message.sender;
-        for (const auto& r : g.recipients) tx.recipients.push_back(r.address);
-        tx.message = loaded.bytes;
+        const bool pooled = session != nullptr;
+        if (!session) session = smtp::Session::create(strand, dest);
+        smtp::Transaction tx = transaction_of(loaded, g);
         auto report = co_await deliver(session, std::move(tx));
+        if (pooled && never_tried(report)) {
+          // The pooled connection closed (its idle timer's QUIT) between take_idle and the
+          // transaction's start on its strand: that says nothing about the receiver, so the
+          // transaction goes once more, on a connection of its own.
+          co_await release_session(key, session, false);
+          session = smtp::Session::create(strand, std::move(dest));
+          smtp::Transaction again = transaction_of(loaded, g);
+          report = co_await deliver(session, std::move(again));
+        }
         const bool usable = report.connection_usable;
         co_await release_session(key, session, usable);
         // The whole transaction's status: the first recipient's tells how far it got.
