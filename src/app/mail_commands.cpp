@@ -244,21 +244,10 @@ int run_mail_show(const std::string& data_dir, const std::string& id) {
   DataDir dir(data_dir);
   auto store = open_store(dir);
   if (!store) return fail_line(store.error().public_text());
-  auto status = mail::queue::load_status_blocking((*store)->mail(), id);
+  auto status = mail::queue::load_status_blocking(**store, id);
   if (!status) return fail_line(status.error().public_text());
   if (!*status) return fail_line("no message " + core::log_safe(id));
-  std::string text = mail::queue::status_text(**status);
-  // The secure-message portal's copies of this message: read receipts (never the address's
-  // content, only when it was opened).
-  auto copies = (*store)->secure_messages().list_secure_messages_blocking(id);
-  if (!copies) return fail_line(copies.error().public_text());
-  for (const auto& c : *copies) {
-    std::string state = c.first_read_at ? "read at " + mail::queue::utc_time_text(*c.first_read_at)
-                        : c.revoked_at
-                            ? "revoked at " + mail::queue::utc_time_text(*c.revoked_at)
-                            : "unread, expires " + mail::queue::utc_time_text(c.expires_at);
-    text += fmt::format("portal {}: {}\n", core::log_safe(c.recipient), state);
-  }
+  const std::string text = mail::queue::status_text(**status);
   std::fwrite(text.data(), 1, text.size(), stdout);
   (*store)->close();
   return 0;
@@ -292,6 +281,22 @@ int run_mail_revoke(const std::string& data_dir, const std::string& id) {
       copies->begin(), copies->end(), [](const auto& c) { return c.first_read_at.has_value(); }));
   if (read > 0)
     std::printf("%zu copy(ies) were read already and stay readable until they expire\n", read);
+  return 0;
+}
+
+int run_mail_prune(const std::string& data_dir) {
+  DataDir dir(data_dir);
+  auto store = open_store(dir);
+  if (!store) return fail_line(store.error().public_text());
+  auto audit = CliAudit::open(dir, **store);
+  if (!audit) return fail_line(audit.error().public_text());
+  core::SystemClock clock;
+  auto erased = mail::queue::prune_portal_copies_blocking(
+      **store, (*audit)->auditor(), core::unix_seconds(clock.now()), cli_actor(), kLocalSource);
+  if (!erased) return fail_line(erased.error().public_text());
+  if (auto f = (*audit)->finish(); !f) return fail_line(f.error().public_text());
+  (*store)->close();
+  std::printf("erased the content of %zu expired or revoked portal copy(ies)\n", *erased);
   return 0;
 }
 

@@ -68,6 +68,9 @@ int run_mail_cancel(const std::string& data_dir, const std::string& id);
 // `mail revoke`: the secure-message portal copies of message ID not yet read can no longer be
 // opened (410); audited secure_message.revoke.
 int run_mail_revoke(const std::string& data_dir, const std::string& id);
+// `mail prune`: erases the content of expired and revoked portal copies now (serve does it
+// hourly), audited.
+int run_mail_prune(const std::string& data_dir);
 // `mail tls-report [--day D]`: sends the TLS reports (RFC 8460) of that UTC day (default
 // yesterday; "today" reports the day so far) that no node has sent, and prints each
 // domain's outcome. `serve` does the same for yesterday by itself.

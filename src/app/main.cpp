@@ -173,6 +173,9 @@ int main(int argc, char** argv) {
       "revoke", "Withdraw a message's unread secure-message portal copies (its links answer 410)");
   add_data(mail_revoke);
   mail_revoke->add_option("ID", message_id, "The id `mail send` printed")->required();
+  auto* mail_prune = mail->add_subcommand(
+      "prune", "Erase the content of expired and revoked portal copies now (serve: hourly)");
+  add_data(mail_prune);
   std::string report_day;
   auto* mail_tls_report =
       mail->add_subcommand("tls-report", "Send the day's TLS reports (RFC 8460) now");
@@ -282,6 +285,7 @@ int main(int argc, char** argv) {
   if (*mail_queue) return app::run_mail_queue(data);
   if (*mail_cancel) return app::run_mail_cancel(data, message_id);
   if (*mail_revoke) return app::run_mail_revoke(data, message_id);
+  if (*mail_prune) return app::run_mail_prune(data);
   if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);
   if (*mail_check_dns) return app::run_mail_check_dns(data);
   if (*cert_import) return app::run_cert_import(data, cert_file, cert_pin, cert_gcm);

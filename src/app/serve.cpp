@@ -626,7 +626,8 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           .age = config->mail.backlog_alert_age},
       std::chrono::seconds(10));
   if (mail_signer) {
-    // TLS-RPT (RFC 8460): yesterday's reports, once a day, by whichever node claims each.
+    // Hourly: TLS-RPT (RFC 8460) yesterday's reports, once a day, by whichever node claims
+    // each; the portal's copies past their time.
     mail_monitor->set_hourly([&, owner = "node:" + std::to_string(::getpid())] {
       core::SystemRng report_rng;
       const std::int64_t today = mail::queue::utc_day(core::unix_seconds(clock.now()));
@@ -635,6 +636,15 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           tls_report_options(*config, owner), clock, report_rng);
       if (!sent) {
         spdlog::warn("event=tls_report_failed detail={}", core::log_safe(sent.error().detail()));
+      }
+      // The portal's expired and revoked copies lose their content (the rows stay).
+      auto erased = mail::queue::prune_portal_copies_blocking(
+          *store, auditor, core::unix_seconds(clock.now()), "system", "local");
+      if (!erased) {
+        spdlog::warn("event=secure_message_prune_failed detail={}",
+                     core::log_safe(erased.error().detail()));
+      } else if (*erased > 0) {
+        spdlog::info("event=secure_message_pruned copies={}", *erased);
       }
     });
   }

@@ -471,6 +471,9 @@ class SecureMessageStore {
   // Revokes every unread, unrevoked copy of message `message_id`; how many.
   virtual core::Result<std::size_t> revoke_secure_messages_blocking(const std::string& message_id,
                                                                     std::int64_t now) = 0;
+  // Erases the ciphertext (and any pending code) of every copy expired at `now` or revoked;
+  // the row stays, for the sender's read receipt and the trail. How many were erased.
+  virtual core::Result<std::size_t> prune_secure_messages_blocking(std::int64_t now) = 0;
 };
 
 class Store {

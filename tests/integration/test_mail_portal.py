@@ -103,7 +103,7 @@ class SecureMessagePortalTest(unittest.TestCase):
         cls.origin = f"https://localhost:{cls.https_port}"
         set_config_value(sp.data, "server", "public_origin", cls.origin)
         cls.api_key = sp.cli("apikey", "add", "--data", sp.data, "--name", "ehr", "--scope",
-                             "messages:send").stdout.strip()
+                             "messages:send", "--scope", "messages:read").stdout.strip()
         sp.start(https_listen=f"127.0.0.1:{cls.https_port}")
 
     @classmethod
@@ -295,6 +295,14 @@ class SecureMessagePortalTest(unittest.TestCase):
         status, _, answer = self.post(f"/api/s/{copy}/open", {"code": self.code(patient)})
         self.assertEqual(status, 200, answer)
         self.assertEqual(self.decrypt(answer, key)["body"], f"your results: {MARKER}\n")
+        # The sender's read receipt, over the API.
+        status, _, body = self.sp.request(
+            "GET", f"/api/v1/messages/{mid}", headers={"Authorization": f"Bearer {self.api_key}"})
+        self.assertEqual(status, 200, body)
+        portal = json.loads(body)["portal"]
+        self.assertEqual([(p["recipient"], p["state"]) for p in portal], [(patient, "read")])
+        self.assertRegex(portal[0]["read_at"], r"^\d{4}-\d\d-\d\dT")
+        self.assertNotIn(MARKER, body.decode())
 
     def test_revoked_and_unknown(self):
         patient = f"rev@patient.{ZONE}"
@@ -304,6 +312,14 @@ class SecureMessagePortalTest(unittest.TestCase):
         self.assertIn("revoked 1 unread portal copy", out)
         self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 410)
         self.assertEqual(self.post(f"/api/s/{copy}/open", {"code": "12345678"})[0], 410)
+        # Pruning erases the revoked copy's content; the row (the receipt) stays.
+        self.assertGreater(int(self.sp.sql("SELECT length(ciphertext) FROM secure_messages "
+                                           "WHERE id = ?", copy)[0][0]), 0)
+        out = self.sp.cli("mail", "prune", "--data", self.sp.data).stdout
+        self.assertRegex(out, r"erased the content of [1-9]\d* expired or revoked portal copy")
+        self.assertEqual(int(self.sp.sql("SELECT length(ciphertext) FROM secure_messages "
+                                         "WHERE id = ?", copy)[0][0]), 0)
+        self.assertTrue(any(e["action"] == "secure_message.prune" for e in self.audit()))
         self.assertIn(f"message:{mid} copies:1",
                       [e["object"] for e in self.audit() if e["action"] == "secure_message.revoke"])
         self.assertEqual(self.post("/api/s/" + "A" * 43 + "/open", {"code": "1"})[0], 404)

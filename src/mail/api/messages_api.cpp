@@ -244,7 +244,7 @@ Reply MessagesApi::show_blocking(const Call& call, std::string_view id) {
   }
   const Reply not_found = error_reply(Status::not_found, "not_found", "There is no such message.");
   if (!is_message_id(id)) return not_found;
-  auto status = queue::load_status_blocking(store_.mail(), std::string(id));
+  auto status = queue::load_status_blocking(store_, std::string(id));
   if (!status) return failure_reply(status.error(), call.request_id);
   if (!*status || (*status)->message.origin != actor_of(caller->key_id)) return not_found;
   return Reply{Status::ok, queue::status_json(**status)};

@@ -133,4 +133,25 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
   return id;
 }
 
+core::Result<std::size_t> prune_portal_copies_blocking(store::Store& store, audit::Auditor& auditor,
+                                                       std::int64_t now, std::string_view actor,
+                                                       std::string_view source) {
+  std::size_t erased = 0;
+  auto committed = store.transact_blocking("prune portal copies", [&](store::Store& tx) {
+    auto n = tx.secure_messages().prune_secure_messages_blocking(now);
+    if (!n) return core::Status(core::fail(std::move(n).error()));
+    erased = *n;
+    if (erased == 0) return core::ok();
+    return auditor.record_in_blocking(tx, std::string(actor), std::string(kSecurePruneAction),
+                                      fmt::format("copies:{}", erased), std::string(source), "ok");
+  });
+  if (!committed) return core::fail(std::move(committed).error());
+  if (erased > 0) {
+    if (auto s = auditor.settle_blocking(); !s) {
+      spdlog::error("event=audit_checkpoint_failed detail={}", core::log_safe(s.error().detail()));
+    }
+  }
+  return erased;
+}
+
 }  // namespace mail::queue

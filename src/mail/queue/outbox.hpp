@@ -98,4 +98,15 @@ core::Status enqueue_in(store::Store& tx, audit::Auditor& auditor, const Prepare
                         std::string_view actor, std::string_view source,
                         std::string_view note = {});
 
+// The audit entry's action for erasing the content of expired and revoked portal copies.
+inline constexpr std::string_view kSecurePruneAction = "secure_message.prune";
+
+// Erases the ciphertext of every portal copy expired at `now` (unix seconds) or revoked; the
+// rows stay (read receipts, the trail). When any was erased, one `secure_message.prune` entry
+// ("copies:N") commits with the erasure. Serve runs it hourly on every node
+// (a second node finds nothing left); `sealpost mail prune` runs it on demand. Blocks.
+core::Result<std::size_t> prune_portal_copies_blocking(store::Store& store, audit::Auditor& auditor,
+                                                       std::int64_t now, std::string_view actor,
+                                                       std::string_view source);
+
 }  // namespace mail::queue

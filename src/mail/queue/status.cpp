@@ -81,14 +81,21 @@ std::string utc_time_text(std::int64_t unix_seconds) {
   return buf;
 }
 
-core::Result<std::optional<MessageStatus>> load_status_blocking(store::MailStore& mail,
+core::Result<std::optional<MessageStatus>> load_status_blocking(store::Store& store,
                                                                 const std::string& id) {
-  auto message = mail.find_message_blocking(id, false);
+  auto message = store.mail().find_message_blocking(id, false);
   if (!message) return core::fail(std::move(message).error());
   if (!*message) return std::optional<MessageStatus>();
-  auto recipients = mail.list_recipients_blocking(id);
+  auto recipients = store.mail().list_recipients_blocking(id);
   if (!recipients) return core::fail(std::move(recipients).error());
-  return std::optional<MessageStatus>(MessageStatus{std::move(**message), std::move(*recipients)});
+  auto portal = store.secure_messages().list_secure_messages_blocking(id);
+  if (!portal) return core::fail(std::move(portal).error());
+  for (auto& copy : *portal) {
+    copy.ciphertext = {};
+    copy.code_hash.reset();
+  }
+  return std::optional<MessageStatus>(
+      MessageStatus{std::move(**message), std::move(*recipients), std::move(*portal)});
 }
 
 std::string status_text(const MessageStatus& status) {
@@ -116,6 +123,12 @@ std::string status_text(const MessageStatus& status) {
     }
     out += fmt::format("\n  reply {} {} {}\n", a.code, a.enhanced, core::log_safe(a.reply));
   }
+  for (const auto& c : status.portal) {
+    std::string state = c.first_read_at ? "read at " + utc_time_text(*c.first_read_at)
+                        : c.revoked_at  ? "revoked at " + utc_time_text(*c.revoked_at)
+                                        : "unread, expires " + utc_time_text(c.expires_at);
+    out += fmt::format("portal {}: {}\n", core::log_safe(c.recipient), state);
+  }
   return out;
 }
 
@@ -123,6 +136,17 @@ std::string status_json(const MessageStatus& status) {
   const auto& m = status.message;
   Json recipients = Json::array();
   for (const auto& r : status.recipients) recipients.push_back(recipient_json(r));
+  Json portal = Json::array();
+  for (const auto& c : status.portal) {
+    portal.push_back({{"recipient", c.recipient},
+                      {"state", c.first_read_at ? "read"
+                                : c.revoked_at  ? "revoked"
+                                                : "unread"},
+                      {"deposited_at", time_or_null(c.created_at)},
+                      {"expires_at", time_or_null(c.expires_at)},
+                      {"read_at", time_or_null(c.first_read_at.value_or(0))},
+                      {"revoked_at", time_or_null(c.revoked_at.value_or(0))}});
+  }
   const Json out = {{"id", m.id},
                     {"queued_at", time_or_null(m.created_at)},
                     {"origin", m.origin},
@@ -131,7 +155,8 @@ std::string status_json(const MessageStatus& status) {
                     {"sealed", m.sealed.empty() ? Json(nullptr) : Json(m.sealed)},
                     {"phi", m.phi},
                     {"size", m.size},
-                    {"recipients", std::move(recipients)}};
+                    {"recipients", std::move(recipients)},
+                    {"portal", std::move(portal)}};
   // A reply is sanitised when recorded; `replace` keeps even a stray invalid byte from
   // turning into an exception here.
   return out.dump(-1, ' ', false, Json::error_handler_t::replace);

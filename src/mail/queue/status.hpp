@@ -5,7 +5,8 @@
 // Per recipient: queued (next attempt); delivered (TLS version and cipher, how the
 // certificate was verified: dane, mta-sts, ca or none; the remote's reply); deferred (the
 // reason, the next attempt); bounced (the DSN's status and diagnostic); dropped by policy
-// (the reason); awaiting_fallback (policy `forced`, no acceptable TLS). Never the body.
+// (the reason); awaiting_fallback (policy `forced`, no acceptable TLS). Then each portal
+// copy: read (when), revoked (when) or unread (until when). Never the body.
 // Trust: the records are our own; the remote's reply and the MX name in them came from the
 // network (bounded and sanitised when recorded), so the text form escapes them and the JSON
 // form encodes them.
@@ -23,10 +24,13 @@ namespace mail::queue {
 struct MessageStatus {
   store::MailMessageRecord message;                    // without its body
   std::vector<store::MailRecipientRecord> recipients;  // by index, each with its last attempt
+  // Its secure-message portal copies (without their ciphertext), by recipient: the read
+  // receipts — when each was first opened, revoked, or until when it can be.
+  std::vector<store::SecureMessageRecord> portal;
 };
 
 // nullopt when there is no such message. Blocks.
-core::Result<std::optional<MessageStatus>> load_status_blocking(store::MailStore& mail,
+core::Result<std::optional<MessageStatus>> load_status_blocking(store::Store& store,
                                                                 const std::string& id);
 
 // The CLI's lines (`mail show`).

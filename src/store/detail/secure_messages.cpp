@@ -35,6 +35,11 @@ constexpr const char* kMarkRead =
 constexpr const char* kRevoke =
     "UPDATE secure_messages SET revoked_at = ?2, code_hash = NULL, code_expires_at = NULL "
     "WHERE message_id = ?1 AND revoked_at IS NULL AND first_read_at IS NULL";
+// substr(…, 1, 0) is an empty blob on both engines (SQLite: blob; PostgreSQL: bytea).
+constexpr const char* kPrune =
+    "UPDATE secure_messages SET ciphertext = substr(ciphertext, 1, 0), code_hash = NULL, "
+    "code_expires_at = NULL WHERE (expires_at <= ?1 OR revoked_at IS NOT NULL) "
+    "AND length(ciphertext) > 0";
 }  // namespace sql
 
 SecureMessageRecord read_record(const Row& row) {
@@ -117,6 +122,12 @@ core::Result<std::size_t> SqlSecureMessages::revoke_secure_messages_blocking(
     const std::string& message_id, std::int64_t now) {
   auto r = db_.execute("revoke secure messages", sql::kRevoke,
                        {Param{std::string_view(message_id)}, Param{now}});
+  if (!r) return core::fail(std::move(r).error());
+  return static_cast<std::size_t>(*r);
+}
+
+core::Result<std::size_t> SqlSecureMessages::prune_secure_messages_blocking(std::int64_t now) {
+  auto r = db_.execute("prune secure messages", sql::kPrune, {Param{now}});
   if (!r) return core::fail(std::move(r).error());
   return static_cast<std::size_t>(*r);
 }

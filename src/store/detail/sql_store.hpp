@@ -287,6 +287,7 @@ class SqlSecureMessages final : public SecureMessageStore {
   core::Result<bool> mark_secure_read_blocking(const std::string& id, std::int64_t now) override;
   core::Result<std::size_t> revoke_secure_messages_blocking(const std::string& message_id,
                                                             std::int64_t now) override;
+  core::Result<std::size_t> prune_secure_messages_blocking(std::int64_t now) override;
 
  private:
   engine::Executor& db_;

@@ -1,6 +1,7 @@
 // The secure-message portal's copies on either engine: add, find, list by message; a
 // one-time code is set, consumed once, refused when wrong or expired; the first read is
-// set once; revocation takes unread copies only; a copy added in a failed unit of work is
+// set once; revocation takes unread copies only; pruning erases the ciphertext of expired
+// and revoked copies and keeps their rows; a copy added in a failed unit of work is
 // not stored.
 
 #include "test_util.hpp"
@@ -90,6 +91,27 @@ TEST_F(StoreSecureMessages, FirstReadOnceAndRevokeOnlyUnread) {
   EXPECT_FALSE(sm().consume_secure_code_blocking("s2", "h", 501).value());
   EXPECT_FALSE(sm().set_secure_code_blocking("s2", "h", 900, 501).value());
   EXPECT_FALSE(sm().find_secure_message_blocking("s1").value()->revoked_at);  // read: kept
+}
+
+TEST_F(StoreSecureMessages, PruneErasesExpiredAndRevokedCiphertextOnly) {
+  ASSERT_TRUE(sm().add_secure_message_blocking(copy("s1", "m1", "a@example.net")));  // expires
+  ASSERT_TRUE(sm().add_secure_message_blocking(copy("s2", "m2", "b@example.net")));  // revoked
+  auto live = copy("s3", "m3", "c@example.net");
+  live.expires_at = 5000;
+  ASSERT_TRUE(sm().add_secure_message_blocking(live));
+  ASSERT_TRUE(sm().set_secure_code_blocking("s1", "h", 990, 500).value());
+  EXPECT_EQ(sm().revoke_secure_messages_blocking("m2", 600).value(), 1u);
+  EXPECT_EQ(sm().prune_secure_messages_blocking(999).value(), 1u);   // s2 only: s1 not yet
+  EXPECT_EQ(sm().prune_secure_messages_blocking(1000).value(), 1u);  // s1 at its expiry
+  EXPECT_EQ(sm().prune_secure_messages_blocking(1000).value(), 0u);  // nothing left to erase
+  for (const char* id : {"s1", "s2"}) {
+    auto gone = sm().find_secure_message_blocking(id).value();
+    ASSERT_TRUE(gone);  // the row stays: the read receipt and the trail name it
+    EXPECT_TRUE(gone->ciphertext.empty()) << id;
+    EXPECT_FALSE(gone->code_hash) << id;
+  }
+  EXPECT_EQ(sm().find_secure_message_blocking("s3").value()->ciphertext,
+            (std::vector<std::uint8_t>{1, 2, 3, 0, 255}));
 }
 
 TEST_F(StoreSecureMessages, ACopyAddedInAFailedUnitOfWorkIsNotStored) {

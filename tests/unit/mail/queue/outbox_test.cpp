@@ -203,8 +203,8 @@ TEST_F(OutboxTest, StatusOfEachRecipientAsTextAndJson) {
           .record_attempt_blocking("node", attempt(*id, 2, store::MailState::bounced, t0 + 3), 0)
           .value());
 
-  EXPECT_FALSE(load_status_blocking(store_->mail(), "0000").value());
-  auto status = load_status_blocking(store_->mail(), *id).value();
+  EXPECT_FALSE(load_status_blocking(*store_, "0000").value());
+  auto status = load_status_blocking(*store_, *id).value();
   ASSERT_TRUE(status);
   ASSERT_EQ(status->recipients.size(), 3u);
   EXPECT_TRUE(status->message.body.empty());
@@ -246,7 +246,7 @@ TEST_F(OutboxTest, StatusOfEachRecipientAsTextAndJson) {
 TEST_F(OutboxTest, StatusOfAQueuedMessage) {
   auto id = outbox_->enqueue_blocking(message(), "local");
   ASSERT_TRUE(id);
-  auto status = load_status_blocking(store_->mail(), *id).value();
+  auto status = load_status_blocking(*store_, *id).value();
   ASSERT_TRUE(status);
   const auto json = nlohmann::json::parse(status_json(*status));
   EXPECT_EQ(json["recipients"][0]["state"], "queued");
@@ -348,6 +348,47 @@ TEST_F(OutboxTest, KeylessRecipientsGetAPortalCopyAndANotice) {
     ++opened;
   }
   EXPECT_EQ(opened, 2u);
+
+  // The sender's read receipts: `mail show` and the API list each copy, without content.
+  const std::int64_t t0 = core::unix_seconds(clock_.now());
+  ASSERT_TRUE(store_->secure_messages().mark_secure_read_blocking(copies[0].id, t0 + 60).value());
+  auto status = load_status_blocking(*store_, *id).value();
+  ASSERT_TRUE(status);
+  ASSERT_EQ(status->portal.size(), 2u);
+  EXPECT_TRUE(status->portal[0].ciphertext.empty());
+  const std::string text = status_text(*status);
+  EXPECT_NE(text.find("portal " + copies[0].recipient + ": read at " + utc_time_text(t0 + 60)),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("portal " + copies[1].recipient + ": unread, expires " +
+                      utc_time_text(t0 + 7 * 86400)),
+            std::string::npos)
+      << text;
+  const auto json = nlohmann::json::parse(status_json(*status));
+  ASSERT_EQ(json["portal"].size(), 2u);
+  EXPECT_EQ(json["portal"][0]["state"], "read");
+  EXPECT_EQ(json["portal"][0]["read_at"], utc_time_text(t0 + 60));
+  EXPECT_EQ(json["portal"][1]["state"], "unread");
+  EXPECT_TRUE(json["portal"][1]["read_at"].is_null());
+  EXPECT_EQ(json["portal"][1]["expires_at"], utc_time_text(t0 + 7 * 86400));
+
+  // Past their time, both lose their content, once, with one audit entry; the rows stay.
+  EXPECT_EQ(prune_portal_copies_blocking(*store_, *auditor_, t0 + 7 * 86400 - 1, "system", "local")
+                .value(),
+            0u);
+  EXPECT_EQ(
+      prune_portal_copies_blocking(*store_, *auditor_, t0 + 7 * 86400, "system", "local").value(),
+      2u);
+  std::size_t prunes = 0;
+  for (const auto& row : trail()) {
+    if (row.action != "secure_message.prune") continue;
+    ++prunes;
+    EXPECT_EQ(row.object, "copies:2");
+    EXPECT_EQ(row.actor, "system");
+  }
+  EXPECT_EQ(prunes, 1u);
+  auto pruned = store_->secure_messages().list_secure_messages_blocking(*id).value();
+  for (const auto& copy : pruned) EXPECT_TRUE(copy.ciphertext.empty());
 }
 
 }  // namespace
