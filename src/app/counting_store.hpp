@@ -30,6 +30,7 @@ class CountingStore final : public store::Store {
   store::RateLimitStore& rate_limits() override { return inner_->rate_limits(); }
   store::MailStore& mail() override { return inner_->mail(); }
   store::SecureMessageStore& secure_messages() override { return inner_->secure_messages(); }
+  store::ContactStore& contacts() override { return inner_->contacts(); }
   store::ApiKeyStore& api_keys() override { return inner_->api_keys(); }
   store::WebhookStore& webhooks() override { return inner_->webhooks(); }
   std::string_view engine_name() const override { return inner_->engine_name(); }

@@ -306,6 +306,69 @@ struct WebhookEvent {
   std::string payload;
 };
 
+// A contact of the campaigns (issue 11, C1): whom a campaign or an event message may go
+// to. The address is in clear (it is the delivery address, as in the mail queue); every
+// other field is a ContactField, sealed by the campaigns module.
+struct ContactRecord {
+  std::string id;       // random, 32 hex
+  std::string address;  // lower case, the key
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+  std::string source;  // how it came: "import:<sha256 prefix>", "api:<key id>", "form:<id>/<ref>"
+};
+
+// One field of a contact (its name, its attributes): AES-256-GCM under secrets/contacts.key,
+// the address and the field's name as additional data (IV || ciphertext || tag).
+struct ContactField {
+  std::string name;
+  std::vector<std::uint8_t> sealed;
+};
+
+// A contact of a CSV import, staged (invisible to everything else) until the import applies.
+struct StagedContact {
+  std::string id;  // used when the address is new
+  std::string address;
+  std::vector<ContactField> fields;
+};
+
+// What a contact authorised (C1): for one purpose, from when, how, in which scope, until
+// when; revoked_at once withdrawn (and by which way: cli, api, portal, unsubscribe).
+struct AuthorisationRecord {
+  std::string id;
+  std::string contact_id;
+  std::string purpose;
+  std::int64_t granted_at = 0;
+  std::optional<std::int64_t> expires_at;
+  std::string scope;            // e.g. "email"
+  std::string evidence;         // how it was given: "form:<id>/<ref>", "import:<sha256 prefix>"
+  std::string consent_version;  // the consent text's version the contact agreed to
+  std::optional<std::int64_t> revoked_at;
+  std::string revoked_via;
+};
+
+// An authorisation granted to every contact of an import.
+struct ImportGrant {
+  std::string purpose;
+  std::string scope;
+  std::string evidence;
+  std::string consent_version;
+  std::int64_t granted_at = 0;
+  std::optional<std::int64_t> expires_at;
+};
+
+struct ImportCounts {
+  std::size_t added = 0;    // new contacts
+  std::size_t updated = 0;  // existing addresses whose fields the import replaced
+  std::size_t granted = 0;  // authorisations added
+};
+
+// Contacts by purpose: how many hold an authorisation in force (neither revoked nor expired).
+struct PurposeCount {
+  std::string purpose;
+  std::int64_t authorised = 0;
+  std::int64_t revoked = 0;
+};
+
 // A webhook endpoint of an integrator (`sealpost webhook add`).
 struct WebhookRecord {
   std::string id;                           // public: shown by `webhook list`, audited

@@ -476,6 +476,51 @@ class SecureMessageStore {
   virtual core::Result<std::size_t> prune_secure_messages_blocking(std::int64_t now) = 0;
 };
 
+// Contacts and their authorisations (issue 11, C1). An import is staged first, in as many
+// short transactions as it takes (nothing of it is visible), then applied in one: the
+// contacts, their fields and the grants appear together or not at all.
+class ContactStore {
+ public:
+  virtual ~ContactStore() = default;
+  // Adds rows to import `import_id`'s stage. Run it in units of work of a bounded size.
+  virtual core::Status stage_contacts_blocking(const std::string& import_id,
+                                               const std::vector<StagedContact>& rows) = 0;
+  // Applies the stage: new addresses become contacts (source `source`), existing ones get the
+  // staged fields (replacing fields of the same name), and `grant`, when given, is added for
+  // each staged contact; then the stage is emptied. Run it in the unit of work that audits it.
+  virtual core::Result<ImportCounts> apply_import_blocking(const std::string& import_id,
+                                                           const std::string& source,
+                                                           const std::optional<ImportGrant>& grant,
+                                                           std::int64_t now) = 0;
+  // Empties import `import_id`'s stage (an import that failed or was abandoned).
+  virtual core::Status drop_import_blocking(const std::string& import_id) = 0;
+  virtual core::Result<std::optional<ContactRecord>> find_contact_by_address_blocking(
+      const std::string& address) = 0;
+  // Contacts by id, after `after_id` (exclusive), at most `limit`: paging that holds no more
+  // than a page in memory.
+  virtual core::Result<std::vector<ContactRecord>> list_contacts_blocking(
+      const std::string& after_id, std::size_t limit) = 0;
+  virtual core::Result<std::int64_t> count_contacts_blocking() = 0;
+  // The named fields of a contact only (C4: a send loads what its template declares).
+  virtual core::Result<std::vector<ContactField>> load_fields_blocking(
+      const std::string& contact_id, const std::vector<std::string>& names) = 0;
+  // The names of a contact's fields (never their values).
+  virtual core::Result<std::vector<std::string>> field_names_blocking(
+      const std::string& contact_id) = 0;
+  // conflict if the id exists.
+  virtual core::Status add_authorisation_blocking(const AuthorisationRecord& authorisation) = 0;
+  // A contact's authorisations, newest first.
+  virtual core::Result<std::vector<AuthorisationRecord>> list_authorisations_blocking(
+      const std::string& contact_id) = 0;
+  // Revokes every authorisation in force of the contact for `purpose`; how many.
+  virtual core::Result<std::size_t> revoke_authorisations_blocking(const std::string& contact_id,
+                                                                   const std::string& purpose,
+                                                                   const std::string& via,
+                                                                   std::int64_t now) = 0;
+  // Per purpose: contacts with an authorisation in force at `now`, and revoked ones.
+  virtual core::Result<std::vector<PurposeCount>> purpose_counts_blocking(std::int64_t now) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -491,6 +536,7 @@ class Store {
   virtual ApiKeyStore& api_keys() = 0;
   virtual WebhookStore& webhooks() = 0;
   virtual SecureMessageStore& secure_messages() = 0;
+  virtual ContactStore& contacts() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

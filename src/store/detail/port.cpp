@@ -110,6 +110,17 @@ constexpr TableSpec kTables[] = {
      "id, message_id, recipient, sender, ciphertext, created_at, expires_at, revoked_at, "
      "first_read_at, code_hash, code_expires_at",
      "id", true, nullptr},
+    // Copied: the fields are sealed under secrets/contacts.key, which the data directory keeps
+    // whatever the engine. An import's stage is empty between imports.
+    {"contacts", "id, address, created_at, updated_at, source", "id", true, nullptr},
+    {"contact_fields", "contact_id, name, value", "contact_id, name", true, nullptr},
+    {"authorisations",
+     "id, contact_id, purpose, granted_at, expires_at, scope, evidence, consent_version, "
+     "revoked_at, revoked_via",
+     "id", true, nullptr},
+    {"contact_import_rows", "import_id, address, new_id", "import_id, address", false, nullptr},
+    {"contact_import_fields", "import_id, address, name, value", "import_id, address, name", false,
+     nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

@@ -293,6 +293,38 @@ class SqlSecureMessages final : public SecureMessageStore {
   engine::Executor& db_;
 };
 
+class SqlContacts final : public ContactStore {
+ public:
+  explicit SqlContacts(engine::Executor& db) : db_(db) {}
+  core::Status stage_contacts_blocking(const std::string& import_id,
+                                       const std::vector<StagedContact>& rows) override;
+  core::Result<ImportCounts> apply_import_blocking(const std::string& import_id,
+                                                   const std::string& source,
+                                                   const std::optional<ImportGrant>& grant,
+                                                   std::int64_t now) override;
+  core::Status drop_import_blocking(const std::string& import_id) override;
+  core::Result<std::optional<ContactRecord>> find_contact_by_address_blocking(
+      const std::string& address) override;
+  core::Result<std::vector<ContactRecord>> list_contacts_blocking(const std::string& after_id,
+                                                                  std::size_t limit) override;
+  core::Result<std::int64_t> count_contacts_blocking() override;
+  core::Result<std::vector<ContactField>> load_fields_blocking(
+      const std::string& contact_id, const std::vector<std::string>& names) override;
+  core::Result<std::vector<std::string>> field_names_blocking(
+      const std::string& contact_id) override;
+  core::Status add_authorisation_blocking(const AuthorisationRecord& authorisation) override;
+  core::Result<std::vector<AuthorisationRecord>> list_authorisations_blocking(
+      const std::string& contact_id) override;
+  core::Result<std::size_t> revoke_authorisations_blocking(const std::string& contact_id,
+                                                           const std::string& purpose,
+                                                           const std::string& via,
+                                                           std::int64_t now) override;
+  core::Result<std::vector<PurposeCount>> purpose_counts_blocking(std::int64_t now) override;
+
+ private:
+  engine::Executor& db_;
+};
+
 // The Store of either engine.
 // Every aggregate, over one executor: the pool (SqlStore) or a unit of work's connection
 // (TxStore). A new aggregate is one member here, one line in the constructor, one accessor
@@ -310,7 +342,8 @@ struct Aggregates {
         mail(db),
         api_keys(db),
         webhooks(db),
-        secure_messages(db) {}
+        secure_messages(db),
+        contacts(db) {}
   SqlSubmissions submissions;
   SqlForms forms;
   SqlAccounts accounts;
@@ -323,6 +356,7 @@ struct Aggregates {
   SqlApiKeys api_keys;
   SqlWebhooks webhooks;
   SqlSecureMessages secure_messages;
+  SqlContacts contacts;
 };
 
 // A Store whose aggregates are Aggregates: the accessors, once for both stores.
@@ -341,6 +375,7 @@ class AggregateStore : public Store {
   ApiKeyStore& api_keys() final { return a_.api_keys; }
   WebhookStore& webhooks() final { return a_.webhooks; }
   SecureMessageStore& secure_messages() final { return a_.secure_messages; }
+  ContactStore& contacts() final { return a_.contacts; }
 
  private:
   Aggregates a_;

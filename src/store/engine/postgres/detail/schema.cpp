@@ -14,7 +14,7 @@ namespace {
 // request path, and without WAL its commit waits for no flush (nor does it reach a
 // standby); a crash of the database empties them, which starts every budget afresh, as a
 // restarted node's memory would.
-constexpr std::array<const char*, 13> kMigrations = {
+constexpr std::array<const char*, 14> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -338,6 +338,47 @@ CREATE TABLE secure_messages (
   code_expires_at BIGINT
 );
 CREATE INDEX secure_messages_by_message ON secure_messages (message_id);
+)sql",
+    R"sql(
+CREATE TABLE contacts (
+  id         TEXT PRIMARY KEY NOT NULL,
+  address    TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  source     TEXT NOT NULL
+);
+CREATE TABLE contact_fields (
+  contact_id TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+  name       TEXT NOT NULL,
+  value      BYTEA NOT NULL,
+  PRIMARY KEY (contact_id, name)
+);
+CREATE TABLE authorisations (
+  id              TEXT PRIMARY KEY NOT NULL,
+  contact_id      TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+  purpose         TEXT NOT NULL,
+  granted_at      BIGINT NOT NULL,
+  expires_at      BIGINT,
+  scope           TEXT NOT NULL,
+  evidence        TEXT NOT NULL,
+  consent_version TEXT NOT NULL,
+  revoked_at      BIGINT,
+  revoked_via     TEXT NOT NULL
+);
+CREATE INDEX authorisations_by_contact ON authorisations (contact_id, purpose);
+CREATE TABLE contact_import_rows (
+  import_id TEXT NOT NULL,
+  address   TEXT NOT NULL,
+  new_id    TEXT NOT NULL,
+  PRIMARY KEY (import_id, address)
+);
+CREATE TABLE contact_import_fields (
+  import_id TEXT NOT NULL,
+  address   TEXT NOT NULL,
+  name      TEXT NOT NULL,
+  value     BYTEA NOT NULL,
+  PRIMARY KEY (import_id, address, name)
+);
 )sql",
 };
 

@@ -105,7 +105,17 @@ namespace {
 //                    sender, AES-256-GCM ciphertext of the content (IV || ciphertext || tag;
 //                    the key is only in the link), created/expires/revoked/first-read
 //                    times, and the pending one-time code: its SHA-256 and expiry only
-constexpr std::array<const char*, 13> kMigrations = {
+// Migration 14 (contacts and authorisations, issue 11; the floor stays 4: an older binary
+// ignores them):
+//   contacts         one row per contact: a random id, the address (lower case, unique),
+//                    created/updated times, and how it came (source)
+//   contact_fields   a contact's name and attributes, each sealed (AES-256-GCM under
+//                    secrets/contacts.key, address and field name as additional data)
+//   authorisations   what a contact authorised: purpose, granted/expires/revoked times,
+//                    scope, evidence (how), the consent text's version, how it was revoked
+//   contact_import_rows, contact_import_fields  an import's stage: filled in short
+//                    transactions, applied in one, then emptied
+constexpr std::array<const char*, 14> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -429,6 +439,47 @@ CREATE TABLE secure_messages (
   code_expires_at INTEGER
 ) STRICT;
 CREATE INDEX secure_messages_by_message ON secure_messages (message_id);
+)sql",
+    R"sql(
+CREATE TABLE contacts (
+  id         TEXT PRIMARY KEY NOT NULL,
+  address    TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  source     TEXT NOT NULL
+) STRICT;
+CREATE TABLE contact_fields (
+  contact_id TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+  name       TEXT NOT NULL,
+  value      BLOB NOT NULL,
+  PRIMARY KEY (contact_id, name)
+) STRICT;
+CREATE TABLE authorisations (
+  id              TEXT PRIMARY KEY NOT NULL,
+  contact_id      TEXT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+  purpose         TEXT NOT NULL,
+  granted_at      INTEGER NOT NULL,
+  expires_at      INTEGER,
+  scope           TEXT NOT NULL,
+  evidence        TEXT NOT NULL,
+  consent_version TEXT NOT NULL,
+  revoked_at      INTEGER,
+  revoked_via     TEXT NOT NULL
+) STRICT;
+CREATE INDEX authorisations_by_contact ON authorisations (contact_id, purpose);
+CREATE TABLE contact_import_rows (
+  import_id TEXT NOT NULL,
+  address   TEXT NOT NULL,
+  new_id    TEXT NOT NULL,
+  PRIMARY KEY (import_id, address)
+) STRICT;
+CREATE TABLE contact_import_fields (
+  import_id TEXT NOT NULL,
+  address   TEXT NOT NULL,
+  name      TEXT NOT NULL,
+  value     BLOB NOT NULL,
+  PRIMARY KEY (import_id, address, name)
+) STRICT;
 )sql",
 };
 
