@@ -1,11 +1,14 @@
 #include "app/cli_support.hpp"
 
+#include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include "app/config.hpp"
 #include "app/files.hpp"
 #include "app/store_setup.hpp"
+#include "core/encoding.hpp"
+#include "crypto/hmac.hpp"
 
 namespace app {
 
@@ -49,6 +52,31 @@ core::Status run_audited_change(
   if (auto s = (*audit)->finish(); !s) return s;
   (*store)->close();
   return {};
+}
+
+std::string secret_fingerprint(std::span<const std::uint8_t> secret) {
+  static constexpr std::string_view kLabel = "sealpost-node-secret-fingerprint-v1";
+  const auto mac = crypto::hmac_sha256(
+      secret, std::span(reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()));
+  return core::to_hex(mac);
+}
+
+core::Status claim_node_secret_blocking(store::Store& store, std::string_view name,
+                                        const std::filesystem::path& file,
+                                        const core::SecretBytes& secret, std::int64_t now) {
+  const std::string fingerprint = secret_fingerprint(secret.view());
+  auto recorded =
+      store.cluster().claim_secret_fingerprint_blocking(std::string(name), fingerprint, now);
+  if (!recorded) return core::fail(std::move(recorded).error());
+  if (recorded->fingerprint != fingerprint) {
+    return core::fail(
+        core::ErrorKind::invalid_input,
+        fmt::format("{} is not the one the other nodes of this database use (recorded {}); "
+                    "copy secrets/ and server-signing-key.asc from a running node "
+                    "(docs/OPERATIONS.md, several nodes)",
+                    file.string(), recorded->recorded_at));
+  }
+  return core::ok();
 }
 
 }  // namespace app

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,17 @@ std::string cli_actor();
 
 // The store sealpost.toml names; a clear error when DIR is not a data directory.
 core::Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir);
+
+// The fingerprint of a secret every node of a database must share: HMAC-SHA-256 of a fixed
+// label under the secret, so that the database learns whether two nodes hold the same
+// secret, and nothing else.
+std::string secret_fingerprint(std::span<const std::uint8_t> secret);
+
+// Records `secret`'s fingerprint under `name` in the database if none is, and fails (naming
+// `file`) when another is: the nodes (and the CLI) of one database must hold one copy.
+core::Status claim_node_secret_blocking(store::Store& store, std::string_view name,
+                                        const std::filesystem::path& file,
+                                        const core::SecretBytes& secret, std::int64_t now);
 
 // The audit trail of one CLI command: the signing key (for the closing checkpoint) and an
 // Auditor over the command's store.

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "campaigns/contacts.hpp"
 #include "mail/policy/policy.hpp"
 #include "mail/submission/limits.hpp"
 #include "store/store.hpp"
@@ -139,6 +140,26 @@ const std::vector<Setting>& settings() {
                                            where(entry.source()), cidr.error().public_text()));
            }
            c.trusted_proxies.push_back(*cidr);
+         }
+         return core::ok();
+       }},
+      {"contacts", "purposes",
+       [](const toml::node& n, Config& c) -> core::Status {
+         const auto* list = n.as_array();
+         constexpr std::string_view kWhat =
+             "a list of 1 to 32 names ([a-z][a-z0-9_]{0,31}), e.g. [\"marketing\", \"reminders\"]";
+         if (list == nullptr || list->empty() || list->size() > 32) {
+           return bad(n, "contacts", "purposes", kWhat);
+         }
+         c.contacts.purposes.clear();
+         for (const auto& entry : *list) {
+           auto text = entry.value<std::string>();
+           if (!text || !campaigns::valid_field_name(*text) ||
+               std::find(c.contacts.purposes.begin(), c.contacts.purposes.end(), *text) !=
+                   c.contacts.purposes.end()) {
+             return bad(entry, "contacts", "purposes", kWhat);
+           }
+           c.contacts.purposes.push_back(*text);
          }
          return core::ok();
        }},

@@ -64,6 +64,13 @@ struct SubmissionConfig {
   double messages_burst = mail::submission::kMessagesBurstPerKey;
 };
 
+// [contacts] (issue 11)
+struct ContactsConfig {
+  // The purposes an authorisation may name (C1: treatment, operations, marketing; treatment
+  // reminders are their own purpose, C7). Each [a-z][a-z0-9_]{0,31}; at most 32.
+  std::vector<std::string> purposes = {"marketing", "operations", "reminders", "treatment"};
+};
+
 struct Config {
   // [server]
   std::string https_listen = "127.0.0.1:8443";
@@ -111,6 +118,8 @@ struct Config {
   MailConfig mail;
   // [submission]
   SubmissionConfig submission;
+  // [contacts]
+  ContactsConfig contacts;
 };
 
 // Reads DIR/sealpost.toml. Unknown keys, wrong types and out-of-bounds values are errors

@@ -27,6 +27,8 @@ class DataDir {
   // Seals queued mail bodies at rest (issue 8): the database never holds a cleartext body.
   // Every node needs the same one (a copy of secrets/, like the token key).
   std::filesystem::path queue_key() const { return secrets_dir() / "queue.key"; }
+  // Seals contacts' fields (campaigns/contacts.hpp); created on first use.
+  std::filesystem::path contacts_key() const { return secrets_dir() / "contacts.key"; }
   // The PostgreSQL password, when [store] database names one (never in sealpost.toml).
   std::filesystem::path database_password() const { return secrets_dir() / "database-password"; }
   // This node's copy of every audit checkpoint it signed (A8), outside the database.

@@ -5,6 +5,7 @@
 #include "app/apikey_commands.hpp"
 #include "app/cert_commands.hpp"
 #include "app/commands.hpp"
+#include "app/contact_commands.hpp"
 #include "app/mail_commands.hpp"
 #include "app/webhook_commands.hpp"
 
@@ -224,6 +225,36 @@ int main(int argc, char** argv) {
   add_data(apikey_revoke);
   apikey_revoke->add_option("ID", apikey_id, "The key's id (apikey list)")->required();
 
+  auto* contact = cli.add_subcommand("contact", "Contacts and their authorisations (campaigns)");
+  contact->require_subcommand(1);
+  std::string contact_file, contact_email, contact_purpose;
+  app::ContactGrantOptions contact_grant;
+  auto* contact_import = contact->add_subcommand(
+      "import", "Import contacts from CSV (an email column, others become fields); all or nothing");
+  add_data(contact_import);
+  contact_import->add_option("FILE", contact_file, "The CSV file (UTF-8, header row)")->required();
+  contact_import->add_option("--purpose", contact_grant.purpose,
+                             "Grant this purpose to every contact of the file");
+  contact_import->add_option("--consent-version", contact_grant.consent_version,
+                             "The version of the consent text they agreed to (with --purpose)");
+  contact_import->add_option("--scope", contact_grant.scope, "The scope granted (default email)");
+  contact_import->add_option("--granted-on", contact_grant.granted_on,
+                             "YYYY-MM-DD (UTC) the consent was given (default: now)");
+  contact_import->add_option("--expires-on", contact_grant.expires_on,
+                             "YYYY-MM-DD (UTC) the consent ends (default: until revoked)");
+  contact_import->add_option("--evidence", contact_grant.evidence,
+                             "How the consent was given, e.g. \"paper form 2026\"");
+  auto* contact_list = contact->add_subcommand("list", "How many contacts, per purpose");
+  add_data(contact_list);
+  auto* contact_show =
+      contact->add_subcommand("show", "One contact: its field names and authorisations");
+  add_data(contact_show);
+  contact_show->add_option("--email", contact_email, "The contact's address")->required();
+  auto* contact_revoke =
+      contact->add_subcommand("revoke", "Revoke a contact's authorisation for a purpose, at once");
+  add_data(contact_revoke);
+  contact_revoke->add_option("--email", contact_email, "The contact's address")->required();
+  contact_revoke->add_option("--purpose", contact_purpose, "The purpose")->required();
   auto* webhook = cli.add_subcommand("webhook", "Webhooks for integrators (signed event POSTs)");
   webhook->require_subcommand(1);
   std::string webhook_url, webhook_events, webhook_name, webhook_id;
@@ -285,6 +316,10 @@ int main(int argc, char** argv) {
   if (*mail_queue) return app::run_mail_queue(data);
   if (*mail_cancel) return app::run_mail_cancel(data, message_id);
   if (*mail_revoke) return app::run_mail_revoke(data, message_id);
+  if (*contact_import) return app::run_contact_import(data, contact_file, contact_grant);
+  if (*contact_list) return app::run_contact_list(data);
+  if (*contact_show) return app::run_contact_show(data, contact_email);
+  if (*contact_revoke) return app::run_contact_revoke(data, contact_email, contact_purpose);
   if (*mail_prune) return app::run_mail_prune(data);
   if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);
   if (*mail_check_dns) return app::run_mail_check_dns(data);

@@ -22,6 +22,7 @@
 #include "app/api_routes.hpp"
 #include "app/block_guard.hpp"
 #include "app/budgets.hpp"
+#include "app/cli_support.hpp"
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/counting_store.hpp"
@@ -101,15 +102,6 @@ class PeriodicCheckpoints {
   std::thread thread_;  // last
 };
 
-// The fingerprint of a shared secret: HMAC-SHA-256 of a fixed label under the secret, so
-// that the database learns whether two nodes hold the same secret, and nothing else.
-std::string secret_fingerprint(std::span<const std::uint8_t> secret) {
-  static constexpr std::string_view kLabel = "sealpost-node-secret-fingerprint-v1";
-  const auto mac = crypto::hmac_sha256(
-      secret, std::span(reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()));
-  return core::to_hex(mac);
-}
-
 core::Status check_node_secrets_blocking(store::Store& store, const DataDir& dir,
                                          const core::SecretBytes& token_key,
                                          const core::SecretBytes& signing_key,
@@ -119,28 +111,25 @@ core::Status check_node_secrets_blocking(store::Store& store, const DataDir& dir
   // Queued mail bodies are sealed under it: a node with another could not send them.
   auto queue_key = load_or_create_seal_key(dir.queue_key(), rng);
   if (!queue_key) return core::fail(std::move(queue_key).error());
+  // Contact fields are sealed under it (campaigns/contacts.hpp).
+  auto contacts_key = load_or_create_seal_key(dir.contacts_key(), rng);
+  if (!contacts_key) return core::fail(std::move(contacts_key).error());
   const struct {
     const char* name;
     std::filesystem::path file;
-    std::string fingerprint;
+    const core::SecretBytes& secret;
   } secrets[] = {
-      {"form-token", dir.form_token_secret(), secret_fingerprint(token_key.view())},
-      {"server-signing-key", dir.signing_secret_key(), secret_fingerprint(signing_key.view())},
-      {"portal-seal", dir.portal_seal_key(), secret_fingerprint(seal_key->view())},
-      {"queue", dir.queue_key(), secret_fingerprint(queue_key->view())},
+      {"form-token", dir.form_token_secret(), token_key},
+      {"server-signing-key", dir.signing_secret_key(), signing_key},
+      {"portal-seal", dir.portal_seal_key(), *seal_key},
+      {"queue", dir.queue_key(), *queue_key},
+      {"contacts", dir.contacts_key(), *contacts_key},
   };
   const std::int64_t now = core::unix_seconds(clock.now());
   for (const auto& secret : secrets) {
-    auto recorded =
-        store.cluster().claim_secret_fingerprint_blocking(secret.name, secret.fingerprint, now);
-    if (!recorded) return core::fail(std::move(recorded).error());
-    if (recorded->fingerprint != secret.fingerprint) {
-      return core::fail(
-          core::ErrorKind::invalid_input,
-          fmt::format("{} is not the one the other nodes of this database use (recorded {}); "
-                      "copy secrets/ and server-signing-key.asc from a running node "
-                      "(docs/OPERATIONS.md, several nodes)",
-                      secret.file.string(), recorded->recorded_at));
+    if (auto s = claim_node_secret_blocking(store, secret.name, secret.file, secret.secret, now);
+        !s) {
+      return s;
     }
   }
   return core::ok();

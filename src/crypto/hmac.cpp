@@ -28,4 +28,34 @@ bool constant_time_equal(std::span<const std::uint8_t> a, std::span<const std::u
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+struct Sha256::State {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~State() { EVP_MD_CTX_free(ctx); }
+};
+
+Sha256::Sha256() : state_(std::make_unique<State>()) {
+  // As for HMAC: only a broken OpenSSL fails here.
+  if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
+    std::abort();
+  }
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::update(std::string_view bytes) {
+  if (!bytes.empty() && EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size()) != 1) {
+    std::abort();
+  }
+}
+
+Mac Sha256::finish() {
+  Mac digest{};
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(state_->ctx, digest.data(), &len) != 1 || len != digest.size() ||
+      EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
+    std::abort();
+  }
+  return digest;
+}
+
 }  // namespace crypto

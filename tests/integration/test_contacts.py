@@ -1,0 +1,180 @@
+"""Contacts and authorisations (issue 11, C1) through the CLI, on both engines:
+`sealpost contact import` is all or nothing (every bad row reported by line and column,
+never by value, and nothing stored), grants a purpose with its evidence, updates existing
+addresses, streams a large file with progress; fields are sealed in the database; `contact
+revoke` takes effect at once and is audited; purposes come from [contacts] purposes; the
+trail never names an address."""
+import json
+import os
+import tempfile
+import unittest
+
+from harness import Sealpost, set_config_value
+
+FIELD_MARK = "zq7-dob-1970"
+
+
+class ContactsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="sealpost-contacts-")
+        self.sp = Sealpost()
+
+    def tearDown(self):
+        self.sp.close()
+        self.tmp.cleanup()
+
+    def csv(self, name, text):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        return path
+
+    def cli(self, *args, check=True):
+        return self.sp.cli("contact", *args[:1], "--data", self.sp.data, *args[1:], check=check)
+
+    def audit(self):
+        return [json.loads(l) for l in
+                self.sp.cli("audit", "export", "--data", self.sp.data).stdout.splitlines()]
+
+    def count(self, table):
+        return int(self.sp.sql(f"SELECT count(*) FROM {table}")[0][0])
+
+    def test_import_grant_show_revoke(self):
+        path = self.csv("a.csv", "\ufeffEmail,Name,Date_of_birth\r\n"
+                                 f"Ann@Example.org,Ann,{FIELD_MARK}\r\n"
+                                 '"bob@example.org","Bob, Jr",=SUM(A1)\r\n'
+                                 "cy@example.org,,\r\n")
+        out = self.cli("import", path, "--purpose", "marketing", "--consent-version", "v3",
+                       "--granted-on", "2026-01-15", "--evidence", "paper form").stdout
+        self.assertIn("imported 3 rows: 3 added, 0 updated, 3 authorisations granted", out)
+        self.assertIn("contacts 3", self.cli("list").stdout)
+        self.assertIn("purpose marketing: 3 authorised, 0 revoked", self.cli("list").stdout)
+        show = self.cli("show", "--email", "ann@EXAMPLE.org").stdout
+        self.assertIn("fields date_of_birth, name", show)
+        self.assertRegex(show, r"authorisation marketing: granted 2026-01-15T00:00:00Z, until "
+                               r"revoked, scope email, consent v3, evidence import:[0-9a-f]{16} "
+                               r"paper form")
+        self.assertNotIn(FIELD_MARK, show)
+        # An empty cell is no field.
+        self.assertIn("fields -", self.cli("show", "--email", "cy@example.org").stdout)
+        # Sealed at rest: no field value in clear.
+        for (value,) in self.sp.sql("SELECT value FROM contact_fields"):
+            raw = bytes(value) if not isinstance(value, bytes) else value
+            self.assertNotIn(FIELD_MARK.encode(), raw)
+            self.assertNotIn(b"=SUM", raw)
+        self.assertEqual(self.count("contact_import_rows"), 0)
+        self.assertEqual(self.count("contact_import_fields"), 0)
+
+        out = self.cli("revoke", "--email", "bob@example.org", "--purpose", "marketing").stdout
+        self.assertIn("revoked 1 marketing authorisation(s)", out)
+        self.assertIn("purpose marketing: 2 authorised, 1 revoked", self.cli("list").stdout)
+        self.assertRegex(self.cli("show", "--email", "bob@example.org").stdout,
+                         r"revoked \d{4}-\d\d-\d\dT[\d:]+Z \(cli\)")
+        entries = self.audit()
+        imports = [e["object"] for e in entries if e["action"] == "contact.import"]
+        self.assertEqual(len(imports), 1)
+        self.assertRegex(imports[0], r"^file:sha256:[0-9a-f]{64} rows:3 added:3 updated:0 "
+                                     r"granted:3 purpose:marketing$")
+        revokes = [e["object"] for e in entries if e["action"] == "authorisation.revoke"]
+        self.assertEqual(len(revokes), 1)
+        self.assertRegex(revokes[0], r"^contact:[0-9a-f]{32} purpose:marketing via:cli revoked:1$")
+        for e in entries:
+            self.assertNotIn("example.org", json.dumps(e))
+        self.assertIn("audit trail intact",
+                      self.sp.cli("audit", "verify", "--data", self.sp.data).stdout)
+
+        # A second import updates existing addresses (by address, whatever the case).
+        again = self.csv("b.csv", "email,city\nANN@example.org,Paris\ndee@example.org,Rome\n")
+        out = self.cli("import", again).stdout
+        self.assertIn("imported 2 rows: 1 added, 1 updated, 0 authorisations granted", out)
+        self.assertIn("fields city, date_of_birth, name",
+                      self.cli("show", "--email", "ann@example.org").stdout)
+
+    def test_bad_rows_change_nothing(self):
+        path = self.csv("bad.csv", "email,name\n"
+                                   "ann@example.org,A\n"
+                                   f"not-an-address-{FIELD_MARK},B\n"
+                                   "ann@example.org,C\n"
+                                   "x@example.org\n"
+                                   "y@example.org,Y\n")
+        proc = self.cli("import", path, "--purpose", "marketing", "--consent-version", "v1",
+                        check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("line 3, column email: not a valid e-mail address", proc.stderr)
+        self.assertIn("line 4, column email: the same address as an earlier row", proc.stderr)
+        self.assertIn("line 5: 1 columns, the header has 2", proc.stderr)
+        self.assertIn("3 of 5 rows have problems; nothing was imported", proc.stderr)
+        self.assertNotIn(FIELD_MARK, proc.stderr + proc.stdout)
+        self.assertEqual(self.count("contacts"), 0)
+        self.assertEqual(self.count("authorisations"), 0)
+        self.assertEqual(self.count("contact_import_rows"), 0)
+        self.assertFalse(any(e["action"] == "contact.import" for e in self.audit()))
+
+    def test_malformed_files_are_refused(self):
+        cases = {
+            "unterminated quote": ('email,name\na@example.org,"Ann\n', "line 2: a quoted field is "
+                                                                        "not closed"),
+            "quote inside": ('email,name\na@example.org,An"n\n', "line 2: a quote inside an "
+                                                                 "unquoted field"),
+            "no email column": ("mail,name\na@example.org,A\n", 'no "email" column'),
+            "duplicate column": ("email,name,Name\na@example.org,A,B\n", 'column "name" appears '
+                                                                         "twice"),
+            "bad column name": ("email,first name\na@example.org,A\n", "column 2 has no valid "
+                                                                        "name"),
+            "empty": ("", "the file is empty"),
+        }
+        for label, (text, message) in cases.items():
+            with self.subTest(label):
+                proc = self.cli("import", self.csv("m.csv", text), check=False)
+                self.assertEqual(proc.returncode, 1)
+                self.assertIn(message, proc.stderr)
+        with open(os.path.join(self.tmp.name, "latin1.csv"), "wb") as f:
+            f.write(b"email,name\na@example.org,Ren\xe9\n")
+        proc = self.cli("import", os.path.join(self.tmp.name, "latin1.csv"), check=False)
+        self.assertIn("line 2: the text is not UTF-8", proc.stderr)
+        self.assertEqual(self.count("contacts"), 0)
+        # Grant options are checked before the file is read.
+        good = self.csv("g.csv", "email\na@example.org\n")
+        for args, message in [
+                (["--purpose", "marketting", "--consent-version", "v1"],
+                 "not a purpose of [contacts] purposes"),
+                (["--purpose", "marketing"], "--purpose needs --consent-version"),
+                (["--consent-version", "v1"], "need --purpose"),
+                (["--purpose", "marketing", "--consent-version", "v1", "--expires-on", "2020-01-01",
+                  "--granted-on", "2021-01-01"], "--expires-on: after the grant")]:
+            proc = self.cli("import", good, *args, check=False)
+            self.assertEqual(proc.returncode, 1, args)
+            self.assertIn(message, proc.stderr)
+        self.assertEqual(self.count("contacts"), 0)
+
+    def test_purposes_come_from_the_config(self):
+        from harness import _TomlLiteral
+        set_config_value(self.sp.data, "contacts", "purposes",
+                         _TomlLiteral('["newsletter", "reminders"]'))
+        path = self.csv("a.csv", "email\na@example.org\n")
+        proc = self.cli("import", path, "--purpose", "marketing", "--consent-version", "v1",
+                        check=False)
+        self.assertIn("(newsletter, reminders)", proc.stderr)
+        self.cli("import", path, "--purpose", "newsletter", "--consent-version", "v1")
+        self.assertIn("purpose newsletter: 1 authorised", self.cli("list").stdout)
+
+    def test_a_large_file_streams_with_progress(self):
+        rows = 25000
+        path = os.path.join(self.tmp.name, "big.csv")
+        with open(path, "w") as f:
+            f.write("email,name,segment\n")
+            for i in range(rows):
+                f.write(f"p{i}@example.org,Person {i},s{i % 7}\n")
+        proc = self.cli("import", path, "--purpose", "reminders", "--consent-version", "v1")
+        self.assertIn(f"imported {rows} rows: {rows} added, 0 updated, {rows} authorisations",
+                      proc.stdout)
+        for line in ("checked 10000 rows", "checked 20000 rows", "staged 10000 rows",
+                     "staged 20000 rows"):
+            self.assertIn(line, proc.stderr)
+        self.assertEqual(self.count("contacts"), rows)
+        self.assertEqual(self.count("contact_fields"), 2 * rows)
+        self.assertEqual(self.count("contact_import_fields"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
