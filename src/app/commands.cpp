@@ -138,9 +138,12 @@ int run_init(const std::string& data_dir, const std::string& hostname, const std
     return fail_line(seal.error().public_text());
   }
   // Made here, not at the first serve: a node is a copy of this directory, and every node
-  // must seal and open queued mail with the same key.
+  // must seal and open queued mail, and contacts' fields, with the same keys.
   if (auto queue = load_or_create_seal_key(dir.queue_key(), rng); !queue) {
     return fail_line(queue.error().public_text());
+  }
+  if (auto contacts = load_or_create_seal_key(dir.contacts_key(), rng); !contacts) {
+    return fail_line(contacts.error().public_text());
   }
 
   auto signing = crypto::generate_signing_key("sealpost server <sealpost@" + hostname + ">");
