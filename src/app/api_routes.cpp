@@ -21,6 +21,8 @@ namespace {
 unsigned status_of(const mail::api::Reply& reply) {
   using mail::api::Status;
   switch (reply.status) {
+    case Status::created:
+      return 201;
     case Status::accepted:
       return 202;
     case Status::ok:
@@ -121,6 +123,38 @@ void register_api_routes(http::Router& router, mail::api::MessagesApi& api,
                 });
       },
       // A GET carries no body.
+      [](const http::Params&) -> std::size_t { return 0; });
+}
+
+void register_contact_routes(http::Router& router, campaigns::ContactsApi& api,
+                             core::BlockingPool& pool) {
+  using Work = mail::api::Reply (campaigns::ContactsApi::*)(const mail::api::Call&);
+  for (auto [path, work] :
+       {std::pair<const char*, Work>{"/api/v1/contacts", &campaigns::ContactsApi::upsert_blocking},
+        std::pair<const char*, Work>{"/api/v1/contacts/revoke",
+                                     &campaigns::ContactsApi::revoke_blocking}}) {
+    router.add(
+        bhttp::verb::post, path,
+        [&api, &pool, work](http::Request&& req, http::RequestContext&& ctx,
+                            http::Responder responder) {
+          auto context = std::make_shared<http::RequestContext>(std::move(ctx));
+          on_pool(pool, std::move(req), std::move(responder),
+                  [&api, work, context](const http::Request& request) {
+                    return (api.*work)(to_call(request, *context));
+                  });
+        },
+        [](const http::Params&) -> std::size_t { return campaigns::kMaxContactRequestBytes; });
+  }
+  router.add(
+      bhttp::verb::get, "/api/v1/contacts/{id}",
+      [&api, &pool](http::Request&& req, http::RequestContext&& ctx, http::Responder responder) {
+        auto context = std::make_shared<http::RequestContext>(std::move(ctx));
+        on_pool(pool, std::move(req), std::move(responder),
+                [&api, context](const http::Request& request) {
+                  const std::string id = context->params.at("id");
+                  return api.show_blocking(to_call(request, *context), id);
+                });
+      },
       [](const http::Params&) -> std::size_t { return 0; });
 }
 

@@ -37,6 +37,7 @@
 #include "app/systemd_notify.hpp"
 #include "audit/auditor.hpp"
 #include "audit/checkpoint_log.hpp"
+#include "campaigns/contacts_api.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
@@ -456,6 +457,11 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                          .default_policy = mail::policy::parse_policy(config->mail.default_policy)
                                                .value_or(mail::policy::Policy::verify)},
       budgets.api_failures.get());
+  // Contacts (issue 11) over the same keys; their fields sealed under secrets/contacts.key.
+  auto contacts_key = load_or_create_seal_key(dir.contacts_key(), rng);
+  if (!contacts_key) return fail_line(contacts_key.error().public_text());
+  campaigns::ContactsApi contacts_api(*store, auditor, messages_api, *contacts_key, rng, clock,
+                                      config->contacts.purposes);
   // SMTP submission (issue 9): mail clients queue through the same key check and Outbox.
   mail::submission::Submitter submitter(
       messages_api, outbox.get(), auditor, clock,
@@ -534,6 +540,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
       [&metrics](intake::PostOutcome::Kind kind) { metrics.observe_submission(kind); }, on_stored);
   register_portal_routes(router, portal, pool, clock, budgets.credential_checks.get());
   register_api_routes(router, messages_api, pool);
+  register_contact_routes(router, contacts_api, pool);
 
   net::io_context io(static_cast<int>(io_threads));
   // Blocked networks (F10) are refused on every route above, from the first request on.

@@ -40,11 +40,13 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 core::Result<std::string> parse_scope(std::string_view text) {
-  for (const auto scope : {kScopeMessagesSend, kScopeMessagesRead}) {
+  for (const auto scope :
+       {kScopeMessagesSend, kScopeMessagesRead, kScopeContactsWrite, kScopeContactsRead}) {
     if (text == scope) return std::string(scope);
   }
   return core::fail(core::ErrorKind::invalid_input,
-                    "unknown scope (known: messages:send, messages:read)");
+                    "unknown scope (known: messages:send, messages:read, contacts:write, "
+                    "contacts:read)");
 }
 
 NewApiKey new_api_key(core::Rng& rng) {

@@ -36,6 +36,8 @@ inline constexpr std::size_t kMaxAuthorizationBytes = 256;
 // The scopes a key may hold. Each API route asks for one.
 inline constexpr std::string_view kScopeMessagesSend = "messages:send";
 inline constexpr std::string_view kScopeMessagesRead = "messages:read";
+inline constexpr std::string_view kScopeContactsWrite = "contacts:write";  // add, revoke
+inline constexpr std::string_view kScopeContactsRead = "contacts:read";
 // invalid_input naming the scope (our words for the operator's argument) if it is unknown.
 core::Result<std::string> parse_scope(std::string_view text);
 

@@ -193,6 +193,25 @@ core::Result<std::vector<std::string>> JsonObject::string_array(std::string_view
   return items;
 }
 
+core::Result<std::vector<std::pair<std::string, std::string>>> JsonObject::optional_string_map(
+    std::string_view key, std::size_t max_items, std::size_t max_len) const {
+  std::vector<std::pair<std::string, std::string>> members;
+  const auto it = value_->find(key);
+  if (it == value_->end() || it->is_null()) return members;
+  if (!it->is_object()) return bad_field(key, "must be an object");
+  if (it->size() > max_items) return bad_field(key, "has too many members");
+  members.reserve(it->size());
+  for (const auto& item : it->items()) {
+    auto text = checked_string(key, item.value(), max_len);
+    if (!text) {
+      for (auto& taken : members) core::secure_wipe(taken.second.data(), taken.second.size());
+      return core::fail(std::move(text).error());
+    }
+    members.emplace_back(item.key(), std::move(*text));
+  }
+  return members;
+}
+
 core::Result<std::optional<bool>> JsonObject::optional_bool(std::string_view key) const {
   const auto it = value_->find(key);
   if (it == value_->end() || it->is_null()) return std::optional<bool>();

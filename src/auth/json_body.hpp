@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -55,6 +56,12 @@ class JsonObject {
   // Member `key` as an array of at most `max_items` strings of at most `max_len` bytes each.
   core::Result<std::vector<std::string>> string_array(std::string_view key, std::size_t max_items,
                                                       std::size_t max_len) const;
+
+  // Member `key` as an object of at most `max_items` members, each a string of at most
+  // `max_len` bytes, by name; a missing or null member gives an empty list. The
+  // member names are the caller's to check.
+  core::Result<std::vector<std::pair<std::string, std::string>>> optional_string_map(
+      std::string_view key, std::size_t max_items, std::size_t max_len) const;
 
   // Member `key` as true or false; a missing or null member gives nullopt. invalid_input when
   // it is anything else.

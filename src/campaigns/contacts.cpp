@@ -14,7 +14,6 @@
 #include "core/log.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/hmac.hpp"
-#include "mail/mime/address.hpp"
 
 namespace campaigns {
 
@@ -142,24 +141,6 @@ core::Result<Pass> read_file(
 }
 
 }  // namespace
-
-core::Result<std::string> contact_address(std::string_view text) {
-  auto parsed = mail::mime::Address::parse(text);
-  if (!parsed) return core::fail(std::move(parsed).error());
-  std::string address = parsed->str();
-  for (char& c : address) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return address;
-}
-
-bool valid_field_name(std::string_view name) {
-  if (name.empty() || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
 
 core::Result<std::vector<std::uint8_t>> seal_field(const core::SecretBytes& key,
                                                    std::string_view address, std::string_view field,

@@ -26,19 +26,13 @@
 #include <vector>
 
 #include "audit/auditor.hpp"
+#include "campaigns/input.hpp"
 #include "core/result.hpp"
 #include "core/rng.hpp"
 #include "core/secret.hpp"
 #include "store/store.hpp"
 
 namespace campaigns {
-
-// A contact's address as the store keys it: parsed (mail::mime::Address) and lower-cased
-// (ASCII), so that Ann@ and ann@ are one contact. invalid_input when it is no address.
-core::Result<std::string> contact_address(std::string_view text);
-
-// A field or column name: [a-z][a-z0-9_]{0,31}.
-bool valid_field_name(std::string_view name);
 
 // `value` of `field` of the contact at `address`, sealed / opened (integrity when the key,
 // the address or the field name is not the one it was sealed with).

@@ -496,6 +496,13 @@ class ContactStore {
   virtual core::Status drop_import_blocking(const std::string& import_id) = 0;
   virtual core::Result<std::optional<ContactRecord>> find_contact_by_address_blocking(
       const std::string& address) = 0;
+  virtual core::Result<std::optional<ContactRecord>> find_contact_blocking(
+      const std::string& id) = 0;
+  // conflict if the id or the address exists.
+  virtual core::Status add_contact_blocking(const ContactRecord& contact) = 0;
+  // Sets (adds or replaces) one field of a contact, and its updated_at to `now`.
+  virtual core::Status set_contact_field_blocking(const std::string& contact_id,
+                                                  const ContactField& field, std::int64_t now) = 0;
   // Contacts by id, after `after_id` (exclusive), at most `limit`: paging that holds no more
   // than a page in memory.
   virtual core::Result<std::vector<ContactRecord>> list_contacts_blocking(

@@ -1,4 +1,4 @@
-"""Contacts and authorisations (issue 11, C1) through the CLI, on both engines:
+"""Contacts and authorisations (issue 11, C1) through the CLI and the HTTP API, on both engines:
 `sealpost contact import` is all or nothing (every bad row reported by line and column,
 never by value, and nothing stored), grants a purpose with its evidence, updates existing
 addresses, streams a large file with progress; fields are sealed in the database; `contact
@@ -174,6 +174,128 @@ class ContactsTest(unittest.TestCase):
         self.assertEqual(self.count("contacts"), rows)
         self.assertEqual(self.count("contact_fields"), 2 * rows)
         self.assertEqual(self.count("contact_import_fields"), 0)
+
+
+class ContactsApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sp = Sealpost()
+        cls.writer = cls.add_key("crm", "contacts:write", "contacts:read")
+        cls.reader = cls.add_key("dash", "contacts:read")
+        cls.sender = cls.add_key("ehr", "messages:send")
+        cls.sp.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sp.close()
+
+    @classmethod
+    def add_key(cls, name, *scopes):
+        args = ["apikey", "add", "--data", cls.sp.data, "--name", name]
+        for s in scopes:
+            args += ["--scope", s]
+        return cls.sp.cli(*args).stdout.strip()
+
+    def call(self, method, path, key, body=None, content_type="application/json"):
+        headers = {"Authorization": f"Bearer {key}"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+            body = json.dumps(body) if not isinstance(body, (bytes, str)) else body
+        status, headers, data = self.sp.request(method, path, body=body, headers=headers)
+        return status, json.loads(data) if data else None
+
+    def audit(self):
+        return [json.loads(l) for l in
+                self.sp.cli("audit", "export", "--data", self.sp.data).stdout.splitlines()]
+
+    def test_upsert_show_revoke(self):
+        status, body = self.call("POST", "/api/v1/contacts", self.writer, {
+            "email": "Pat@Example.org", "fields": {"name": "Pat", "dob": FIELD_MARK},
+            "purpose": "reminders", "consent_version": "v2", "evidence": "front desk",
+            "expires_on": "2030-01-31"})
+        self.assertEqual(status, 201, body)
+        self.assertTrue(body["created"])
+        cid = body["id"]
+        self.assertRegex(cid, r"^[0-9a-f]{32}$")
+        # The same address again: the same contact, its field replaced.
+        status, body = self.call("POST", "/api/v1/contacts", self.writer, {
+            "email": "pat@example.org", "fields": {"dob": "other"}})
+        self.assertEqual((status, body), (200, {"id": cid, "created": False}))
+        status, body = self.call("GET", f"/api/v1/contacts/{cid}", self.reader)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["email"], "pat@example.org")
+        self.assertEqual(body["fields"], ["dob", "name"])
+        self.assertRegex(body["source"], r"^api:[0-9a-f]+$")
+        [auth] = body["authorisations"]
+        self.assertEqual(auth["purpose"], "reminders")
+        self.assertEqual(auth["expires_at"], "2030-01-31T00:00:00Z")
+        self.assertEqual(auth["consent_version"], "v2")
+        self.assertTrue(auth["evidence"].endswith(" front desk"))
+        self.assertIsNone(auth["revoked_at"])
+        self.assertNotIn(FIELD_MARK, json.dumps(body))
+        for (value,) in self.sp.sql("SELECT value FROM contact_fields"):
+            self.assertNotIn(FIELD_MARK.encode(), bytes(value))
+
+        status, body = self.call("POST", "/api/v1/contacts/revoke", self.writer,
+                                 {"email": "PAT@example.org", "purpose": "reminders"})
+        self.assertEqual((status, body), (200, {"revoked": 1}))
+        status, body = self.call("GET", f"/api/v1/contacts/{cid}", self.reader)
+        self.assertEqual(body["authorisations"][0]["revoked_via"], "api")
+        status, body = self.call("POST", "/api/v1/contacts/revoke", self.writer,
+                                 {"email": "pat@example.org", "purpose": "reminders"})
+        self.assertEqual((status, body), (200, {"revoked": 0}))
+        status, _ = self.call("POST", "/api/v1/contacts/revoke", self.writer,
+                              {"email": "nobody@example.org", "purpose": "reminders"})
+        self.assertEqual(status, 404)
+
+        entries = self.audit()
+        upserts = [e for e in entries if e["action"] == "contact.upsert"]
+        self.assertEqual([e["object"] for e in upserts],
+                         [f"contact:{cid} created:yes fields:2 granted:reminders",
+                          f"contact:{cid} created:no fields:1"])
+        self.assertTrue(all(e["actor"].startswith("api:") for e in upserts))
+        self.assertIn(f"contact:{cid} purpose:reminders via:api revoked:1",
+                      [e["object"] for e in entries if e["action"] == "authorisation.revoke"])
+        for e in entries:
+            self.assertNotIn("example.org", json.dumps(e))
+        self.assertIn("contacts 1", self.sp.cli("contact", "list", "--data", self.sp.data).stdout)
+
+    def test_scopes_and_bad_bodies(self):
+        body = {"email": "x@example.org"}
+        self.assertEqual(self.call("POST", "/api/v1/contacts", self.reader, body)[0], 403)
+        self.assertEqual(self.call("POST", "/api/v1/contacts", self.sender, body)[0], 403)
+        self.assertEqual(self.call("GET", "/api/v1/contacts/" + "0" * 32, self.sender)[0], 403)
+        self.assertEqual(self.call("GET", "/api/v1/contacts/" + "0" * 32, self.reader)[0], 404)
+        self.assertEqual(self.call("GET", "/api/v1/contacts/nope", self.reader)[0], 404)
+        self.assertEqual(self.call("POST", "/api/v1/contacts", "sp_bad", body)[0], 401)
+        self.assertEqual(self.call("POST", "/api/v1/contacts", self.writer, body,
+                                   content_type="text/plain")[0], 415)
+        cases = [
+            ({"email": "not an address"}, "email"),
+            ({"email": "x@example.org", "fields": {"First Name": "A"}}, "fields"),
+            ({"email": "x@example.org", "fields": {"email": "A"}}, "fields"),
+            ({"email": "x@example.org", "fields": {"a": ""}}, "fields"),
+            ({"email": "x@example.org", "fields": {"a": "x" * 4097}}, "fields"),
+            ({"email": "x@example.org", "fields": ["a"]}, "fields"),
+            ({"email": "x@example.org", "purpose": "marketting", "consent_version": "v1"},
+             "purpose"),
+            ({"email": "x@example.org", "purpose": "marketing"}, "consent_version"),
+            ({"email": "x@example.org", "consent_version": "v1"}, "consent_version"),
+            ({"email": "x@example.org", "purpose": "marketing", "consent_version": "v1",
+              "expires_on": "31/12/2030"}, "expires_on"),
+            ({"email": "x@example.org", "purpose": "marketing", "consent_version": "v1\n2"},
+             "consent_version"),
+            ({"email": "x@example.org", "nickname": "x"}, "nickname"),
+        ]
+        for request, field in cases:
+            with self.subTest(field=field, request=request):
+                status, answer = self.call("POST", "/api/v1/contacts", self.writer, request)
+                self.assertEqual(status, 400, answer)
+                self.assertEqual(answer.get("field"), field, answer)
+        status, answer = self.call("POST", "/api/v1/contacts", self.writer, "{not json")
+        self.assertEqual(status, 400)
+        self.assertEqual(self.sp.sql("SELECT count(*) FROM contacts WHERE address = ?",
+                                     "x@example.org")[0][0], 0)
 
 
 if __name__ == "__main__":

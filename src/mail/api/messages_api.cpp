@@ -24,8 +24,10 @@ std::string dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+}  // namespace
+
 Reply error_reply(Status status, std::string_view code, std::string_view message,
-                  std::string_view field = {}) {
+                  std::string_view field) {
   Json body = {{"error", code}, {"message", message}};
   if (!field.empty()) body["field"] = field;
   return Reply{status, dump(body)};
@@ -43,6 +45,19 @@ Reply failure_reply(const core::Error& error, std::string_view request_id) {
   return r;
 }
 
+bool is_json(std::string_view content_type) {
+  const auto end = content_type.find(';');
+  std::string_view type = content_type.substr(0, end);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  std::string lowered(type);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return lowered == "application/json";
+}
+
+namespace {
+
 auth::LockoutPolicy lockout_policy() {
   auth::LockoutPolicy p;
   p.account_free_failures = kFreeAuthFailures;
@@ -54,17 +69,6 @@ auth::LockoutPolicy lockout_policy() {
 // would let anyone lock a working integration out by sending its id with wrong secrets.
 std::string lockout_account(std::string_view address) {
   return "api " + auth::address_key(address);
-}
-
-bool is_json(std::string_view content_type) {
-  const auto end = content_type.find(';');
-  std::string_view type = content_type.substr(0, end);
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  std::string lowered(type);
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  });
-  return lowered == "application/json";
 }
 
 bool is_message_id(std::string_view id) {
@@ -110,8 +114,9 @@ bool MessagesApi::touch_due(const std::string& key_id, std::int64_t now) {
 }
 
 core::Expected<MessagesApi::Caller, Reply> MessagesApi::authenticate_blocking(
-    const Call& call, std::string_view scope, std::optional<std::string_view> user) {
-  if (outbox_ == nullptr) {
+    const Call& call, std::string_view scope, std::optional<std::string_view> user,
+    bool needs_mail) {
+  if (needs_mail && outbox_ == nullptr) {
     return core::Unexpected<Reply>(error_reply(Status::unavailable, "unavailable",
                                                "Outbound mail is not set up on this server."));
   }
@@ -230,18 +235,28 @@ Reply MessagesApi::send_blocking(const Call& call) {
   return Reply{Status::accepted, dump(Json{{"id", *queued}})};
 }
 
+void MessagesApi::touch_now_blocking(const Caller& caller) {
+  if (!caller.touch_due) return;
+  if (auto s =
+          store_.api_keys().touch_api_key_blocking(caller.key_id, core::unix_seconds(clock_.now()));
+      !s) {
+    spdlog::warn("event=api_key_touch_failed key={} detail={}", caller.key_id,
+                 core::log_safe(s.error().detail()));
+  }
+}
+
+core::Expected<std::string, Reply> MessagesApi::authenticate_for_blocking(const Call& call,
+                                                                          std::string_view scope) {
+  auto caller = authenticate_blocking(call, scope, std::nullopt, /*needs_mail=*/false);
+  if (!caller) return core::Unexpected<Reply>(std::move(caller).error());
+  touch_now_blocking(*caller);
+  return std::move(caller->key_id);
+}
+
 Reply MessagesApi::show_blocking(const Call& call, std::string_view id) {
   auto caller = authenticate_blocking(call, auth::kScopeMessagesRead);
   if (!caller) return std::move(caller).error();
-  if (caller->touch_due) {
-    if (auto s = store_.api_keys().touch_api_key_blocking(caller->key_id,
-                                                          core::unix_seconds(clock_.now()));
-        !s) {
-      // Best effort: the next request writes it.
-      spdlog::warn("event=api_key_touch_failed key={} detail={}", caller->key_id,
-                   core::log_safe(s.error().detail()));
-    }
-  }
+  touch_now_blocking(*caller);
   const Reply not_found = error_reply(Status::not_found, "not_found", "There is no such message.");
   if (!is_message_id(id)) return not_found;
   auto status = queue::load_status_blocking(store_, std::string(id));

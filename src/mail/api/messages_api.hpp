@@ -42,6 +42,7 @@
 namespace mail::api {
 
 enum class Status {
+  created,            // 201
   accepted,           // 202
   ok,                 // 200
   bad_request,        // 400
@@ -76,6 +77,14 @@ struct Options {
   policy::Policy default_policy = policy::Policy::opportunistic;
 };
 
+// An error answer: {"error": code, "message": message[, "field": field]}.
+Reply error_reply(Status status, std::string_view code, std::string_view message,
+                  std::string_view field = {});
+// Whether a Content-Type is application/json (parameters ignored, case-insensitive).
+bool is_json(std::string_view content_type);
+// The answer to a store failure (503 when unavailable, else 500), logged with the request id.
+Reply failure_reply(const core::Error& error, std::string_view request_id);
+
 class MessagesApi {
  public:
   // `outbox` nullptr: mail is not set up on this node (no DKIM key, no resolver): every call
@@ -88,6 +97,13 @@ class MessagesApi {
   // Both block on the store (and send on the signer): call them from the blocking pool.
   Reply send_blocking(const Call& call);
   Reply show_blocking(const Call& call, std::string_view id);
+
+  // For the other APIs on the same keys (campaigns' contacts API): the caller's key id if
+  // the call carries a valid, live key holding `scope` (the same lockout and log lines as
+  // the messages routes, last_used_at written when due), else the Reply to send. Unlike
+  // the messages routes it does not need mail to be set up. Blocks on the store.
+  core::Expected<std::string, Reply> authenticate_for_blocking(const Call& call,
+                                                               std::string_view scope);
 
   // SMTP submission's AUTH (mail/submission): the API key `key` (the password) for the user
   // name `user`, which must be the key's name or its id, checked exactly as a Bearer key is
@@ -106,7 +122,10 @@ class MessagesApi {
   // The caller's key if it is valid, live and holds `scope`; else the reply to send.
   // `user`: SMTP AUTH's user name, which must name the key (its name or id).
   core::Expected<Caller, Reply> authenticate_blocking(const Call& call, std::string_view scope,
-                                                      std::optional<std::string_view> user = {});
+                                                      std::optional<std::string_view> user = {},
+                                                      bool needs_mail = true);
+  // Writes last_used_at now (best effort: a failure is logged, the next request writes it).
+  void touch_now_blocking(const Caller& caller);
   Reply refuse_authentication(const Call& call, std::string_view key_id, std::string_view why);
   bool touch_due(const std::string& key_id, std::int64_t now);
 

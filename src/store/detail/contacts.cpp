@@ -52,9 +52,17 @@ constexpr const char* kDropRows = "DELETE FROM contact_import_rows WHERE import_
 constexpr const char* kDropFields = "DELETE FROM contact_import_fields WHERE import_id = ?1";
 #define SEALPOST_CONTACT_COLUMNS "SELECT id, address, created_at, updated_at, source FROM contacts "
 constexpr const char* kFindByAddress = SEALPOST_CONTACT_COLUMNS "WHERE address = ?1";
+constexpr const char* kFind = SEALPOST_CONTACT_COLUMNS "WHERE id = ?1";
 constexpr const char* kList = SEALPOST_CONTACT_COLUMNS "WHERE id > ?1 ORDER BY id LIMIT ?2";
 #undef SEALPOST_CONTACT_COLUMNS
 constexpr const char* kCount = "SELECT count(*) FROM contacts";
+constexpr const char* kAddContact =
+    "INSERT INTO contacts (id, address, created_at, updated_at, source) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kSetField =
+    "INSERT INTO contact_fields (contact_id, name, value) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (contact_id, name) DO UPDATE SET value = excluded.value";
+constexpr const char* kTouch = "UPDATE contacts SET updated_at = ?2 WHERE id = ?1";
 constexpr const char* kFieldNames =
     "SELECT name FROM contact_fields WHERE contact_id = ?1 ORDER BY name";
 constexpr const char* kAddAuthorisation =
@@ -176,6 +184,35 @@ core::Result<std::optional<ContactRecord>> SqlContacts::find_contact_by_address_
   if (!rows) return core::fail(std::move(rows).error());
   if (rows->empty()) return std::optional<ContactRecord>();
   return std::optional<ContactRecord>(read_contact(rows->front()));
+}
+
+core::Result<std::optional<ContactRecord>> SqlContacts::find_contact_blocking(
+    const std::string& id) {
+  auto rows = db_.query("find contact", sql::kFind, {Param{std::string_view(id)}});
+  if (!rows) return core::fail(std::move(rows).error());
+  if (rows->empty()) return std::optional<ContactRecord>();
+  return std::optional<ContactRecord>(read_contact(rows->front()));
+}
+
+core::Status SqlContacts::add_contact_blocking(const ContactRecord& c) {
+  auto r =
+      db_.execute("add contact", sql::kAddContact,
+                  {Param{std::string_view(c.id)}, Param{std::string_view(c.address)},
+                   Param{c.created_at}, Param{c.updated_at}, Param{std::string_view(c.source)}});
+  if (!r) return core::fail(std::move(r).error());
+  return core::ok();
+}
+
+core::Status SqlContacts::set_contact_field_blocking(const std::string& contact_id,
+                                                     const ContactField& field, std::int64_t now) {
+  auto r = db_.execute("set contact field", sql::kSetField,
+                       {Param{std::string_view(contact_id)}, Param{std::string_view(field.name)},
+                        Param{std::span<const std::uint8_t>(field.sealed)}});
+  if (!r) return core::fail(std::move(r).error());
+  auto t =
+      db_.execute("touch contact", sql::kTouch, {Param{std::string_view(contact_id)}, Param{now}});
+  if (!t) return core::fail(std::move(t).error());
+  return core::ok();
 }
 
 core::Result<std::vector<ContactRecord>> SqlContacts::list_contacts_blocking(

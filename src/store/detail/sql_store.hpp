@@ -305,6 +305,10 @@ class SqlContacts final : public ContactStore {
   core::Status drop_import_blocking(const std::string& import_id) override;
   core::Result<std::optional<ContactRecord>> find_contact_by_address_blocking(
       const std::string& address) override;
+  core::Result<std::optional<ContactRecord>> find_contact_blocking(const std::string& id) override;
+  core::Status add_contact_blocking(const ContactRecord& contact) override;
+  core::Status set_contact_field_blocking(const std::string& contact_id, const ContactField& field,
+                                          std::int64_t now) override;
   core::Result<std::vector<ContactRecord>> list_contacts_blocking(const std::string& after_id,
                                                                   std::size_t limit) override;
   core::Result<std::int64_t> count_contacts_blocking() override;

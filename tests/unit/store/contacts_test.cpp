@@ -109,6 +109,24 @@ TEST_F(StoreContacts, ADroppedOrFailedImportLeavesNothing) {
   EXPECT_EQ(cs().apply_import_blocking("imp2", "import:y", std::nullopt, 11).value().added, 1u);
 }
 
+TEST_F(StoreContacts, OneContactAtATime) {
+  const ContactRecord c{
+      .id = "c1", .address = "a@example.net", .created_at = 5, .updated_at = 5, .source = "api:k1"};
+  ASSERT_TRUE(cs().add_contact_blocking(c));
+  auto again = cs().add_contact_blocking(ContactRecord{.id = "c2", .address = "a@example.net"});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind(), core::ErrorKind::conflict);
+  ASSERT_TRUE(cs().set_contact_field_blocking("c1", {"name", bytes("A")}, 7));
+  ASSERT_TRUE(cs().set_contact_field_blocking("c1", {"name", bytes("B")}, 8));
+  auto found = cs().find_contact_blocking("c1").value();
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->address, "a@example.net");
+  EXPECT_EQ(found->source, "api:k1");
+  EXPECT_EQ(found->updated_at, 8);
+  EXPECT_EQ(cs().load_fields_blocking("c1", {"name"}).value()[0].sealed, bytes("B"));
+  EXPECT_FALSE(cs().find_contact_blocking("c9").value());
+}
+
 TEST_F(StoreContacts, RevokeAndCountPerPurpose) {
   ASSERT_TRUE(cs().stage_contacts_blocking(
       "imp", {staged("c1", "a@example.net", {}), staged("c2", "b@example.net", {}),
