@@ -9,6 +9,7 @@
 
 #include "app/data_dir.hpp"
 #include "app/files.hpp"
+#include "campaigns/unsubscribe.hpp"
 #include "core/log.hpp"
 #include "http/status.hpp"
 
@@ -193,6 +194,61 @@ void register_form_routes(http::Router& router, intake::Intake& intake, core::Bl
                                }
                              });
              });
+}
+
+void register_unsubscribe_routes(http::Router& router, store::Store& store, audit::Auditor& auditor,
+                                 const core::SecretBytes& contacts_key, const core::Clock& clock,
+                                 core::BlockingPool& pool, core::Rng& rng) {
+  router.add(bhttp::verb::get, "/u/{token}",
+             [&contacts_key, &rng](http::Request&&, http::RequestContext&& ctx, http::Responder r) {
+               const std::string& token = ctx.params.at("token");
+               auto target = campaigns::read_unsubscribe_token(contacts_key, token);
+               if (!target) return r.send(status_page(404, ctx.request_id, rng));
+               // Only a page: mail scanners follow links, and a GET must change nothing.
+               r.send(html(200, intake::action_page(
+                                    "Unsubscribe",
+                                    fmt::format("Stop receiving {} e-mail from us at this address? "
+                                                "One click, nothing else to fill in.",
+                                                target->purpose),
+                                    "/u/" + token, "Unsubscribe", rng)));
+             });
+  router.add(
+      bhttp::verb::post, "/u/{token}",
+      [&store, &auditor, &contacts_key, &clock, &pool, &rng](
+          http::Request&&, http::RequestContext&& ctx, http::Responder r) {
+        auto target = campaigns::read_unsubscribe_token(contacts_key, ctx.params.at("token"));
+        if (!target) return r.send(status_page(404, ctx.request_id, rng));
+        auto context = std::make_shared<http::RequestContext>(std::move(ctx));
+        auto work = [&store, &auditor, &clock, &rng, r, context, target = *target]() mutable {
+          auto revoked = campaigns::unsubscribe_blocking(
+              store, auditor, target, context->remote_address, core::unix_seconds(clock.now()));
+          if (!revoked) {
+            spdlog::error("event=unsubscribe_failed request_id={} detail={}", context->request_id,
+                          core::log_safe(revoked.error().detail()));
+            return r.send(html(
+                http::status_for(revoked.error().kind()),
+                intake::message_page("Not done",
+                                     fmt::format("We could not record this just now; nothing "
+                                                 "changed. Please try again in a moment. (Request "
+                                                 "{}.)",
+                                                 context->request_id),
+                                     rng)));
+          }
+          spdlog::info("event=unsubscribed contact={} purpose={} revoked={}", target.contact_id,
+                       target.purpose, *revoked);
+          r.send(html(
+              200, intake::action_page("Unsubscribed",
+                                       fmt::format("You will get no more {} e-mail from us at this "
+                                                   "address.",
+                                                   target.purpose),
+                                       "", "", rng)));
+        };
+        if (!pool.post(std::move(work))) {
+          r.send(status_page(503, "", rng));
+        }
+      },
+      // RFC 8058's body is "List-Unsubscribe=One-Click"; the token alone decides.
+      [](const http::Params&) -> std::size_t { return 1024; });
 }
 
 }  // namespace app

@@ -7,10 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "audit/auditor.hpp"
 #include "core/blocking_pool.hpp"
+#include "core/clock.hpp"
 #include "core/rng.hpp"
+#include "core/secret.hpp"
 #include "http/router.hpp"
 #include "intake/intake.hpp"
+#include "store/store.hpp"
 
 namespace app {
 
@@ -24,6 +28,14 @@ using StoredObserver = std::function<void(const std::string& form, const std::st
 void register_form_routes(http::Router& router, intake::Intake& intake, core::BlockingPool& pool,
                           core::Rng& rng, std::string file_drop_dir,
                           PostOutcomeObserver on_post_outcome = {}, StoredObserver on_stored = {});
+
+// One-click unsubscribe (campaigns/unsubscribe.hpp, RFC 8058): GET /u/{token} shows a page
+// with one button; POST /u/{token} (the button, or a mail client's List-Unsubscribe=One-Click)
+// revokes the contact's authorisation for the token's purpose. A token that does not verify
+// is the 404 page. Everything passed must outlive the router's use.
+void register_unsubscribe_routes(http::Router& router, store::Store& store, audit::Auditor& auditor,
+                                 const core::SecretBytes& contacts_key, const core::Clock& clock,
+                                 core::BlockingPool& pool, core::Rng& rng);
 
 // The page for an error status (also those the HTTP layer produces itself: 404, 413, ...).
 http::Response status_page(unsigned status, std::string_view request_id, core::Rng& rng);

@@ -541,6 +541,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   register_portal_routes(router, portal, pool, clock, budgets.credential_checks.get());
   register_api_routes(router, messages_api, pool);
   register_contact_routes(router, contacts_api, pool);
+  register_unsubscribe_routes(router, *store, auditor, *contacts_key, clock, pool, rng);
 
   net::io_context io(static_cast<int>(io_threads));
   // Blocked networks (F10) are refused on every route above, from the first request on.

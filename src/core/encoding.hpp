@@ -10,7 +10,9 @@
 
 namespace core {
 
-std::string to_hex(std::span<const std::uint8_t> bytes);            // lower case
+std::string to_hex(std::span<const std::uint8_t> bytes);  // lower case
+// The bytes of lower-case hex text of even length (what to_hex writes); nullopt otherwise.
+std::optional<std::vector<std::uint8_t>> from_hex(std::string_view text);
 std::string base64url_encode(std::span<const std::uint8_t> bytes);  // no padding
 // Strict: rejects padding, whitespace and characters outside the URL-safe alphabet.
 std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text);

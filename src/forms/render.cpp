@@ -58,6 +58,7 @@ struct Templates {
   mustache form;
   mustache thanks;
   mustache message;
+  mustache unsubscribe;
   std::string css;
 };
 
@@ -69,6 +70,7 @@ Templates& templates() {
                            parse_template("templates/form.mustache"),
                            parse_template("templates/thanks.mustache"),
                            parse_template("templates/message.mustache"),
+                           parse_template("templates/unsubscribe.mustache"),
                            load_css()};
   return t;
 }
@@ -382,6 +384,17 @@ std::string render_message_page(std::string_view title, std::string_view message
                                 std::string_view csp_nonce) {
   data body{object{{"title", std::string(title)}, {"message", std::string(message)}}};
   return render_page(title, csp_nonce, templates().message, body);
+}
+
+std::string render_unsubscribe_page(std::string_view title, std::string_view message,
+                                    std::string_view action, std::string_view button,
+                                    std::string_view csp_nonce) {
+  object values{{"title", std::string(title)}, {"message", std::string(message)}};
+  if (!action.empty()) {
+    values["action"] = std::string(action);
+    values["button"] = std::string(button);
+  }
+  return render_page(title, csp_nonce, templates().unsubscribe, data{values});
 }
 
 }  // namespace forms

@@ -32,5 +32,10 @@ std::string render_thanks(const FormDeclaration& form, std::string_view referenc
 // A plain page for errors (bad token, 404, 413, ...): title and one sentence.
 std::string render_message_page(std::string_view title, std::string_view message,
                                 std::string_view csp_nonce);
+// The unsubscribe page (campaigns, RFC 8058): a heading, a message and, when `action` is not
+// empty, one button that POSTs List-Unsubscribe=One-Click to `action` (our own path).
+std::string render_unsubscribe_page(std::string_view title, std::string_view message,
+                                    std::string_view action, std::string_view button,
+                                    std::string_view csp_nonce);
 
 }  // namespace forms

@@ -35,6 +35,10 @@ struct Page {
 
 // A page with a title and one message, in the forms' style, with its own CSP nonce.
 Page message_page(std::string_view title, std::string_view message, core::Rng& rng);
+// The same with one button that POSTs to `action` (forms::render_unsubscribe_page); no button
+// when `action` is empty.
+Page action_page(std::string_view title, std::string_view message, std::string_view action,
+                 std::string_view button, core::Rng& rng);
 
 // GET /f/{form}.
 struct FormOutcome {

@@ -4,6 +4,9 @@ never by value, and nothing stored), grants a purpose with its evidence, updates
 addresses, streams a large file with progress; fields are sealed in the database; `contact
 revoke` takes effect at once and is audited; purposes come from [contacts] purposes; the
 trail never names an address."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -249,7 +252,8 @@ class ContactsApiTest(unittest.TestCase):
         self.assertEqual(status, 404)
 
         entries = self.audit()
-        upserts = [e for e in entries if e["action"] == "contact.upsert"]
+        upserts = [e for e in entries if e["action"] == "contact.upsert"
+                   and e["object"].startswith(f"contact:{cid} ")]
         self.assertEqual([e["object"] for e in upserts],
                          [f"contact:{cid} created:yes fields:2 granted:reminders",
                           f"contact:{cid} created:no fields:1"])
@@ -258,7 +262,8 @@ class ContactsApiTest(unittest.TestCase):
                       [e["object"] for e in entries if e["action"] == "authorisation.revoke"])
         for e in entries:
             self.assertNotIn("example.org", json.dumps(e))
-        self.assertIn("contacts 1", self.sp.cli("contact", "list", "--data", self.sp.data).stdout)
+        self.assertRegex(self.sp.cli("contact", "list", "--data", self.sp.data).stdout,
+                         r"purpose reminders: \d+ authorised, [1-9]\d* revoked")
 
     def test_scopes_and_bad_bodies(self):
         body = {"email": "x@example.org"}
@@ -296,6 +301,60 @@ class ContactsApiTest(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertEqual(self.sp.sql("SELECT count(*) FROM contacts WHERE address = ?",
                                      "x@example.org")[0][0], 0)
+
+    def token(self, contact_id, purpose):
+        with open(os.path.join(self.sp.data, "secrets", "contacts.key"), "rb") as f:
+            key = hmac.new(f.read(), b"sealpost-unsubscribe-v1", hashlib.sha256).digest()
+        payload = b"\x01" + bytes.fromhex(contact_id) + purpose.encode()
+        mac = hmac.new(key, payload, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
+
+    def test_one_click_unsubscribe(self):
+        status, body = self.call("POST", "/api/v1/contacts", self.writer, {
+            "email": "unsub@example.org", "purpose": "marketing", "consent_version": "v1"})
+        self.assertEqual(status, 201, body)
+        cid = body["id"]
+        token = self.token(cid, "marketing")
+        # A GET (a link scanner, a person) only shows the page.
+        status, headers, page = self.sp.request("GET", f"/u/{token}")
+        self.assertEqual(status, 200)
+        self.assertIn("default-src 'none'", headers["content-security-policy"])
+        self.assertIn(f'action="/u/{token}"'.encode(), page)
+        self.assertIn(b'name="List-Unsubscribe" value="One-Click"', page)
+        self.assertIn(b"<button", page)
+        self.assertIn(b"marketing", page)
+        status, body = self.call("GET", f"/api/v1/contacts/{cid}", self.reader)
+        self.assertIsNone(body["authorisations"][0]["revoked_at"])
+        # The POST a mail client sends (RFC 8058 3.2).
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _, page = self.sp.request("POST", f"/u/{token}",
+                                          body="List-Unsubscribe=One-Click", headers=form)
+        self.assertEqual(status, 200)
+        self.assertIn(b"no more marketing e-mail", page)
+        status, body = self.call("GET", f"/api/v1/contacts/{cid}", self.reader)
+        self.assertEqual(body["authorisations"][0]["revoked_via"], "unsubscribe")
+        # Replayed: the same answer, nothing more revoked.
+        status, _, page = self.sp.request("POST", f"/u/{token}",
+                                          body="List-Unsubscribe=One-Click", headers=form)
+        self.assertEqual(status, 200)
+        revokes = [e for e in self.audit() if e["action"] == "authorisation.revoke"
+                   and e["object"].startswith(f"contact:{cid} ")]
+        self.assertEqual([e["object"] for e in revokes],
+                         [f"contact:{cid} purpose:marketing via:unsubscribe revoked:1",
+                          f"contact:{cid} purpose:marketing via:unsubscribe revoked:0"])
+        self.assertTrue(all(e["actor"] == "unsubscribe" for e in revokes))
+        # Tampered, for another purpose, or another key's: 404, nothing changes.
+        raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        raw[5] ^= 1
+        bad = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+        other = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        for t in (bad, other, "x" * 300, "short"):
+            status, _, _ = self.sp.request("POST", f"/u/{t}", body="List-Unsubscribe=One-Click",
+                                           headers=form)
+            self.assertEqual(status, 404, t)
+            self.assertEqual(self.sp.request("GET", f"/u/{t}")[0], 404, t)
+        self.assertEqual(len([e for e in self.audit() if e["action"] == "authorisation.revoke"
+                              and e["object"].startswith(f"contact:{cid} ")]), 2)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,13 @@ Page message_page(std::string_view title, std::string_view message, core::Rng& r
   return Page{forms::render_message_page(title, message, nonce), detail::page_csp(nonce, "'none'")};
 }
 
+Page action_page(std::string_view title, std::string_view message, std::string_view action,
+                 std::string_view button, core::Rng& rng) {
+  auto nonce = detail::random_token(kCspNonceBytes, rng);
+  return Page{forms::render_unsubscribe_page(title, message, action, button, nonce),
+              detail::page_csp(nonce, "'none'")};
+}
+
 namespace detail {
 
 std::string random_token(std::size_t bytes, core::Rng& rng) {

@@ -18,6 +18,17 @@ TEST(Encoding, Base64UrlRoundTripsEveryLength) {
   }
 }
 
+TEST(Encoding, HexRoundTripsAndRefusesAnythingElse) {
+  const std::vector<std::uint8_t> raw{0x00, 0x7f, 0x80, 0xff, 0x1a};
+  EXPECT_EQ(core::to_hex(raw), "007f80ff1a");
+  EXPECT_EQ(core::from_hex("007f80ff1a"), raw);
+  EXPECT_EQ(core::from_hex(""), std::vector<std::uint8_t>{});
+  EXPECT_FALSE(core::from_hex("0"));
+  EXPECT_FALSE(core::from_hex("0A"));  // upper case is not what to_hex writes
+  EXPECT_FALSE(core::from_hex("0g"));
+  EXPECT_FALSE(core::from_hex(" 00"));
+}
+
 TEST(Encoding, Base64UrlKnownVector) {
   EXPECT_EQ(core::base64url_encode(bytes("foobar")), "Zm9vYmFy");
   EXPECT_EQ(core::base64url_encode(bytes("fo")), "Zm8");
