@@ -487,6 +487,12 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           }
           auto policy = mail::policy::parse_policy((*message)->security);
           if (!policy) return core::fail(std::move(policy).error());
+          // A copy made by `forced`'s fallback exists because the recipient's receiver
+          // offered no TLS: its code goes as its notice did (opportunistic, TLS when
+          // offered), or it would wait for TLS forever (docs/THREAT_MODEL.md).
+          if (*policy == mail::policy::Policy::forced) {
+            *policy = mail::policy::Policy::opportunistic;
+          }
           auto out = mail::queue::code_mail(copy, code, *policy);
           if (!out) return core::fail(std::move(out).error());
           auto id = outbox->enqueue_blocking(*out, "local");
@@ -594,6 +600,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (mail_signer) {
     auto options = delivery_options(*config, mail_hostname(*config), rng);
     options.sealer = &sealer;  // policy forced's fallback (issue 9)
+    options.escrow = &escrow;  // ... and, for keyless recipients, the portal
     options.on_attempt = [&metrics](const store::MailAttempt& a) {
       metrics.count_mail_attempt(store::mail_state_name(a.result),
                                  a.verified.empty() ? "none" : a.verified);

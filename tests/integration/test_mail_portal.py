@@ -14,6 +14,9 @@ decrypt without the link's key, and the notice's body is erased once delivered; 
 comes in a separate mail, works once, within its time; wrong codes count in the portal's
 lockout (429); the open is audited and `mail show` says "read at"; `mail revoke` makes the
 links answer 410; without [server] public_origin keyless recipients are refused as before.
+Policy `forced` (M2) to a keyless recipient whose receiver offers no STARTTLS (this sink)
+falls back to the portal: the original recipient is dropped naming the notice, the copy
+holds the original's subject and text, and its code comes (opportunistic, like the notice).
 """
 
 import base64
@@ -127,12 +130,12 @@ class SecureMessagePortalTest(unittest.TestCase):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def send(self, *to, subject="Your results", check=True):
+    def send(self, *to, subject="Your results", check=True, security="encrypt"):
         path = os.path.join(self.root, f"body-{time.monotonic_ns()}.txt")
         with open(path, "w") as f:
             f.write(f"Dear patient,\nyour results: {MARKER}\nÄrztin Müller <b>x</b>\n")
         args = ["mail", "send", "--data", self.sp.data, "--subject", f"{subject} {MARKER}",
-                "--body-file", path, "--security", "encrypt", "--phi"]
+                "--body-file", path, "--security", security, "--phi"]
         for t in to:
             args += ["--to", t]
         return self.sp.cli(*args, check=check)
@@ -260,6 +263,42 @@ class SecureMessagePortalTest(unittest.TestCase):
                 break
             time.sleep(0.3)
         self.assertEqual(left, 0)
+
+    def test_forced_without_tls_falls_back_to_the_portal(self):
+        patient = f"forced@patient.{ZONE}"
+        mid = self.send(patient, security="forced").stdout.strip()
+        copy, key, _ = self.notice(patient)
+        show = self.sp.cli("mail", "show", "--data", self.sp.data, mid).stdout
+        self.assertRegex(show, rf"recipient 0 {re.escape(patient)}: dropped")
+        m = re.search(r"no acceptable TLS: sent by message-level encryption \(portal\) "
+                      r"as message ([0-9a-f]{32})", show)
+        self.assertIsNotNone(m, show)
+        notice_id = m.group(1)
+        self.assertRegex(show, rf"portal {re.escape(patient)}: unread, expires ")
+        rows = self.sp.sql("SELECT message_id, recipient FROM secure_messages WHERE id = ?", copy)
+        self.assertEqual((rows[0][0], rows[0][1]), (mid, patient))
+        # The original never went out in clear.
+        for e in self.sink.events("message"):
+            self.assertNotIn(MARKER.encode(), base64.b64decode(e["data_b64"]))
+        self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 200)
+        status, _, answer = self.post(f"/api/s/{copy}/open", {"code": self.code(patient)})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["message_id"], mid)
+        content = self.decrypt(answer, key)
+        self.assertEqual(content["subject"], f"Your results {MARKER}")
+        self.assertIn(f"your results: {MARKER}", content["body"])
+        self.assertIn("Ärztin Müller <b>x</b>", content["body"])
+        entries = self.audit()
+        queued = [e["object"] for e in entries if e["action"] == "mail.queue"]
+        self.assertTrue(any(o.startswith(f"message:{notice_id} ") and
+                            f"fallback-for:{mid} recipient:0 sealed:portal" in o
+                            for o in queued), queued)
+        self.assertTrue(any(e["action"] == "secure_message.deposit" and
+                            e["object"].startswith(f"message:{mid} copy:{copy} ")
+                            for e in entries))
+        for e in entries:
+            self.assertNotIn(patient, json.dumps(e))
+            self.assertNotIn(MARKER, json.dumps(e))
 
     def test_wrong_codes_lock_out(self):
         patient = f"lock@patient.{ZONE}"

@@ -582,4 +582,57 @@ core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealin
   return built;
 }
 
+namespace {
+
+// The first text/plain leaf, depth-first, that is not an attachment; nullptr when none.
+GMimeTextPart* first_plain(GMimeObject* entity, int depth) {
+  if (entity == nullptr || depth > kMaxReadableDepth) return nullptr;
+  if (GMIME_IS_MULTIPART(entity)) {
+    GMimeMultipart* multi = GMIME_MULTIPART(entity);
+    const int n = g_mime_multipart_get_count(multi);
+    for (int i = 0; i < n; ++i) {
+      if (auto* found = first_plain(g_mime_multipart_get_part(multi, i), depth + 1)) return found;
+    }
+    return nullptr;
+  }
+  if (!GMIME_IS_TEXT_PART(entity)) return nullptr;
+  if (!g_mime_content_type_is_type(g_mime_object_get_content_type(entity), "text", "plain"))
+    return nullptr;
+  if (g_mime_part_is_attachment(GMIME_PART(entity))) return nullptr;
+  return GMIME_TEXT_PART(entity);
+}
+
+}  // namespace
+
+core::Result<TextContent> read_text(std::string_view message) {
+  const auto unreadable = [](const char* why) {
+    return core::fail(ErrorKind::invalid_input, "the queued message could not be read", why);
+  };
+  if (message.size() > kMaxReadableBytes) return unreadable("too large");
+  init_gmime_once();
+  GObjectPtr<GMimeStream> in(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(in.get()));
+  GObjectPtr<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
+  if (!parsed) return unreadable("GMime could not parse it");
+  GMimeObject* entity = g_mime_message_get_mime_part(parsed.get());  // transfer none
+  if (entity == nullptr) return unreadable("no body");
+  GMimeContentType* type = g_mime_object_get_content_type(entity);
+  if (g_mime_content_type_is_type(type, "multipart", "encrypted") ||
+      g_mime_content_type_is_type(type, "application", "pkcs7-mime")) {
+    return unreadable("sealed already");
+  }
+  GMimeTextPart* plain = first_plain(entity, 0);
+  if (plain == nullptr) return unreadable("no text/plain part");
+  TextContent content;
+  if (const char* subject = g_mime_message_get_subject(parsed.get())) content.subject = subject;
+  char* text = g_mime_text_part_get_text(plain);  // transfer full, UTF-8
+  if (text == nullptr) return unreadable("the text part could not be decoded");
+  content.text = text;
+  core::secure_wipe(text, content.text.size());
+  g_free(text);
+  if (!core::is_valid_utf8(content.subject) || !core::is_valid_utf8(content.text))
+    return unreadable("not UTF-8");
+  return content;
+}
+
 }  // namespace mail::mime

@@ -23,6 +23,7 @@
 #include "core/result.hpp"
 #include "core/rng.hpp"
 #include "mail/mime/address.hpp"
+#include "mail/mime/limits.hpp"
 
 namespace mail::mime {
 
@@ -139,5 +140,19 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
 // application/pkcs7-mime: it is not sealed twice).
 core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealing& sealing,
                                           std::string_view message_id_domain, core::Rng& rng);
+
+// What the secure-message portal shows of a message we built and queued (policy `forced`'s
+// fallback to the portal): its Subject (decoded, UTF-8) and its first text/plain part that
+// is not an attachment (decoded to UTF-8, CRLF line ends kept as sent). Trust: our own
+// queue's bytes, authenticated before they get here; still bounded (kMaxReadableBytes) and
+// the MIME tree walked to kMaxReadableDepth only. invalid_input when the message is too
+// large, not readable, sealed already, or has no text/plain part.
+struct TextContent {
+  std::string subject;
+  std::string text;
+};
+inline constexpr std::size_t kMaxReadableBytes = 3 * kMaxBodyBytes;
+inline constexpr int kMaxReadableDepth = 8;
+core::Result<TextContent> read_text(std::string_view message);
 
 }  // namespace mail::mime

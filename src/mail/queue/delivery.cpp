@@ -810,7 +810,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     if (!*original || (*original)->body.empty()) return std::optional<FallbackCopy>();
     core::SystemRng rng;
     auto copy = prepare_fallback(**original, address, tx.forms(), *options.sealer, signer,
-                                 queue_key, options.ehlo_name, clock.now(), rng);
+                                 queue_key, options.ehlo_name, clock.now(), rng, options.escrow);
     if (!copy) {
       if (copy.error().kind() == core::ErrorKind::unavailable) return core::fail(copy.error());
       spdlog::warn("event=mail_fallback_not_sent message={} reason={}", id,
@@ -918,12 +918,8 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         }
         recorded[attempt.idx] = attempt;
         if (copy) {
-          if (auto q = enqueue_in(tx, auditor, copy->prepared, "system", "local",
-                                  fmt::format("fallback-for:{} recipient:{} sealed:{}",
-                                              attempt.message_id, attempt.idx, copy->how));
-              !q) {
-            return q;
-          }
+          auto q = commit_fallback_in(tx, auditor, *copy, attempt.message_id, attempt.idx);
+          if (!q) return q;
         }
         auto a = auditor.record_in_blocking(
             tx, "system", "mail." + std::string(store::mail_state_name(attempt.result)),

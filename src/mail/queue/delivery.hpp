@@ -30,6 +30,7 @@
 #include "mail/dkim/signer.hpp"
 #include "mail/dns/resolver.hpp"
 #include "mail/policy/policy.hpp"
+#include "mail/queue/escrow.hpp"
 #include "mail/secure/sealer.hpp"
 #include "mail/smtp/limits.hpp"
 #include "store/store.hpp"
@@ -60,6 +61,9 @@ struct DeliveryOptions {
   // has a key or certificate gets a sealed copy. nullptr: it waits in awaiting_fallback.
   // Must outlive the Delivery.
   const secure::Sealer* sealer = nullptr;
+  // The secure-message portal (escrow.hpp): with its origin set, `forced`'s fallback gives a
+  // recipient without a key or certificate a portal copy and its notice (fallback.hpp).
+  const EscrowSettings* escrow = nullptr;
 };
 
 class Delivery {

@@ -541,5 +541,40 @@ TEST(Message, ConcurrentBuildsAreIndependent) {
   }
 }
 
+// Policy `forced`'s portal fallback reads back what we built: the subject and the text part
+// (decoded, UTF-8), the text also from a multipart/alternative; an attachment is not text.
+TEST(Message, ReadTextGivesTheSubjectAndThePlainPart) {
+  MessageSpec s = spec();
+  s.subject = "Ihre Befunde \xc3\xa4";
+  s.text_body = "Zeile \xc3\xbc eins\nzwei <b>x</b>\n";
+  auto plain = build(s);
+  ASSERT_TRUE(plain) << plain.error().detail();
+  auto read = read_text(plain->bytes);
+  ASSERT_TRUE(read) << read.error().detail();
+  EXPECT_EQ(read->subject, s.subject);
+  EXPECT_EQ(read->text, "Zeile \xc3\xbc eins\r\nzwei <b>x</b>\r\n");
+
+  s.html_body = "<p>html</p>";
+  auto alternative = build(s);
+  ASSERT_TRUE(alternative) << alternative.error().detail();
+  auto both = read_text(alternative->bytes);
+  ASSERT_TRUE(both) << both.error().detail();
+  EXPECT_EQ(both->text.find("html"), std::string::npos);
+  EXPECT_NE(both->text.find("zwei"), std::string::npos);
+}
+
+TEST(Message, ReadTextRefusesWhatItCannotRead) {
+  EXPECT_EQ(read_text("").error().kind(), core::ErrorKind::invalid_input);
+  EXPECT_EQ(read_text("Subject: x\r\nContent-Type: image/png\r\n\r\nabc\r\n").error().kind(),
+            core::ErrorKind::invalid_input);
+  EXPECT_EQ(read_text("Subject: x\r\nContent-Type: multipart/encrypted; boundary=b\r\n\r\n"
+                      "--b\r\n\r\nx\r\n--b--\r\n")
+                .error()
+                .kind(),
+            core::ErrorKind::invalid_input);
+  EXPECT_EQ(read_text(std::string(kMaxReadableBytes + 1, 'a')).error().kind(),
+            core::ErrorKind::invalid_input);
+}
+
 }  // namespace
 }  // namespace mail::mime
