@@ -26,8 +26,8 @@ if [[ -z "${NO_BUILD:-}" ]]; then
   [[ -f "$BUILD_DIR/build.ninja" ]] || (cd "$REPO" && cmake --preset release >/dev/null)
   ninja -C "$BUILD_DIR" -j"$(nproc)" sealpost sealpost_mail_seal_bench >/dev/null
 fi
-grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$BUILD_DIR/CMakeCache.txt" ||
-  echo "run_secure.sh: warning: $BUILD_DIR is not a Release build" >&2
+grep -q 'CMAKE_BUILD_TYPE:STRING=Rel' "$BUILD_DIR/CMakeCache.txt" ||
+  echo "run_secure.sh: warning: $BUILD_DIR is not a release (optimised) build" >&2
 
 machine() {
   echo "uptime: $(uptime)"

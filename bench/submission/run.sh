@@ -9,6 +9,8 @@
 #   CONNECTIONS=8       client sessions in parallel (each STARTTLS once, then its share)
 #   BODY_BYTES=5000     text body of each message
 #   BUILD_DIR=build/release  NO_BUILD=1 (use the build as it is)
+#   PERF=1              profile sealpost serve during its run (perf record -g) and print the
+#                       top of `perf report` after the table (installs linux-perf if needed)
 #   BENCH_TMPDIR=/tmp   parent of the temporary directory: a real disk (both queues fsync)
 #
 # What runs, on loopback, started here and stopped on any exit:
@@ -58,6 +60,7 @@ TMP="$(mktemp -d "${BENCH_TMPDIR:-/tmp}/sealpost-bench-submission.XXXXXX")"
 chmod 755 "$TMP"  # Postfix's daemons (user postfix) pass through it
 SERVE_PID=""
 cleanup() {
+  [[ -n "${PERF_PID:-}" ]] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null || true
   [[ -n "$SERVE_PID" ]] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true
   [[ -d "$TMP/postfix/etc" ]] && /usr/sbin/postfix -c "$TMP/postfix/etc" stop >/dev/null 2>&1 || true
   sleep 1
@@ -131,10 +134,27 @@ say "$COUNT messages of ${BODY_BYTES} bytes each, $CONNECTIONS sessions, STARTTL
 echo "## SMTP submission ($(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "| server   | accepted | refused | msgs/s | seconds | p50 (ms) | p99 (ms) |"
 echo "|---|---|---|---|---|---|---|"
+PERF_PID=""
+if [[ -n "${PERF:-}" ]]; then
+  command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
+  perf record -q -F 499 -g -p "$SERVE_PID" -o "$TMP/perf.data" >/dev/null 2>&1 &
+  PERF_PID=$!
+  sleep 1
+fi
 run sealpost "$SP_PORT" bench "$KEY"
+if [[ -n "$PERF_PID" ]]; then
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+fi
 run postfix "$PF_PORT"
 echo "ratio sealpost / Postfix: $(awk -v a="${RATE[0]}" -v b="${RATE[1]}" 'BEGIN { printf "%.2f", a / b }')"
 queued="$(PYTHONPATH="$REPO/tests/lib" "$PY" -c "
 import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM mail_messages').fetchone()[0])" "$DATA/sealpost.db")"
 held="$(/usr/sbin/postqueue -c "$TMP/postfix/etc" -p | grep -c '^[0-9A-F]*!' || true)"
 echo "queued: sealpost $queued, Postfix $held (held)"
+if [[ -n "${PERF:-}" && -s "$TMP/perf.data" ]]; then
+  echo "## perf: sealpost serve during its run (self time, top symbols)"
+  perf report -i "$TMP/perf.data" --no-children -g none --sort dso,symbol --stdio 2>/dev/null |
+    grep -v '^#' | grep '%' | head -n 30
+fi
