@@ -23,7 +23,10 @@ ROUNDS="${ROUNDS:-2}"
 command -v cmake >/dev/null && command -v ninja >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake ninja-build >/dev/null
 if [[ -z "${NO_BUILD:-}" ]]; then
-  [[ -f "$BUILD_DIR/build.ninja" ]] || (cd "$REPO" && cmake --preset release >/dev/null)
+  # g++ 12 at -O2 reports a false -Wmismatched-new-delete (an error under -Werror) in Boost.Asio's
+  # coroutine frame of src/mail/submission/server.cpp (Session::auth); the asan build does not.
+  [[ -f "$BUILD_DIR/build.ninja" ]] || (cd "$REPO" && cmake --preset release \
+    -DCMAKE_CXX_FLAGS=-Wno-mismatched-new-delete >/dev/null)
   ninja -C "$BUILD_DIR" -j"$(nproc)" sealpost sealpost_mail_seal_bench >/dev/null
 fi
 grep -q 'CMAKE_BUILD_TYPE:STRING=Rel' "$BUILD_DIR/CMakeCache.txt" ||

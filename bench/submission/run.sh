@@ -50,7 +50,10 @@ for tool in /usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postqueue openssl; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --with-tests)"
 done
 if [[ -z "${NO_BUILD:-}" ]]; then
-  [[ -f "$BUILD_DIR/build.ninja" ]] || (cd "$REPO" && cmake --preset release >/dev/null)
+  # g++ 12 at -O2 reports a false -Wmismatched-new-delete (an error under -Werror) in Boost.Asio's
+  # coroutine frame of src/mail/submission/server.cpp (Session::auth); the asan build does not.
+  [[ -f "$BUILD_DIR/build.ninja" ]] || (cd "$REPO" && cmake --preset release \
+    -DCMAKE_CXX_FLAGS=-Wno-mismatched-new-delete >/dev/null)
   cmake --build "$BUILD_DIR" --target sealpost >/dev/null
 fi
 SEALPOST="$BUILD_DIR/src/app/sealpost"
