@@ -487,11 +487,19 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           }
           auto policy = mail::policy::parse_policy((*message)->security);
           if (!policy) return core::fail(std::move(policy).error());
-          // A copy made by `forced`'s fallback exists because the recipient's receiver
-          // offered no TLS: its code goes as its notice did (opportunistic, TLS when
-          // offered), or it would wait for TLS forever (docs/THREAT_MODEL.md).
+          // A copy made by `forced`'s fallback (its recipient is one of the message's own,
+          // dropped when the copy was made) exists because that receiver offered no TLS: its
+          // code goes as its notice did (opportunistic, TLS when offered), or it would wait
+          // for TLS forever. A copy deposited when the message was queued keeps `forced`
+          // (docs/THREAT_MODEL.md).
           if (*policy == mail::policy::Policy::forced) {
-            *policy = mail::policy::Policy::opportunistic;
+            auto recipients = db.mail().list_recipients_blocking(copy.message_id);
+            if (!recipients) return core::fail(std::move(recipients).error());
+            const bool fell_back = std::any_of(
+                recipients->begin(), recipients->end(), [&](const store::MailRecipientRecord& r) {
+                  return r.address == copy.recipient && r.state == store::MailState::dropped;
+                });
+            if (fell_back) *policy = mail::policy::Policy::opportunistic;
           }
           auto out = mail::queue::code_mail(copy, code, *policy);
           if (!out) return core::fail(std::move(out).error());
