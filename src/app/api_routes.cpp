@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <memory>
 
 #include "core/log.hpp"
@@ -99,63 +100,69 @@ http::Response to_response(mail::api::Reply reply) {
   return r;
 }
 
+namespace {
+
+using Call = mail::api::Call;
+using Reply = mail::api::Reply;
+
+// POST `path`: work(call) on the pool, bodies of at most `max_body` bytes.
+void add_post(http::Router& router, const char* path, core::BlockingPool& pool,
+              std::function<Reply(const Call&)> work, std::size_t max_body) {
+  router.add(
+      bhttp::verb::post, path,
+      [&pool, work = std::move(work)](http::Request&& req, http::RequestContext&& ctx,
+                                      http::Responder responder) {
+        auto context = std::make_shared<http::RequestContext>(std::move(ctx));
+        on_pool(pool, std::move(req), std::move(responder),
+                [work, context](const http::Request& request) {
+                  return work(to_call(request, *context));
+                });
+      },
+      [max_body](const http::Params&) -> std::size_t { return max_body; });
+}
+
+// GET `path` (ending in {id}): work(call, id) on the pool. A GET carries no body.
+void add_get_by_id(http::Router& router, const char* path, core::BlockingPool& pool,
+                   std::function<Reply(const Call&, std::string_view)> work) {
+  router.add(
+      bhttp::verb::get, path,
+      [&pool, work = std::move(work)](http::Request&& req, http::RequestContext&& ctx,
+                                      http::Responder responder) {
+        auto context = std::make_shared<http::RequestContext>(std::move(ctx));
+        on_pool(pool, std::move(req), std::move(responder),
+                [work, context](const http::Request& request) {
+                  const std::string id = context->params.at("id");
+                  return work(to_call(request, *context), id);
+                });
+      },
+      [](const http::Params&) -> std::size_t { return 0; });
+}
+
+}  // namespace
+
 void register_api_routes(http::Router& router, mail::api::MessagesApi& api,
                          core::BlockingPool& pool) {
-  router.add(
-      bhttp::verb::post, "/api/v1/messages",
-      [&api, &pool](http::Request&& req, http::RequestContext&& ctx, http::Responder responder) {
-        auto context = std::make_shared<http::RequestContext>(std::move(ctx));
-        on_pool(pool, std::move(req), std::move(responder),
-                [&api, context](const http::Request& request) {
-                  return api.send_blocking(to_call(request, *context));
-                });
-      },
-      [](const http::Params&) -> std::size_t { return mail::api::kMaxRequestBytes; });
-
-  router.add(
-      bhttp::verb::get, "/api/v1/messages/{id}",
-      [&api, &pool](http::Request&& req, http::RequestContext&& ctx, http::Responder responder) {
-        auto context = std::make_shared<http::RequestContext>(std::move(ctx));
-        on_pool(pool, std::move(req), std::move(responder),
-                [&api, context](const http::Request& request) {
-                  const std::string id = context->params.at("id");
-                  return api.show_blocking(to_call(request, *context), id);
-                });
-      },
-      // A GET carries no body.
-      [](const http::Params&) -> std::size_t { return 0; });
+  add_post(
+      router, "/api/v1/messages", pool,
+      [&api](const Call& call) { return api.send_blocking(call); }, mail::api::kMaxRequestBytes);
+  add_get_by_id(
+      router, "/api/v1/messages/{id}", pool,
+      [&api](const Call& call, std::string_view id) { return api.show_blocking(call, id); });
 }
 
 void register_contact_routes(http::Router& router, campaigns::ContactsApi& api,
                              core::BlockingPool& pool) {
-  using Work = mail::api::Reply (campaigns::ContactsApi::*)(const mail::api::Call&);
-  for (auto [path, work] :
-       {std::pair<const char*, Work>{"/api/v1/contacts", &campaigns::ContactsApi::upsert_blocking},
-        std::pair<const char*, Work>{"/api/v1/contacts/revoke",
-                                     &campaigns::ContactsApi::revoke_blocking}}) {
-    router.add(
-        bhttp::verb::post, path,
-        [&api, &pool, work](http::Request&& req, http::RequestContext&& ctx,
-                            http::Responder responder) {
-          auto context = std::make_shared<http::RequestContext>(std::move(ctx));
-          on_pool(pool, std::move(req), std::move(responder),
-                  [&api, work, context](const http::Request& request) {
-                    return (api.*work)(to_call(request, *context));
-                  });
-        },
-        [](const http::Params&) -> std::size_t { return campaigns::kMaxContactRequestBytes; });
-  }
-  router.add(
-      bhttp::verb::get, "/api/v1/contacts/{id}",
-      [&api, &pool](http::Request&& req, http::RequestContext&& ctx, http::Responder responder) {
-        auto context = std::make_shared<http::RequestContext>(std::move(ctx));
-        on_pool(pool, std::move(req), std::move(responder),
-                [&api, context](const http::Request& request) {
-                  const std::string id = context->params.at("id");
-                  return api.show_blocking(to_call(request, *context), id);
-                });
-      },
-      [](const http::Params&) -> std::size_t { return 0; });
+  add_post(
+      router, "/api/v1/contacts", pool,
+      [&api](const Call& call) { return api.upsert_blocking(call); },
+      campaigns::kMaxContactRequestBytes);
+  add_post(
+      router, "/api/v1/contacts/revoke", pool,
+      [&api](const Call& call) { return api.revoke_blocking(call); },
+      campaigns::kMaxContactRequestBytes);
+  add_get_by_id(
+      router, "/api/v1/contacts/{id}", pool,
+      [&api](const Call& call, std::string_view id) { return api.show_blocking(call, id); });
 }
 
 }  // namespace app

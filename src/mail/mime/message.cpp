@@ -539,38 +539,53 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
   return built;
 }
 
-core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealing& sealing,
-                                          std::string_view message_id_domain, core::Rng& rng) {
-  const auto unreadable = [](const char* why) {
-    return core::fail(ErrorKind::invalid_input, "the queued message could not be sealed", why);
+namespace {
+
+// A queued message parsed with a body whose content is not sealed yet (neither PGP/MIME nor
+// S/MIME); invalid_input with `public_text` otherwise. The parse reads `message` in place.
+core::Result<GObjectPtr<GMimeMessage>> parse_unsealed(std::string_view message,
+                                                      const char* public_text) {
+  const auto refused = [public_text](const char* why) {
+    return core::fail(ErrorKind::invalid_input, public_text, why);
   };
-  if (!sealing.seal) return unreadable("no seal function");
   init_gmime_once();
   GObjectPtr<GMimeStream> in(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
   GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(in.get()));
   GObjectPtr<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
-  if (!parsed) return unreadable("GMime could not parse it");
+  if (!parsed) return refused("GMime could not parse it");
   GMimeObject* entity = g_mime_message_get_mime_part(parsed.get());  // transfer none
-  if (entity == nullptr) return unreadable("no body");
+  if (entity == nullptr) return refused("no body");
   GMimeContentType* type = g_mime_object_get_content_type(entity);
   if (g_mime_content_type_is_type(type, "multipart", "encrypted") ||
       g_mime_content_type_is_type(type, "application", "pkcs7-mime")) {
-    return unreadable("sealed already");
+    return refused("sealed already");
   }
-  while (g_mime_object_remove_header(GMIME_OBJECT(parsed.get()), "DKIM-Signature")) {
+  return parsed;
+}
+
+}  // namespace
+
+core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealing& sealing,
+                                          std::string_view message_id_domain, core::Rng& rng) {
+  constexpr const char* kUnsealable = "the queued message could not be sealed";
+  if (!sealing.seal) return core::fail(ErrorKind::invalid_input, kUnsealable, "no seal function");
+  auto parsed = parse_unsealed(message, kUnsealable);
+  if (!parsed) return core::fail(std::move(parsed).error());
+  GMimeObject* entity = g_mime_message_get_mime_part(parsed->get());  // transfer none
+  while (g_mime_object_remove_header(GMIME_OBJECT(parsed->get()), "DKIM-Signature")) {
   }
   std::unique_ptr<GMimeFormatOptions, decltype(&g_mime_format_options_free)> options(
       g_mime_format_options_new(), &g_mime_format_options_free);
   g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
   auto sealed = seal_entity(sealing, entity, options.get(), rng);
   if (!sealed) return core::fail(std::move(sealed).error());
-  g_mime_message_set_mime_part(parsed.get(), sealed->get());
+  g_mime_message_set_mime_part(parsed->get(), sealed->get());
 
   BuiltMessage built;
   built.message_id = random_hex(rng, 16) + "@" + std::string(message_id_domain);
-  g_mime_message_set_message_id(parsed.get(), built.message_id.c_str());
+  g_mime_message_set_message_id(parsed->get(), built.message_id.c_str());
   GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
-  if (g_mime_object_write_to_stream(GMIME_OBJECT(parsed.get()), options.get(), out.get()) < 0)
+  if (g_mime_object_write_to_stream(GMIME_OBJECT(parsed->get()), options.get(), out.get()) < 0)
     return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");
   GByteArray* array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
   built.bytes.assign(reinterpret_cast<const char*>(array->data), array->len);
@@ -605,22 +620,15 @@ GMimeTextPart* first_plain(GMimeObject* entity, int depth) {
 }  // namespace
 
 core::Result<TextContent> read_text(std::string_view message) {
+  constexpr const char* kUnreadable = "the queued message could not be read";
   const auto unreadable = [](const char* why) {
-    return core::fail(ErrorKind::invalid_input, "the queued message could not be read", why);
+    return core::fail(ErrorKind::invalid_input, kUnreadable, why);
   };
   if (message.size() > kMaxReadableBytes) return unreadable("too large");
-  init_gmime_once();
-  GObjectPtr<GMimeStream> in(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
-  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(in.get()));
-  GObjectPtr<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
-  if (!parsed) return unreadable("GMime could not parse it");
+  auto parsed_message = parse_unsealed(message, kUnreadable);
+  if (!parsed_message) return core::fail(std::move(parsed_message).error());
+  GObjectPtr<GMimeMessage>& parsed = *parsed_message;
   GMimeObject* entity = g_mime_message_get_mime_part(parsed.get());  // transfer none
-  if (entity == nullptr) return unreadable("no body");
-  GMimeContentType* type = g_mime_object_get_content_type(entity);
-  if (g_mime_content_type_is_type(type, "multipart", "encrypted") ||
-      g_mime_content_type_is_type(type, "application", "pkcs7-mime")) {
-    return unreadable("sealed already");
-  }
   GMimeTextPart* plain = first_plain(entity, 0);
   if (plain == nullptr) return unreadable("no text/plain part");
   TextContent content;
