@@ -15,6 +15,7 @@
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/files.hpp"
+#include "auth/email.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "mail/dkim/key_files.hpp"
@@ -28,6 +29,7 @@
 #include "mail/queue/status.hpp"
 #include "mail/queue/tls_report.hpp"
 #include "mail/secure/sealer.hpp"
+#include "portal/portal.hpp"
 
 namespace app {
 
@@ -251,6 +253,31 @@ int run_mail_show(const std::string& data_dir, const std::string& id) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   (*store)->close();
   return 0;
+}
+
+int run_mail_reset_recipient(const std::string& data_dir, const std::string& email) {
+  auto address = auth::normalize_email(email);
+  if (!address) return fail_line(address.error().public_text());
+  const std::string account = portal::recipient_account_name(*address);
+  bool removed = false;
+  if (auto s = run_audited_change(data_dir, "reset recipient account", "recipient.account_reset",
+                                  [&](store::Store& tx) -> core::Result<std::string> {
+                                    auto r = tx.secure_messages().remove_recipient_account_blocking(
+                                        *address);
+                                    if (!r) return core::fail(r.error());
+                                    if (!*r) {
+                                      return core::fail(core::ErrorKind::not_found,
+                                                        "that address has no recipient account");
+                                    }
+                                    removed = true;
+                                    return account;
+                                  });
+      !s) {
+    return fail_line(s.error().public_text());
+  }
+  std::printf("reset %s: the next secure message they open asks for a new password\n",
+              account.c_str());
+  return removed ? 0 : 1;
 }
 
 int run_mail_revoke(const std::string& data_dir, const std::string& id) {

@@ -68,6 +68,11 @@ int run_mail_cancel(const std::string& data_dir, const std::string& id);
 // `mail revoke`: the secure-message portal copies of message ID not yet read can no longer be
 // opened (410); audited secure_message.revoke.
 int run_mail_revoke(const std::string& data_dir, const std::string& id);
+// `mail reset-recipient --email E`: forgets the secure-message recipient account of E
+// (password, authenticator); the next copy they open creates a new one (the one-time code to
+// the address is then all it takes). Audited recipient.account_reset, naming the account's
+// hash, never the address.
+int run_mail_reset_recipient(const std::string& data_dir, const std::string& email);
 // `mail prune`: erases the content of expired and revoked portal copies now (serve does it
 // hourly), audited.
 int run_mail_prune(const std::string& data_dir);

@@ -174,6 +174,14 @@ int main(int argc, char** argv) {
       "revoke", "Withdraw a message's unread secure-message portal copies (its links answer 410)");
   add_data(mail_revoke);
   mail_revoke->add_option("ID", message_id, "The id `mail send` printed")->required();
+  std::string recipient_email;
+  auto* mail_reset_recipient = mail->add_subcommand(
+      "reset-recipient",
+      "Forget a secure-message recipient's account (password, authenticator); the next message "
+      "they open asks for a new password");
+  add_data(mail_reset_recipient);
+  mail_reset_recipient->add_option("--email", recipient_email, "The recipient's address")
+      ->required();
   auto* mail_prune = mail->add_subcommand(
       "prune", "Erase the content of expired and revoked portal copies now (serve: hourly)");
   add_data(mail_prune);
@@ -265,7 +273,7 @@ int main(int argc, char** argv) {
   webhook_add
       ->add_option("--events", webhook_events,
                    "Comma-separated: submission.received, message.delivered, message.bounced, "
-                   "message.dropped, message.deferred")
+                   "message.dropped, message.deferred, message.read, message.replied")
       ->required();
   webhook_add->add_option("--name", webhook_name, "A label for it");
   auto* webhook_list = webhook->add_subcommand("list", "List webhooks (never their secrets)");
@@ -321,6 +329,7 @@ int main(int argc, char** argv) {
   if (*contact_show) return app::run_contact_show(data, contact_email);
   if (*contact_revoke) return app::run_contact_revoke(data, contact_email, contact_purpose);
   if (*mail_prune) return app::run_mail_prune(data);
+  if (*mail_reset_recipient) return app::run_mail_reset_recipient(data, recipient_email);
   if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);
   if (*mail_check_dns) return app::run_mail_check_dns(data);
   if (*cert_import) return app::run_cert_import(data, cert_file, cert_pin, cert_gcm);

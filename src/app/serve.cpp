@@ -509,11 +509,25 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
           return core::ok();
         });
   }
+  auto notice_sender = mail::Address::parse(config->mail.default_sender);
+  if (outbox && notice_sender) {
+    // A secure reply goes to the copy's sender through the message-encryption chain, from
+    // the server's own address (mail::queue::reply_mail).
+    portal.set_secure_reply_sender(
+        [outbox = outbox.get(), from = *notice_sender, &clock](
+            const store::SecureMessageRecord& copy, std::string_view text,
+            const portal::InSameUnit& also) -> core::Result<std::string> {
+          auto out = mail::queue::reply_mail(copy, text, from, clock.now());
+          if (!out) return core::fail(std::move(out).error());
+          auto id = outbox->enqueue_blocking(*out, "portal", also);
+          core::secure_wipe(out->text_body.data(), out->text_body.size());
+          return id;
+        });
+  }
   http::Router router;
   // S5: the form's `notify` addresses hear of each new submission (notices.hpp).
   auto portal_url = std::make_shared<std::string>();
   StoredObserver on_stored;
-  auto notice_sender = mail::Address::parse(config->mail.default_sender);
   if (outbox && notice_sender) {
     on_stored = [&forms, &pool, &clock, &store, outbox = outbox.get(), from = *notice_sender,
                  portal_url](const std::string& form_id, const std::string& reference) {

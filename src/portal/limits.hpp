@@ -40,6 +40,13 @@ inline constexpr std::size_t kMaxJsonBody = 64 * 1024;
 // (a link holder cannot flood the recipient).
 inline constexpr std::int64_t kSecureCodeSeconds = 10 * 60;
 inline constexpr std::int64_t kSecureCodeResendSeconds = 60;
+// After a copy is opened, the page may send secure replies (and set up an authenticator)
+// for this long, with the token the open answered; and at most this many replies per copy
+// (a reply is a message to the sender: the bound keeps a link holder from flooding them).
+inline constexpr std::int64_t kSecureReplyTokenSeconds = 30 * 60;
+inline constexpr std::int64_t kMaxSecureReplies = 5;
+// A secure reply's text: a letter, not a file (20 KiB is ~8 pages).
+inline constexpr std::size_t kMaxSecureReplyBytes = 20 * 1024;
 // Between the password and the code: long enough to find the phone.
 inline constexpr std::int64_t kSecondFactorSeconds = 5 * 60;
 // An enrolment in progress (password, authenticator, key).

@@ -412,6 +412,11 @@ const std::vector<Endpoint>& endpoints() {
         // code tried), rate limited per address before they are queued.
         {M::post, "/api/s/{id}/code", credential, secure_code},
         {M::post, "/api/s/{id}/open", credential, secure_open},
+        // After an open, with the token it answered (a bearer in the page's memory, bound to
+        // the copy and 30 minutes; no cookie, so no CSRF): replies and an authenticator.
+        {M::post, "/api/s/{id}/reply", credential, secure_reply},
+        {M::post, "/api/s/{id}/totp", credential, secure_totp},
+        {M::post, "/api/s/{id}/totp/confirm", credential, secure_totp_confirm},
     };
   }();
   return table;
@@ -435,6 +440,10 @@ void Portal::set_origin(std::string origin) {
 
 void Portal::set_secure_code_sender(SecureCodeSender send) {
   shared_->send_secure_code = std::move(send);
+}
+
+void Portal::set_secure_reply_sender(SecureReplySender send) {
+  shared_->send_secure_reply = std::move(send);
 }
 
 void Portal::set_after_change(std::function<void()> hook) {

@@ -50,6 +50,17 @@ struct Shared;
 using SecureCodeSender =
     std::function<core::Status(const store::SecureMessageRecord& copy, std::string_view code)>;
 
+// Queues a secure reply (issue 9) from a copy's recipient to its sender (app/ wires it to
+// the Outbox) and runs `also` in the unit of work that queues it, with the reply's queue id;
+// returns that id. Blocking. Errors: `also`'s (nothing queued), the Outbox's.
+using InSameUnit = std::function<core::Status(store::Store& tx, const std::string& reply_id)>;
+using SecureReplySender = std::function<core::Result<std::string>(
+    const store::SecureMessageRecord& copy, std::string_view text, const InSameUnit& also)>;
+
+// How the lockout and the audit trail name a secure-message recipient's account:
+// "recipient:" and 24 hex digits of the SHA-256 of the lower-case address (never the address).
+std::string recipient_account_name(std::string_view address);
+
 class Portal {
  public:
   Portal(Limits limits, store::Store& store, const core::Clock& clock, core::Rng& rng,
@@ -69,6 +80,9 @@ class Portal {
   // The secure-message portal's code mail. Set before serving; without it /api/s/{id}/code
   // answers 503.
   void set_secure_code_sender(SecureCodeSender send);
+  // The secure-message portal's replies. Set before serving; without it /api/s/{id}/reply
+  // answers 503.
+  void set_secure_reply_sender(SecureReplySender send);
 
   // Every API endpoint, under /portal/api/, and the secure-message portal's under /api/s/.
   const std::vector<Route>& routes() const;

@@ -428,6 +428,19 @@ struct SecureMessageRecord {
   std::optional<std::int64_t> first_read_at;
   std::optional<std::string> code_hash;  // SHA-256 hex of the pending one-time code
   std::optional<std::int64_t> code_expires_at;
+  std::int64_t replies = 0;  // secure replies sent from this copy
+};
+
+// The account a portal recipient creates when they open their first copy (issue 9): from
+// the second message to the same address on, the one-time code alone does not open it.
+struct RecipientAccountRecord {
+  std::string address;                    // lower case
+  std::string password_hash;              // Argon2id (auth/password.hpp)
+  std::vector<std::uint8_t> totp_sealed;  // empty: no TOTP (crypto/seal.hpp under the portal key)
+  bool totp_confirmed = false;
+  std::int64_t totp_last_step = 0;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
 };
 
 struct AuditQuery {

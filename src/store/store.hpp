@@ -474,6 +474,30 @@ class SecureMessageStore {
   // Erases the ciphertext (and any pending code) of every copy expired at `now` or revoked;
   // the row stays, for the sender's read receipt and the trail. How many were erased.
   virtual core::Result<std::size_t> prune_secure_messages_blocking(std::int64_t now) = 0;
+  // Counts one secure reply from copy `id` if fewer than `max` were counted and the copy is
+  // neither revoked nor expired at `now`; false when it is not counted.
+  virtual core::Result<bool> count_secure_reply_blocking(const std::string& id, std::int64_t max,
+                                                         std::int64_t now) = 0;
+
+  // Recipient accounts, by lower-case address.
+  virtual core::Result<std::optional<RecipientAccountRecord>> find_recipient_account_blocking(
+      const std::string& address) = 0;
+  // conflict if the address has an account.
+  virtual core::Status add_recipient_account_blocking(const RecipientAccountRecord& account) = 0;
+  // Replaces the account's TOTP secret with an unconfirmed `sealed` one; false: no account,
+  // or its TOTP is confirmed already (removing it is an administrator's reset).
+  virtual core::Result<bool> begin_recipient_totp_blocking(const std::string& address,
+                                                           const std::vector<std::uint8_t>& sealed,
+                                                           std::int64_t now) = 0;
+  // Confirms the pending secret if it is still `sealed`, at `step`; false otherwise.
+  virtual core::Result<bool> confirm_recipient_totp_blocking(
+      const std::string& address, const std::vector<std::uint8_t>& sealed, std::int64_t step,
+      std::int64_t now) = 0;
+  // Moves the last used step to `step` if it is later; false for a replayed code.
+  virtual core::Result<bool> advance_recipient_totp_blocking(const std::string& address,
+                                                             std::int64_t step) = 0;
+  // Deletes the account (`sealpost recipient reset`); false if there is none.
+  virtual core::Result<bool> remove_recipient_account_blocking(const std::string& address) = 0;
 };
 
 // Contacts and their authorisations (issue 11, C1). An import is staged first, in as many

@@ -45,7 +45,7 @@ core::Result<std::vector<std::string>> parse_event_list(std::string_view text) {
       return core::fail(core::ErrorKind::invalid_input,
                         fmt::format("unknown event type \"{}\" (one of: submission.received, "
                                     "message.delivered, message.bounced, message.dropped, "
-                                    "message.deferred)",
+                                    "message.deferred, message.read, message.replied)",
                                     item.substr(0, 64)));
     }
     if (std::find(out.begin(), out.end(), item) == out.end()) out.emplace_back(item);
@@ -76,6 +76,24 @@ Event message_event(std::string_view type, std::string_view message_id, int reci
                    {{"message", std::string(message_id)},
                     {"recipient", recipient},
                     {"domain", std::string(domain)}});
+  return e;
+}
+
+Event portal_event(std::string_view type, std::string_view message_id, std::string_view copy,
+                   std::string_view domain, std::string_view reply_id, std::int64_t at) {
+  Event e;
+  e.type = std::string(type);
+  nlohmann::json data{{"message", std::string(message_id)},
+                      {"copy", std::string(copy)},
+                      {"domain", std::string(domain)}};
+  if (reply_id.empty()) {
+    // A copy is read for the first time once: one event per copy.
+    e.id = fmt::format("evt_read_{}_{}", message_id, copy);
+  } else {
+    data["reply"] = std::string(reply_id);
+    e.id = fmt::format("evt_reply_{}", reply_id);
+  }
+  e.payload = body(type, at, std::move(data));
   return e;
 }
 

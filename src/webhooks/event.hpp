@@ -14,9 +14,9 @@
 
 namespace webhooks {
 
-inline constexpr std::array<std::string_view, 5> kEventTypes = {
+inline constexpr std::array<std::string_view, 7> kEventTypes = {
     "submission.received", "message.delivered", "message.bounced", "message.dropped",
-    "message.deferred"};
+    "message.deferred",    "message.read",      "message.replied"};
 
 bool is_event_type(std::string_view type);
 
@@ -35,5 +35,12 @@ Event submission_received(std::string_view form_id, std::string_view reference, 
 // `type`: one of the message.* types; `recipient`: the recipient's position in the message.
 Event message_event(std::string_view type, std::string_view message_id, int recipient,
                     std::string_view domain, std::int64_t at);
+
+// The secure-message portal (issue 9): "message.read", the first open of a recipient's copy;
+// "message.replied", a secure reply from it (`reply_id`: the reply's queue id). `domain`: the
+// recipient's domain (never the address); `copy`: a hash-derived tag that tells the copies
+// of one message apart without naming the link.
+Event portal_event(std::string_view type, std::string_view message_id, std::string_view copy,
+                   std::string_view domain, std::string_view reply_id, std::int64_t at);
 
 }  // namespace webhooks

@@ -7,11 +7,16 @@
 //  1. `mail send --security encrypt --phi` to an address with neither key nor certificate:
 //     the notice arrives, with the link and nothing of the subject or the body;
 //  2. the link in Chromium: "Send me a code" → the code arrives in a separate mail (without
-//     the link) → entered → the subject and body shown as text (markup in them runs
-//     nothing); `mail show` reports "read at"; the audit trail has secure_message.open;
-//  3. a second message: its link with a damaged key → wrong codes until the page says to
-//     wait (the portal's lockout) → the right code → the ciphertext fails its GCM tag in
-//     the browser: "damaged", nothing shown; a truncated key is refused before any request;
+//     the link) → entered, with a new password typed twice (the first message to this
+//     address creates the recipient account; a mismatch is caught on the page) → the
+//     subject and body shown as text (markup in them runs nothing); `mail show` reports
+//     "read at"; the audit trail has secure_message.open and recipient.account_created;
+//     a secure reply typed on the page reaches the sender (who has no key) as a portal
+//     notice of its own, with nothing of the reply in it;
+//  3. a second message: the page asks for the account's password (a wrong one is refused);
+//     its link with a damaged key → wrong codes until the page says to wait (the portal's
+//     lockout) → the right code and password → the ciphertext fails its GCM tag in the
+//     browser: "damaged", nothing shown; a truncated key is refused before any request;
 //  4. a third message revoked with `mail revoke`: the page says it is no longer available
 //     (410), and so does the API;
 // with the portal's CSP on the page, no CSP violation and no uncaught exception.
@@ -30,6 +35,8 @@ import { REPO, Sealpost } from './sealpost.mjs';
 const ZONE = 'sealpost.example';
 const MX = '127.0.0.93';  // this test's own loopback address (grep tests/ before reusing it)
 const PATIENT = `alex@patient.${ZONE}`;
+const NURSE = `nurse@clinic.${ZONE}`;  // the sender; no key, so replies reach them by the portal
+const PASSWORD = 'a long password for my messages';
 const MARK = `zqxphi${Date.now().toString(36)}`;
 const SUBJECT = `Your biopsy result ${MARK}`;
 const PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
@@ -106,12 +113,13 @@ describe('secure-message portal in Chromium', { timeout: 600_000 }, () => {
   function send(subject, body) {
     const file = join(sp.root, `body-${Date.now()}.txt`);
     writeFileSync(file, body);
-    return sp.cli(['mail', 'send', '--data', sp.data, '--to', PATIENT, '--subject', subject,
-                   '--body-file', file, '--security', 'encrypt', '--phi']).trim();
+    return sp.cli(['mail', 'send', '--data', sp.data, '--to', PATIENT, '--from', NURSE,
+                   '--subject', subject, '--body-file', file, '--security', 'encrypt',
+                   '--phi']).trim();
   }
 
-  async function notice() {
-    const mail = await nextMail(PATIENT);
+  async function notice(to = PATIENT) {
+    const mail = await nextMail(to);
     const link = /https:\/\/\S+\/s\/([A-Za-z0-9_-]{43})#([A-Za-z0-9_-]{43})/.exec(mail.body);
     assert.ok(link, `a link in the notice:\n${mail.body}`);
     return { mail, link: link[0], copy: link[1], key: link[2] };
@@ -140,7 +148,7 @@ describe('secure-message portal in Chromium', { timeout: 600_000 }, () => {
     assert.match(first, /^PORT /);
     const dkim = sp.cli(['dkim', 'init', '--data', sp.data, '--domain', ZONE, '--selector', 's2026']);
     const extra = join(sp.root, 'extra.zone');
-    writeFileSync(extra, `patient MX 10 mxpatient\nmxpatient A ${MX}\n` +
+    writeFileSync(extra, `patient MX 10 mxpatient\nclinic MX 10 mxpatient\nmxpatient A ${MX}\n` +
                   (dkim.match(/^\S+\. IN TXT .+$/gm) || []).join('\n') + '\n');
     dnsDir = join(sp.root, 'dns');
     execFileSync(join(REPO, 'tests', 'support', 'dns.sh'), ['start', dnsDir, extra],
@@ -194,7 +202,15 @@ describe('secure-message portal in Chromium', { timeout: 600_000 }, () => {
     const { mail: codeMessage, code } = await codeMail();
     assert.ok(!codeMessage.body.includes('/s/'), 'the code travels without the link');
     assert.ok(!codeMessage.raw.includes(MARK));
-    await page.fill('#sm-code', code);
+    // The first message to this address: a password is chosen, typed twice.
+    assert.equal(await page.locator('#sm-password-field').isHidden(), true);
+    await page.getByLabel('One-time code').fill(code);
+    await page.getByLabel('New password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('New password again').fill(`${PASSWORD}x`);
+    await page.getByRole('button', { name: 'Open the message' }).click();
+    await page.locator('#sm-alert').filter({ hasText: 'not the same' }).waitFor();
+    assert.equal(await page.getAttribute('#sm-new-password-again', 'aria-invalid'), 'true');
+    await page.getByLabel('New password again').fill(PASSWORD);
     await page.getByRole('button', { name: 'Open the message' }).click();
     await page.locator('#sm-message').waitFor();
     assert.equal(await page.textContent('#sm-subject'), SUBJECT);
@@ -204,7 +220,20 @@ describe('secure-message portal in Chromium', { timeout: 600_000 }, () => {
     assert.deepEqual(seen.cspViolations, []);
     assert.deepEqual(seen.pageErrors, []);
     assert.deepEqual(unexpected(seen.consoleErrors), []);
+
+    // A secure reply, typed on the page: it reaches the sender, who has no key, as a portal
+    // notice of its own (nothing of the reply in it).
+    const REPLY = `Thank you. Does ${MARK}-reply need a follow-up?`;
+    await page.getByLabel('Your reply').fill(REPLY);
+    await page.getByRole('button', { name: 'Send the reply' }).click();
+    await page.locator('#sm-status').filter({ hasText: 'Your reply was sent' }).waitFor();
+    assert.match(await page.textContent('#sm-reply-hint'), /4 more replies/);
+    const replyNotice = await notice(NURSE);
+    assert.ok(!replyNotice.mail.raw.includes(MARK), 'the reply travels sealed');
+    assert.ok(!replyNotice.mail.raw.includes(PATIENT), 'the patient is not named outside');
     await page.close();
+    assert.ok(sp.auditActions().some((a) => a.startsWith(`secure_message.reply|message:${id} `)));
+    assert.ok(sp.auditActions().some((a) => a.startsWith('recipient.account_created|recipient:')));
 
     // The same code a second time: used.
     const again = await sp.fetchRaw('POST', `/api/s/${link.split('/s/')[1].split('#')[0]}/open`, {
@@ -240,6 +269,8 @@ describe('secure-message portal in Chromium', { timeout: 600_000 }, () => {
     const { code } = await codeMail();
     const wrong = code === '00000000' ? '11111111' : '00000000';
     let waited = false;
+    // The account exists now: the page asks for its password with the code.
+    await page.getByLabel('Your password for secure messages').fill(PASSWORD);
     for (let i = 0; i < 8 && !waited; i++) {
       await page.fill('#sm-code', wrong);
       await page.getByRole('button', { name: 'Open the message' }).click();
@@ -257,7 +288,13 @@ describe('secure-message portal in Chromium', { timeout: 600_000 }, () => {
     const wait = Number(locked.headers['retry-after']);
     assert.ok(wait >= 1, `Retry-After ${locked.headers['retry-after']}`);
     await sleep((wait + 1) * 1000);
+    // The second message to this address: the account's password, not a new one.
+    assert.equal(await page.locator('#sm-new-password-field').isHidden(), true);
     await page.fill('#sm-code', code);
+    await page.getByLabel('Your password for secure messages').fill('not my password at all');
+    await page.getByRole('button', { name: 'Open the message' }).click();
+    await page.locator('#sm-alert').filter({ hasText: 'password is not right' }).waitFor();
+    await page.getByLabel('Your password for secure messages').fill(PASSWORD);
     await page.getByRole('button', { name: 'Open the message' }).click();
     await page.getByText('This link is damaged').waitFor();
     assert.equal(await page.locator('#sm-message').isHidden(), true);

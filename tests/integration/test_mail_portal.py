@@ -14,6 +14,14 @@ decrypt without the link's key, and the notice's body is erased once delivered; 
 comes in a separate mail, works once, within its time; wrong codes count in the portal's
 lockout (429); the open is audited and `mail show` says "read at"; `mail revoke` makes the
 links answer 410; without [server] public_origin keyless recipients are refused as before.
+Recipient accounts: the first open of a copy to an address needs a new password (Argon2id,
+the staff policy) besides the code; from the second message on, that password (wrong ones
+count in the lockout, and a wrong password does not spend the code); an authenticator (TOTP)
+can be added after an open and is then required. Secure replies: the open answers a token
+with which the recipient replies; the reply reaches the sender PGP/MIME (gpg decrypts it,
+with the recipient's address inside and nothing of it outside), at most 5 per copy, with a
+`message.replied` webhook event queued with it (and `message.read` at the first open); a
+tampered or foreign token is refused; `mail reset-recipient` forgets an account.
 Policy `forced` (M2) to a keyless recipient whose receiver offers no STARTTLS (this sink)
 falls back to the portal: the original recipient is dropped naming the notice, the copy
 holds the original's subject and text, and its code comes (opportunistic, like the notice).
@@ -33,11 +41,13 @@ import unittest
 
 from harness import REPO, Gpg, Sealpost, free_port, set_config_value
 from mailtest import SYSTEM_PYTHON, Sink, free_port_on, require
+from portal import fresh_totp
 
 DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
 ZONE = "sealpost.example"
 MX = "127.0.0.94"  # this test's own loopback address
 MARKER = "zqxportalmarker" + os.urandom(4).hex()
+PASSWORD = "correct horse battery staple 9"  # a recipient account's (staff policy: 12+)
 LINK_RE = re.compile(r"(https://\S+)/s/([A-Za-z0-9_-]{43})#([A-Za-z0-9_-]{43})")
 
 
@@ -78,7 +88,7 @@ class SecureMessagePortalTest(unittest.TestCase):
                      "--selector", "s2026").stdout
         extra = os.path.join(cls.root, "extra.zone")
         with open(extra, "w") as f:
-            f.write(f"patient MX 10 mxpatient\nmxpatient A {MX}\n")
+            f.write(f"patient MX 10 mxpatient\nclinic MX 10 mxpatient\nmxpatient A {MX}\n")
             f.write("\n".join(re.findall(r"^\S+\. IN TXT .+$", out, re.M)) + "\n")
         with open(os.path.join(cls.root, "dns.log"), "w") as log:
             subprocess.run([DNS_SH, "start", cls.dns_dir, extra], check=True, stdout=log,
@@ -102,6 +112,15 @@ class SecureMessagePortalTest(unittest.TestCase):
         fpr = cls.gpg.new_key(f"Kim <{cls.keyed}>")
         sp.cli("key", "import", "--data", sp.data,
                cls.gpg.export_public(fpr, os.path.join(cls.root, "kim.asc")))
+        # A staff sender with a key: secure replies reach them PGP/MIME.
+        cls.nurse = f"nurse@clinic.{ZONE}"
+        fpr = cls.gpg.new_key(f"Nurse <{cls.nurse}>")
+        sp.cli("key", "import", "--data", sp.data,
+               cls.gpg.export_public(fpr, os.path.join(cls.root, "nurse.asc")))
+        # A webhook that takes the portal's events (its endpoint is down: the deliveries
+        # wait in the queue, where the test reads them).
+        sp.cli("webhook", "add", "--data", sp.data, "--url", f"https://hooks.{ZONE}/portal-events",
+               "--events", "message.read,message.replied")
         cls.https_port = free_port()
         cls.origin = f"https://localhost:{cls.https_port}"
         set_config_value(sp.data, "server", "public_origin", cls.origin)
@@ -130,12 +149,14 @@ class SecureMessagePortalTest(unittest.TestCase):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def send(self, *to, subject="Your results", check=True, security="encrypt"):
+    def send(self, *to, subject="Your results", check=True, security="encrypt", sender=None):
         path = os.path.join(self.root, f"body-{time.monotonic_ns()}.txt")
         with open(path, "w") as f:
             f.write(f"Dear patient,\nyour results: {MARKER}\nÄrztin Müller <b>x</b>\n")
         args = ["mail", "send", "--data", self.sp.data, "--subject", f"{subject} {MARKER}",
                 "--body-file", path, "--security", security, "--phi"]
+        if sender:
+            args += ["--from", sender]
         for t in to:
             args += ["--to", t]
         return self.sp.cli(*args, check=check)
@@ -174,6 +195,9 @@ class SecureMessagePortalTest(unittest.TestCase):
         self.assertNotIn("/s/", text)
         self.assertNotIn(MARKER, text)
         return re.search(r"one-time code is: ([0-9]{8})", text).group(1)
+
+    def open_copy(self, copy, code, password=PASSWORD, **more):
+        return self.post(f"/api/s/{copy}/open", {"code": code, "password": password, **more})
 
     def decrypt(self, answer, key):
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -226,8 +250,12 @@ class SecureMessagePortalTest(unittest.TestCase):
         self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 429)
         wrong = "00000000" if code != "00000000" else "11111111"
         self.assertEqual(self.post(f"/api/s/{copy}/open", {"code": wrong})[0], 401)
+        # The first message to this address: a password is chosen with the code.
         status, _, answer = self.post(f"/api/s/{copy}/open", {"code": code})
+        self.assertEqual((status, answer["needs"]), (422, "new_password"), answer)
+        status, _, answer = self.open_copy(copy, code)
         self.assertEqual(status, 200, answer)
+        self.assertTrue(answer["account_created"])
         self.assertEqual(answer["message_id"], mid)
         content = self.decrypt(answer, key)
         self.assertEqual(content["subject"], f"Your results {MARKER}")
@@ -281,7 +309,7 @@ class SecureMessagePortalTest(unittest.TestCase):
         for e in self.sink.events("message"):
             self.assertNotIn(MARKER.encode(), base64.b64decode(e["data_b64"]))
         self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 200)
-        status, _, answer = self.post(f"/api/s/{copy}/open", {"code": self.code(patient)})
+        status, _, answer = self.open_copy(copy, self.code(patient))
         self.assertEqual(status, 200, answer)
         self.assertEqual(answer["message_id"], mid)
         content = self.decrypt(answer, key)
@@ -310,7 +338,7 @@ class SecureMessagePortalTest(unittest.TestCase):
         statuses = [self.post(f"/api/s/{copy}/open", {"code": wrong})[0] for _ in range(5)]
         self.assertIn(429, statuses, statuses)
         self.assertEqual(statuses[0], 401)
-        status, headers, _ = self.post(f"/api/s/{copy}/open", {"code": code})
+        status, headers, _ = self.open_copy(copy, code)
         self.assertEqual(status, 429)  # even the right code waits
         self.assertGreaterEqual(int(headers["retry-after"]), 1)
         failures = [e for e in self.audit() if e["action"] == "secure_message.code"
@@ -331,7 +359,7 @@ class SecureMessagePortalTest(unittest.TestCase):
         self.assertEqual(self.sp.sql("SELECT message_id FROM secure_messages WHERE id = ?",
                                      copy)[0][0], mid)
         self.assertEqual(self.post(f"/api/s/{copy}/code", {})[0], 200)
-        status, _, answer = self.post(f"/api/s/{copy}/open", {"code": self.code(patient)})
+        status, _, answer = self.open_copy(copy, self.code(patient))
         self.assertEqual(status, 200, answer)
         self.assertEqual(self.decrypt(answer, key)["body"], f"your results: {MARKER}\n")
         # The sender's read receipt, over the API.
@@ -342,6 +370,136 @@ class SecureMessagePortalTest(unittest.TestCase):
         self.assertEqual([(p["recipient"], p["state"]) for p in portal], [(patient, "read")])
         self.assertRegex(portal[0]["read_at"], r"^\d{4}-\d\d-\d\dT")
         self.assertNotIn(MARKER, body.decode())
+
+    def test_account_reply_totp_and_reset(self):
+        patient = f"acct@patient.{ZONE}"
+        mid = self.send(patient, sender=self.nurse).stdout.strip()
+        copy, key, _ = self.notice(patient)
+        status, _, answer = self.post(f"/api/s/{copy}/code", {})
+        self.assertEqual((status, answer["account"], answer["totp"]), (200, False, False))
+        code = self.code(patient)
+        # A weak new password is refused with the policy's words; the code stays usable.
+        status, _, answer = self.open_copy(copy, code, password="short")
+        self.assertEqual(status, 422, answer)
+        self.assertIn("12", answer["error"])
+        status, _, first = self.open_copy(copy, code)
+        self.assertEqual(status, 200, first)
+        self.assertTrue(first["account_created"])
+        self.assertEqual(first["replies_left"], 5)
+        self.assertIn(MARKER, self.decrypt(first, key)["body"])
+        token = first["reply_token"]
+
+        # A secure reply: to the sender, PGP/MIME (they have a key), gpg opens it.
+        reply = f"Thank you. A question about {MARKER}-reply"
+        status, _, answer = self.post(f"/api/s/{copy}/reply", {"token": token, "text": reply})
+        self.assertEqual((status, answer["replies_left"]), (200, 4), answer)
+        raw, msg = self.next_mail(self.nurse)
+        self.assertEqual(msg.get_content_type(), "multipart/encrypted")
+        self.assertNotIn(b"zqxportalmarker", raw)
+        self.assertNotIn(patient.encode(), raw)  # the recipient's address is inside only
+        self.assertIsNone(msg.get("Reply-To"))
+        path = os.path.join(self.root, "reply.pgp")
+        armored = msg.get_payload()[1].get_content()
+        with open(path, "w") as f:
+            f.write(armored if isinstance(armored, str) else armored.decode())
+        plain = self.gpg.gpg("--decrypt", path).stdout
+        self.assertIn(reply, plain)
+        self.assertIn(f"From: {patient}", plain)
+        self.assertIn(f"In reply to: message {mid}", plain)
+        # A tampered token, a blank reply: refused, nothing queued.
+        bad = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+        self.assertEqual(self.post(f"/api/s/{copy}/reply", {"token": bad, "text": "x"})[0], 401)
+        self.assertEqual(self.post(f"/api/s/{copy}/reply", {"text": "x"})[0], 401)
+        self.assertEqual(self.post(f"/api/s/{copy}/reply",
+                                   {"token": token, "text": " \n"})[0], 422)
+        # At most 5 replies a copy.
+        for i in range(4):
+            status, _, answer = self.post(f"/api/s/{copy}/reply",
+                                          {"token": token, "text": f"more {i}"})
+            self.assertEqual(status, 200, answer)
+        status, _, answer = self.post(f"/api/s/{copy}/reply", {"token": token, "text": "six"})
+        self.assertEqual(status, 409, answer)
+        for _ in range(4):  # the other four replies, each its own message
+            self.next_mail(self.nurse)
+        # Webhook events: one message.read for the first open, one message.replied a reply;
+        # ids and the domain only.
+        events = [(t, json.loads(p)) for t, p in self.sp.sql(
+            "SELECT type, payload FROM webhook_deliveries")]
+        ours = [(t, p["data"]) for t, p in events if p["data"].get("message") == mid]
+        self.assertEqual([t for t, _ in ours].count("message.read"), 1, ours)
+        self.assertEqual([t for t, _ in ours].count("message.replied"), 5, ours)
+        for _, data in ours:
+            self.assertEqual(data["domain"], f"patient.{ZONE}")
+            self.assertNotIn(patient, json.dumps(data))
+            self.assertNotIn(copy, json.dumps(data))
+        entries = self.audit()
+        self.assertEqual(len([e for e in entries if e["action"] == "secure_message.reply"
+                              and e["object"].startswith(f"message:{mid} copy:{copy} ")]), 5)
+        created = [e for e in entries if e["action"] == "recipient.account_created"]
+        self.assertTrue(any(e["object"].endswith(f" copy:{copy}") for e in created), created)
+
+        # The second message to the address: the password is needed; a wrong one counts
+        # (audited) and leaves the code usable.
+        mid2 = self.send(patient, sender=self.nurse).stdout.strip()
+        copy2, key2, _ = self.notice(patient)
+        status, _, answer = self.post(f"/api/s/{copy2}/code", {})
+        self.assertEqual((answer["account"], answer["totp"]), (True, False))
+        code2 = self.code(patient)
+        # The first copy's token opens nothing here.
+        self.assertEqual(self.post(f"/api/s/{copy2}/reply", {"token": token, "text": "x"})[0],
+                         401)
+        status, _, answer = self.post(f"/api/s/{copy2}/open", {"code": code2})
+        self.assertEqual((status, answer["needs"]), (401, "password"))
+        status, _, answer = self.open_copy(copy2, code2, password="not the password 123")
+        self.assertEqual((status, answer["needs"]), (401, "password"))
+        status, _, second = self.open_copy(copy2, code2)
+        self.assertEqual(status, 200, second)
+        self.assertFalse(second["account_created"])
+        self.assertIn(MARKER, self.decrypt(second, key2)["body"])
+        failures = [e for e in self.audit() if e["action"] == "secure_message.password"]
+        self.assertEqual(len(failures), 2, failures)
+        self.assertNotIn(patient, json.dumps(failures))
+
+        # An authenticator, added after the open; the third message then needs its code.
+        status, _, answer = self.post(f"/api/s/{copy2}/totp", {"token": second["reply_token"]})
+        self.assertEqual(status, 200, answer)
+        secret = answer["secret"]
+        self.assertTrue(answer["otpauth_uri"].startswith("otpauth://totp/"))
+        used = set()
+        status, _, answer = self.post(f"/api/s/{copy2}/totp/confirm",
+                                      {"token": second["reply_token"], "totp": "000000"})
+        self.assertEqual(status, 422, answer)
+        status, _, answer = self.post(f"/api/s/{copy2}/totp/confirm",
+                                      {"token": second["reply_token"],
+                                       "totp": fresh_totp(secret, used)})
+        self.assertEqual(status, 200, answer)
+        self.send(patient, sender=self.nurse)
+        copy3, key3, _ = self.notice(patient)
+        status, _, answer = self.post(f"/api/s/{copy3}/code", {})
+        self.assertEqual((answer["account"], answer["totp"]), (True, True))
+        code3 = self.code(patient)
+        status, _, answer = self.open_copy(copy3, code3)
+        self.assertEqual((status, answer["needs"]), (401, "totp"))
+        status, _, third = self.open_copy(copy3, code3, totp=fresh_totp(secret, used))
+        self.assertEqual(status, 200, third)
+        self.assertTrue(third["totp"])
+        self.assertIn(MARKER, self.decrypt(third, key3)["body"])
+        self.assertTrue(any(e["action"] == "recipient.totp_enrolled" for e in self.audit()))
+
+        # An administrator's reset forgets the account: the next copy asks for a new one.
+        out = self.sp.cli("mail", "reset-recipient", "--data", self.sp.data, "--email", patient)
+        self.assertRegex(out.stdout, r"^reset recipient:[0-9a-f]{24}")
+        again = self.sp.cli("mail", "reset-recipient", "--data", self.sp.data, "--email",
+                            patient, check=False)
+        self.assertNotEqual(again.returncode, 0)
+        self.send(patient, sender=self.nurse)
+        copy4, _, _ = self.notice(patient)
+        status, _, answer = self.post(f"/api/s/{copy4}/code", {})
+        self.assertEqual((status, answer["account"]), (200, False))
+        self.code(patient)
+        resets = [e for e in self.audit() if e["action"] == "recipient.account_reset"]
+        self.assertEqual(len(resets), 1)
+        self.assertNotIn(patient, json.dumps(self.audit()))
 
     def test_revoked_and_unknown(self):
         patient = f"rev@patient.{ZONE}"

@@ -498,13 +498,32 @@ class SecureMailTest(unittest.TestCase):
                             f"fallback-for:{mid} recipient:0 sealed:pgp-mime" in o
                             for o in queued), queued)
 
-    def test_mixed_methods_are_refused(self):
-        before = self.queued_count()
-        r = self.send(self.alice, self.dana, check=False)
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn(f"recipient 2 ({self.dana}) takes smime", r.stderr)
-        self.assertEqual(self.queued_count(), before)
-
+    def test_mixed_methods_go_as_one_message_each(self):
+        # Alice has an OpenPGP key, Dana a certificate: one message sealed per method, each
+        # to its own recipients; the id printed is the first, the second names it.
+        mid = self.send(self.alice, self.dana).stdout.strip()
+        trail = self.sp.cli("audit", "export", "--data", self.sp.data).stdout
+        queued = [json.loads(l)["object"] for l in trail.splitlines() if '"mail.queue"' in l]
+        first = [o for o in queued if o.startswith(f"message:{mid} ")]
+        self.assertEqual(len(first), 1, queued)
+        self.assertIn("recipients:1", first[0])
+        self.assertIn("sealed:pgp-mime", first[0])
+        split = [o for o in queued if o.endswith(f"split-from:{mid}")]
+        self.assertEqual(len(split), 1, queued)
+        self.assertIn("recipients:1", split[0])
+        self.assertIn("sealed:smime-aes-256-cbc", split[0])
+        second = re.match(r"message:([0-9a-f]{32}) ", split[0]).group(1)
+        self.assertIn("sealed pgp-mime", self.wait_delivered(mid, 1))
+        self.assertIn("sealed smime-aes-256-cbc", self.wait_delivered(second, 1))
+        got = self.received(self.tls_sink, mid)
+        self.assertEqual(got["rcpt_tos"], [self.alice])
+        self.assert_inner_entity(self.decrypt_gpg(self.pgp_part(base64.b64decode(got["data_b64"]))))
+        got = self.received(self.tls_sink, second)
+        self.assertEqual(got["rcpt_tos"], [self.dana])
+        entity, _ = self.smime_read(base64.b64decode(got["data_b64"]), self.dana_cert)
+        self.assert_inner_entity(entity.replace(b"\r\n", b"\n"))
+        self.assertNotIn(self.alice, trail)
+        self.assertNotIn(self.dana, trail)
 
     def test_pgp_mime_over_tls_read_by_gpg_sq_and_rnp(self):
         mid = self.send(self.alice, self.bob).stdout.strip()

@@ -218,7 +218,7 @@ Reply MessagesApi::send_blocking(const Call& call) {
   const std::string key_id = caller->key_id;
   queue::Outbox::Also touch;
   if (caller->touch_due) {
-    touch = [&key_id, now](store::Store& tx) {
+    touch = [&key_id, now](store::Store& tx, const std::string&) {
       return tx.api_keys().touch_api_key_blocking(key_id, now);
     };
   }

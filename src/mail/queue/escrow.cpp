@@ -1,5 +1,6 @@
 #include "mail/queue/escrow.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <array>
@@ -88,6 +89,27 @@ core::Result<Outgoing> code_mail(const store::SecureMessageRecord& copy, std::st
       .security = security,
       .phi = false,
       .origin = "secure-message",
+  };
+}
+
+core::Result<Outgoing> reply_mail(const store::SecureMessageRecord& copy, std::string_view text,
+                                  const Address& from, core::TimePoint now) {
+  auto to = Address::parse(copy.sender);
+  if (!to) return core::fail(std::move(to).error());
+  return Outgoing{
+      .from = from,
+      .from_name = "Secure reply",
+      .to = {*to},
+      .subject = fmt::format("Secure reply to message {}", copy.message_id),
+      .text_body = fmt::format(
+          "A reply through the secure-message portal.\r\n"
+          "From: {}\r\nIn reply to: message {}\r\nSent: {:%Y-%m-%d %H:%M} UTC\r\n\r\n{}\r\n",
+          copy.recipient, copy.message_id, fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
+          text),
+      .security = policy::Policy::opportunistic,
+      .phi = true,
+      .origin = "secure-reply",
+      .encrypt = true,
   };
 }
 

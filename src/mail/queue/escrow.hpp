@@ -54,4 +54,14 @@ core::Status seal_copy(EscrowCopy& copy, const Outgoing& out, std::string_view m
 core::Result<Outgoing> code_mail(const store::SecureMessageRecord& copy, std::string_view code,
                                  policy::Policy security);
 
+// A secure reply (issue 9): what a copy's recipient typed in the portal, to the copy's
+// sender, as a `security = encrypt` message from `from` (the server's default sender: the
+// recipient's own domain would not align with our DKIM): PGP/MIME if the sender has a key,
+// S/MIME if a certificate, a portal copy otherwise. The recipient's address is in the body
+// (sealed), never in a header; there is no Reply-To, so a reply from a mail client cannot
+// go back to the recipient in the clear.
+// invalid_input: a stored address that no longer parses.
+core::Result<Outgoing> reply_mail(const store::SecureMessageRecord& copy, std::string_view text,
+                                  const Address& from, core::TimePoint now);
+
 }  // namespace mail::queue

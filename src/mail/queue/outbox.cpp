@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/log.hpp"
 
 namespace mail::queue {
@@ -20,58 +22,80 @@ core::Status enqueue_in(store::Store& tx, audit::Auditor& auditor, const Prepare
                                     std::string(source), "ok");
 }
 
+namespace {
+
+// The recipients one queued message goes to, and how it is sealed for them: every recipient
+// (no encryption), or those of one method (PGP/MIME or S/MIME), sealed once for all of them.
+struct Group {
+  std::vector<Address> to;
+  std::vector<secure::Choice> choices;
+};
+
+}  // namespace
+
 core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::string_view source,
                                                    const Also& also) {
   const core::TimePoint now = clock_.now();
-  std::vector<secure::Choice> choices;
-  std::optional<mime::Sealing> sealing;
-  // The recipients the main message goes to: all of them, or (encrypt) those with a key.
-  std::vector<Address> sealed_to = out.to;
+  // One queued message per method (recipients of both get one each); portal recipients get
+  // a copy and a notice each.
+  std::vector<Group> groups;
   std::vector<Address> portal_to;
-  if (out.encrypt) {
+  if (!out.encrypt) {
+    groups.push_back(Group{.to = out.to});
+  } else {
     if (sealer_ == nullptr) {
       return core::fail(core::ErrorKind::invalid_input,
                         "message-level encryption is not available on this server",
                         "no Sealer (no OpenPGP signing key loaded)");
     }
-    if (escrow_ != nullptr && !escrow_->origin.empty()) {
-      auto each =
-          secure::choose_each_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
-      if (!each) return core::fail(std::move(each).error());
-      sealed_to.clear();
-      for (std::size_t i = 0; i < out.to.size(); ++i) {
-        if ((*each)[i]) {
-          sealed_to.push_back(out.to[i]);
-          choices.push_back(*std::move((*each)[i]));
-        } else {
-          portal_to.push_back(out.to[i]);
-        }
-      }
+    const bool portal = escrow_ != nullptr && !escrow_->origin.empty();
+    std::vector<std::optional<secure::Choice>> each;
+    if (portal) {
+      auto e = secure::choose_each_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
+      if (!e) return core::fail(std::move(e).error());
+      each = *std::move(e);
     } else {
       auto chosen = secure::choose_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
       if (!chosen) return core::fail(std::move(chosen).error());
-      choices = *std::move(chosen);
+      for (auto& c : *chosen) each.emplace_back(std::move(c));
     }
-    if (!choices.empty()) {
-      auto s = sealer_->sealing_for(choices);
-      if (!s) return core::fail(std::move(s).error());
-      sealing = *std::move(s);
+    for (std::size_t i = 0; i < out.to.size(); ++i) {
+      if (!each[i]) {
+        portal_to.push_back(out.to[i]);
+        continue;
+      }
+      auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+        return g.choices.front().method == each[i]->method;
+      });
+      if (group == groups.end()) group = groups.insert(groups.end(), Group{});
+      group->to.push_back(out.to[i]);
+      group->choices.push_back(*std::move(each[i]));
     }
   }
-  std::optional<Prepared> prepared;
-  if (!sealed_to.empty() || portal_to.empty()) {  // no recipient at all: prepare() says so
+  // The sealed messages (or the one plain one); none when every recipient is a portal one,
+  // except that a message without any recipient goes to prepare(), which says so.
+  if (groups.empty() && portal_to.empty()) groups.push_back(Group{.to = out.to});
+  std::vector<Prepared> prepared;
+  for (const Group& group : groups) {
+    std::optional<mime::Sealing> sealing;
+    if (!group.choices.empty()) {
+      auto sealed = sealer_->sealing_for(group.choices);
+      if (!sealed) return core::fail(std::move(sealed).error());
+      sealing = *std::move(sealed);
+    }
     auto p = [&] {
-      if (sealed_to.size() == out.to.size()) {
+      if (group.to.size() == out.to.size()) {
         return prepare(out, signer_, queue_key_, hostname_, now, rng_, sealing);
       }
-      Outgoing part = out;  // one queued message per method: this one to the keyed group
-      part.to = sealed_to;
+      Outgoing part = out;  // one queued message per method: this one to its group
+      part.to = group.to;
       auto r = prepare(part, signer_, queue_key_, hostname_, now, rng_, sealing);
       core::secure_wipe(part.text_body.data(), part.text_body.size());
       return r;
     }();
     if (!p) return core::fail(std::move(p).error());
-    prepared = *std::move(p);
+    if (!group.choices.empty()) p->record.sealed = secure::Sealer::describe(group.choices);
+    prepared.push_back(*std::move(p));
   }
   // The portal's copies: each with its notice (which carries the key in its link, and is
   // wiped once prepared: from then on only the queue's sealed body holds it, until delivered).
@@ -86,20 +110,23 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
     notices.push_back(*std::move(n));
     copies.push_back(std::move(copy));
   }
-  const std::string id = prepared ? prepared->record.id : notices.front().record.id;
+  const std::string id = !prepared.empty() ? prepared.front().record.id : notices.front().record.id;
   for (std::size_t i = 0; i < copies.size(); ++i) {
     if (auto s = seal_copy(copies[i], out, id, keys[i], rng_); !s) return core::fail(s.error());
   }
-  // The trail says how the content was protected (never which key: that names a person).
-  std::string note;
-  if (out.encrypt && !choices.empty() && prepared) {
-    prepared->record.sealed = secure::Sealer::describe(choices);
-    note = "sealed:" + prepared->record.sealed;
+  // The trail says how the content was protected (never which key: that names a person);
+  // a second sealed message names the first, whose id the sender was given.
+  std::vector<std::string> notes(prepared.size());
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    if (!prepared[i].record.sealed.empty()) notes[i] = "sealed:" + prepared[i].record.sealed;
+    if (i > 0) notes[i] += fmt::format(" split-from:{}", id);
   }
-  if (!copies.empty() && prepared) note += fmt::format(" portal:{}", copies.size());
+  if (!copies.empty() && !prepared.empty()) notes[0] += fmt::format(" portal:{}", copies.size());
   auto committed = store_.transact_blocking("queue mail", [&](store::Store& tx) -> core::Status {
-    if (prepared) {
-      if (auto q = enqueue_in(tx, auditor_, *prepared, out.origin, source, note); !q) return q;
+    for (std::size_t i = 0; i < prepared.size(); ++i) {
+      if (auto q = enqueue_in(tx, auditor_, prepared[i], out.origin, source, notes[i]); !q) {
+        return q;
+      }
     }
     for (std::size_t i = 0; i < copies.size(); ++i) {
       if (auto q = enqueue_in(tx, auditor_, notices[i], out.origin, source,
@@ -120,7 +147,7 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
       }
     }
     if (also) {
-      if (auto a = also(tx); !a) return a;
+      if (auto a = also(tx, id); !a) return a;
     }
     return core::ok();
   });

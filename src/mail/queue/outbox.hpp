@@ -47,20 +47,22 @@ class Outbox {
   // instead of being refused. Must outlive the Outbox; set it before the Outbox is shared.
   void set_escrow(const EscrowSettings* escrow) noexcept { escrow_ = escrow; }
 
-  // Work a producer commits together with its message (an API key's last use).
-  using Also = std::function<core::Status(store::Store& tx)>;
+  // Work a producer commits together with its message (an API key's last use, the audit
+  // entry of a secure reply); `id` is the id enqueue_blocking will return.
+  using Also = std::function<core::Status(store::Store& tx, const std::string& id)>;
 
   // Prepares `out` and commits it with its audit entry (action "mail.queue", actor
   // out.origin, `source`: "local" or the client's address) and whatever `also` does, in
   // one unit of work; returns the queue id. The entry names the message, its size and
   // policy and the number of recipients: never an address, the subject or the body.
-  // With out.encrypt, the recipients with a usable key or certificate (all of one method)
-  // get one message sealed to them, whose entry's object ends in "sealed:<how>"; each one
+  // With out.encrypt, the recipients with a usable key or certificate get one message sealed
+  // to them per method (PGP/MIME, S/MIME), whose entry's object ends in "sealed:<how>" (a
+  // second one's also in "split-from:<the id returned>"); each one
   // without gets, when the portal is set (set_escrow), a portal copy (entry
   // "secure_message.deposit", "message:<id> copy:<copy id>") and its own notice message
   // (entry note "secure-notice-for:<id>"); without the portal it is refused
   // (secure::choose_blocking's invalid_input names it). The id returned, which the copies
-  // carry as their message id, is the sealed message's, or the first notice's when every
+  // carry as their message id, is the first sealed message's, or the first notice's when every
   // recipient is a portal one.
   // Errors: prepare()'s invalid_input (nothing stored); the store's or the trail's
   // (unavailable: nothing stored, try again). Blocks: call it from the blocking pool.

@@ -91,19 +91,9 @@ core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
   if (!stored_certs) return core::fail(std::move(stored_certs).error());
   std::vector<std::optional<Choice>> out;
   out.reserve(to.size());
-  std::optional<std::size_t> first;  // the first recipient with a key or certificate
   for (std::size_t i = 0; i < to.size(); ++i) {
     auto choice = openpgp_key(*stored_keys, to[i], now);
     if (!choice) choice = certificate(*stored_certs, to[i], smime_ca_pem, now);
-    if (choice && first && choice->method != out[*first]->method) {
-      return core::fail(core::ErrorKind::invalid_input,
-                        fmt::format("recipient {} ({}) takes {} and recipient {} {}: a message "
-                                    "with security encrypt is sealed once, for one method; send "
-                                    "them separate messages",
-                                    i + 1, to[i].str(), method_name(choice->method), *first + 1,
-                                    method_name(out[*first]->method)));
-    }
-    if (choice && !first) first = i;
     out.push_back(std::move(choice));
   }
   return out;

@@ -39,12 +39,10 @@ bool user_id_names(std::string_view user_id, const Address& address);
 // For each of `to`, in order, the key or certificate to encrypt to, by the chain above (of
 // several usable keys or certificates, the most recently created or valid the longest).
 // `smime_ca_pem`: the CAs certificates must chain to ([mail] smime_ca_file; "" = only
-// pinned ones). invalid_input naming the first recipient without either, by position and
-// address (the caller's own input); and when the recipients would need both methods (one
-// message is sealed once: send them separately).
+// pinned ones). Recipients may need different methods: the Outbox seals one message per
+// method.
 // For each of `to`, in order, its key or certificate by the chain above, or nullopt when it
-// has neither (the secure-message portal's). invalid_input when those with one would need
-// both methods (one message is sealed once).
+// has neither (the secure-message portal's).
 core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
     store::FormStore& keys, const std::vector<Address>& to, std::string_view smime_ca_pem,
     core::TimePoint now);

@@ -94,8 +94,9 @@ struct Shared {
   core::Rng& rng;
   audit::Auditor& auditor;
   Keys keys;
-  std::function<void()> after_change;  // Portal::set_after_change
-  SecureCodeSender send_secure_code;   // Portal::set_secure_code_sender
+  std::function<void()> after_change;   // Portal::set_after_change
+  SecureCodeSender send_secure_code;    // Portal::set_secure_code_sender
+  SecureReplySender send_secure_reply;  // Portal::set_secure_reply_sender
   // The database's failure counts on PostgreSQL (several nodes share the lockout budget);
   // null on SQLite, where one node is all there is and the counts stay in memory.
   std::unique_ptr<auth::SharedFailureCounts> shared_failures;
@@ -220,8 +221,13 @@ Reply add_grant(Shared& s, Call& call);
 Reply revoke_grant(Shared& s, Call& call);
 // secure_messages.cpp (the recipient's side of the secure-message portal)
 std::string secure_code_hash(std::string_view copy_id, std::string_view code);
+std::string sha256_hex(std::string_view text);
+std::string lower_ascii(std::string_view text);
 Reply secure_code(Shared& s, Call& call);
 Reply secure_open(Shared& s, Call& call);
+Reply secure_reply(Shared& s, Call& call);
+Reply secure_totp(Shared& s, Call& call);
+Reply secure_totp_confirm(Shared& s, Call& call);
 // audit_view.cpp
 Reply list_audit(Shared& s, Call& call);
 Reply export_audit(Shared& s, Call& call);

@@ -288,6 +288,20 @@ class SqlSecureMessages final : public SecureMessageStore {
   core::Result<std::size_t> revoke_secure_messages_blocking(const std::string& message_id,
                                                             std::int64_t now) override;
   core::Result<std::size_t> prune_secure_messages_blocking(std::int64_t now) override;
+  core::Result<bool> count_secure_reply_blocking(const std::string& id, std::int64_t max,
+                                                 std::int64_t now) override;
+  core::Result<std::optional<RecipientAccountRecord>> find_recipient_account_blocking(
+      const std::string& address) override;
+  core::Status add_recipient_account_blocking(const RecipientAccountRecord& account) override;
+  core::Result<bool> begin_recipient_totp_blocking(const std::string& address,
+                                                   const std::vector<std::uint8_t>& sealed,
+                                                   std::int64_t now) override;
+  core::Result<bool> confirm_recipient_totp_blocking(const std::string& address,
+                                                     const std::vector<std::uint8_t>& sealed,
+                                                     std::int64_t step, std::int64_t now) override;
+  core::Result<bool> advance_recipient_totp_blocking(const std::string& address,
+                                                     std::int64_t step) override;
+  core::Result<bool> remove_recipient_account_blocking(const std::string& address) override;
 
  private:
   engine::Executor& db_;

@@ -2,13 +2,16 @@
 // portal::Reply out, on a real SQLite store in a temp dir with a fake clock and RNG.
 #include "portal/portal.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "audit/auditor.hpp"
+#include "auth/totp.hpp"
 #include "store/store.hpp"
 
 namespace portal {
@@ -140,8 +143,14 @@ TEST_F(PortalTest, WrongPasswordsAreDelayedAfterTheConfiguredBudget) {
 
 // The secure-message portal's recipient side: a code (handed to the code sender, which app/
 // wires to the Outbox) opens the copy once; wrong codes are refused and count in the
-// lockout; expired and revoked copies are gone (410); opens are audited.
-std::string code_body(const std::string& code) { return R"({"code":")" + code + R"("})"; }
+// lockout; expired and revoked copies are gone (410); opens are audited. The first open
+// creates the recipient account (a new password); later copies to the address need its
+// password (and its TOTP once added); the open's reply token allows replies (bounded,
+// audited, in the reply's unit of work) and dies after 30 minutes or when tampered with.
+constexpr std::string_view kRecipientPassword = "a long recipient password";
+std::string code_body(const std::string& code, std::string_view password = kRecipientPassword) {
+  return fmt::format(R"({{"code":"{}","password":"{}"}})", code, password);
+}
 
 class SecureMessageTest : public PortalTest {
  protected:
@@ -189,6 +198,29 @@ class SecureMessageTest : public PortalTest {
   }
 
   std::string wrong() const { return codes_.at(0) == "00000000" ? "11111111" : "00000000"; }
+
+  // Another copy to the same recipient, made current.
+  void second_copy() {
+    store::SecureMessageRecord r;
+    r.id = std::string(42, 'C') + "Q";
+    r.message_id = "m2";
+    r.recipient = "pat@example.net";
+    r.sender = "clinic@example.org";
+    r.ciphertext = {4, 5, 6};
+    r.created_at = core::unix_seconds(clock_.now());
+    r.expires_at = r.created_at + 86400;
+    ASSERT_TRUE(store_->secure_messages().add_secure_message_blocking(r));
+    id_ = r.id;
+  }
+
+  // Opens the current copy with a fresh code; the answer's reply token.
+  std::string open_current(std::string_view password = kRecipientPassword) {
+    clock_.advance(std::chrono::seconds(kSecureCodeResendSeconds));
+    EXPECT_EQ(secure("code", "{}").status, Status::ok);
+    auto opened = secure("open", code_body(codes_.back(), password));
+    EXPECT_EQ(opened.status, Status::ok) << opened.body;
+    return nlohmann::json::parse(opened.body).value("reply_token", "");
+  }
 
   std::string id_;
   std::vector<std::string> codes_;
@@ -261,6 +293,116 @@ TEST_F(SecureMessageTest, AnExpiredCopyIsGoneAndNoSenderIsUnavailable) {
   auto r = secure("code", "{}");
   EXPECT_EQ(r.status, Status::failed);  // no way to mail a code
   EXPECT_EQ(r.failure, core::ErrorKind::unavailable);
+}
+
+TEST_F(SecureMessageTest, TheFirstOpenCreatesTheAccountTheNextNeedsItsPassword) {
+  ASSERT_EQ(secure("code", "{}").status, Status::ok);
+  // No password: the page is told to ask for a new one; the code is not spent.
+  auto bare = secure("open", R"({"code":")" + codes_[0] + R"("})");
+  EXPECT_EQ(bare.status, Status::unprocessable);
+  EXPECT_NE(bare.body.find(R"("needs":"new_password")"), std::string::npos) << bare.body;
+  EXPECT_EQ(secure("open", code_body(codes_[0], "short")).status, Status::unprocessable);
+  auto opened = secure("open", code_body(codes_[0]));
+  ASSERT_EQ(opened.status, Status::ok) << opened.body;
+  EXPECT_NE(opened.body.find(R"("account_created":true)"), std::string::npos);
+  auto account =
+      store_->secure_messages().find_recipient_account_blocking("pat@example.net").value();
+  ASSERT_TRUE(account);
+  EXPECT_TRUE(account->password_hash.starts_with("$argon2id$"));
+
+  second_copy();
+  clock_.advance(std::chrono::seconds(kSecureCodeResendSeconds));
+  auto code = secure("code", "{}");
+  EXPECT_NE(code.body.find(R"("account":true)"), std::string::npos) << code.body;
+  auto wrong_password = secure("open", code_body(codes_.back(), "not the right password"));
+  EXPECT_EQ(wrong_password.status, Status::unauthenticated);
+  EXPECT_NE(wrong_password.body.find(R"("needs":"password")"), std::string::npos);
+  auto second = secure("open", code_body(codes_.back()));  // the code was not spent
+  ASSERT_EQ(second.status, Status::ok) << second.body;
+  EXPECT_NE(second.body.find(R"("account_created":false)"), std::string::npos);
+  auto trail = actions();
+  EXPECT_NE(std::find(trail.begin(), trail.end(), "recipient.account_created ok"), trail.end());
+  EXPECT_NE(std::find(trail.begin(), trail.end(), "secure_message.password failure"), trail.end());
+  const auto rows = store_->audit().list_audit_blocking(0, 1000).value();
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.object.find("pat@example.net"), std::string::npos) << row.object;
+    EXPECT_EQ(row.actor.find("pat@example.net"), std::string::npos) << row.actor;
+  }
+}
+
+TEST_F(SecureMessageTest, RepliesNeedTheTokenAreBoundedAndAudited) {
+  std::vector<std::string> sent;
+  portal_->set_secure_reply_sender([&](const store::SecureMessageRecord& copy,
+                                       std::string_view text,
+                                       const InSameUnit& also) -> core::Result<std::string> {
+    EXPECT_EQ(copy.id, id_);
+    const std::string reply_id = fmt::format("r{}", sent.size());
+    auto done =
+        store_->transact_blocking("reply", [&](store::Store& tx) { return also(tx, reply_id); });
+    if (!done) return core::fail(std::move(done).error());
+    sent.emplace_back(text);
+    return reply_id;
+  });
+  const std::string token = open_current();
+  ASSERT_FALSE(token.empty());
+  auto reply = [&](std::string_view t, std::string_view text) {
+    return secure("reply", nlohmann::json{{"token", t}, {"text", text}}.dump());
+  };
+  EXPECT_EQ(reply("", "hi").status, Status::unauthenticated);
+  std::string tampered = token;
+  tampered[10] = tampered[10] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(reply(tampered, "hi").status, Status::unauthenticated);
+  EXPECT_EQ(reply(token, " \n").status, Status::unprocessable);
+  EXPECT_EQ(reply(token, std::string(kMaxSecureReplyBytes + 1, 'x')).status, Status::unprocessable);
+  EXPECT_TRUE(sent.empty());
+  for (std::int64_t i = 0; i < kMaxSecureReplies; ++i) {
+    auto r = reply(token, fmt::format("reply {}", i));
+    ASSERT_EQ(r.status, Status::ok) << r.body;
+  }
+  auto over = reply(token, "one too many");
+  EXPECT_EQ(over.status, Status::conflict) << over.body;
+  EXPECT_EQ(sent.size(), static_cast<std::size_t>(kMaxSecureReplies));
+  EXPECT_EQ(store_->secure_messages().find_secure_message_blocking(id_).value()->replies,
+            kMaxSecureReplies);
+  auto trail = actions();
+  EXPECT_EQ(std::count(trail.begin(), trail.end(), "secure_message.reply ok"), kMaxSecureReplies);
+  // A token dies after 30 minutes.
+  clock_.advance(std::chrono::seconds(kSecureReplyTokenSeconds));
+  EXPECT_EQ(secure("totp", nlohmann::json{{"token", token}}.dump()).status,
+            Status::unauthenticated);
+}
+
+TEST_F(SecureMessageTest, AnAuthenticatorOnceConfirmedIsRequired) {
+  const std::string token = open_current();
+  auto begun = secure("totp", nlohmann::json{{"token", token}}.dump());
+  ASSERT_EQ(begun.status, Status::ok) << begun.body;
+  const auto secret_text = nlohmann::json::parse(begun.body).at("secret").get<std::string>();
+  auto raw = auth::base32_decode(secret_text).value();
+  core::SecretBytes secret(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  const std::int64_t step = core::unix_seconds(clock_.now()) / 30;
+  auto confirm = [&](const std::string& code) {
+    return secure("totp/confirm", nlohmann::json{{"token", token}, {"totp", code}}.dump());
+  };
+  const std::string now_code = auth::totp_code(secret, step);
+  EXPECT_EQ(confirm(now_code == "000000" ? "111111" : "000000").status, Status::unprocessable);
+  ASSERT_EQ(confirm(now_code).status, Status::ok);
+  EXPECT_EQ(secure("totp", nlohmann::json{{"token", token}}.dump()).status, Status::conflict);
+
+  second_copy();
+  clock_.advance(std::chrono::seconds(kSecureCodeResendSeconds));
+  auto code = secure("code", "{}");
+  EXPECT_NE(code.body.find(R"("totp":true)"), std::string::npos) << code.body;
+  auto without = secure("open", code_body(codes_.back()));
+  EXPECT_EQ(without.status, Status::unauthenticated);
+  EXPECT_NE(without.body.find(R"("needs":"totp")"), std::string::npos) << without.body;
+  const std::int64_t later = core::unix_seconds(clock_.now()) / 30;
+  auto opened = secure("open", nlohmann::json{{"code", codes_.back()},
+                                              {"password", kRecipientPassword},
+                                              {"totp", auth::totp_code(secret, later)}}
+                                   .dump());
+  EXPECT_EQ(opened.status, Status::ok) << opened.body;
+  auto trail = actions();
+  EXPECT_NE(std::find(trail.begin(), trail.end(), "recipient.totp_enrolled ok"), trail.end());
 }
 
 }  // namespace

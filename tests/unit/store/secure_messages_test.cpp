@@ -2,7 +2,9 @@
 // one-time code is set, consumed once, refused when wrong or expired; the first read is
 // set once; revocation takes unread copies only; pruning erases the ciphertext of expired
 // and revoked copies and keeps their rows; a copy added in a failed unit of work is
-// not stored.
+// not stored; replies are counted up to a bound on live copies only; a recipient account is
+// added once per address, its TOTP begun, confirmed only for the secret shown, its steps only
+// move forward, and it can be removed.
 
 #include "test_util.hpp"
 
@@ -124,6 +126,58 @@ TEST_F(StoreSecureMessages, ACopyAddedInAFailedUnitOfWorkIsNotStored) {
   });
   ASSERT_FALSE(status);
   EXPECT_FALSE(sm().find_secure_message_blocking("s1").value());
+}
+
+TEST_F(StoreSecureMessages, RepliesAreCountedUpToTheBoundOnLiveCopies) {
+  ASSERT_TRUE(sm().add_secure_message_blocking(copy("s1", "m1", "a@example.net")));
+  EXPECT_TRUE(sm().count_secure_reply_blocking("s1", 2, 200).value());
+  EXPECT_TRUE(sm().count_secure_reply_blocking("s1", 2, 200).value());
+  EXPECT_FALSE(sm().count_secure_reply_blocking("s1", 2, 200).value());  // the bound
+  EXPECT_EQ(sm().find_secure_message_blocking("s1").value()->replies, 2);
+  ASSERT_TRUE(sm().add_secure_message_blocking(copy("s2", "m2", "a@example.net")));
+  EXPECT_FALSE(sm().count_secure_reply_blocking("s2", 2, 1000).value());  // expired
+  ASSERT_EQ(sm().revoke_secure_messages_blocking("m2", 300).value(), 1u);
+  EXPECT_FALSE(sm().count_secure_reply_blocking("s2", 2, 300).value());  // revoked
+  EXPECT_FALSE(sm().count_secure_reply_blocking("nope", 2, 300).value());
+}
+
+TEST_F(StoreSecureMessages, RecipientAccountLifecycle) {
+  EXPECT_FALSE(sm().find_recipient_account_blocking("a@example.net").value());
+  RecipientAccountRecord account{.address = "a@example.net",
+                                 .password_hash = "$argon2id$x",
+                                 .created_at = 100,
+                                 .updated_at = 100};
+  ASSERT_TRUE(sm().add_recipient_account_blocking(account));
+  auto again = sm().add_recipient_account_blocking(account);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind(), core::ErrorKind::conflict);
+  auto found = sm().find_recipient_account_blocking("a@example.net").value();
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->password_hash, "$argon2id$x");
+  EXPECT_TRUE(found->totp_sealed.empty());
+  EXPECT_FALSE(found->totp_confirmed);
+  EXPECT_EQ(found->created_at, 100);
+
+  const std::vector<std::uint8_t> first{1, 2, 3}, second{4, 5, 6};
+  EXPECT_TRUE(sm().begin_recipient_totp_blocking("a@example.net", first, 110).value());
+  EXPECT_TRUE(sm().begin_recipient_totp_blocking("a@example.net", second, 120).value());
+  // Only the secret shown last can be confirmed.
+  EXPECT_FALSE(sm().confirm_recipient_totp_blocking("a@example.net", first, 7, 130).value());
+  EXPECT_TRUE(sm().confirm_recipient_totp_blocking("a@example.net", second, 7, 130).value());
+  found = sm().find_recipient_account_blocking("a@example.net").value();
+  EXPECT_TRUE(found->totp_confirmed);
+  EXPECT_EQ(found->totp_sealed, second);
+  EXPECT_EQ(found->totp_last_step, 7);
+  EXPECT_EQ(found->updated_at, 130);
+  // Confirmed: not replaced by a new one.
+  EXPECT_FALSE(sm().begin_recipient_totp_blocking("a@example.net", first, 140).value());
+  EXPECT_FALSE(sm().advance_recipient_totp_blocking("a@example.net", 7).value());  // replay
+  EXPECT_TRUE(sm().advance_recipient_totp_blocking("a@example.net", 8).value());
+  EXPECT_FALSE(sm().begin_recipient_totp_blocking("b@example.net", first, 140).value());
+
+  EXPECT_TRUE(sm().remove_recipient_account_blocking("a@example.net").value());
+  EXPECT_FALSE(sm().remove_recipient_account_blocking("a@example.net").value());
+  EXPECT_FALSE(sm().find_recipient_account_blocking("a@example.net").value());
 }
 
 }  // namespace

@@ -27,6 +27,21 @@ TEST(Event, MessageEventsCarryQueueIdPositionAndDomain) {
             (nlohmann::json{{"message", "q123"}, {"recipient", 2}, {"domain", "example.org"}}));
 }
 
+TEST(Event, PortalEventsCarryMessageCopyTagAndDomain) {
+  auto read =
+      portal_event("message.read", "q9", "0123456789abcdef", "patient.example", "", 1764873000);
+  EXPECT_EQ(read.type, "message.read");
+  EXPECT_EQ(read.id, "evt_read_q9_0123456789abcdef");  // once per copy
+  EXPECT_EQ(nlohmann::json::parse(read.payload)["data"],
+            (nlohmann::json{
+                {"message", "q9"}, {"copy", "0123456789abcdef"}, {"domain", "patient.example"}}));
+  auto replied = portal_event("message.replied", "q9", "0123456789abcdef", "patient.example", "r7",
+                              1764873000);
+  EXPECT_EQ(replied.id, "evt_reply_r7");
+  EXPECT_EQ(nlohmann::json::parse(replied.payload)["data"]["reply"], "r7");
+  EXPECT_TRUE(parse_event_list("message.read,message.replied").has_value());
+}
+
 TEST(Event, ParsesTheEventList) {
   auto list = parse_event_list("submission.received,message.bounced,submission.received");
   ASSERT_TRUE(list);

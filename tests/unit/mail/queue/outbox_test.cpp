@@ -117,20 +117,25 @@ TEST_F(OutboxTest, CommitsTheMessageWithItsAuditEntry) {
 TEST_F(OutboxTest, AlsoJoinsTheUnitOfWorkAndItsFailureStoresNothing) {
   ASSERT_TRUE(store_->api_keys().add_api_key_blocking(
       {"k1", "n", std::string(64, 'a'), {"messages:send"}, 1, "cli:t", {}, {}}));
-  auto failed = outbox_->enqueue_blocking(message(), "local", [](store::Store& tx) {
-    if (auto s = tx.api_keys().touch_api_key_blocking("k1", 42); !s) return s;
-    return core::Status(core::fail(core::ErrorKind::unavailable, "disk full"));
-  });
+  auto failed =
+      outbox_->enqueue_blocking(message(), "local", [](store::Store& tx, const std::string&) {
+        if (auto s = tx.api_keys().touch_api_key_blocking("k1", 42); !s) return s;
+        return core::Status(core::fail(core::ErrorKind::unavailable, "disk full"));
+      });
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().kind(), core::ErrorKind::unavailable);
   EXPECT_TRUE(store_->mail().queue_summary_blocking().value().empty());
   EXPECT_TRUE(trail().empty());
   EXPECT_FALSE(store_->api_keys().find_api_key_blocking("k1").value()->last_used_at);
 
-  auto ok = outbox_->enqueue_blocking(message(), "local", [](store::Store& tx) {
-    return tx.api_keys().touch_api_key_blocking("k1", 42);
-  });
+  std::string seen;
+  auto ok = outbox_->enqueue_blocking(message(), "local",
+                                      [&seen](store::Store& tx, const std::string& id) {
+                                        seen = id;
+                                        return tx.api_keys().touch_api_key_blocking("k1", 42);
+                                      });
   ASSERT_TRUE(ok);
+  EXPECT_EQ(seen, *ok);  // `also` is told the id the caller gets
   EXPECT_EQ(store_->api_keys().find_api_key_blocking("k1").value()->last_used_at,
             std::optional<std::int64_t>(42));
   EXPECT_EQ(trail().size(), 1u);

@@ -14,7 +14,9 @@ namespace {
 // request path, and without WAL its commit waits for no flush (nor does it reach a
 // standby); a crash of the database empties them, which starts every budget afresh, as a
 // restarted node's memory would.
-constexpr std::array<const char*, 14> kMigrations = {
+// Migration 15: recipient accounts and secure replies (the SQLite schema's comment says what
+// each column holds).
+constexpr std::array<const char*, 15> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -379,6 +381,18 @@ CREATE TABLE contact_import_fields (
   value     BYTEA NOT NULL,
   PRIMARY KEY (import_id, address, name)
 );
+)sql",
+    R"sql(
+CREATE TABLE recipient_accounts (
+  address        TEXT PRIMARY KEY NOT NULL,
+  password_hash  TEXT NOT NULL,
+  totp_sealed    BYTEA,
+  totp_confirmed BIGINT NOT NULL CHECK (totp_confirmed IN (0, 1)),
+  totp_last_step BIGINT NOT NULL,
+  created_at     BIGINT NOT NULL,
+  updated_at     BIGINT NOT NULL
+);
+ALTER TABLE secure_messages ADD COLUMN replies BIGINT NOT NULL DEFAULT 0;
 )sql",
 };
 

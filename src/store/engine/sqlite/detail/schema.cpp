@@ -115,7 +115,14 @@ namespace {
 //                    scope, evidence (how), the consent text's version, how it was revoked
 //   contact_import_rows, contact_import_fields  an import's stage: filled in short
 //                    transactions, applied in one, then emptied
-constexpr std::array<const char*, 14> kMigrations = {
+// Migration 15 (recipient accounts and secure replies, issue 9; the floor stays 4: an
+// older binary ignores them and opens a copy with the code alone):
+//   recipient_accounts  one row per address (lower case) that opened a portal copy: its
+//                       Argon2id password hash, the optional TOTP secret (sealed under
+//                       secrets/portal-seal.key like the staff's), whether it is confirmed and its
+//                       last step, created/updated times
+//   secure_messages.replies  how many secure replies were sent from this copy (bounded)
+constexpr std::array<const char*, 15> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -480,6 +487,18 @@ CREATE TABLE contact_import_fields (
   value     BLOB NOT NULL,
   PRIMARY KEY (import_id, address, name)
 ) STRICT;
+)sql",
+    R"sql(
+CREATE TABLE recipient_accounts (
+  address        TEXT PRIMARY KEY NOT NULL,
+  password_hash  TEXT NOT NULL,
+  totp_sealed    BLOB,
+  totp_confirmed INTEGER NOT NULL CHECK (totp_confirmed IN (0, 1)),
+  totp_last_step INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+) STRICT;
+ALTER TABLE secure_messages ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 
