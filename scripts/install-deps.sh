@@ -53,6 +53,7 @@ TEST_PKGS=(
   sq rnp           # tests/integration/test_mail_secure.py: Sequoia and RNP's CLI decrypt and verify our PGP/MIME
   opendkim         # bench/mail/run.sh: Postfix's DKIM signer in the outbound mail benchmark (private instances)
   swaks            # tests/integration/test_submission.py: drives SMTP submission (STARTTLS, AUTH, pipelining)
+  libnet-ssleay-perl libio-socket-ssl-perl  # swaks's TLS (only "recommended" by Debian's swaks)
   libsasl2-modules # tests/interop/test_submission_postfix.py: Postfix's SASL client (PLAIN, LOGIN)
 )
 
