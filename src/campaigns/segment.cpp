@@ -479,7 +479,7 @@ bool compare(Segment::Op op, std::string_view field, const Segment::Value& value
     case Segment::Op::contains: return field.find(value.text) != std::string_view::npos;
     case Segment::Op::starts_with: return field.starts_with(value.text);
     case Segment::Op::in: return field == value.text;
-    case Segment::Op::has: return true;
+    case Segment::Op::has: return true;  // decided by the caller: the field is present
     case Segment::Op::lt:
     case Segment::Op::le:
     case Segment::Op::gt:
@@ -517,9 +517,10 @@ bool evaluate(const std::vector<Segment::Node>& nodes, std::size_t index,
   }
   const auto it = values.find(node.field);
   if (it == values.end()) return false;
+  if (node.op == Segment::Op::has) return true;
   return std::any_of(node.values.begin(), node.values.end(), [&](const Segment::Value& value) {
     return compare(node.op, it->second, value);
-  }) || node.op == Segment::Op::has;
+  });
 }
 
 }  // namespace
