@@ -86,10 +86,9 @@ class SegmentParser {
 
   core::Result<Segment> parse() {
     if (text_.size() > SegmentLimits::kMaxBytes) {
-      return core::fail(core::ErrorKind::invalid_input,
-                        fmt::format("the segment is longer than {} bytes",
-                                    SegmentLimits::kMaxBytes),
-                        "segment");
+      return core::fail(
+          core::ErrorKind::invalid_input,
+          fmt::format("the segment is longer than {} bytes", SegmentLimits::kMaxBytes), "segment");
     }
     advance();
     if (error_) return core::fail(std::move(*error_));
@@ -143,14 +142,22 @@ class SegmentParser {
 
   static std::string describe(const Token& t) {
     switch (t.kind) {
-      case Token::Kind::end: return "the end";
-      case Token::Kind::word: return fmt::format("\"{}\"", t.text);
-      case Token::Kind::string: return "a string";
-      case Token::Kind::number: return fmt::format("the number {}", t.text);
-      case Token::Kind::op: return fmt::format("\"{}\"", t.text);
-      case Token::Kind::lparen: return "\"(\"";
-      case Token::Kind::rparen: return "\")\"";
-      case Token::Kind::comma: return "\",\"";
+      case Token::Kind::end:
+        return "the end";
+      case Token::Kind::word:
+        return fmt::format("\"{}\"", t.text);
+      case Token::Kind::string:
+        return "a string";
+      case Token::Kind::number:
+        return fmt::format("the number {}", t.text);
+      case Token::Kind::op:
+        return fmt::format("\"{}\"", t.text);
+      case Token::Kind::lparen:
+        return "\"(\"";
+      case Token::Kind::rparen:
+        return "\")\"";
+      case Token::Kind::comma:
+        return "\",\"";
     }
     return "something else";
   }
@@ -178,8 +185,8 @@ class SegmentParser {
     } else if (c == '"') {
       lex_string();
     } else if (c == '(' || c == ')' || c == ',') {
-      current_.kind = c == '(' ? Token::Kind::lparen
-                               : (c == ')' ? Token::Kind::rparen : Token::Kind::comma);
+      current_.kind =
+          c == '(' ? Token::Kind::lparen : (c == ')' ? Token::Kind::rparen : Token::Kind::comma);
       ++at_;
     } else if (c == '=' || c == '<' || c == '>' || c == '!') {
       std::size_t len = 1;
@@ -219,8 +226,8 @@ class SegmentParser {
       }
     }
     if (i - start > SegmentLimits::kMaxNumberChars) {
-      fail_at(start, fmt::format("a number is longer than {} characters",
-                                 SegmentLimits::kMaxNumberChars));
+      fail_at(start,
+              fmt::format("a number is longer than {} characters", SegmentLimits::kMaxNumberChars));
       return;
     }
     if (i < text_.size() && (is_word_char(text_[i]) || text_[i] == '.')) {
@@ -259,8 +266,8 @@ class SegmentParser {
         value.push_back(c);
       }
       if (value.size() > SegmentLimits::kMaxStringBytes) {
-        fail_at(start, fmt::format("a string is longer than {} bytes",
-                                   SegmentLimits::kMaxStringBytes));
+        fail_at(start,
+                fmt::format("a string is longer than {} bytes", SegmentLimits::kMaxStringBytes));
         return;
       }
     }
@@ -323,11 +330,11 @@ class SegmentParser {
       const std::size_t inner = parse_or(depth + 1);
       if (error_) return kNone;
       if (current_.kind != Token::Kind::rparen) {
-        fail_at(current_.pos,
-                current_.kind == Token::Kind::end
-                    ? fmt::format("the \"(\" at character {} is not closed", character(open))
-                    : fmt::format("expected \"and\", \"or\" or \")\", found {}",
-                                  describe(current_)));
+        fail_at(
+            current_.pos,
+            current_.kind == Token::Kind::end
+                ? fmt::format("the \"(\" at character {} is not closed", character(open))
+                : fmt::format("expected \"and\", \"or\" or \")\", found {}", describe(current_)));
         return kNone;
       }
       advance();
@@ -360,8 +367,8 @@ class SegmentParser {
 
   std::optional<Segment::Value> parse_value() {
     if (current_.kind != Token::Kind::string && current_.kind != Token::Kind::number) {
-      fail_at(current_.pos, fmt::format("expected a \"string\" or a number, found {}",
-                                        describe(current_)));
+      fail_at(current_.pos,
+              fmt::format("expected a \"string\" or a number, found {}", describe(current_)));
       return std::nullopt;
     }
     Segment::Value value{.text = std::move(current_.text),
@@ -392,8 +399,8 @@ class SegmentParser {
       node.op = Segment::Op::in;
       advance();
       if (!error_ && current_.kind != Token::Kind::lparen) {
-        fail_at(current_.pos, fmt::format("expected \"(\" after \"in\", found {}",
-                                          describe(current_)));
+        fail_at(current_.pos,
+                fmt::format("expected \"(\" after \"in\", found {}", describe(current_)));
       }
       advance();
       for (;;) {
@@ -423,12 +430,12 @@ class SegmentParser {
     }
     if (current_.kind == Token::Kind::op) {
       const std::string& op = current_.text;
-      node.op = op == "=" ? Segment::Op::eq
-              : op == "!=" ? Segment::Op::ne
-              : op == "<" ? Segment::Op::lt
-              : op == "<=" ? Segment::Op::le
-              : op == ">" ? Segment::Op::gt
-                          : Segment::Op::ge;
+      node.op = op == "="    ? Segment::Op::eq
+                : op == "!=" ? Segment::Op::ne
+                : op == "<"  ? Segment::Op::lt
+                : op == "<=" ? Segment::Op::le
+                : op == ">"  ? Segment::Op::gt
+                             : Segment::Op::ge;
     } else if (at_word("contains")) {
       node.op = Segment::Op::contains;
     } else if (at_word("starts_with")) {
@@ -474,16 +481,23 @@ namespace {
 
 bool compare(Segment::Op op, std::string_view field, const Segment::Value& value) {
   switch (op) {
-    case Segment::Op::eq: return field == value.text;
-    case Segment::Op::ne: return field != value.text;
-    case Segment::Op::contains: return field.find(value.text) != std::string_view::npos;
-    case Segment::Op::starts_with: return field.starts_with(value.text);
-    case Segment::Op::in: return field == value.text;
-    case Segment::Op::has: return true;  // decided by the caller: the field is present
+    case Segment::Op::eq:
+      return field == value.text;
+    case Segment::Op::ne:
+      return field != value.text;
+    case Segment::Op::contains:
+      return field.find(value.text) != std::string_view::npos;
+    case Segment::Op::starts_with:
+      return field.starts_with(value.text);
+    case Segment::Op::in:
+      return field == value.text;
+    case Segment::Op::has:
+      return true;  // decided by the caller: the field is present
     case Segment::Op::lt:
     case Segment::Op::le:
     case Segment::Op::gt:
-    case Segment::Op::ge: break;
+    case Segment::Op::ge:
+      break;
   }
   int order = 0;
   std::optional<Decimal> left, right;
@@ -493,10 +507,14 @@ bool compare(Segment::Op op, std::string_view field, const Segment::Value& value
     order = compare_bytes(field, value.text);
   }
   switch (op) {
-    case Segment::Op::lt: return order < 0;
-    case Segment::Op::le: return order <= 0;
-    case Segment::Op::gt: return order > 0;
-    default: return order >= 0;
+    case Segment::Op::lt:
+      return order < 0;
+    case Segment::Op::le:
+      return order <= 0;
+    case Segment::Op::gt:
+      return order > 0;
+    default:
+      return order >= 0;
   }
 }
 
@@ -505,15 +523,18 @@ bool evaluate(const std::vector<Segment::Node>& nodes, std::size_t index,
               const std::map<std::string, std::string, std::less<>>& values) {
   const Segment::Node& node = nodes[index];
   switch (node.kind) {
-    case Segment::Node::Kind::everyone: return true;
+    case Segment::Node::Kind::everyone:
+      return true;
     case Segment::Node::Kind::any_of:
       return std::any_of(node.children.begin(), node.children.end(),
                          [&](std::size_t child) { return evaluate(nodes, child, values); });
     case Segment::Node::Kind::all_of:
       return std::all_of(node.children.begin(), node.children.end(),
                          [&](std::size_t child) { return evaluate(nodes, child, values); });
-    case Segment::Node::Kind::negate: return !evaluate(nodes, node.children[0], values);
-    case Segment::Node::Kind::test: break;
+    case Segment::Node::Kind::negate:
+      return !evaluate(nodes, node.children[0], values);
+    case Segment::Node::Kind::test:
+      break;
   }
   const auto it = values.find(node.field);
   if (it == values.end()) return false;

@@ -72,8 +72,7 @@ core::Result<Segment> parse_segment(std::string_view text,
 
 // Whether a contact with these fields is in the segment. A missing field makes `has` false
 // and every comparison false (`!=` and `in` too); `not` negates the result as usual.
-bool matches(const Segment& segment,
-             const std::map<std::string, std::string, std::less<>>& values);
+bool matches(const Segment& segment, const std::map<std::string, std::string, std::less<>>& values);
 
 // True for "all": the approval page warns that the campaign goes to every contact.
 bool matches_everyone(const Segment& segment);

@@ -41,10 +41,10 @@ class TemplateParser {
   static core::Result<Template> parse(std::string_view text,
                                       const std::vector<std::string>& declared) {
     if (text.size() > TemplateLimits::kMaxBytes) {
-      return core::fail(core::ErrorKind::invalid_input,
-                        fmt::format("the template is longer than {} bytes",
-                                    TemplateLimits::kMaxBytes),
-                        "template");
+      return core::fail(
+          core::ErrorKind::invalid_input,
+          fmt::format("the template is longer than {} bytes", TemplateLimits::kMaxBytes),
+          "template");
     }
     // Line by line, so the error can name the line: LF never splits a UTF-8 sequence.
     std::size_t line = 1;
@@ -71,12 +71,11 @@ class TemplateParser {
     };
     while (pos < text.size()) {
       const std::size_t tag_start = text.find(kOpen, pos);
-      const std::string_view literal = text.substr(pos, tag_start == std::string_view::npos
-                                                            ? std::string_view::npos
-                                                            : tag_start - pos);
+      const std::string_view literal = text.substr(
+          pos, tag_start == std::string_view::npos ? std::string_view::npos : tag_start - pos);
       if (!literal.empty()) {
-        tmpl.parts_.push_back(Template::Part{.kind = Template::Part::Kind::text,
-                                             .text = std::string(literal)});
+        tmpl.parts_.push_back(
+            Template::Part{.kind = Template::Part::Kind::text, .text = std::string(literal)});
         line += lines_in(literal);
       }
       if (tag_start == std::string_view::npos) break;
@@ -97,13 +96,12 @@ class TemplateParser {
       const char sigil = content.empty() ? '\0' : content[0];
       if (sigil == '!') continue;  // a comment
       if (sigil == '{' || sigil == '&') {
-        return core::fail(refused(
-            tag_line, "unescaped output is not allowed: write {{name}}, which is escaped"));
+        return core::fail(
+            refused(tag_line, "unescaped output is not allowed: write {{name}}, which is escaped"));
       }
       if (sigil == '>') return core::fail(refused(tag_line, "partials ({{>...}}) are not allowed"));
       if (sigil == '=') {
-        return core::fail(
-            refused(tag_line, "changing the delimiters ({{=...=}}) is not allowed"));
+        return core::fail(refused(tag_line, "changing the delimiters ({{=...=}}) is not allowed"));
       }
       const bool has_sigil = sigil == '#' || sigil == '^' || sigil == '/';
       const std::string_view name = trim(has_sigil ? content.substr(1) : content);
@@ -147,9 +145,9 @@ class TemplateParser {
       }
     }
     if (!open.empty()) {
-      return core::fail(refused(open.back().line,
-                                fmt::format("section \"{}\" is not closed: add {{{{/{}}}}}",
-                                            open.back().name, open.back().name)));
+      return core::fail(
+          refused(open.back().line, fmt::format("section \"{}\" is not closed: add {{{{/{}}}}}",
+                                                open.back().name, open.back().name)));
     }
     return tmpl;
   }
@@ -210,12 +208,23 @@ void append_escaped(std::string& out, std::string_view value, Escape escape) {
     const bool control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
     if (escape == Escape::html) {
       switch (cp) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out.append(value.substr(i, len));
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&#39;";
+          break;
+        default:
+          out.append(value.substr(i, len));
       }
     } else if (!control) {
       out.append(value.substr(i, len));
@@ -231,8 +240,7 @@ void append_escaped(std::string& out, std::string_view value, Escape escape) {
 }  // namespace
 
 std::string render(const Template& tmpl,
-                   const std::map<std::string, std::string, std::less<>>& values,
-                   Escape escape) {
+                   const std::map<std::string, std::string, std::less<>>& values, Escape escape) {
   std::string out;
   const auto& parts = tmpl.parts_;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -240,7 +248,9 @@ std::string render(const Template& tmpl,
     const auto it = part.kind == Template::Part::Kind::text ? values.end() : values.find(part.text);
     const bool present = it != values.end() && !it->second.empty();
     switch (part.kind) {
-      case Template::Part::Kind::text: out += part.text; break;
+      case Template::Part::Kind::text:
+        out += part.text;
+        break;
       case Template::Part::Kind::value:
         if (it != values.end()) append_escaped(out, it->second, escape);
         break;
@@ -250,7 +260,8 @@ std::string render(const Template& tmpl,
       case Template::Part::Kind::inverted:
         if (present) i = part.end;
         break;
-      case Template::Part::Kind::end: break;
+      case Template::Part::Kind::end:
+        break;
     }
   }
   return out;

@@ -58,8 +58,7 @@ class Template {
 
  private:
   friend class TemplateParser;
-  friend std::string render(const Template&,
-                            const std::map<std::string, std::string, std::less<>>&,
+  friend std::string render(const Template&, const std::map<std::string, std::string, std::less<>>&,
                             Escape);
 
   std::vector<Part> parts_;

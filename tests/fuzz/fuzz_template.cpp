@@ -28,7 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Every value is hostile; "vip" is empty (a section is skipped), "code" is missing.
   static const std::map<std::string, std::string, std::less<>> values = {
       {"name", "<script>alert('x\"')</script>&\r\nBcc: evil@example.org\x01\xC2\x85"},
-      {"city", "Orl\xC3\xA9" "ans\xFF\xC3\t\n"},
+      {"city",
+       "Orl\xC3\xA9"
+       "ans\xFF\xC3\t\n"},
       {"vip", ""}};
   static const std::map<std::string, std::string, std::less<>> plain = {
       {"name", "n"}, {"city", "c"}, {"vip", "v"}, {"code", "k"}};

@@ -63,12 +63,17 @@ TEST(Segment, StringComparisons) {
   EXPECT_TRUE(is_in(R"(city="Lyon")", v));  // whitespace is free
   EXPECT_TRUE(is_in("city\t=\n\"Lyon\"", v));
   // Non-ASCII text is compared byte for byte.
-  EXPECT_TRUE(is_in("city = \"Orl\xC3\xA9" "ans\"", {{"city", "Orl\xC3\xA9" "ans"}}));
+  EXPECT_TRUE(
+      is_in("city = \"Orl\xC3\xA9"
+            "ans\"",
+            {{"city",
+              "Orl\xC3\xA9"
+              "ans"}}));
 }
 
 TEST(Segment, NumbersCompareAsNumbersWhenBothSidesAreNumbers) {
-  EXPECT_TRUE(is_in("age > 9", {{"age", "10"}}));        // as numbers: 10 > 9
-  EXPECT_FALSE(is_in("age > \"9\"", {{"age", "10"}}));   // a string literal: bytes, "1" < "9"
+  EXPECT_TRUE(is_in("age > 9", {{"age", "10"}}));       // as numbers: 10 > 9
+  EXPECT_FALSE(is_in("age > \"9\"", {{"age", "10"}}));  // a string literal: bytes, "1" < "9"
   EXPECT_TRUE(is_in("age >= 10", {{"age", "10.0"}}));
   EXPECT_TRUE(is_in("age <= 10", {{"age", "010"}}));
   EXPECT_TRUE(is_in("age < 0", {{"age", "-0.5"}}));
@@ -123,23 +128,27 @@ TEST(Segment, PrecedenceAndGrouping) {
 }
 
 TEST(Segment, FieldsAreDistinctAndSorted) {
-  EXPECT_EQ(parsed(R"(tier = "a" or (age > 3 and not has tier) or city in ("x") or age < 99)")
-                .fields(),
-            (std::vector<std::string>{"age", "city", "tier"}));
+  EXPECT_EQ(
+      parsed(R"(tier = "a" or (age > 3 and not has tier) or city in ("x") or age < 99)").fields(),
+      (std::vector<std::string>{"age", "city", "tier"}));
 }
 
 TEST(Segment, UndeclaredField) {
   EXPECT_EQ(parse_segment("has name and age > 3", {"name"}).error().public_text(),
             "at character 14: field \"age\" is not declared: add it to the campaign's fields");
+  EXPECT_EQ(refusal("has age or x = 1"),  // as in docs/OPERATIONS.md
+            "at character 12: field \"x\" is not declared: add it to the campaign's fields");
   EXPECT_EQ(refusal("has email"),
             "at character 5: field \"email\" is not declared: add it to the campaign's fields");
 }
 
 TEST(Segment, SyntaxErrors) {
-  EXPECT_EQ(refusal(""), "at character 1: the segment is empty: write \"all\" or a test such as "
-                         "has email");
-  EXPECT_EQ(refusal("   "), "at character 4: the segment is empty: write \"all\" or a test such "
-                            "as has email");
+  EXPECT_EQ(refusal(""),
+            "at character 1: the segment is empty: write \"all\" or a test such as "
+            "has email");
+  EXPECT_EQ(refusal("   "),
+            "at character 4: the segment is empty: write \"all\" or a test such "
+            "as has email");
   EXPECT_EQ(refusal("all and has age"), "at character 5: \"all\" must be the whole segment");
   EXPECT_EQ(refusal("has age has city"),
             "at character 9: expected \"and\", \"or\" or the end, found \"has\"");
@@ -165,8 +174,7 @@ TEST(Segment, SyntaxErrors) {
             "at character 9: unexpected character: use a field, an operator, a \"string\" or a "
             "number");
   EXPECT_EQ(refusal("age in 3"), "at character 8: expected \"(\" after \"in\", found the number 3");
-  EXPECT_EQ(refusal("age in ()"),
-            "at character 9: expected a \"string\" or a number, found \")\"");
+  EXPECT_EQ(refusal("age in ()"), "at character 9: expected a \"string\" or a number, found \")\"");
   EXPECT_EQ(refusal("age in (1 2)"),
             "at character 11: expected \",\" or \")\" in an \"in\" list, found the number 2");
   EXPECT_EQ(refusal("age in (1,)"),
@@ -238,12 +246,12 @@ TEST(Segment, Limits) {
   std::string list = "age in (0";
   for (int i = 1; i < 100; ++i) list += "," + std::to_string(i);
   EXPECT_TRUE(is_in(list + ")", {{"age", "99"}}));
-  EXPECT_EQ(refusal(list + ",100)"),
-            "at character " + std::to_string(list.size() + 2) +
-                ": an \"in\" list has more than 100 values");
+  EXPECT_EQ(refusal(list + ",100)"), "at character " + std::to_string(list.size() + 2) +
+                                         ": an \"in\" list has more than 100 values");
 
   // A string: 1024 bytes (after its escapes are decoded).
-  EXPECT_TRUE(is_in("name = \"" + std::string(1024, 'a') + "\"", {{"name", std::string(1024, 'a')}}));
+  EXPECT_TRUE(
+      is_in("name = \"" + std::string(1024, 'a') + "\"", {{"name", std::string(1024, 'a')}}));
   EXPECT_TRUE(parse_segment("name = \"" + std::string(1022, 'a') + "\\\\\\\\\"", kDeclared));
   EXPECT_EQ(refusal("name = \"" + std::string(1025, 'a') + "\""),
             "at character 8: a string is longer than 1024 bytes");

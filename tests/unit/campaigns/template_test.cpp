@@ -39,7 +39,8 @@ TEST(Template, ValuesAndLiteralText) {
   EXPECT_EQ(rendered("Hello {{name}}!", {}), "Hello !");  // missing: empty
   EXPECT_EQ(rendered("{{name}}{{name}}", {{"name", "x"}}), "xx");
   EXPECT_EQ(rendered("a }} b { c", {}), "a }} b { c");  // not tags
-  EXPECT_EQ(rendered("caf\xC3\xA9 {{name}}", {{"name", "\xE2\x9C\x93"}}), "caf\xC3\xA9 \xE2\x9C\x93");
+  EXPECT_EQ(rendered("caf\xC3\xA9 {{name}}", {{"name", "\xE2\x9C\x93"}}),
+            "caf\xC3\xA9 \xE2\x9C\x93");
 }
 
 TEST(Template, Sections) {
@@ -50,9 +51,9 @@ TEST(Template, Sections) {
   EXPECT_EQ(rendered("{{#vip}}{{#city}}[{{city}}]{{/city}}{{^city}}?{{/city}}{{/vip}}",
                      {{"vip", "1"}, {"city", "Lyon"}}),
             "[Lyon]");
-  EXPECT_EQ(rendered("{{#vip}}{{#city}}[{{city}}]{{/city}}{{^city}}?{{/city}}{{/vip}}",
-                     {{"vip", "1"}}),
-            "?");
+  EXPECT_EQ(
+      rendered("{{#vip}}{{#city}}[{{city}}]{{/city}}{{^city}}?{{/city}}{{/vip}}", {{"vip", "1"}}),
+      "?");
   EXPECT_EQ(rendered("{{#vip}}{{#city}}x{{/city}}{{/vip}}after", {{"city", "Lyon"}}), "after");
   EXPECT_EQ(rendered("{{# vip }}v{{/ vip }}", {{"vip", "1"}}), "v");
   EXPECT_EQ(rendered("{{#vip}}{{/vip}}", {{"vip", "1"}}), "");
@@ -81,24 +82,40 @@ TEST(Template, HtmlEscape) {
 }
 
 TEST(Template, TextEscapeDropsControlsButLineBreaksAndTabs) {
-  EXPECT_EQ(rendered("{{name}}", {{"name", "a\nb\tc\rd\x01" "e\x7f" "f\xC2\x85g<&>"}}, Escape::text),
+  EXPECT_EQ(rendered("{{name}}",
+                     {{"name",
+                       "a\nb\tc\rd\x01"
+                       "e\x7f"
+                       "f\xC2\x85g<&>"}},
+                     Escape::text),
             "a\nb\tcdefg<&>");
 }
 
 TEST(Template, HeaderEscapeKeepsOneLine) {
   EXPECT_EQ(rendered("Hello {{name}}", {{"name", "x\r\nBcc: evil@example.org"}}, Escape::header),
             "Hello x  Bcc: evil@example.org");
-  EXPECT_EQ(rendered("{{name}}", {{"name", "a\tb\x00" "c\x1b" "d\xC2\x85" "e"s}}, Escape::header),
+  EXPECT_EQ(rendered("{{name}}",
+                     {{"name",
+                       "a\tb\x00"
+                       "c\x1b"
+                       "d\xC2\x85"
+                       "e"s}},
+                     Escape::header),
             "a bcde");
-  const std::string out =
-      rendered("{{name}}", {{"name", "x\r\nBcc: evil@example.org\n\rTo: y\x0b\x0c"}}, Escape::header);
+  const std::string out = rendered(
+      "{{name}}", {{"name", "x\r\nBcc: evil@example.org\n\rTo: y\x0b\x0c"}}, Escape::header);
   EXPECT_EQ(out.find_first_of("\r\n"), std::string::npos);
 }
 
 TEST(Template, InvalidUtf8InAValueBecomesAReplacementCharacter) {
   for (Escape escape : {Escape::html, Escape::text, Escape::header}) {
-    EXPECT_EQ(rendered("{{name}}", {{"name", "a\xFF" "b\xC3"}}, escape),
-              "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+    EXPECT_EQ(rendered("{{name}}",
+                       {{"name",
+                         "a\xFF"
+                         "b\xC3"}},
+                       escape),
+              "a\xEF\xBF\xBD"
+              "b\xEF\xBF\xBD");
     EXPECT_EQ(rendered("{{name}}", {{"name", "\xED\xA0\x80"}}, escape),  // a surrogate
               "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
     EXPECT_EQ(rendered("{{name}}", {{"name", "\xC0\xAF"}}, escape),  // overlong '/'
