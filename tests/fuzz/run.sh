@@ -18,7 +18,7 @@ targets=("$@")
     fuzz_proxy_protocol fuzz_public_keys fuzz_dns_rdata fuzz_mail_address fuzz_dkim_record
     fuzz_smtp_reply fuzz_ehlo fuzz_tlsrpt_record fuzz_mta_sts fuzz_api_key fuzz_api_send
     fuzz_submission_command fuzz_submission_auth fuzz_submission_message fuzz_certificate fuzz_csv
-    fuzz_contact_request fuzz_mime_text)
+    fuzz_contact_request fuzz_mime_text fuzz_segment fuzz_template)
 
 # The fuzz build's UBSan recovers by default; a report must count as a crash.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
