@@ -82,6 +82,20 @@ unsigned status_of(const intake::PostOutcome& outcome) {
   return 500;
 }
 
+// F14: the thank-you page's address says what became of the copy the submitter asked for
+// (it is their own page: a hand-edited query changes only what they are shown).
+constexpr std::string_view kCopySent = "?copy=sent";
+constexpr std::string_view kCopyNotSent = "?copy=not-sent";
+
+forms::CopyNote copy_note_of(std::string_view target) {
+  const auto query = target.find('?');
+  if (query == std::string_view::npos) return forms::CopyNote::none;
+  const auto tail = target.substr(query);
+  if (tail == kCopySent) return forms::CopyNote::on_its_way;
+  if (tail == kCopyNotSent) return forms::CopyNote::not_sent;
+  return forms::CopyNote::none;
+}
+
 http::Response see_other(const std::string& location) {
   http::Response r{bhttp::status::see_other, 11};
   r.set(bhttp::field::location, location);
@@ -142,7 +156,12 @@ void register_form_routes(http::Router& router, intake::Intake& intake, core::Bl
           if (outcome.kind != Kind::stored) {
             return responder.send(status_page(status_of(outcome), request_id, rng));
           }
-          if (on_stored) on_stored(form_id, outcome.reference);
+          const bool copy_taken =
+              on_stored && on_stored(form_id, outcome.reference, outcome.submitter_copy);
+          outcome.submitter_copy.reset();  // the observer holds it while it needs it
+          if (outcome.copy_requested) {
+            outcome.location += copy_taken ? kCopySent : kCopyNotSent;
+          }
           if (!outcome.drop_copy) return responder.send(see_other(outcome.location));
           // The drop is a copy for pickup: the store is the record. A failed drop write is
           // logged (and `sealpost export` recreates it); the submission stays acknowledged.
@@ -175,25 +194,28 @@ void register_form_routes(http::Router& router, intake::Intake& intake, core::Bl
         return intake.body_limit(it != params.end() ? it->second : std::string_view{});
       });
 
-  router.add(bhttp::verb::get, "/f/{form}/thanks/{ref}",
-             [&intake, &rng](http::Request&&, http::RequestContext&& ctx, http::Responder r) {
-               auto request_id = ctx.request_id;
-               intake.thanks(ctx.params.at("form"), ctx.params.at("ref"), ctx.request_id,
-                             [r, request_id, &rng](intake::ThanksOutcome outcome) {
-                               using Kind = intake::ThanksOutcome::Kind;
-                               switch (outcome.kind) {
-                                 case Kind::ok:
-                                   return r.send(html(200, std::move(outcome.page)));
-                                 case Kind::not_found:
-                                   return r.send(status_page(404, request_id, rng));
-                                 case Kind::failed:
-                                   return r.send(status_page(http::status_for(outcome.failure),
-                                                             request_id, rng));
-                                 case Kind::overloaded:
-                                   return r.send(status_page(503, request_id, rng));
-                               }
-                             });
-             });
+  router.add(
+      bhttp::verb::get, "/f/{form}/thanks/{ref}",
+      [&intake, &rng](http::Request&& req, http::RequestContext&& ctx, http::Responder r) {
+        auto request_id = ctx.request_id;
+        const auto note = copy_note_of(std::string_view(req.target()));
+        intake.thanks(
+            ctx.params.at("form"), ctx.params.at("ref"), ctx.request_id,
+            [r, request_id, &rng](intake::ThanksOutcome outcome) {
+              using Kind = intake::ThanksOutcome::Kind;
+              switch (outcome.kind) {
+                case Kind::ok:
+                  return r.send(html(200, std::move(outcome.page)));
+                case Kind::not_found:
+                  return r.send(status_page(404, request_id, rng));
+                case Kind::failed:
+                  return r.send(status_page(http::status_for(outcome.failure), request_id, rng));
+                case Kind::overloaded:
+                  return r.send(status_page(503, request_id, rng));
+              }
+            },
+            note);
+      });
 }
 
 void register_unsubscribe_routes(http::Router& router, store::Store& store, audit::Auditor& auditor,

@@ -4,6 +4,7 @@
 // and writes the file-drop copy (S4) of a stored submission.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/rng.hpp"
 #include "core/secret.hpp"
+#include "forms/submitter_copy.hpp"
 #include "http/router.hpp"
 #include "intake/intake.hpp"
 #include "store/store.hpp"
@@ -20,9 +22,13 @@ namespace app {
 
 // How each post ended, for metrics (O3); called once per post, before the answer is sent.
 using PostOutcomeObserver = std::function<void(intake::PostOutcome::Kind)>;
-// A submission stored durably (form id, reference): S5's notices. Called before the answer
-// is sent; it must not block (post to the pool).
-using StoredObserver = std::function<void(const std::string& form, const std::string& reference)>;
+// A submission stored durably (form id, reference): S5's notices, and (F14) the copy its
+// submitter asked for, when `copy` is set (in memory only; the observer wipes its text once
+// queued). Called before the answer is sent; it must not block (post to the pool). Returns
+// whether the copy was taken for sending (false when there is none, or it was refused: the
+// thank-you page then says it could not be sent).
+using StoredObserver = std::function<bool(const std::string& form, const std::string& reference,
+                                          const std::shared_ptr<forms::SubmitterCopy>& copy)>;
 
 // `intake`, `pool` and `rng` must outlive the router's use. `file_drop_dir` empty: no drop.
 void register_form_routes(http::Router& router, intake::Intake& intake, core::BlockingPool& pool,

@@ -34,6 +34,7 @@
 #include "app/notices.hpp"
 #include "app/portal_routes.hpp"
 #include "app/store_setup.hpp"
+#include "app/submitter_copies.hpp"
 #include "app/systemd_notify.hpp"
 #include "audit/auditor.hpp"
 #include "audit/checkpoint_log.hpp"
@@ -525,42 +526,78 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
         });
   }
   http::Router router;
-  // S5: the form's `notify` addresses hear of each new submission (notices.hpp).
+  // S5: the form's `notify` addresses hear of each new submission (notices.hpp); F14: the
+  // submitter gets the copy they asked for (submitter_copies.hpp).
   auto portal_url = std::make_shared<std::string>();
   StoredObserver on_stored;
+  auto copy_limits = std::make_shared<CopyLimits>(clock);
   if (outbox && notice_sender) {
     on_stored = [&forms, &pool, &clock, &store, outbox = outbox.get(), from = *notice_sender,
-                 portal_url](const std::string& form_id, const std::string& reference) {
+                 portal_url, copy_limits](const std::string& form_id, const std::string& reference,
+                                          const std::shared_ptr<forms::SubmitterCopy>& copy) {
       auto catalog = forms.catalog();
       const auto* form = catalog ? intake::find_form(*catalog, form_id) : nullptr;
-      if (form == nullptr || form->declaration.notify.empty()) return;
-      const bool posted =
-          pool.post([outbox, &store, decl = form->declaration, from, url = *portal_url + "/portal/",
-                     at = clock.now(), form_id, reference] {
-            std::optional<store::StoredSubmission> stored;
-            if (decl.notify_mode == forms::NotifyMode::pgp) {
-              // S5: the submission as stored (committed before this runs), attached.
-              auto got = store->submissions().get_submission_blocking(form_id, reference);
-              if (!got || !got->has_value()) {
-                spdlog::error(
-                    "event=notice_failed form={} reference={} detail={}", form_id, reference,
-                    got ? "the submission is not stored" : core::log_safe(got.error().detail()));
+      if (form == nullptr) return false;
+      if (!form->declaration.notify.empty()) {
+        const bool posted =
+            pool.post([outbox, &store, decl = form->declaration, from,
+                       url = *portal_url + "/portal/", at = clock.now(), form_id, reference] {
+              std::optional<store::StoredSubmission> stored;
+              if (decl.notify_mode == forms::NotifyMode::pgp) {
+                // S5: the submission as stored (committed before this runs), attached.
+                auto got = store->submissions().get_submission_blocking(form_id, reference);
+                if (!got || !got->has_value()) {
+                  spdlog::error(
+                      "event=notice_failed form={} reference={} detail={}", form_id, reference,
+                      got ? "the submission is not stored" : core::log_safe(got.error().detail()));
+                  return;
+                }
+                stored = std::move(**got);
+              }
+              auto out = submission_notice(decl, reference, from, url, at,
+                                           stored ? &stored->ciphertext : nullptr);
+              auto id = outbox->enqueue_blocking(out, "local");
+              if (!id) {
+                spdlog::error("event=notice_failed form={} reference={} detail={}", form_id,
+                              reference, core::log_safe(id.error().public_text()));
                 return;
               }
-              stored = std::move(**got);
-            }
-            auto out = submission_notice(decl, reference, from, url, at,
-                                         stored ? &stored->ciphertext : nullptr);
-            auto id = outbox->enqueue_blocking(out, "local");
-            if (!id) {
-              spdlog::error("event=notice_failed form={} reference={} detail={}", form_id,
-                            reference, core::log_safe(id.error().public_text()));
-              return;
-            }
-            spdlog::info("event=notice_queued form={} reference={} message={} recipients={}",
-                         form_id, reference, *id, out.to.size());
-          });
-      if (!posted) spdlog::error("event=notice_failed form={} detail=pool_full", form_id);
+              spdlog::info("event=notice_queued form={} reference={} message={} recipients={}",
+                           form_id, reference, *id, out.to.size());
+            });
+        if (!posted) spdlog::error("event=notice_failed form={} detail=pool_full", form_id);
+      }
+      // F14. Never the address or the content in a log line: the form and reference only.
+      if (!copy) return false;
+      auto to = mail::Address::parse(copy->address);
+      if (!to) {
+        spdlog::warn("event=submitter_copy_refused form={} reference={} reason=address", form_id,
+                     reference);
+        return false;
+      }
+      if (!copy_limits->allow(copy->address)) {
+        spdlog::warn("event=submitter_copy_refused form={} reference={} reason=rate", form_id,
+                     reference);
+        return false;
+      }
+      const bool posted = pool.post([outbox, copy, from, to = *to, form_id, reference] {
+        auto out = submitter_copy_mail(*copy, from, to);
+        auto id = outbox->enqueue_blocking(out, "local");
+        core::secure_wipe(out.text_body.data(), out.text_body.size());
+        copy->text.wipe();
+        if (!id) {
+          spdlog::error("event=submitter_copy_failed form={} reference={} detail={}", form_id,
+                        reference, core::log_safe(id.error().public_text()));
+          return;
+        }
+        spdlog::info("event=submitter_copy_queued form={} reference={} message={}", form_id,
+                     reference, *id);
+      });
+      if (!posted) {
+        spdlog::error("event=submitter_copy_refused form={} reference={} reason=pool_full", form_id,
+                      reference);
+      }
+      return posted;
     };
   }
   register_form_routes(

@@ -55,7 +55,7 @@ constexpr std::array<std::pair<FieldType, std::string_view>, 11> kTypeNames{{
 constexpr std::string_view kAllowedTypes =
     "text, textarea, email, phone, number, date, select, radio, checkbox, consent, signature";
 
-constexpr std::array<std::string_view, 11> kTopLevelKeys{"id",
+constexpr std::array<std::string_view, 12> kTopLevelKeys{"id",
                                                          "title",
                                                          "description",
                                                          "recipients",
@@ -65,6 +65,7 @@ constexpr std::array<std::string_view, 11> kTopLevelKeys{"id",
                                                          "frame_ancestors",
                                                          "notify",
                                                          "notify_mode",
+                                                         "copy_to",
                                                          "fields"};
 constexpr std::array<std::string_view, 5> kCommonFieldKeys{"name", "type", "label", "help",
                                                            "required"};
@@ -700,7 +701,8 @@ core::Result<FormDeclaration> check(const toml::table& root) {
       return error_at(key.source().begin,
                       fmt::format("unknown key {}; allowed keys: id, title, description, "
                                   "recipients, max_body_bytes, retention_days, "
-                                  "success_message, frame_ancestors, notify, notify_mode, fields",
+                                  "success_message, frame_ancestors, notify, notify_mode, copy_to, "
+                                  "fields",
                                   quoted(key.str())));
     }
   }
@@ -834,6 +836,22 @@ core::Result<FormDeclaration> check(const toml::table& root) {
     }
     seen.emplace(field->name, name_node.source().begin);
     form.fields.push_back(std::move(*field));
+  }
+
+  // After the fields: copy_to names one of them.
+  if (const toml::node* node = root.get("copy_to")) {
+    auto name = get_string(*node, "\"copy_to\"");
+    if (!name) return core::fail(std::move(name).error());
+    const auto it = std::find_if(form.fields.begin(), form.fields.end(),
+                                 [&](const Field& f) { return f.name == *name; });
+    if (it == form.fields.end()) {
+      return error_at(*node, fmt::format("copy_to {} is not a field of this form", quoted(*name)));
+    }
+    if (it->type != FieldType::email) {
+      return error_at(*node, fmt::format("copy_to {} must name a field of type \"email\", not {}",
+                                         quoted(*name), quoted(to_string(it->type))));
+    }
+    form.copy_to = std::move(*name);
   }
   return form;
 }

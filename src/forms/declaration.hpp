@@ -75,6 +75,10 @@ struct FormDeclaration {
   // stored, attached. Each notify address must then be named by a user id of one of the
   // form's recipient keys (checked by `form add`), or the attachment would not open.
   NotifyMode notify_mode = NotifyMode::link;
+  // F14: the name of an `email` field of this form; when set, the form offers the submitter
+  // a copy of what they sent, mailed (encrypted or through the secure-message portal) to the
+  // address typed there. Empty: no copy offered.
+  std::string copy_to;
   std::vector<Field> fields;
 };
 

@@ -26,6 +26,14 @@ using kainjow::mustache::object;
 
 constexpr std::string_view kCssAsset = "static/form.css";
 constexpr std::string_view kDefaultSuccess = "Thank you. Your information was received securely.";
+constexpr std::string_view kCopyLabel =
+    "E-mail me a copy of what I sent (through our secure-message service)";
+constexpr std::string_view kCopyOnItsWay =
+    "A copy is on its way to the e-mail address you gave. It comes as a message with a link to "
+    "read it securely.";
+constexpr std::string_view kCopyNotSent =
+    "We could not send a copy this time. Your submission was received all the same; please "
+    "write down the reference number below.";
 constexpr std::string_view kSignatureHelp =
     "Typing your full name here is your electronic signature. We record the date and time "
     "you send this form with it.";
@@ -365,6 +373,17 @@ std::string render_form(const FormDeclaration& form, const RenderContext& contex
   body["token"] = context.token;
   body["honeypot_name"] = std::string(kHoneypotInput);
   body["fields"] = data(fields);
+  // F14: the copy box. Its keys are page keys, not set on any field (see set_flag).
+  const Field* copy_field = form.copy_to.empty() ? nullptr : find_field(form, form.copy_to);
+  body["has_copy"] = data(copy_field != nullptr);
+  if (copy_field != nullptr) {
+    body["copy_name"] = std::string(kCopyInput);
+    body["copy_value"] = std::string(kCopyValue);
+    body["copy_label"] = std::string(kCopyLabel);
+    body["copy_help"] = "The copy goes to the address you type in \u201c" + copy_field->label +
+                        "\u201d. It arrives as an e-mail with a link to read it securely.";
+    body["copy_checked"] = data(context.copy_checked);
+  }
 
   // "Error: " first, so a screen reader hears at once that the page came back with problems.
   const std::string title = has_errors ? "Error: " + form.title : form.title;
@@ -372,11 +391,15 @@ std::string render_form(const FormDeclaration& form, const RenderContext& contex
 }
 
 std::string render_thanks(const FormDeclaration& form, std::string_view reference,
-                          std::string_view csp_nonce) {
+                          std::string_view csp_nonce, CopyNote copy) {
   const std::string message =
       form.success_message.empty() ? std::string(kDefaultSuccess) : form.success_message;
   data body{
       object{{"title", form.title}, {"message", message}, {"reference", std::string(reference)}}};
+  if (copy != CopyNote::none) {
+    body["has_copy_note"] = data(true);
+    body["copy_note"] = std::string(copy == CopyNote::on_its_way ? kCopyOnItsWay : kCopyNotSent);
+  }
   return render_page("Received: " + form.title, csp_nonce, templates().thanks, body);
 }
 

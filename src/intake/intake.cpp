@@ -50,28 +50,34 @@ FormOutcome Intake::form(std::string_view form_id) {
 }
 
 void Intake::thanks(std::string form_id, std::string reference, std::string request_id,
-                    ThanksDone done) {
+                    ThanksDone done, forms::CopyNote copy) {
   auto catalog = shared_->snapshot();
   const LoadedForm* form = catalog ? find_form(*catalog, form_id) : nullptr;
   if (form == nullptr || !forms::is_reference(reference)) {
     return done(ThanksOutcome{.kind = ThanksOutcome::Kind::not_found});
   }
   auto shared = shared_;
-  bool queued = shared_->pool.post([shared, catalog, form, form_id, reference, request_id, done] {
-    auto found = shared->store.submissions().find_submission_blocking(form_id, reference);
-    if (!found) {
-      spdlog::error("event=store_read_failed request_id={} detail={}", request_id,
-                    core::log_safe(found.error().detail()));
-      return done(
-          ThanksOutcome{.kind = ThanksOutcome::Kind::failed, .failure = found.error().kind()});
-    }
-    if (!found->has_value()) return done(ThanksOutcome{.kind = ThanksOutcome::Kind::not_found});
-    auto nonce = detail::random_token(kCspNonceBytes, shared->rng);
-    done(ThanksOutcome{
-        .kind = ThanksOutcome::Kind::ok,
-        .page = Page{detail::fill_page(form->thanks_page, {}, nonce, reference),
-                     detail::page_csp(nonce, detail::frame_ancestors(form->declaration))}});
-  });
+  bool queued =
+      shared_->pool.post([shared, catalog, form, form_id, reference, request_id, done, copy] {
+        auto found = shared->store.submissions().find_submission_blocking(form_id, reference);
+        if (!found) {
+          spdlog::error("event=store_read_failed request_id={} detail={}", request_id,
+                        core::log_safe(found.error().detail()));
+          return done(
+              ThanksOutcome{.kind = ThanksOutcome::Kind::failed, .failure = found.error().kind()});
+        }
+        if (!found->has_value()) return done(ThanksOutcome{.kind = ThanksOutcome::Kind::not_found});
+        auto nonce = detail::random_token(kCspNonceBytes, shared->rng);
+        // A note about the copy (F14) is rendered afresh; the plain page comes from the cache.
+        // `reference` was checked by is_reference above.
+        std::string body = copy == forms::CopyNote::none
+                               ? detail::fill_page(form->thanks_page, {}, nonce, reference)
+                               : forms::render_thanks(form->declaration, reference, nonce, copy);
+        done(ThanksOutcome{
+            .kind = ThanksOutcome::Kind::ok,
+            .page = Page{std::move(body),
+                         detail::page_csp(nonce, detail::frame_ancestors(form->declaration))}});
+      });
   if (!queued) done(ThanksOutcome{.kind = ThanksOutcome::Kind::overloaded});
 }
 

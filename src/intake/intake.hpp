@@ -19,6 +19,8 @@
 #include "core/result.hpp"
 #include "core/rng.hpp"
 #include "core/secret.hpp"
+#include "forms/render.hpp"
+#include "forms/submitter_copy.hpp"
 #include "intake/catalog.hpp"
 #include "intake/limits.hpp"
 #include "store/store.hpp"
@@ -84,6 +86,11 @@ struct PostOutcome {
   // stored, with a file drop configured: the ciphertext and its reference, for the copy.
   std::shared_ptr<const std::vector<std::uint8_t>> drop_copy;
   std::string reference;
+  // stored, F14: the submitter ticked "e-mail me a copy" (only offered on forms with
+  // copy_to). `submitter_copy` is what to send, null when the e-mail field was left empty.
+  // In memory only: app/ queues it (or refuses it) and lets go; its destructor wipes it.
+  bool copy_requested = false;
+  std::shared_ptr<forms::SubmitterCopy> submitter_copy;
 };
 
 class Intake {
@@ -109,7 +116,9 @@ class Intake {
 
   FormOutcome form(std::string_view form_id);
   // Answers `done` exactly once, on a blocking-pool thread or (overloaded, not found) at once.
-  void thanks(std::string form_id, std::string reference, std::string request_id, ThanksDone done);
+  // `copy`: what the page says about the submitter's copy (F14).
+  void thanks(std::string form_id, std::string reference, std::string request_id, ThanksDone done,
+              forms::CopyNote copy = forms::CopyNote::none);
   // Takes the post from the rate limits, runs the checks (on the caller's thread, or on a
   // blocking-pool thread when the limits are shared ones), then sign+encrypt on the
   // blocking pool and the commit on the store's writer; `done` is called exactly once, only

@@ -126,6 +126,7 @@ struct Inputs {
   std::string token;
   std::string honeypot;
   int token_count = 0;
+  bool copy_requested = false;  // F14: the copy box, on a form with copy_to
   forms::FieldPairs fields;
   std::map<std::string, std::vector<std::string>> echo;
 
@@ -157,6 +158,11 @@ std::variant<Inputs, PostOutcome> read(HeldPost& post, const LoadedForm& form) {
       in.token = value;
     } else if (name == forms::kHoneypotInput) {
       in.honeypot = value;
+    } else if (name == forms::kCopyInput && !form.declaration.copy_to.empty() &&
+               value == forms::kCopyValue && !in.copy_requested) {
+      // F14. Anywhere else (a form without copy_to, another value, a second box) it stays
+      // an undeclared input, which validation refuses as it does any other.
+      in.copy_requested = true;
     } else {
       in.echo[name].push_back(value);
       in.fields.emplace_back(std::move(name), std::move(value));
@@ -180,13 +186,15 @@ std::variant<Inputs, PostOutcome> read(HeldPost& post, const LoadedForm& form) {
 struct Checked {
   forms::TokenClaims claims;
   forms::ValidatedSubmission submission;
+  bool copy_requested = false;
 };
 
 std::variant<Checked, PostOutcome> check(Intake::Shared& s, const LoadedForm& form, Inputs& in,
                                          const HeldPost& post, core::TimePoint now) {
   auto resubmit = [&](std::vector<forms::FieldError> errors) {
-    return with_page(Kind::resubmit, detail::form_page(s.token_key, form, now, s.rng,
-                                                       std::move(in.echo), std::move(errors)));
+    return with_page(Kind::resubmit,
+                     detail::form_page(s.token_key, form, now, s.rng, std::move(in.echo),
+                                       std::move(errors), in.copy_requested));
   };
   auto token =
       forms::verify_token(s.token_key, in.token, post.form_id, now, s.limits.token_max_age);
@@ -217,16 +225,21 @@ std::variant<Checked, PostOutcome> check(Intake::Shared& s, const LoadedForm& fo
                  post.request_id, outcome.errors.size());
     return resubmit(std::move(outcome.errors));
   }
-  return Checked{std::move(token.claims), std::move(outcome.submission)};
+  return Checked{std::move(token.claims), std::move(outcome.submission), in.copy_requested};
 }
 
 // --- seal (blocking pool) -------------------------------------------------------------------
 
-std::variant<store::NewSubmission, PostOutcome> seal_blocking(Intake::Shared& s,
-                                                              const Catalog& catalog,
-                                                              const LoadedForm& form,
-                                                              Checked& checked, core::TimePoint now,
-                                                              const std::string& request_id) {
+// What seal_blocking hands to the commit: the record, and (F14) the submitter's copy.
+struct Sealed {
+  store::NewSubmission record;
+  std::shared_ptr<forms::SubmitterCopy> copy;
+};
+
+std::variant<Sealed, PostOutcome> seal_blocking(Intake::Shared& s, const Catalog& catalog,
+                                                const LoadedForm& form, Checked& checked,
+                                                core::TimePoint now,
+                                                const std::string& request_id) {
   const auto& claims = checked.claims;
   // Only an optimisation (a replay costs no encryption): the commit is the authority.
   auto used = s.store.submissions().token_used_blocking(claims.nonce);
@@ -240,6 +253,19 @@ std::variant<store::NewSubmission, PostOutcome> seal_blocking(Intake::Shared& s,
   attestation.token_issued_at = claims.issued_at;
   attestation.honeypot_empty = true;
   auto plaintext = forms::canonical_json(checked.submission, attestation);
+  // F14: the copy's text is composed from the same answers, before they are wiped; it stays
+  // in memory until app/ has queued it (sealed there like any encrypt message).
+  std::shared_ptr<forms::SubmitterCopy> copy;
+  if (checked.copy_requested) {
+    if (auto address = forms::copy_address(form.declaration, checked.submission)) {
+      copy = std::make_shared<forms::SubmitterCopy>();
+      copy->address = *address;
+      core::secure_wipe(address->data(), address->size());
+      copy->subject = forms::copy_subject(form.declaration, attestation.reference);
+      copy->text = forms::copy_text(form.declaration, checked.submission, attestation.reference,
+                                    attestation.received_at);
+    }
+  }
   checked.submission.answers.clear();  // wipes the values (Answer's destructor)
   auto ciphertext = catalog.encryptor->sign_and_encrypt(plaintext.view(), form.recipients);
   plaintext.wipe();
@@ -258,14 +284,17 @@ std::variant<store::NewSubmission, PostOutcome> seal_blocking(Intake::Shared& s,
   record.token_nonce = claims.nonce;
   // Kept for the longest token age any configuration allows, not the current one.
   record.token_expires_at = claims.issued_at + kMaxTokenAgeSeconds;
-  return record;
+  return Sealed{std::move(record), std::move(copy)};
 }
 
 // --- commit (store writer) ---------------------------------------------------------------------
 
 void commit(const std::shared_ptr<Intake::Shared>& self, store::NewSubmission record,
-            const std::string& request_id, const Intake::PostDone& done) {
+            const std::string& request_id, bool copy_requested,
+            std::shared_ptr<forms::SubmitterCopy> copy, const Intake::PostDone& done) {
   PostOutcome stored = ended(Kind::stored);
+  stored.copy_requested = copy_requested;
+  stored.submitter_copy = std::move(copy);
   stored.location = "/f/" + record.form_id + "/thanks/" + record.reference;
   stored.reference = record.reference;
   // S4: the file drop gets the same ciphertext once it is durable in the store.
@@ -313,7 +342,8 @@ void proceed(const std::shared_ptr<Intake::Shared>& self,
   auto job = [self, catalog, form, checked, now, done, request_id = post->request_id] {
     auto sealed = seal_blocking(*self, *catalog, *form, *checked, now, request_id);
     if (auto* end = std::get_if<PostOutcome>(&sealed)) return done(std::move(*end));
-    commit(self, std::move(std::get<store::NewSubmission>(sealed)), request_id, done);
+    auto& s = std::get<Sealed>(sealed);
+    commit(self, std::move(s.record), request_id, checked->copy_requested, std::move(s.copy), done);
   };
   if (!self->pool.post(std::move(job))) {
     spdlog::warn("event=overloaded form={} request_id={}", post->form_id, post->request_id);

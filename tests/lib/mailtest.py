@@ -1,12 +1,17 @@
 """Helpers shared by the outbound-mail integration tests (test_mail_*.py)."""
 
+import base64
+import email
+import email.policy
 import json
 import os
+import re
 import socket
 import subprocess
+import time
 import unittest
 
-from harness import REPO
+from harness import REPO, set_config_value
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: the one python3-aiosmtpd and python3-dkim serve
 SMTP_SINK = os.path.join(REPO, "tests", "support", "smtp_sink.py")
@@ -97,3 +102,102 @@ class HttpsServer(Process):
 
     def requests(self, host=None):
         return [r for r in read_jsonl(self.record) if host is None or r["host"] == host]
+
+
+# -- the secure-message portal (test_mail_portal.py, test_submitter_copy.py) ----------------
+
+DNS_SH = os.path.join(REPO, "tests", "support", "dns.sh")
+# A portal notice's link: origin, /s/<copy id>#<key>.
+LINK_RE = re.compile(r"(https://\S+)/s/([A-Za-z0-9_-]{43})#([A-Za-z0-9_-]{43})")
+
+
+def b64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def start_mail_zone(root, dns_dir, data, zone, records, dkim_out, settings):
+    """Starts NSD (tests/support/dns.sh) in `dns_dir` serving the signed test zone plus
+    `records` (zone-file lines) and the DKIM TXT records `sealpost dkim init` printed
+    (`dkim_out`), then points [mail] of the data directory `data` at it: resolver, trust
+    anchor, and `settings` (pairs) on top."""
+    extra = os.path.join(root, "extra.zone")
+    with open(extra, "w") as f:
+        f.write(records)
+        f.write("\n".join(re.findall(r"^\S+\. IN TXT .+$", dkim_out, re.M)) + "\n")
+    with open(os.path.join(root, "dns.log"), "w") as log:
+        subprocess.run([DNS_SH, "start", dns_dir, extra], check=True, stdout=log,
+                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    with open(os.path.join(dns_dir, "resolver")) as f:
+        resolver = f.read().strip()
+    for key, value in [("resolver", resolver),
+                       ("trust_anchor_file", os.path.join(dns_dir, "trust-anchor")),
+                       *settings]:
+        set_config_value(data, "mail", key, value)
+
+
+def stop_mail_zone(dns_dir):
+    if os.path.exists(os.path.join(dns_dir, "ready")):
+        subprocess.run([DNS_SH, "stop", dns_dir], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+# A recipient account's password (the staff policy: 12 characters or more).
+RECIPIENT_PASSWORD = "correct horse battery staple 9"
+
+
+class PortalReader:
+    """What a recipient of the secure-message portal does, for a unittest.TestCase with
+    `sink` (a Sink), `seen` (a set), `sp` (a running Sealpost), `origin` (its public
+    origin) and `marker` (text that must never be in a notice)."""
+
+    def next_mail(self, to, timeout=90):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for e in self.sink.events("message"):
+                key = e["data_b64"]
+                if to in e["rcpt_tos"] and key not in self.seen:
+                    self.seen.add(key)
+                    raw = base64.b64decode(key)
+                    return raw, email.message_from_bytes(raw, policy=email.policy.default)
+            time.sleep(0.25)
+        self.fail(f"no mail for {to}: {self.sp.log()[-3000:]}")
+
+    def notice(self, to):
+        """The next portal notice to `to`: (copy id, key, message); PHI-free."""
+        raw, msg = self.next_mail(to)
+        self.assertNotIn(self.marker.encode(), raw)
+        text = msg.get_body(("plain",)).get_content()
+        self.assertNotIn(self.marker, text)
+        m = LINK_RE.search(text)
+        self.assertIsNotNone(m, text)
+        self.assertEqual(m.group(1), self.origin)
+        return m.group(2), m.group(3), msg
+
+    def post(self, path, body, origin=None):
+        status, headers, data = self.sp.request(
+            "POST", path, body=json.dumps(body),
+            headers={"Content-Type": "application/json", "Origin": origin or self.origin})
+        return status, headers, json.loads(data) if data else None
+
+    def code(self, to):
+        _, msg = self.next_mail(to)
+        text = msg.get_body(("plain",)).get_content()
+        self.assertNotIn("/s/", text)
+        self.assertNotIn(self.marker, text)
+        return re.search(r"one-time code is: ([0-9]{8})", text).group(1)
+
+    def open_copy(self, copy, code, password=RECIPIENT_PASSWORD, **more):
+        """POST /api/s/<copy>/open with the code and the recipient account's password (a
+        new account's at the first open of an address)."""
+        return self.post(f"/api/s/{copy}/open", {"code": code, "password": password, **more})
+
+    def decrypt(self, answer, key):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        sealed = base64.b64decode(answer["ciphertext"])
+        plain = AESGCM(b64url(key)).decrypt(sealed[:12], sealed[12:],
+                                            answer["message_id"].encode())
+        return json.loads(plain)
+
+    def audit(self):
+        return [json.loads(line) for line in
+                self.sp.cli("audit", "export", "--data", self.sp.data).stdout.splitlines()]

@@ -115,7 +115,7 @@ void cache_pages(LoadedForm& form, core::Rng& rng) {
 
 Page form_page(const core::SecretBytes& token_key, const LoadedForm& form, core::TimePoint now,
                core::Rng& rng, std::map<std::string, std::vector<std::string>> echo,
-               std::vector<forms::FieldError> errors) {
+               std::vector<forms::FieldError> errors, bool copy_checked) {
   forms::TokenClaims claims;
   claims.form_id = form.declaration.id;
   claims.form_version = form.version;
@@ -125,12 +125,13 @@ Page form_page(const core::SecretBytes& token_key, const LoadedForm& form, core:
   ctx.action = "/f/" + form.declaration.id;
   ctx.token = forms::issue_token(token_key, claims);
   ctx.csp_nonce = random_token(kCspNonceBytes, rng);
-  if (echo.empty() && errors.empty()) {
+  if (echo.empty() && errors.empty() && !copy_checked) {
     return Page{fill_page(form.blank_page, ctx.token, ctx.csp_nonce, {}),
                 page_csp(ctx.csp_nonce, frame_ancestors(form.declaration))};
   }
   ctx.echo = std::move(echo);
   ctx.errors = std::move(errors);
+  ctx.copy_checked = copy_checked;
   std::string body = forms::render_form(form.declaration, ctx);
   // The echoed values are PHI: wipe them now that the page holds its escaped copy.
   for (auto& [name, values] : ctx.echo) {

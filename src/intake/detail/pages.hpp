@@ -31,8 +31,9 @@ std::string fill_page(const CachedPage& page, std::string_view token, std::strin
 
 // The form with a fresh token and CSP nonce: the cached blank page, or (with `echo` or
 // `errors`) rendered afresh with the values escaped, which are wiped afterwards (PHI).
+// `copy_checked`: the F14 copy box was ticked (echoed like a field).
 Page form_page(const core::SecretBytes& token_key, const LoadedForm& form, core::TimePoint now,
                core::Rng& rng, std::map<std::string, std::vector<std::string>> echo,
-               std::vector<forms::FieldError> errors);
+               std::vector<forms::FieldError> errors, bool copy_checked = false);
 
 }  // namespace intake::detail

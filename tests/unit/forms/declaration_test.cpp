@@ -154,7 +154,7 @@ TEST(Declaration, UnknownTopLevelKey) {
   EXPECT_EQ(error_of("id = \"f\"\ntitel = \"T\"\n"),
             "line 2, column 1: unknown key \"titel\"; allowed keys: id, title, description, "
             "recipients, max_body_bytes, retention_days, success_message, frame_ancestors, "
-            "notify, notify_mode, fields");
+            "notify, notify_mode, copy_to, fields");
 }
 
 TEST(Declaration, EmptyRecipients) {
@@ -263,6 +263,29 @@ TEST(Declaration, NotifyMode) {
             std::string::npos);
   EXPECT_NE(error_of(doc(desk, "1")), "OK");
   EXPECT_NE(error_of(doc("", "\"pgp\"")).find("needs addresses in \"notify\""), std::string::npos);
+}
+
+TEST(Declaration, CopyTo) {
+  // kHead is three lines: copy_to on line 4.
+  auto doc = [](std::string_view copy_to) {
+    return std::string(kHead) + "copy_to = " + std::string(copy_to) + "\n" +
+           "[[fields]]\nname = \"name\"\ntype = \"text\"\nlabel = \"Name\"\n"
+           "[[fields]]\nname = \"mail\"\ntype = \"email\"\nlabel = \"E-mail\"\n";
+  };
+  auto ok = parse_declaration(doc("\"mail\""));
+  ASSERT_TRUE(ok) << ok.error().public_text();
+  EXPECT_EQ(ok->copy_to, "mail");
+  // Absent: no copy offered.
+  EXPECT_EQ(parse_declaration(std::string(kHead) + "[[fields]]\nname = \"a\"\ntype = "
+                                                   "\"email\"\nlabel = \"A\"\n")
+                ->copy_to,
+            "");
+  EXPECT_EQ(error_of(doc("\"email\"")),
+            "line 4, column 11: copy_to \"email\" is not a field of this form");
+  EXPECT_EQ(error_of(doc("\"name\"")),
+            "line 4, column 11: copy_to \"name\" must name a field of type \"email\", not "
+            "\"text\"");
+  EXPECT_EQ(error_of(doc("1")).rfind("line 4, column 11: ", 0), 0u) << error_of(doc("1"));
 }
 
 TEST(Declaration, FieldWithoutName) {

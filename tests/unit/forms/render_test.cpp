@@ -607,6 +607,60 @@ TEST(Render, ThanksPageShowsTheReferenceToKeep) {
   EXPECT_NE(fallback.find(">&lt;b&gt;ref&lt;/b&gt;</output>"), std::string::npos);
 }
 
+TEST(Render, CopyBoxOnlyOnFormsWithCopyTo) {
+  EXPECT_EQ(render_form(intake(), context()).find("name=\"_copy\""), std::string::npos);
+
+  FormDeclaration form = intake();
+  form.copy_to = "email";
+  const std::string html = render_form(form, context());
+  expect_page_rules(html);
+  std::vector<std::string> boxes;
+  for (const auto& tag : tags(html, "input")) {
+    if (attribute(tag, "name") == "_copy") boxes.push_back(tag);
+  }
+  ASSERT_EQ(boxes.size(), 1u) << html;
+  const std::string& box = boxes.front();
+  EXPECT_EQ(attribute(box, "type"), "checkbox");
+  EXPECT_EQ(attribute(box, "value"), "1");
+  EXPECT_EQ(box.find(" checked"), std::string::npos) << "unchecked unless the submitter ticks it";
+  // Labelled, and its hint (naming the e-mail field's label) linked by aria-describedby.
+  const std::string id = attribute(box, "id");
+  ASSERT_FALSE(id.empty());
+  EXPECT_NE(html.find("<label for=\"" + id +
+                      "\">E-mail me a copy of what I sent (through our secure-message "
+                      "service)</label>"),
+            std::string::npos);
+  const std::string hint_id = attribute(box, "aria-describedby");
+  ASSERT_FALSE(hint_id.empty());
+  const auto hint = html.find("id=\"" + hint_id + "\"");
+  ASSERT_NE(hint, std::string::npos);
+  EXPECT_NE(html.find("Email address", hint), std::string::npos);
+  // Inside the form, before the honeypot and the button.
+  EXPECT_LT(html.find("name=\"_copy\""), html.find("name=\"_website\""));
+
+  RenderContext echoed = context();
+  echoed.copy_checked = true;
+  const std::string again = render_form(form, echoed);
+  for (const auto& tag : tags(again, "input")) {
+    if (attribute(tag, "name") == "_copy") {
+      EXPECT_NE(tag.find(" checked"), std::string::npos);
+    }
+  }
+}
+
+TEST(Render, ThanksPageSaysWhatBecameOfTheCopy) {
+  const std::string none = render_thanks(intake(), "SP-7Q4K-M2XD", kNonce);
+  EXPECT_EQ(none.find("A copy is on its way"), std::string::npos);
+  EXPECT_EQ(none.find("could not send a copy"), std::string::npos);
+  const std::string sent = render_thanks(intake(), "SP-7Q4K-M2XD", kNonce, CopyNote::on_its_way);
+  expect_page_rules(sent);
+  EXPECT_NE(sent.find("A copy is on its way"), std::string::npos);
+  EXPECT_EQ(sent.find("We could not send a copy this time"), std::string::npos);
+  const std::string refused = render_thanks(intake(), "SP-7Q4K-M2XD", kNonce, CopyNote::not_sent);
+  EXPECT_NE(refused.find("We could not send a copy this time"), std::string::npos);
+  EXPECT_EQ(refused.find("A copy is on its way"), std::string::npos);
+}
+
 TEST(Render, MessagePageIsPlain) {
   const std::string html = render_message_page(
       "Form expired", "This form is no longer valid. Please reload it.", kNonce);

@@ -31,6 +31,24 @@ label = "Name"
 required = true
 )";
 
+// F14: a form that offers the submitter a copy.
+constexpr const char* kCopyDeclaration = R"(id = "copy"
+title = "Copy"
+recipients = ["0123456789ABCDEF0123456789ABCDEF01234567"]
+copy_to = "mail"
+
+[[fields]]
+name = "name"
+type = "text"
+label = "Name"
+required = true
+
+[[fields]]
+name = "mail"
+type = "email"
+label = "E-mail"
+)";
+
 class TempDir {
  public:
   TempDir() {
@@ -83,12 +101,18 @@ class PostTest : public ::testing::Test {
     form.declaration = std::move(*decl);
     form.version = 1;
     catalog->forms.emplace("intake", std::move(form));
+    LoadedForm copy_form;
+    auto copy_decl = forms::parse_declaration(kCopyDeclaration);
+    ASSERT_TRUE(copy_decl.has_value()) << copy_decl.error().public_text();
+    copy_form.declaration = std::move(*copy_decl);
+    copy_form.version = 1;
+    catalog->forms.emplace("copy", std::move(copy_form));
     intake_->set_catalog(catalog);
   }
 
-  std::string token(std::int64_t issued_at, int version = 1) {
+  std::string token(std::int64_t issued_at, int version = 1, std::string form = "intake") {
     forms::TokenClaims claims;
-    claims.form_id = "intake";
+    claims.form_id = std::move(form);
     claims.form_version = version;
     claims.issued_at = issued_at;
     claims.nonce[0] = 7;
@@ -181,6 +205,37 @@ TEST_F(PostTest, TokenProblems) {
 TEST_F(PostTest, FieldErrorsGiveTheFormBack) {
   auto missing = post("_token=" + token(now()) + "&name=");
   EXPECT_EQ(missing.kind, Kind::resubmit);
+}
+
+// F14: the copy box is a reserved input only on a form with copy_to; anywhere else, or with
+// another value, or twice, it is an undeclared input like any other (the form comes back).
+TEST_F(PostTest, TheCopyBoxOnlyWhereOffered) {
+  auto unexpected = [](const PostOutcome& o) {
+    return o.kind == Kind::resubmit && o.page.body.find("unexpected field") != std::string::npos;
+  };
+  EXPECT_TRUE(unexpected(post("_token=" + token(now()) + "&name=x&_copy=1")));
+  const auto t = token(now(), 1, "copy");
+  auto post_copy = [&](const std::string& rest) {
+    return post("_token=" + t + "&" + rest, "application/x-www-form-urlencoded", "copy");
+  };
+  EXPECT_TRUE(unexpected(post_copy("name=x&_copy=yes")));
+  EXPECT_TRUE(unexpected(post_copy("name=x&_copy=1&_copy=1")));
+  // Accepted: a field error then gives the form back with the box still ticked.
+  auto back = post_copy("name=&mail=pat%40example.org&_copy=1");
+  ASSERT_EQ(back.kind, Kind::resubmit);
+  EXPECT_EQ(back.page.body.find("unexpected field"), std::string::npos);
+  const auto box = back.page.body.find("name=\"_copy\"");
+  ASSERT_NE(box, std::string::npos);
+  EXPECT_NE(back.page.body.substr(box, back.page.body.find('>', box) - box).find(" checked"),
+            std::string::npos);
+  // Not ticked: not checked.
+  auto unticked = post_copy("name=&mail=pat%40example.org");
+  ASSERT_EQ(unticked.kind, Kind::resubmit);
+  const auto box2 = unticked.page.body.find("name=\"_copy\"");
+  ASSERT_NE(box2, std::string::npos);
+  EXPECT_EQ(
+      unticked.page.body.substr(box2, unticked.page.body.find('>', box2) - box2).find(" checked"),
+      std::string::npos);
 }
 
 TEST_F(PostTest, RateLimitsComeBeforeParsing) {
