@@ -300,6 +300,24 @@ int run_form_add(const std::string& data_dir, const std::string& file) {
       }
     }
   }
+  if (decl->notify_mode == forms::NotifyMode::smime) {
+    // S5: each notified address must have a certificate the notice can be encrypted to now
+    // (checked again when each notice is sent: one that has gone bad then gets the link).
+    auto config = load_config(dir);
+    if (!config) return fail_line(config.error().public_text());
+    auto smime = load_smime_setup(*config);
+    if (!smime) return fail_line(smime.error().public_text());
+    std::vector<mail::Address> to;
+    for (const auto& a : decl->notify) {
+      if (auto address = mail::Address::parse(a)) to.push_back(*address);
+    }
+    auto chosen = mail::secure::choose_blocking((*store)->forms(), to, smime->ca_pem, now,
+                                                mail::secure::Method::smime);
+    if (!chosen) {
+      return fail_line(file + ": notify_mode = \"smime\": " + chosen.error().public_text() +
+                       " (use `sealpost cert import` first)");
+    }
+  }
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
   int version = 0;

@@ -338,6 +338,8 @@ const std::vector<Setting>& settings() {
       integer_setting<int>(
           "submission", "messages_burst", 1, 100'000,
           [](Config& c, auto v) { c.submission.messages_burst = static_cast<double>(v); }),
+      integer_setting<int>("contacts", "per_domain_per_minute", 1, 100'000,
+                           [](Config& c, auto v) { c.contacts.per_domain_per_minute = v; }),
       // O3: the admin listener and log format.
       string_setting("server", "admin_listen", &Config::admin_listen),
       {"server", "admin_listen_public",
@@ -543,6 +545,11 @@ std::string default_config_text(const std::string& database) {
 #                                   # (PGP/MIME or S/MIME per recipient); "" = none
 # messages_per_minute = 60          # 1..100000: messages per API key (each MAIL takes one)
 # messages_burst = 120              # 1..100000: at once, before the rate applies
+
+[contacts]
+# purposes = ["marketing", "operations", "reminders", "treatment"]
+#                                   # what an authorisation (and a campaign) may name
+# per_domain_per_minute = 600       # 1..100000: campaign messages queued per recipient domain
 
 [log]
 # level = "info"                    # trace, debug, info, warn, error, off

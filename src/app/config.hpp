@@ -69,6 +69,8 @@ struct ContactsConfig {
   // The purposes an authorisation may name (C1: treatment, operations, marketing; treatment
   // reminders are their own purpose, C7). Each [a-z][a-z0-9_]{0,31}; at most 32.
   std::vector<std::string> purposes = {"marketing", "operations", "reminders", "treatment"};
+  // Campaign messages queued per recipient domain per minute, on each node (C6).
+  int per_domain_per_minute = 600;
 };
 
 struct Config {

@@ -9,6 +9,7 @@
 #include "app/cli_support.hpp"
 #include "app/config.hpp"
 #include "campaigns/contacts.hpp"
+#include "campaigns/sender.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
@@ -189,15 +190,18 @@ int run_contact_revoke(const std::string& data_dir, const std::string& email,
   if (!audit) return fail_line(audit.error().public_text());
   core::SystemClock clock;
   std::size_t revoked = 0;
-  auto s = (*audit)->change("revoke authorisation", "authorisation.revoke",
-                            [&](store::Store& tx) -> core::Result<std::string> {
-                              auto n = tx.contacts().revoke_authorisations_blocking(
-                                  contact->id, purpose, "cli", core::unix_seconds(clock.now()));
-                              if (!n) return core::fail(n.error());
-                              revoked = *n;
-                              return fmt::format("contact:{} purpose:{} via:cli revoked:{}",
-                                                 contact->id, purpose, revoked);
-                            });
+  auto s = (*audit)->change(
+      "revoke authorisation", "authorisation.revoke",
+      [&](store::Store& tx) -> core::Result<std::string> {
+        const std::int64_t now = core::unix_seconds(clock.now());
+        auto n = tx.contacts().revoke_authorisations_blocking(contact->id, purpose, "cli", now);
+        if (!n) return core::fail(n.error());
+        revoked = *n;
+        auto withdrawn = campaigns::withdraw_queued_in(tx, contact->id, purpose, now);
+        if (!withdrawn) return core::fail(withdrawn.error());
+        return fmt::format("contact:{} purpose:{} via:cli revoked:{} withdrawn:{}", contact->id,
+                           purpose, revoked, *withdrawn);
+      });
   if (!s) return fail_line(s.error().public_text());
   if (auto f = (*audit)->finish(); !f) return fail_line(f.error().public_text());
   (*store)->close();

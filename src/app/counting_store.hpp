@@ -31,6 +31,7 @@ class CountingStore final : public store::Store {
   store::MailStore& mail() override { return inner_->mail(); }
   store::SecureMessageStore& secure_messages() override { return inner_->secure_messages(); }
   store::ContactStore& contacts() override { return inner_->contacts(); }
+  store::CampaignStore& campaigns() override { return inner_->campaigns(); }
   store::ApiKeyStore& api_keys() override { return inner_->api_keys(); }
   store::WebhookStore& webhooks() override { return inner_->webhooks(); }
   std::string_view engine_name() const override { return inner_->engine_name(); }

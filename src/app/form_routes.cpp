@@ -157,8 +157,10 @@ void register_form_routes(http::Router& router, intake::Intake& intake, core::Bl
             return responder.send(status_page(status_of(outcome), request_id, rng));
           }
           const bool copy_taken =
-              on_stored && on_stored(form_id, outcome.reference, outcome.submitter_copy);
-          outcome.submitter_copy.reset();  // the observer holds it while it needs it
+              on_stored &&
+              on_stored(form_id, outcome.reference, outcome.submitter_copy, outcome.notify_text);
+          outcome.submitter_copy.reset();  // the observer holds them while it needs them
+          outcome.notify_text.reset();
           if (outcome.copy_requested) {
             outcome.location += copy_taken ? kCopySent : kCopyNotSent;
           }

@@ -22,13 +22,15 @@ namespace app {
 
 // How each post ended, for metrics (O3); called once per post, before the answer is sent.
 using PostOutcomeObserver = std::function<void(intake::PostOutcome::Kind)>;
-// A submission stored durably (form id, reference): S5's notices, and (F14) the copy its
-// submitter asked for, when `copy` is set (in memory only; the observer wipes its text once
-// queued). Called before the answer is sent; it must not block (post to the pool). Returns
-// whether the copy was taken for sending (false when there is none, or it was refused: the
-// thank-you page then says it could not be sent).
+// A submission stored durably (form id, reference): S5's notices (with `notify_text`, the
+// answers, on a form with notify_mode = "smime"), and (F14) the copy its submitter asked
+// for, when `copy` is set. Both in memory only; the observer wipes them once queued. Called
+// before the answer is sent; it must not block (post to the pool). Returns whether the copy
+// was taken for sending (false when there is none, or it was refused: the thank-you page
+// then says it could not be sent).
 using StoredObserver = std::function<bool(const std::string& form, const std::string& reference,
-                                          const std::shared_ptr<forms::SubmitterCopy>& copy)>;
+                                          const std::shared_ptr<forms::SubmitterCopy>& copy,
+                                          const std::shared_ptr<core::SecretBytes>& notify_text)>;
 
 // `intake`, `pool` and `rng` must outlive the router's use. `file_drop_dir` empty: no drop.
 void register_form_routes(http::Router& router, intake::Intake& intake, core::BlockingPool& pool,

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/apikey_commands.hpp"
+#include "app/campaign_commands.hpp"
 #include "app/cert_commands.hpp"
 #include "app/commands.hpp"
 #include "app/contact_commands.hpp"
@@ -263,6 +264,23 @@ int main(int argc, char** argv) {
   add_data(contact_revoke);
   contact_revoke->add_option("--email", contact_email, "The contact's address")->required();
   contact_revoke->add_option("--purpose", contact_purpose, "The purpose")->required();
+  auto* campaign = cli.add_subcommand(
+      "campaign", "Campaigns: where they stand, and a brake (they are written in the portal)");
+  campaign->require_subcommand(1);
+  std::string campaign_id;
+  auto* campaign_list = campaign->add_subcommand("list", "Every campaign, newest first");
+  add_data(campaign_list);
+  auto* campaign_status =
+      campaign->add_subcommand("status", "One campaign: approval, outcomes, deliveries, rate");
+  add_data(campaign_status);
+  campaign_status->add_option("ID", campaign_id, "The campaign's id")->required();
+  auto* campaign_pause = campaign->add_subcommand("pause", "Pause a sending campaign");
+  add_data(campaign_pause);
+  campaign_pause->add_option("ID", campaign_id, "The campaign's id")->required();
+  auto* campaign_cancel =
+      campaign->add_subcommand("cancel", "Cancel a campaign that has not ended");
+  add_data(campaign_cancel);
+  campaign_cancel->add_option("ID", campaign_id, "The campaign's id")->required();
   auto* webhook = cli.add_subcommand("webhook", "Webhooks for integrators (signed event POSTs)");
   webhook->require_subcommand(1);
   std::string webhook_url, webhook_events, webhook_name, webhook_id;
@@ -328,6 +346,10 @@ int main(int argc, char** argv) {
   if (*contact_list) return app::run_contact_list(data);
   if (*contact_show) return app::run_contact_show(data, contact_email);
   if (*contact_revoke) return app::run_contact_revoke(data, contact_email, contact_purpose);
+  if (*campaign_list) return app::run_campaign_list(data);
+  if (*campaign_status) return app::run_campaign_status(data, campaign_id);
+  if (*campaign_pause) return app::run_campaign_stop(data, campaign_id, false);
+  if (*campaign_cancel) return app::run_campaign_stop(data, campaign_id, true);
   if (*mail_prune) return app::run_mail_prune(data);
   if (*mail_reset_recipient) return app::run_mail_reset_recipient(data, recipient_email);
   if (*mail_tls_report) return app::run_mail_tls_report(data, report_day);

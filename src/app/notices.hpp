@@ -12,12 +12,16 @@
 // does not encrypt anything again; whoever holds a recipient key opens it (gpg, Thunderbird's
 // "Decrypt and Open"). Not RFC 3156 PGP/MIME: what is encrypted is the canonical JSON the
 // portal reads, not a MIME entity, so mail programs would not show it as a message.
+// With notify_mode = "smime", the notice's text also lists the answers (composed in memory
+// at intake, forms::answers_text) and the message is S/MIME, encrypted to each notify
+// address's certificate (Outgoing::method; no portal fallback), still under `verify`.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/secret.hpp"
 #include "forms/declaration.hpp"
 #include "mail/mime/address.hpp"
 #include "mail/queue/compose.hpp"
@@ -25,10 +29,12 @@
 namespace app {
 
 // `stored`: the submission's ciphertext as stored, attached when the form's notify_mode is
-// "pgp" (nullptr otherwise; it must then be given).
+// "pgp". `answers`: the submission as text, carried (encrypted) when it is "smime". Without
+// them, the PHI-free notice of notify_mode = "link". The caller wipes the text body.
 mail::queue::Outgoing submission_notice(const forms::FormDeclaration& form,
                                         const std::string& reference, const mail::Address& from,
                                         const std::string& portal_url, core::TimePoint at,
-                                        const std::vector<std::uint8_t>* stored = nullptr);
+                                        const std::vector<std::uint8_t>* stored = nullptr,
+                                        const core::SecretBytes* answers = nullptr);
 
 }  // namespace app

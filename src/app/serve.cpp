@@ -39,6 +39,7 @@
 #include "audit/auditor.hpp"
 #include "audit/checkpoint_log.hpp"
 #include "campaigns/contacts_api.hpp"
+#include "campaigns/sender.hpp"
 #include "core/blocking_pool.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
@@ -463,6 +464,11 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (!contacts_key) return fail_line(contacts_key.error().public_text());
   campaigns::ContactsApi contacts_api(*store, auditor, messages_api, *contacts_key, rng, clock,
                                       config->contacts.purposes);
+  // Campaigns (issue 11): written and approved in the portal; their unsubscribe links name
+  // [server] public_origin, so without it none can start.
+  portal.set_campaigns(portal::CampaignSettings{.purposes = config->contacts.purposes,
+                                                .contacts_key = &*contacts_key,
+                                                .can_unsubscribe = !config->public_origin.empty()});
   // SMTP submission (issue 9): mail clients queue through the same key check and Outbox.
   mail::submission::Submitter submitter(
       messages_api, outbox.get(), auditor, clock,
@@ -534,37 +540,48 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   if (outbox && notice_sender) {
     on_stored = [&forms, &pool, &clock, &store, outbox = outbox.get(), from = *notice_sender,
                  portal_url, copy_limits](const std::string& form_id, const std::string& reference,
-                                          const std::shared_ptr<forms::SubmitterCopy>& copy) {
+                                          const std::shared_ptr<forms::SubmitterCopy>& copy,
+                                          const std::shared_ptr<core::SecretBytes>& notify_text) {
       auto catalog = forms.catalog();
       const auto* form = catalog ? intake::find_form(*catalog, form_id) : nullptr;
       if (form == nullptr) return false;
       if (!form->declaration.notify.empty()) {
-        const bool posted =
-            pool.post([outbox, &store, decl = form->declaration, from,
-                       url = *portal_url + "/portal/", at = clock.now(), form_id, reference] {
-              std::optional<store::StoredSubmission> stored;
-              if (decl.notify_mode == forms::NotifyMode::pgp) {
-                // S5: the submission as stored (committed before this runs), attached.
-                auto got = store->submissions().get_submission_blocking(form_id, reference);
-                if (!got || !got->has_value()) {
-                  spdlog::error(
-                      "event=notice_failed form={} reference={} detail={}", form_id, reference,
-                      got ? "the submission is not stored" : core::log_safe(got.error().detail()));
-                  return;
-                }
-                stored = std::move(**got);
-              }
-              auto out = submission_notice(decl, reference, from, url, at,
-                                           stored ? &stored->ciphertext : nullptr);
-              auto id = outbox->enqueue_blocking(out, "local");
-              if (!id) {
-                spdlog::error("event=notice_failed form={} reference={} detail={}", form_id,
-                              reference, core::log_safe(id.error().public_text()));
-                return;
-              }
-              spdlog::info("event=notice_queued form={} reference={} message={} recipients={}",
-                           form_id, reference, *id, out.to.size());
-            });
+        const bool posted = pool.post([outbox, &store, decl = form->declaration, from,
+                                       url = *portal_url + "/portal/", at = clock.now(), form_id,
+                                       reference, notify_text] {
+          std::optional<store::StoredSubmission> stored;
+          if (decl.notify_mode == forms::NotifyMode::pgp) {
+            // S5: the submission as stored (committed before this runs), attached.
+            auto got = store->submissions().get_submission_blocking(form_id, reference);
+            if (!got || !got->has_value()) {
+              spdlog::error(
+                  "event=notice_failed form={} reference={} detail={}", form_id, reference,
+                  got ? "the submission is not stored" : core::log_safe(got.error().detail()));
+              return;
+            }
+            stored = std::move(**got);
+          }
+          auto out = submission_notice(decl, reference, from, url, at,
+                                       stored ? &stored->ciphertext : nullptr, notify_text.get());
+          auto id = outbox->enqueue_blocking(out, "local");
+          core::secure_wipe(out.text_body.data(), out.text_body.size());
+          if (notify_text) notify_text->wipe();
+          if (!id && out.method) {
+            // S/MIME refused (a certificate expired or revoked since `form add`): the
+            // staff still hear of the submission, by the PHI-free notice.
+            spdlog::warn("event=notice_smime_failed form={} reference={} detail={}", form_id,
+                         reference, core::log_safe(id.error().public_text()));
+            out = submission_notice(decl, reference, from, url, at);
+            id = outbox->enqueue_blocking(out, "local");
+          }
+          if (!id) {
+            spdlog::error("event=notice_failed form={} reference={} detail={}", form_id, reference,
+                          core::log_safe(id.error().public_text()));
+            return;
+          }
+          spdlog::info("event=notice_queued form={} reference={} message={} recipients={}", form_id,
+                       reference, *id, out.to.size());
+        });
         if (!posted) spdlog::error("event=notice_failed form={} detail=pool_full", form_id);
       }
       // F14. Never the address or the content in a log line: the form and reference only.
@@ -681,6 +698,20 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
                                 .ca_file = config->mail.ca_file});
     webhook_sender->start();
   }
+  // Campaigns (issue 11): this node sends its share (one node per campaign, by lease).
+  std::unique_ptr<campaigns::CampaignSender> campaign_sender;
+  if (outbox && !config->public_origin.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    campaign_sender = std::make_unique<campaigns::CampaignSender>(
+        *store, auditor, *outbox, *contacts_key, clock,
+        campaigns::SenderSettings{
+            .node_id = fmt::format("{}/{}/campaigns", host, ::getpid()),
+            .public_origin = config->public_origin,
+            .purposes = config->contacts.purposes,
+            .per_domain_per_minute = static_cast<double>(config->contacts.per_domain_per_minute)});
+    campaign_sender->start();
+  }
   // A3: the shared queue's backlog, watched whether or not this node delivers.
   auto mail_monitor = std::make_shared<MailMonitor>(
       io, *store, pool, auditor, metrics, readiness, clock,
@@ -778,6 +809,7 @@ int run_serve(const std::string& data_dir, const std::optional<std::string>& htt
   for (auto& t : threads) t.join();
   // The exchange in progress ends (at most its deadline); this node's leases are released.
   if (webhook_sender) webhook_sender->stop();
+  if (campaign_sender) campaign_sender->stop();
 
   // The event loop ran dry: every connection is closed. Finish encryption jobs, then let
   // the store commit what it accepted.

@@ -219,6 +219,27 @@ core::Result<std::optional<bool>> JsonObject::optional_bool(std::string_view key
   return std::optional<bool>(it->get<bool>());
 }
 
+core::Result<std::optional<std::int64_t>> JsonObject::optional_int(std::string_view key,
+                                                                   std::int64_t min,
+                                                                   std::int64_t max) const {
+  const auto it = value_->find(key);
+  if (it == value_->end() || it->is_null()) return std::optional<std::int64_t>();
+  if (!it->is_number_integer()) return bad_field(key, "must be a whole number");
+  std::int64_t value = 0;
+  if (it->is_number_unsigned()) {
+    const auto u = it->get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(max)) {
+      return bad_field(key, fmt::format("must be from {} to {}", min, max));
+    }
+    value = static_cast<std::int64_t>(u);
+  } else {
+    value = it->get<std::int64_t>();
+  }
+  if (value < min || value > max)
+    return bad_field(key, fmt::format("must be from {} to {}", min, max));
+  return std::optional<std::int64_t>(value);
+}
+
 std::optional<std::string> JsonObject::unknown_member(
     std::initializer_list<std::string_view> known) const {
   for (const auto& item : value_->items()) {

@@ -66,6 +66,10 @@ class JsonObject {
   // Member `key` as true or false; a missing or null member gives nullopt. invalid_input when
   // it is anything else.
   core::Result<std::optional<bool>> optional_bool(std::string_view key) const;
+  // Member `key` as a whole number from `min` to `max`; a missing or null member gives
+  // nullopt. invalid_input when it is anything else (a fraction, a string, out of range).
+  core::Result<std::optional<std::int64_t>> optional_int(std::string_view key, std::int64_t min,
+                                                         std::int64_t max) const;
   // The name of a member not in `known`, if there is one (the first in the body's order is
   // not promised): a request with a misspelt field is refused, not half understood.
   std::optional<std::string> unknown_member(std::initializer_list<std::string_view> known) const;

@@ -13,6 +13,7 @@
 #include "auth/api_key.hpp"
 #include "campaigns/contacts.hpp"
 #include "campaigns/input.hpp"
+#include "campaigns/sender.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "core/secret.hpp"
@@ -173,17 +174,20 @@ Reply ContactsApi::revoke_blocking(const Call& call) {
                                                               now);
         if (!n) return core::fail(std::move(n).error());
         revoked = *n;
-        return auditor_.record_in_blocking(tx, actor, std::string(kRevokeAction),
-                                           fmt::format("contact:{} purpose:{} via:api revoked:{}",
-                                                       (*found)->id, request->purpose, *n),
-                                           call.remote_address, "ok");
+        auto withdrawn = withdraw_queued_in(tx, (*found)->id, request->purpose, now);
+        if (!withdrawn) return core::fail(std::move(withdrawn).error());
+        return auditor_.record_in_blocking(
+            tx, actor, std::string(kRevokeAction),
+            fmt::format("contact:{} purpose:{} via:api revoked:{} withdrawn:{}", (*found)->id,
+                        request->purpose, *n, *withdrawn),
+            call.remote_address, "ok");
       });
   if (!committed) return failure_reply(committed.error(), call.request_id);
   if (!revoked) return error_reply(Status::not_found, "not_found", "There is no such contact.");
   if (auto s = auditor_.settle_blocking(); !s) {
     spdlog::error("event=audit_checkpoint_failed detail={}", core::log_safe(s.error().detail()));
   }
-  return Reply{Status::ok, dump(Json{{"revoked", *revoked}})};
+  return Reply{Status::ok, dump(Json{{"revoked", *revoked}})};  // (withdrawn: in the trail)
 }
 
 Reply ContactsApi::show_blocking(const Call& call, std::string_view id) {

@@ -7,6 +7,7 @@
 #include <array>
 
 #include "campaigns/input.hpp"
+#include "campaigns/sender.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "crypto/hmac.hpp"
@@ -86,10 +87,12 @@ core::Result<std::size_t> unsubscribe_blocking(store::Store& store, audit::Audit
                                                           "unsubscribe", now);
     if (!n) return core::fail(std::move(n).error());
     revoked = *n;
+    auto withdrawn = withdraw_queued_in(tx, target.contact_id, target.purpose, now);
+    if (!withdrawn) return core::fail(std::move(withdrawn).error());
     return auditor.record_in_blocking(
         tx, "unsubscribe", "authorisation.revoke",
-        fmt::format("contact:{} purpose:{} via:unsubscribe revoked:{}", target.contact_id,
-                    target.purpose, revoked),
+        fmt::format("contact:{} purpose:{} via:unsubscribe revoked:{} withdrawn:{}",
+                    target.contact_id, target.purpose, revoked, *withdrawn),
         std::string(source), "ok");
   });
   if (!committed) return core::fail(std::move(committed).error());

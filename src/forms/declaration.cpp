@@ -797,17 +797,15 @@ core::Result<FormDeclaration> check(const toml::table& root) {
     if (*mode == "pgp") {
       form.notify_mode = NotifyMode::pgp;
     } else if (*mode == "smime") {
-      // The server cannot: it holds no copy of the submission it could encrypt again.
-      return error_at(*node,
-                      "notify_mode \"smime\" is not available: the server keeps only the "
-                      "submission encrypted to the recipients' OpenPGP keys; use \"pgp\" or "
-                      "\"link\"");
+      form.notify_mode = NotifyMode::smime;
     } else if (*mode != "link") {
-      return error_at(*node,
-                      fmt::format("notify_mode {} is not one of \"link\", \"pgp\"", quoted(*mode)));
+      return error_at(*node, fmt::format("notify_mode {} is not one of \"link\", \"pgp\", "
+                                         "\"smime\"",
+                                         quoted(*mode)));
     }
-    if (form.notify_mode == NotifyMode::pgp && form.notify.empty()) {
-      return error_at(*node, "notify_mode \"pgp\" needs addresses in \"notify\"");
+    if (form.notify_mode != NotifyMode::link && form.notify.empty()) {
+      return error_at(*node,
+                      fmt::format("notify_mode {} needs addresses in \"notify\"", quoted(*mode)));
     }
   }
 

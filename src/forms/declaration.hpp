@@ -55,7 +55,7 @@ struct Field {
   std::string consent_version;  // consent: its version, recorded with the answer
 };
 
-enum class NotifyMode { link, pgp };
+enum class NotifyMode { link, pgp, smime };
 
 struct FormDeclaration {
   std::string id;  // [a-z0-9][a-z0-9-]{0,62}
@@ -74,6 +74,9 @@ struct FormDeclaration {
   // the stored submission itself, the signed and encrypted OpenPGP message exactly as
   // stored, attached. Each notify address must then be named by a user id of one of the
   // form's recipient keys (checked by `form add`), or the attachment would not open.
+  // `smime`: the submission's answers as text, in an S/MIME message (RFC 8551) encrypted to
+  // each notify address's imported certificate, composed in memory at intake like the
+  // submitter's copy (F14); `form add` checks each address has a usable certificate.
   NotifyMode notify_mode = NotifyMode::link;
   // F14: the name of an `email` field of this form; when set, the form offers the submitter
   // a copy of what they sent, mailed (encrypted or through the secure-message portal) to the

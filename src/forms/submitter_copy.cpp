@@ -66,11 +66,20 @@ std::string copy_subject(const FormDeclaration& form, std::string_view reference
 
 core::SecretBytes copy_text(const FormDeclaration& form, const ValidatedSubmission& submission,
                             std::string_view reference, std::int64_t received_at) {
+  core::SecretBytes out(fmt::format(
+      "This is the copy you asked for of what you sent with the form \"{}\".\n\n", form.title));
+  core::SecretBytes answers = answers_text(form, submission, reference, received_at);
+  out.append(answers.as_string_view());
+  out.append(
+      "\nKeep this message private: it holds what you told us. If you did not send this form, "
+      "please tell us, quoting the reference.\n");
+  return out;
+}
+
+core::SecretBytes answers_text(const FormDeclaration& form, const ValidatedSubmission& submission,
+                               std::string_view reference, std::int64_t received_at) {
   const std::string when = detail::iso8601_utc(received_at);
-  core::SecretBytes out(
-      fmt::format("This is the copy you asked for of what you sent with the form \"{}\".\n\n"
-                  "Reference: {}\nReceived: {}\n\n",
-                  form.title, reference, when));
+  core::SecretBytes out(fmt::format("Reference: {}\nReceived: {}\n\n", reference, when));
   for (const Field& field : form.fields) {
     const Answer* answer = find_answer(submission, field.name);
     const std::string& label = field.label.empty() ? field.name : field.label;
@@ -106,9 +115,6 @@ core::SecretBytes copy_text(const FormDeclaration& form, const ValidatedSubmissi
         break;
     }
   }
-  out.append(
-      "\nKeep this message private: it holds what you told us. If you did not send this form, "
-      "please tell us, quoting the reference.\n");
   return out;
 }
 

@@ -42,4 +42,9 @@ std::string copy_subject(const FormDeclaration& form, std::string_view reference
 core::SecretBytes copy_text(const FormDeclaration& form, const ValidatedSubmission& submission,
                             std::string_view reference, std::int64_t received_at);
 
+// The reference, the time received and the answers, as copy_text() lists them, with no
+// words around them: also the body of notify_mode = "smime" notices (S5).
+core::SecretBytes answers_text(const FormDeclaration& form, const ValidatedSubmission& submission,
+                               std::string_view reference, std::int64_t received_at);
+
 }  // namespace forms

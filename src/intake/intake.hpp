@@ -91,6 +91,10 @@ struct PostOutcome {
   // In memory only: app/ queues it (or refuses it) and lets go; its destructor wipes it.
   bool copy_requested = false;
   std::shared_ptr<forms::SubmitterCopy> submitter_copy;
+  // stored, on a form with notify_mode = "smime" (S5): the answers as text
+  // (forms::answers_text), for app/ to seal to the notify addresses' certificates. In memory
+  // only, like submitter_copy.
+  std::shared_ptr<core::SecretBytes> notify_text;
 };
 
 class Intake {

@@ -234,6 +234,7 @@ std::variant<Checked, PostOutcome> check(Intake::Shared& s, const LoadedForm& fo
 struct Sealed {
   store::NewSubmission record;
   std::shared_ptr<forms::SubmitterCopy> copy;
+  std::shared_ptr<core::SecretBytes> notify_text;  // notify_mode = "smime"
 };
 
 std::variant<Sealed, PostOutcome> seal_blocking(Intake::Shared& s, const Catalog& catalog,
@@ -266,6 +267,11 @@ std::variant<Sealed, PostOutcome> seal_blocking(Intake::Shared& s, const Catalog
                                     attestation.received_at);
     }
   }
+  std::shared_ptr<core::SecretBytes> notify_text;
+  if (form.declaration.notify_mode == forms::NotifyMode::smime) {
+    notify_text = std::make_shared<core::SecretBytes>(forms::answers_text(
+        form.declaration, checked.submission, attestation.reference, attestation.received_at));
+  }
   checked.submission.answers.clear();  // wipes the values (Answer's destructor)
   auto ciphertext = catalog.encryptor->sign_and_encrypt(plaintext.view(), form.recipients);
   plaintext.wipe();
@@ -284,17 +290,19 @@ std::variant<Sealed, PostOutcome> seal_blocking(Intake::Shared& s, const Catalog
   record.token_nonce = claims.nonce;
   // Kept for the longest token age any configuration allows, not the current one.
   record.token_expires_at = claims.issued_at + kMaxTokenAgeSeconds;
-  return Sealed{std::move(record), std::move(copy)};
+  return Sealed{std::move(record), std::move(copy), std::move(notify_text)};
 }
 
 // --- commit (store writer) ---------------------------------------------------------------------
 
 void commit(const std::shared_ptr<Intake::Shared>& self, store::NewSubmission record,
             const std::string& request_id, bool copy_requested,
-            std::shared_ptr<forms::SubmitterCopy> copy, const Intake::PostDone& done) {
+            std::shared_ptr<forms::SubmitterCopy> copy,
+            std::shared_ptr<core::SecretBytes> notify_text, const Intake::PostDone& done) {
   PostOutcome stored = ended(Kind::stored);
   stored.copy_requested = copy_requested;
   stored.submitter_copy = std::move(copy);
+  stored.notify_text = std::move(notify_text);
   stored.location = "/f/" + record.form_id + "/thanks/" + record.reference;
   stored.reference = record.reference;
   // S4: the file drop gets the same ciphertext once it is durable in the store.
@@ -343,7 +351,8 @@ void proceed(const std::shared_ptr<Intake::Shared>& self,
     auto sealed = seal_blocking(*self, *catalog, *form, *checked, now, request_id);
     if (auto* end = std::get_if<PostOutcome>(&sealed)) return done(std::move(*end));
     auto& s = std::get<Sealed>(sealed);
-    commit(self, std::move(s.record), request_id, checked->copy_requested, std::move(s.copy), done);
+    commit(self, std::move(s.record), request_id, checked->copy_requested, std::move(s.copy),
+           std::move(s.notify_text), done);
   };
   if (!self->pool.post(std::move(job))) {
     spdlog::warn("event=overloaded form={} request_id={}", post->form_id, post->request_id);

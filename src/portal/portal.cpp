@@ -373,6 +373,12 @@ const std::vector<Endpoint>& endpoints() {
     const Roles managers{Role::admin, Role::form_owner};
     const Access admins{.need = Need::full, .roles = Roles{Role::admin}};
     const Access auditing{.need = Need::full, .roles = Roles{Role::admin, Role::auditor}};
+    const Access managers_only{.need = Need::full, .roles = managers};
+    const Access campaign_reviewers{.need = Need::full,
+                                    .roles = Roles{Role::admin, Role::form_owner, Role::reviewer}};
+    const Access campaign_readers{
+        .need = Need::full,
+        .roles = Roles{Role::admin, Role::form_owner, Role::reviewer, Role::auditor}};
     using M = Method;
     return std::vector<Endpoint>{
         {M::get, "/portal/api/session", anyone, get_session},
@@ -404,6 +410,17 @@ const std::vector<Endpoint>& endpoints() {
         // give themselves every form.
         {M::post, "/portal/api/users/{id}/grants", admins, add_grant},
         {M::post, "/portal/api/users/{id}/grants/{form}/revoke", admins, revoke_grant},
+        // Campaigns (issue 11): form owners write and run them; a reviewer who is not the
+        // author approves (four eyes); auditors read.
+        {M::get, "/portal/api/campaigns", campaign_readers, list_campaigns},
+        {M::post, "/portal/api/campaigns", managers_only, add_campaign},
+        {M::get, "/portal/api/campaigns/{id}", campaign_readers, show_campaign},
+        {M::post, "/portal/api/campaigns/{id}", managers_only, edit_campaign},
+        {M::get, "/portal/api/campaigns/{id}/audience", campaign_readers, campaign_audience},
+        {M::post, "/portal/api/campaigns/{id}/preview", campaign_reviewers, preview_campaign},
+        {M::post, "/portal/api/campaigns/{id}/approve",
+         Access{.need = Need::full, .roles = Roles{Role::reviewer}}, approve_campaign},
+        {M::post, "/portal/api/campaigns/{id}/state", managers_only, set_campaign_state},
         {M::get, "/portal/api/audit", auditing, list_audit},
         {M::get, "/portal/api/audit/export", auditing, export_audit},
         {M::get, "/portal/api/audit/verify", auditing, verify_audit},
@@ -445,6 +462,8 @@ void Portal::set_secure_code_sender(SecureCodeSender send) {
 void Portal::set_secure_reply_sender(SecureReplySender send) {
   shared_->send_secure_reply = std::move(send);
 }
+
+void Portal::set_campaigns(CampaignSettings settings) { shared_->campaigns = std::move(settings); }
 
 void Portal::set_after_change(std::function<void()> hook) {
   shared_->after_change = std::move(hook);

@@ -61,6 +61,15 @@ using SecureReplySender = std::function<core::Result<std::string>(
 // "recipient:" and 24 hex digits of the SHA-256 of the lower-case address (never the address).
 std::string recipient_account_name(std::string_view address);
 
+// Campaigns (issue 11): the purposes an authorisation may name, the key contacts' fields
+// are sealed under (the audience and the preview open them), and whether unsubscribe links
+// can be made ([server] public_origin set): without, no campaign can start.
+struct CampaignSettings {
+  std::vector<std::string> purposes;
+  const core::SecretBytes* contacts_key = nullptr;  // must outlive the portal
+  bool can_unsubscribe = false;
+};
+
 class Portal {
  public:
   Portal(Limits limits, store::Store& store, const core::Clock& clock, core::Rng& rng,
@@ -76,6 +85,10 @@ class Portal {
   // Runs after every change the portal committed, before its answer is sent (app/ reloads
   // the form catalog here, so a grant applies on this node at once). Set before serving.
   void set_after_change(std::function<void()> hook);
+
+  // Campaigns. Set before serving; without it (contacts_key null) the campaign routes
+  // answer that campaigns are not available.
+  void set_campaigns(CampaignSettings settings);
 
   // The secure-message portal's code mail. Set before serving; without it /api/s/{id}/code
   // answers 503.

@@ -369,6 +369,52 @@ struct PurposeCount {
   std::int64_t revoked = 0;
 };
 
+// A campaign (issue 11, C2-C6): what is sent, to whom, and where it stands. The approval
+// holds while approved_hash equals content_hash (campaigns/campaign.hpp computes both).
+struct CampaignRecord {
+  std::string id;  // random, 32 hex
+  std::string name;
+  std::string purpose;
+  std::string sender;                // the From address
+  std::string policy = "exclusive";  // mail::policy name
+  std::vector<std::string> fields;   // the declared merge and segment fields
+  std::string segment;               // campaigns/segment.hpp
+  std::string subject;               // template
+  std::string body;                  // template (text)
+  std::optional<std::int64_t> scheduled_at;
+  std::int64_t per_minute = 600;  // messages queued per minute, at most
+  std::string author;             // the portal user who wrote it (email)
+  std::string state = "draft";    // draft, sending, paused, sent, cancelled
+  std::string content_hash;
+  std::optional<std::string> approved_hash;
+  std::optional<std::string> approver;
+  std::optional<std::int64_t> approved_at;
+  std::string cursor;  // the last contact id done
+  std::optional<std::string> lease_owner;
+  std::optional<std::int64_t> lease_until;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+  std::optional<std::int64_t> started_at;
+  std::optional<std::int64_t> finished_at;
+};
+
+// What a campaign did for one contact.
+struct CampaignSend {
+  std::string campaign_id;
+  std::string contact_id;
+  // queued, withdrawn, or the suppression's reason: no_authorisation, revoked, expired,
+  // unsubscribed, bounced_before.
+  std::string outcome;
+  std::optional<std::string> message_id;
+  std::int64_t at = 0;
+};
+
+// A campaign's progress: contacts per outcome, and its queued messages per delivery state.
+struct CampaignProgress {
+  std::vector<std::pair<std::string, std::int64_t>> outcomes;    // outcome, contacts
+  std::vector<std::pair<std::string, std::int64_t>> deliveries;  // mail recipient state, count
+};
+
 // A webhook endpoint of an integrator (`sealpost webhook add`).
 struct WebhookRecord {
   std::string id;                           // public: shown by `webhook list`, audited

@@ -552,6 +552,60 @@ class ContactStore {
   virtual core::Result<std::vector<PurposeCount>> purpose_counts_blocking(std::int64_t now) = 0;
 };
 
+// Campaigns (issue 11). Writes that change what an approval covers, or a campaign's state,
+// run in the unit of work that audits them.
+class CampaignStore {
+ public:
+  virtual ~CampaignStore() = default;
+  // conflict if the id exists.
+  virtual core::Status add_campaign_blocking(const CampaignRecord& campaign) = 0;
+  virtual core::Result<std::optional<CampaignRecord>> find_campaign_blocking(
+      const std::string& id) = 0;
+  // Newest first, at most `limit`.
+  virtual core::Result<std::vector<CampaignRecord>> list_campaigns_blocking(std::size_t limit) = 0;
+  // Replaces what was written (name .. per_minute, content_hash) and voids the approval;
+  // only while the campaign is a draft or paused (false otherwise: nothing changed).
+  virtual core::Result<bool> update_campaign_blocking(const CampaignRecord& campaign,
+                                                      std::int64_t now) = 0;
+  // Records the approval of `content_hash` by `approver`, if it is still the campaign's hash
+  // and the campaign is a draft or paused (false otherwise).
+  virtual core::Result<bool> approve_campaign_blocking(const std::string& id,
+                                                       const std::string& content_hash,
+                                                       const std::string& approver,
+                                                       std::int64_t now) = 0;
+  // Moves the campaign from one of `from` to `to` (false when it was in none of them).
+  // Entering `sending` sets started_at once; `sent` and `cancelled` set finished_at and
+  // release the lease.
+  virtual core::Result<bool> set_campaign_state_blocking(const std::string& id,
+                                                         const std::vector<std::string>& from,
+                                                         const std::string& to,
+                                                         std::int64_t now) = 0;
+  // Campaigns in `sending` whose schedule is due at `now`, ids only.
+  virtual core::Result<std::vector<std::string>> due_campaigns_blocking(std::int64_t now) = 0;
+  // Takes (or renews) the right to send campaign `id` until `until`, if it is sending and
+  // nobody else holds a live lease.
+  virtual core::Result<bool> lease_campaign_blocking(const std::string& id,
+                                                     const std::string& owner, std::int64_t now,
+                                                     std::int64_t until) = 0;
+  virtual core::Status release_campaign_blocking(const std::string& id,
+                                                 const std::string& owner) = 0;
+  // Moves the cursor forward (never back) for the lease's owner.
+  virtual core::Status advance_cursor_blocking(const std::string& id, const std::string& owner,
+                                               const std::string& cursor) = 0;
+  // conflict if the contact has a row for this campaign already (each contact once).
+  virtual core::Status add_send_blocking(const CampaignSend& send) = 0;
+  virtual core::Result<bool> has_send_blocking(const std::string& campaign_id,
+                                               const std::string& contact_id) = 0;
+  virtual core::Result<CampaignProgress> progress_blocking(const std::string& campaign_id) = 0;
+  // Whether mail to `address` has bounced for good before (a recipient row `bounced`).
+  virtual core::Result<bool> bounced_before_blocking(const std::string& address) = 0;
+  // C1: the queued campaign messages of `contact_id` for `purpose` that no node is delivering
+  // now are withdrawn: their recipients become `dropped`, their sends `withdrawn`. Their
+  // message ids (the caller erases the bodies and audits, in the same unit of work).
+  virtual core::Result<std::vector<std::string>> withdraw_queued_blocking(
+      const std::string& contact_id, const std::string& purpose, std::int64_t now) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -568,6 +622,7 @@ class Store {
   virtual WebhookStore& webhooks() = 0;
   virtual SecureMessageStore& secure_messages() = 0;
   virtual ContactStore& contacts() = 0;
+  virtual CampaignStore& campaigns() = 0;
   // "sqlite" or "postgresql".
   virtual std::string_view engine_name() const = 0;
   // For logs: which database, without secrets.

@@ -80,7 +80,7 @@ class ContactsTest(unittest.TestCase):
                                      r"granted:3 purpose:marketing$")
         revokes = [e["object"] for e in entries if e["action"] == "authorisation.revoke"]
         self.assertEqual(len(revokes), 1)
-        self.assertRegex(revokes[0], r"^contact:[0-9a-f]{32} purpose:marketing via:cli revoked:1$")
+        self.assertRegex(revokes[0], r"^contact:[0-9a-f]{32} purpose:marketing via:cli revoked:1 withdrawn:0$")
         for e in entries:
             self.assertNotIn("example.org", json.dumps(e))
         self.assertIn("audit trail intact",
@@ -258,7 +258,7 @@ class ContactsApiTest(unittest.TestCase):
                          [f"contact:{cid} created:yes fields:2 granted:reminders",
                           f"contact:{cid} created:no fields:1"])
         self.assertTrue(all(e["actor"].startswith("api:") for e in upserts))
-        self.assertIn(f"contact:{cid} purpose:reminders via:api revoked:1",
+        self.assertIn(f"contact:{cid} purpose:reminders via:api revoked:1 withdrawn:0",
                       [e["object"] for e in entries if e["action"] == "authorisation.revoke"])
         for e in entries:
             self.assertNotIn("example.org", json.dumps(e))
@@ -340,8 +340,8 @@ class ContactsApiTest(unittest.TestCase):
         revokes = [e for e in self.audit() if e["action"] == "authorisation.revoke"
                    and e["object"].startswith(f"contact:{cid} ")]
         self.assertEqual([e["object"] for e in revokes],
-                         [f"contact:{cid} purpose:marketing via:unsubscribe revoked:1",
-                          f"contact:{cid} purpose:marketing via:unsubscribe revoked:0"])
+                         [f"contact:{cid} purpose:marketing via:unsubscribe revoked:1 withdrawn:0",
+                          f"contact:{cid} purpose:marketing via:unsubscribe revoked:0 withdrawn:0"])
         self.assertTrue(all(e["actor"] == "unsubscribe" for e in revokes))
         # Tampered, for another purpose, or another key's: 404, nothing changes.
         raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))

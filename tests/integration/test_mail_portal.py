@@ -154,7 +154,8 @@ class SecureMessagePortalTest(PortalReader, unittest.TestCase):
         self.assertFalse(notice.get("Subject", "").count(MARKER))
         # The keyed recipient: PGP/MIME, which gpg opens; it went as its own message.
         raw, msg = self.next_mail(self.keyed)
-        # (Its Subject stays readable: PGP/MIME has no protected headers yet.)
+        # Its Subject is protected (RFC 9788): "[...]" outside, the real one inside.
+        self.assertEqual(msg["Subject"], "[...]")
         self.assertNotIn(MARKER.encode(), raw.split(b"\r\n\r\n", 1)[1])
         self.assertEqual(msg.get_content_type(), "multipart/encrypted")
         self.assertNotIn(patient, msg.get("To", ""))

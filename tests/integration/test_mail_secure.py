@@ -179,6 +179,10 @@ class SecureMailTest(unittest.TestCase):
         sp.cli("cert", "import", "--data", sp.data, "--aes-gcm", cls.erin_cert[0])
         sp.cli("cert", "import", "--data", sp.data, cls.frank_cert[0])
 
+        # S5, notify_mode = "smime": Dana (a certificate) hears of each submission to this
+        # form with its answers, encrypted to her certificate.
+        sp.add_form(cls.notify_form("notifysmime", cls.dana), name="notifysmime.toml")
+
         cls.api_key = sp.cli("apikey", "add", "--data", sp.data, "--name", "ehr", "--scope",
                              "messages:send", "--scope", "messages:read").stdout.strip()
         assert KEY_RE.match(cls.api_key)
@@ -204,6 +208,21 @@ class SecureMailTest(unittest.TestCase):
                         "-keyfile", ca.ca_key, "-in", csr, "-out", cert, "-notext", *dates],
                        check=True, capture_output=True)
         return cert, key
+
+    @classmethod
+    def notify_form(cls, form_id, address):
+        return f"""id = "{form_id}"
+title = "Call me back"
+recipients = ["{cls.sp.recipients[0]}"]
+notify = ["{address}"]
+notify_mode = "smime"
+
+[[fields]]
+name = "note"
+type = "text"
+label = "What is it about?"
+required = true
+"""
 
     @classmethod
     def fpr_of(cls, uid):
@@ -252,6 +271,15 @@ class SecureMailTest(unittest.TestCase):
             args += ["--to", t]
         return self.sp.cli(*args, check=check)
 
+    def wait_for_log(self, pattern, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, self.sp.log())
+            if m:
+                return m.group(1)
+            time.sleep(0.3)
+        self.fail(f"no log line {pattern}: {self.sp.log()[-3000:]}")
+
     def queued_count(self):
         return self.sp.sql("SELECT count(*) FROM mail_messages")[0][0]
 
@@ -292,7 +320,8 @@ class SecureMailTest(unittest.TestCase):
         msg = email.message_from_bytes(data, policy=email.policy.default)
         self.assertEqual(msg.get_content_type(), "multipart/encrypted")
         self.assertEqual(msg.get_param("protocol"), "application/pgp-encrypted")
-        self.assertEqual(msg["Subject"], "Your results")
+        # Header protection (RFC 9788): outside, the subject is obscured.
+        self.assertEqual(msg["Subject"], "[...]")
         parts = list(msg.iter_parts())
         self.assertEqual(len(parts), 2)
         self.assertEqual(parts[0].get_content_type(), "application/pgp-encrypted")
@@ -302,10 +331,16 @@ class SecureMailTest(unittest.TestCase):
         self.assertTrue(armored.startswith(b"-----BEGIN PGP MESSAGE-----"), armored[:80])
         return armored
 
-    def assert_inner_entity(self, plaintext):
-        """What was encrypted is a MIME entity (RFC 3156 section 4): the text part."""
+    def assert_inner_entity(self, plaintext, subject="Your results"):
+        """What was encrypted is a MIME entity (RFC 3156 section 4): the text part, with the
+        message's header fields protected (RFC 9788): the real Subject is inside."""
         inner = email.message_from_bytes(plaintext, policy=email.policy.default)
         self.assertEqual(inner.get_content_type(), "text/plain")
+        self.assertEqual(inner.get_param("hp"), "cipher")
+        self.assertEqual(inner["Subject"], subject)
+        self.assertIn(("Subject", "[...]"),
+                      [tuple(v.split(": ", 1)) for v in inner.get_all("HP-Outer", [])])
+        self.assertTrue(inner["Message-ID"] and inner["From"] and inner["To"])
         text = inner.get_content()
         self.assertIn(MARKER, text)
         self.assertIn("Ärztin Müller", text)
@@ -341,14 +376,14 @@ class SecureMailTest(unittest.TestCase):
         with open(out, "rb") as f:
             return f.read()
 
-    def smime_read(self, data, cert):
+    def smime_read(self, data, cert, secret=MARKER):
         """The S/MIME structure checked, decrypted with `cert`'s key and verified against
         the CA by openssl; returns (inner entity bytes, the CMS content type)."""
-        self.assertNotIn(MARKER.encode(), data, "the body never travels in cleartext")
+        self.assertNotIn(secret.encode(), data, "the body never travels in cleartext")
         msg = email.message_from_bytes(data, policy=email.policy.default)
         self.assertEqual(msg.get_content_type(), "application/pkcs7-mime")
         self.assertEqual(msg.get_param("smime-type"), "enveloped-data")
-        self.assertEqual(msg["Subject"], "Your results")
+        self.assertEqual(msg["Subject"], "[...]")  # protected: the real one is inside
         der = msg.get_payload(decode=True)
         printed = tool("openssl", "cms", "-cmsout", "-print", "-inform", "DER",
                        input=der).stdout.decode()
@@ -406,6 +441,43 @@ class SecureMailTest(unittest.TestCase):
         self.assertIn("sealed:smime-aes-256-gcm", trail)
         imports = [json.loads(l) for l in trail.splitlines() if '"cert.import"' in l]
         self.assertGreaterEqual(len(imports), 3)
+
+    def test_notify_mode_smime_carries_the_answers_to_the_certificate(self):
+        secret = "zqxsmimenote" + os.urandom(4).hex()
+        status, headers, _ = self.sp.submit([("note", secret)], form="notifysmime")
+        self.assertEqual(status, 303)
+        reference = re.search(r"/f/notifysmime/thanks/([A-Z0-9-]+)",
+                              headers["location"]).group(1)
+        # Outside, only its Message-ID tells the notice apart (the subject is protected).
+        queued = self.wait_for_log(
+            rf"event=notice_queued form=notifysmime reference={reference} message=([0-9a-f]{{32}})")
+        deadline = time.time() + 60
+        notices = []
+        while time.time() < deadline and not notices:
+            notices = [e for e in self.tls_sink.events("message")
+                       if self.dana in e["rcpt_tos"] and f"<{queued}@" in
+                       base64.b64decode(e["data_b64"]).decode(errors="replace")]
+            time.sleep(0.3)
+        self.assertEqual(len(notices), 1, self.sp.log()[-3000:])
+        self.assertTrue(notices[0]["tls"])
+        data = base64.b64decode(notices[0]["data_b64"])
+        self.assert_dkim_verifies(data)
+        entity, content_type = self.smime_read(data, self.dana_cert, secret=secret)
+        self.assertEqual(content_type, "pkcs7-envelopedData")
+        inner = email.message_from_bytes(entity, policy=email.policy.default)
+        self.assertEqual(inner["Subject"], f"New submission: Call me back ({reference})")
+        self.assertEqual(inner.get_param("hp"), "cipher")
+        text = inner.get_content()
+        self.assertIn(f"Reference: {reference}", text)
+        self.assertIn(f"What is it about?: {secret}", text)
+        self.assertNotIn(secret, self.sp.log())
+        # An address with an OpenPGP key but no certificate cannot be notified this way.
+        path = os.path.join(self.root, "notifyalice.toml")
+        with open(path, "w") as f:
+            f.write(self.notify_form("notifyalice", self.alice))
+        r = self.sp.cli("form", "add", "--data", self.sp.data, path, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"recipient 1 ({self.alice}) has no usable S/MIME certificate", r.stderr)
 
     def test_bad_certificates_are_refused_at_import(self):
         other_ca = TestCA(os.path.join(self.root, "otherca"))

@@ -35,7 +35,7 @@ class PostgresTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.sp.data, "sealpost.db")))
         # The tables are there, in PostgreSQL.
         self.assertEqual(self.db.query("SELECT value FROM meta WHERE key = 'schema_version'")
-                         .strip(), "15")
+                         .strip(), "16")
 
     def test_two_nodes_share_one_database(self):
         # Node B: a copy of node A's configuration and secrets (OPERATIONS.md), its own ports.

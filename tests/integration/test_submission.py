@@ -473,7 +473,9 @@ class SubmissionTest(unittest.TestCase):
                                  body="Your potassium is 4.1 mmol/L.")
             self.assertEqual(rc, 0, out)
             mid = self.queued_id(out)
-            data, event = self.received("Lab results for you")
+            # Header protection (RFC 9788): the subject is "[...]" outside, the real one in.
+            data, event = self.received("[...]")
+            self.assertIn(f"lab@{DOMAIN}", event["rcpt_tos"])
             self.assertTrue(event["tls"])
             self.assertTrue(self.dkim_ok(data))
             self.assertNotIn(b"potassium", data)
@@ -488,6 +490,8 @@ class SubmissionTest(unittest.TestCase):
             self.assertEqual(rc, 0, status)
             self.assertRegex(status, r"VALIDSIG " + self.sp.server_fpr)
             self.assertIn(b"potassium is 4.1", plaintext)
+            inner = email.message_from_bytes(plaintext, policy=email.policy.default)
+            self.assertEqual(inner["Subject"], "Lab results for you")  # the marker removed
             shown = self.sp.cli("mail", "show", "--data", self.sp.data, mid).stdout
             self.assertIn("pgp-mime", shown)
         finally:

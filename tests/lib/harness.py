@@ -305,12 +305,15 @@ class Sealpost:
 
     # -- HTTP -------------------------------------------------------------------------
 
-    def connection(self, timeout=30):
+    def connection(self, timeout=30, source=None):
+        """`source`: the loopback address the client connects from (the server's limits per
+        client address count it apart from 127.0.0.1)."""
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE  # the test data dir's self-signed certificate
         return http.client.HTTPSConnection("127.0.0.1", self.https_port, context=ctx,
-                                           timeout=timeout)
+                                           timeout=timeout,
+                                           source_address=(source, 0) if source else None)
 
     def request(self, method, path, body=None, headers=None, conn=None):
         own = conn is None

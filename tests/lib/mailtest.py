@@ -6,6 +6,7 @@ import email.policy
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -115,6 +116,39 @@ def b64url(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def require_mail_peers():
+    """Debian's interpreter with aiosmtpd and dkim, and NSD: what a test with a DNS zone and
+    SMTP receivers needs (a failure in CI, a skip elsewhere: require())."""
+    require(os.path.exists(SYSTEM_PYTHON), "Debian's /usr/bin/python3")
+    require(subprocess.run([SYSTEM_PYTHON, "-c", "import aiosmtpd, dkim"],
+                           capture_output=True).returncode == 0,
+            "python3-aiosmtpd / python3-dkim")
+    require(shutil.which("nsd") or os.path.exists("/usr/sbin/nsd"), "nsd")
+
+
+def dkim_records(dkim_out):
+    """The TXT records `sealpost dkim init` printed, by name (without the final dot)."""
+    return {name: "".join(re.findall(r'"([^"]*)"', strings))
+            for name, strings in re.findall(r"^(\S+)\. IN TXT (.+)$", dkim_out, re.M)}
+
+
+_DKIM_VERIFY = ("import dkim, sys, json\n"
+                "records = json.loads(sys.argv[1])\n"
+                "msg = sys.stdin.buffer.read()\n"
+                "def dns(name, timeout=5):\n"
+                "    return records.get(name.decode().rstrip('.'), '').encode()\n"
+                "d = dkim.DKIM(msg)\n"
+                "print(json.dumps([d.verify(idx=i, dnsfunc=dns) for i in range(2)]))\n")
+
+
+def dkim_verdicts(message, records):
+    """Whether each of the message's two DKIM signatures verifies, by Debian's python3-dkim
+    with `records` as DNS: [bool, bool]."""
+    out = subprocess.run([SYSTEM_PYTHON, "-c", _DKIM_VERIFY, json.dumps(records)],
+                         input=message, capture_output=True, check=True).stdout
+    return json.loads(out)
+
+
 def start_mail_zone(root, dns_dir, data, zone, records, dkim_out, settings):
     """Starts NSD (tests/support/dns.sh) in `dns_dir` serving the signed test zone plus
     `records` (zone-file lines) and the DKIM TXT records `sealpost dkim init` printed
@@ -148,7 +182,16 @@ RECIPIENT_PASSWORD = "correct horse battery staple 9"
 class PortalReader:
     """What a recipient of the secure-message portal does, for a unittest.TestCase with
     `sink` (a Sink), `seen` (a set), `sp` (a running Sealpost), `origin` (its public
-    origin) and `marker` (text that must never be in a notice)."""
+    origin) and `marker` (text that must never be in a notice). Each test posts from a
+    loopback address of its own (127.0.1.N), as a recipient's browser would from its own:
+    the portal's budget of credential checks per client address (20 at once, then 30 a
+    minute) is per recipient, and the tests of a class together go over it."""
+
+    _addresses = iter(range(1, 255))
+
+    def setUp(self):
+        super().setUp()
+        self.client_address = f"127.0.1.{next(PortalReader._addresses)}"
 
     def next_mail(self, to, timeout=90):
         deadline = time.time() + timeout
@@ -174,9 +217,14 @@ class PortalReader:
         return m.group(2), m.group(3), msg
 
     def post(self, path, body, origin=None):
-        status, headers, data = self.sp.request(
-            "POST", path, body=json.dumps(body),
-            headers={"Content-Type": "application/json", "Origin": origin or self.origin})
+        conn = self.sp.connection(source=getattr(self, "client_address", None))
+        try:
+            status, headers, data = self.sp.request(
+                "POST", path, body=json.dumps(body),
+                headers={"Content-Type": "application/json", "Origin": origin or self.origin},
+                conn=conn)
+        finally:
+            conn.close()
         return status, headers, json.loads(data) if data else None
 
     def code(self, to):

@@ -247,13 +247,72 @@ GObjectPtr<GMimeObject> raw_part(const char* type, const char* subtype, const st
   return GObjectPtr<GMimeObject>(GMIME_OBJECT(part.release()));
 }
 
-// The content entity written out, sealed by the caller's function, and wrapped as
-// MessageSpec::sealing says. The cleartext entity is wiped once sealed.
-core::Result<GObjectPtr<GMimeObject>> seal_entity(const Sealing& sealing, GMimeObject* entity,
-                                                  GMimeFormatOptions* options, core::Rng& rng) {
+// The message's header fields as written (CRLF, folded), one string per field with its
+// continuation lines, but for the structural ones (MIME-Version, Content-*) and
+// DKIM-Signature: what RFC 9788 copies into the cryptographic payload.
+std::vector<std::string> non_structural_fields(GMimeMessage* message, GMimeFormatOptions* options) {
+  char* text = g_mime_header_list_to_string(g_mime_object_get_header_list(GMIME_OBJECT(message)),
+                                            options);  // transfer full
+  std::string block = text != nullptr ? text : "";
+  g_free(text);
+  std::vector<std::string> fields;
+  std::size_t at = 0;
+  while (at < block.size()) {
+    std::size_t end = block.find("\r\n", at);
+    if (end == std::string::npos) end = block.size();
+    std::string line = block.substr(at, end - at);
+    at = end + 2;
+    if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) {
+      if (!fields.empty()) fields.back() += "\r\n" + line;
+      continue;
+    }
+    fields.push_back(std::move(line));
+  }
+  std::erase_if(fields, [](const std::string& field) {
+    std::string name = field.substr(0, field.find(':'));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name == "mime-version" || name.starts_with("content-") || name == "dkim-signature";
+  });
+  return fields;
+}
+
+// What the outside of an encrypted message says its subject is (RFC 9788's hcp_baseline).
+constexpr const char* kObscuredSubject = "[...]";
+
+// RFC 9788 header protection ("injected header fields"), for an encrypted message under the
+// baseline header confidentiality policy: the content entity gets hp="cipher" (and
+// protected-headers="v1", the earlier draft's marker that Thunderbird reads) and a copy of
+// the message's header fields, then one HP-Outer field per field the outside shows; the
+// outside's Subject becomes "[...]". Returns those header lines (CRLF-ended), to be written
+// before the entity's own.
+std::string protect_headers(GMimeMessage* message, GMimeObject* entity,
+                            GMimeFormatOptions* options) {
+  std::string injected;
+  for (const std::string& field : non_structural_fields(message, options)) {
+    injected += field + "\r\n";
+  }
+  g_mime_message_set_subject(message, kObscuredSubject, nullptr);
+  for (const std::string& field : non_structural_fields(message, options)) {
+    injected += "HP-Outer: " + field + "\r\n";
+  }
+  g_mime_object_set_content_type_parameter(entity, "hp", "cipher");
+  g_mime_object_set_content_type_parameter(entity, "protected-headers", "v1");
+  return injected;
+}
+
+// The content entity written out (after `message`'s protected header fields), sealed by the
+// caller's function, and wrapped as MessageSpec::sealing says. The cleartext is wiped once
+// sealed.
+core::Result<GObjectPtr<GMimeObject>> seal_entity(const Sealing& sealing, GMimeMessage* message,
+                                                  GMimeObject* entity, GMimeFormatOptions* options,
+                                                  core::Rng& rng) {
+  std::string injected = protect_headers(message, entity, options);
   GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
-  if (g_mime_object_write_to_stream(entity, options, out.get()) < 0)
+  if (g_mime_stream_write(out.get(), injected.data(), injected.size()) < 0 ||
+      g_mime_object_write_to_stream(entity, options, out.get()) < 0)
     return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");
+  core::secure_wipe(injected.data(), injected.size());
   GByteArray* array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
   auto sealed =
       sealing.seal(std::string_view(reinterpret_cast<const char*>(array->data), array->len));
@@ -522,7 +581,7 @@ core::Result<BuiltMessage> build_message(const MessageSpec& spec, core::TimePoin
   if (spec.sealing) {
     if (spec.report || spec.tls_report || !spec.sealing->seal)
       return core::fail(ErrorKind::invalid_input, "a report cannot be sealed");
-    auto sealed = seal_entity(*spec.sealing, body.get(), options.get(), rng);
+    auto sealed = seal_entity(*spec.sealing, message.get(), body.get(), options.get(), rng);
     if (!sealed) return core::fail(std::move(sealed).error());
     body = std::move(*sealed);
   }
@@ -577,13 +636,14 @@ core::Result<BuiltMessage> reseal_message(std::string_view message, const Sealin
   std::unique_ptr<GMimeFormatOptions, decltype(&g_mime_format_options_free)> options(
       g_mime_format_options_new(), &g_mime_format_options_free);
   g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
-  auto sealed = seal_entity(sealing, entity, options.get(), rng);
-  if (!sealed) return core::fail(std::move(sealed).error());
-  g_mime_message_set_mime_part(parsed->get(), sealed->get());
-
+  // The copy's own Message-ID first: the protected header fields carry it.
   BuiltMessage built;
   built.message_id = random_hex(rng, 16) + "@" + std::string(message_id_domain);
   g_mime_message_set_message_id(parsed->get(), built.message_id.c_str());
+  auto sealed = seal_entity(sealing, parsed->get(), entity, options.get(), rng);
+  if (!sealed) return core::fail(std::move(sealed).error());
+  g_mime_message_set_mime_part(parsed->get(), sealed->get());
+
   GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
   if (g_mime_object_write_to_stream(GMIME_OBJECT(parsed->get()), options.get(), out.get()) < 0)
     return core::fail(ErrorKind::internal, "the message could not be built", "GMime write failed");

@@ -73,8 +73,13 @@ struct Attachment {
 //             holding `seal`'s result, an ASCII-armored OpenPGP message (7-bit lines)
 //   smime     RFC 8551: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m,
 //             `seal`'s result (DER CMS) base64-encoded
-// The outer header (From, To, Subject, Date, Message-ID) stays as it is: SMTP needs the
-// routing fields, and the subject is not hidden (no protected headers).
+// Header protection (RFC 9788, injected header fields, the baseline confidentiality policy):
+// the sealed entity starts with a copy of the message's header fields (From, To, Cc,
+// Reply-To, Subject, Date, Message-ID and the extra fields; never MIME-Version, Content-*,
+// DKIM-Signature), then an HP-Outer field for each field the outside shows, and its
+// Content-Type says hp="cipher" (and protected-headers="v1", the earlier draft's marker that
+// Thunderbird reads). Outside, the routing fields stay (SMTP needs them) and the Subject
+// becomes "[...]": only a reader of the sealed content sees the real one.
 enum class Envelope { pgp_mime, smime };
 struct Sealing {
   Envelope envelope = Envelope::pgp_mime;

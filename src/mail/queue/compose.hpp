@@ -17,6 +17,7 @@
 #include "mail/mime/address.hpp"
 #include "mail/mime/message.hpp"
 #include "mail/policy/policy.hpp"
+#include "mail/secure/recipients.hpp"
 #include "store/records.hpp"
 
 namespace mail::queue {
@@ -45,6 +46,9 @@ struct Outgoing {
   // (mail/secure: PGP/MIME or S/MIME), sent over TLS whenever the receiver offers it (`security`
   // above is then the TLS policy, opportunistic unless the caller says otherwise).
   bool encrypt = false;
+  // With `encrypt`: this method for every recipient, or the message is refused before
+  // anything is queued (no secure-message portal): a form's notify_mode = "smime".
+  std::optional<secure::Method> method;
 };
 
 struct Prepared {

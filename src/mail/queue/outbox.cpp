@@ -48,14 +48,15 @@ core::Result<std::string> Outbox::enqueue_blocking(const Outgoing& out, std::str
                         "message-level encryption is not available on this server",
                         "no Sealer (no OpenPGP signing key loaded)");
     }
-    const bool portal = escrow_ != nullptr && !escrow_->origin.empty();
+    const bool portal = escrow_ != nullptr && !escrow_->origin.empty() && !out.method;
     std::vector<std::optional<secure::Choice>> each;
     if (portal) {
       auto e = secure::choose_each_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
       if (!e) return core::fail(std::move(e).error());
       each = *std::move(e);
     } else {
-      auto chosen = secure::choose_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now);
+      auto chosen =
+          secure::choose_blocking(store_.forms(), out.to, sealer_->smime_ca_pem(), now, out.method);
       if (!chosen) return core::fail(std::move(chosen).error());
       for (auto& c : *chosen) each.emplace_back(std::move(c));
     }

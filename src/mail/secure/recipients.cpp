@@ -84,7 +84,7 @@ bool user_id_names(std::string_view user_id, const Address& address) {
 
 core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
     store::FormStore& keys, const std::vector<Address>& to, std::string_view smime_ca_pem,
-    core::TimePoint now) {
+    core::TimePoint now, std::optional<Method> only) {
   auto stored_keys = keys.list_keys_blocking();
   if (!stored_keys) return core::fail(std::move(stored_keys).error());
   auto stored_certs = keys.list_certs_blocking();
@@ -92,8 +92,11 @@ core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
   std::vector<std::optional<Choice>> out;
   out.reserve(to.size());
   for (std::size_t i = 0; i < to.size(); ++i) {
-    auto choice = openpgp_key(*stored_keys, to[i], now);
-    if (!choice) choice = certificate(*stored_certs, to[i], smime_ca_pem, now);
+    std::optional<Choice> choice;
+    if (only != Method::smime) choice = openpgp_key(*stored_keys, to[i], now);
+    if (!choice && only != Method::pgp_mime) {
+      choice = certificate(*stored_certs, to[i], smime_ca_pem, now);
+    }
     out.push_back(std::move(choice));
   }
   return out;
@@ -102,12 +105,19 @@ core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
 core::Result<std::vector<Choice>> choose_blocking(store::FormStore& keys,
                                                   const std::vector<Address>& to,
                                                   std::string_view smime_ca_pem,
-                                                  core::TimePoint now) {
-  auto each = choose_each_blocking(keys, to, smime_ca_pem, now);
+                                                  core::TimePoint now, std::optional<Method> only) {
+  auto each = choose_each_blocking(keys, to, smime_ca_pem, now, only);
   if (!each) return core::fail(std::move(each).error());
   std::vector<Choice> out;
   out.reserve(to.size());
   for (std::size_t i = 0; i < to.size(); ++i) {
+    if (!(*each)[i] && only) {
+      return core::fail(core::ErrorKind::invalid_input,
+                        fmt::format("recipient {} ({}) has no usable {} (none imported for this "
+                                    "address, or expired, revoked or unfit for encryption)",
+                                    i + 1, to[i].str(),
+                                    *only == Method::smime ? "S/MIME certificate" : "OpenPGP key"));
+    }
     if (!(*each)[i]) {
       return core::fail(core::ErrorKind::invalid_input,
                         fmt::format("recipient {} ({}) has no usable OpenPGP key or S/MIME "

@@ -42,14 +42,17 @@ bool user_id_names(std::string_view user_id, const Address& address);
 // pinned ones). Recipients may need different methods: the Outbox seals one message per
 // method.
 // For each of `to`, in order, its key or certificate by the chain above, or nullopt when it
-// has neither (the secure-message portal's).
+// has neither (the secure-message portal's). `only`: that step of the chain alone (a form's
+// notify_mode = "smime" asks for S/MIME even where an OpenPGP key exists).
 core::Result<std::vector<std::optional<Choice>>> choose_each_blocking(
     store::FormStore& keys, const std::vector<Address>& to, std::string_view smime_ca_pem,
-    core::TimePoint now);
+    core::TimePoint now, std::optional<Method> only = std::nullopt);
 
+// The same, failing (invalid_input, naming the recipient) when one has none.
 core::Result<std::vector<Choice>> choose_blocking(store::FormStore& keys,
                                                   const std::vector<Address>& to,
                                                   std::string_view smime_ca_pem,
-                                                  core::TimePoint now);
+                                                  core::TimePoint now,
+                                                  std::optional<Method> only = std::nullopt);
 
 }  // namespace mail::secure

@@ -97,6 +97,7 @@ struct Shared {
   std::function<void()> after_change;   // Portal::set_after_change
   SecureCodeSender send_secure_code;    // Portal::set_secure_code_sender
   SecureReplySender send_secure_reply;  // Portal::set_secure_reply_sender
+  CampaignSettings campaigns;           // Portal::set_campaigns
   // The database's failure counts on PostgreSQL (several nodes share the lockout budget);
   // null on SQLite, where one node is all there is and the counts stay in memory.
   std::unique_ptr<auth::SharedFailureCounts> shared_failures;
@@ -228,6 +229,15 @@ Reply secure_open(Shared& s, Call& call);
 Reply secure_reply(Shared& s, Call& call);
 Reply secure_totp(Shared& s, Call& call);
 Reply secure_totp_confirm(Shared& s, Call& call);
+// campaigns.cpp (issue 11)
+Reply list_campaigns(Shared& s, Call& call);
+Reply add_campaign(Shared& s, Call& call);
+Reply show_campaign(Shared& s, Call& call);
+Reply edit_campaign(Shared& s, Call& call);
+Reply campaign_audience(Shared& s, Call& call);
+Reply preview_campaign(Shared& s, Call& call);
+Reply approve_campaign(Shared& s, Call& call);
+Reply set_campaign_state(Shared& s, Call& call);
 // audit_view.cpp
 Reply list_audit(Shared& s, Call& call);
 Reply export_audit(Shared& s, Call& call);

@@ -108,8 +108,12 @@ constexpr TableSpec kTables[] = {
      true, nullptr},
     {"secure_messages",
      "id, message_id, recipient, sender, ciphertext, created_at, expires_at, revoked_at, "
-     "first_read_at, code_hash, code_expires_at",
+     "first_read_at, code_hash, code_expires_at, replies",
      "id", true, nullptr},
+    {"recipient_accounts",
+     "address, password_hash, totp_sealed, totp_confirmed, totp_last_step, created_at, "
+     "updated_at",
+     "address", true, nullptr},
     // Copied: the fields are sealed under secrets/contacts.key, which the data directory keeps
     // whatever the engine. An import's stage is empty between imports.
     {"contacts", "id, address, created_at, updated_at, source", "id", true, nullptr},
@@ -121,6 +125,13 @@ constexpr TableSpec kTables[] = {
     {"contact_import_rows", "import_id, address, new_id", "import_id, address", false, nullptr},
     {"contact_import_fields", "import_id, address, name, value", "import_id, address, name", false,
      nullptr},
+    {"campaigns",
+     "id, name, purpose, sender, policy, fields, segment, subject, body, scheduled_at, "
+     "per_minute, author, state, content_hash, approved_hash, approver, approved_at, cursor, "
+     "lease_owner, lease_until, created_at, updated_at, started_at, finished_at",
+     "id", true, nullptr},
+    {"campaign_sends", "campaign_id, contact_id, outcome, message_id, at",
+     "campaign_id, contact_id", true, nullptr},
 };
 
 // Rows per page: bounds memory (a page of submissions is at most this many ciphertexts).

@@ -343,6 +343,41 @@ class SqlContacts final : public ContactStore {
   engine::Executor& db_;
 };
 
+class SqlCampaigns final : public CampaignStore {
+ public:
+  explicit SqlCampaigns(engine::Executor& db) : db_(db) {}
+  core::Status add_campaign_blocking(const CampaignRecord& campaign) override;
+  core::Result<std::optional<CampaignRecord>> find_campaign_blocking(
+      const std::string& id) override;
+  core::Result<std::vector<CampaignRecord>> list_campaigns_blocking(std::size_t limit) override;
+  core::Result<bool> update_campaign_blocking(const CampaignRecord& campaign,
+                                              std::int64_t now) override;
+  core::Result<bool> approve_campaign_blocking(const std::string& id,
+                                               const std::string& content_hash,
+                                               const std::string& approver,
+                                               std::int64_t now) override;
+  core::Result<bool> set_campaign_state_blocking(const std::string& id,
+                                                 const std::vector<std::string>& from,
+                                                 const std::string& to, std::int64_t now) override;
+  core::Result<std::vector<std::string>> due_campaigns_blocking(std::int64_t now) override;
+  core::Result<bool> lease_campaign_blocking(const std::string& id, const std::string& owner,
+                                             std::int64_t now, std::int64_t until) override;
+  core::Status release_campaign_blocking(const std::string& id, const std::string& owner) override;
+  core::Status advance_cursor_blocking(const std::string& id, const std::string& owner,
+                                       const std::string& cursor) override;
+  core::Status add_send_blocking(const CampaignSend& send) override;
+  core::Result<bool> has_send_blocking(const std::string& campaign_id,
+                                       const std::string& contact_id) override;
+  core::Result<CampaignProgress> progress_blocking(const std::string& campaign_id) override;
+  core::Result<bool> bounced_before_blocking(const std::string& address) override;
+  core::Result<std::vector<std::string>> withdraw_queued_blocking(const std::string& contact_id,
+                                                                  const std::string& purpose,
+                                                                  std::int64_t now) override;
+
+ private:
+  engine::Executor& db_;
+};
+
 // The Store of either engine.
 // Every aggregate, over one executor: the pool (SqlStore) or a unit of work's connection
 // (TxStore). A new aggregate is one member here, one line in the constructor, one accessor
@@ -361,7 +396,8 @@ struct Aggregates {
         api_keys(db),
         webhooks(db),
         secure_messages(db),
-        contacts(db) {}
+        contacts(db),
+        campaigns(db) {}
   SqlSubmissions submissions;
   SqlForms forms;
   SqlAccounts accounts;
@@ -375,6 +411,7 @@ struct Aggregates {
   SqlWebhooks webhooks;
   SqlSecureMessages secure_messages;
   SqlContacts contacts;
+  SqlCampaigns campaigns;
 };
 
 // A Store whose aggregates are Aggregates: the accessors, once for both stores.
@@ -394,6 +431,7 @@ class AggregateStore : public Store {
   WebhookStore& webhooks() final { return a_.webhooks; }
   SecureMessageStore& secure_messages() final { return a_.secure_messages; }
   ContactStore& contacts() final { return a_.contacts; }
+  CampaignStore& campaigns() final { return a_.campaigns; }
 
  private:
   Aggregates a_;

@@ -257,7 +257,10 @@ TEST(Declaration, NotifyMode) {
   auto pgp = parse_declaration(doc(desk, "\"pgp\""));
   ASSERT_TRUE(pgp) << pgp.error().public_text();
   EXPECT_EQ(pgp->notify_mode, NotifyMode::pgp);
-  EXPECT_NE(error_of(doc(desk, "\"smime\"")).find("notify_mode \"smime\" is not available"),
+  auto smime = parse_declaration(doc(desk, "\"smime\""));
+  ASSERT_TRUE(smime) << smime.error().public_text();
+  EXPECT_EQ(smime->notify_mode, NotifyMode::smime);
+  EXPECT_NE(error_of(doc("", "\"smime\"")).find("notify_mode \"smime\" needs addresses"),
             std::string::npos);
   EXPECT_NE(error_of(doc(desk, "\"PGP\"")).find("notify_mode \"PGP\" is not one of"),
             std::string::npos);

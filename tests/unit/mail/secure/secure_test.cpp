@@ -89,19 +89,36 @@ TEST(Sealing, PgpMimeIsRfc3156AndTheEntityIsTheContentOnly) {
   core::FakeRng rng(3);
   auto built = mime::build_message(s, kDate, rng);
   ASSERT_TRUE(built) << built.error().detail();
-  // What was sealed: the content entity (its own Content-Type, the body), CRLF lines, and
-  // none of the routing header.
-  EXPECT_NE(entity.find("Content-Type: text/plain"), std::string::npos) << entity;
+  // What was sealed: the content entity (its own Content-Type, the body), CRLF lines, with
+  // the message's header fields protected (RFC 9788): a copy of them, then what the outside
+  // shows as HP-Outer fields.
   EXPECT_NE(entity.find("the secret body\r\n"), std::string::npos) << entity;
-  EXPECT_EQ(entity.find("From:"), std::string::npos);
-  EXPECT_EQ(entity.find("Subject:"), std::string::npos);
-  // What goes out: never the body.
+  {
+    Parsed inner;
+    parse(entity, inner);
+    ASSERT_NE(inner.message, nullptr) << entity;
+    EXPECT_STREQ(g_mime_message_get_subject(inner.message), "Your results");
+    GMimeObject* object = GMIME_OBJECT(inner.message);
+    EXPECT_STREQ(g_mime_object_get_header(object, "From"), "clinic@example.org");
+    EXPECT_STREQ(g_mime_object_get_header(object, "To"), "alice@example.net");
+    EXPECT_STREQ(g_mime_object_get_header(object, "Message-Id"),
+                 ("<" + built->message_id + ">").c_str());
+    GMimeObject* part = g_mime_message_get_mime_part(inner.message);
+    GMimeContentType* type = g_mime_object_get_content_type(part);
+    EXPECT_TRUE(g_mime_content_type_is_type(type, "text", "plain"));
+    EXPECT_STREQ(g_mime_content_type_get_parameter(type, "hp"), "cipher");
+  }
+  EXPECT_NE(entity.find("HP-Outer: Subject: [...]\r\n"), std::string::npos) << entity;
+  EXPECT_NE(entity.find("HP-Outer: From: clinic@example.org\r\n"), std::string::npos) << entity;
+  EXPECT_EQ(entity.find("MIME-Version"), std::string::npos) << entity;
+  // What goes out: never the body, nor the subject.
   EXPECT_EQ(built->bytes.find("the secret body"), std::string::npos);
+  EXPECT_EQ(built->bytes.find("Your results"), std::string::npos);
 
   Parsed p;
   parse(built->bytes, p);
   ASSERT_NE(p.message, nullptr);
-  EXPECT_STREQ(g_mime_message_get_subject(p.message), "Your results");
+  EXPECT_STREQ(g_mime_message_get_subject(p.message), "[...]");
   GMimeObject* root = g_mime_message_get_mime_part(p.message);
   GMimeContentType* type = g_mime_object_get_content_type(root);
   EXPECT_TRUE(g_mime_content_type_is_type(type, "multipart", "encrypted"));
@@ -181,10 +198,14 @@ TEST(Reseal, TheQueuedMessageAgainWithItsContentSealed) {
   EXPECT_EQ(resealed->bytes.find("DKIM-Signature"), std::string::npos);
   EXPECT_NE(resealed->bytes.find("<" + resealed->message_id + ">"), std::string::npos);
   EXPECT_EQ(resealed->bytes.find(plain->message_id), std::string::npos);
+  // The protected copy of the header names the copy's own Message-ID.
+  EXPECT_NE(entity.find("Subject: Your results\r\n"), std::string::npos) << entity;
+  EXPECT_NE(entity.find("<" + resealed->message_id + ">"), std::string::npos) << entity;
+  EXPECT_EQ(entity.find("DKIM-Signature"), std::string::npos) << entity;
   Parsed p;
   parse(resealed->bytes, p);
   ASSERT_NE(p.message, nullptr);
-  EXPECT_STREQ(g_mime_message_get_subject(p.message), "Your results");
+  EXPECT_STREQ(g_mime_message_get_subject(p.message), "[...]");
   EXPECT_TRUE(g_mime_content_type_is_type(
       g_mime_object_get_content_type(g_mime_message_get_mime_part(p.message)), "multipart",
       "encrypted"));

@@ -16,7 +16,8 @@ namespace {
 // restarted node's memory would.
 // Migration 15: recipient accounts and secure replies (the SQLite schema's comment says what
 // each column holds).
-constexpr std::array<const char*, 15> kMigrations = {
+// Migration 16: campaigns and what each did per contact (the same).
+constexpr std::array<const char*, 16> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -393,6 +394,47 @@ CREATE TABLE recipient_accounts (
   updated_at     BIGINT NOT NULL
 );
 ALTER TABLE secure_messages ADD COLUMN replies BIGINT NOT NULL DEFAULT 0;
+)sql",
+    R"sql(
+CREATE TABLE campaigns (
+  id            TEXT PRIMARY KEY NOT NULL,
+  name          TEXT NOT NULL,
+  purpose       TEXT NOT NULL,
+  sender        TEXT NOT NULL,
+  policy        TEXT NOT NULL,
+  fields        TEXT NOT NULL,
+  segment       TEXT NOT NULL,
+  subject       TEXT NOT NULL,
+  body          TEXT NOT NULL,
+  scheduled_at  BIGINT,
+  per_minute    BIGINT NOT NULL CHECK (per_minute >= 1),
+  author        TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('draft', 'sending', 'paused', 'sent',
+                                               'cancelled')),
+  content_hash  TEXT NOT NULL,
+  approved_hash TEXT,
+  approver      TEXT,
+  approved_at   BIGINT,
+  cursor        TEXT NOT NULL DEFAULT '',
+  lease_owner   TEXT,
+  lease_until   BIGINT,
+  created_at    BIGINT NOT NULL,
+  updated_at    BIGINT NOT NULL,
+  started_at    BIGINT,
+  finished_at   BIGINT
+);
+CREATE TABLE campaign_sends (
+  campaign_id TEXT NOT NULL REFERENCES campaigns (id),
+  contact_id  TEXT NOT NULL,
+  outcome     TEXT NOT NULL CHECK (outcome IN ('queued', 'withdrawn', 'no_authorisation',
+                                               'revoked', 'expired', 'unsubscribed',
+                                               'bounced_before')),
+  message_id  TEXT,
+  at          BIGINT NOT NULL,
+  PRIMARY KEY (campaign_id, contact_id)
+);
+CREATE INDEX campaign_sends_by_contact ON campaign_sends (contact_id) WHERE outcome = 'queued';
+CREATE INDEX mail_recipients_bounced ON mail_recipients (lower(address)) WHERE state = 'bounced';
 )sql",
 };
 

@@ -122,7 +122,18 @@ namespace {
 //                       secrets/portal-seal.key like the staff's), whether it is confirmed and its
 //                       last step, created/updated times
 //   secure_messages.replies  how many secure replies were sent from this copy (bounded)
-constexpr std::array<const char*, 15> kMigrations = {
+// Migration 16 (campaigns, issue 11; the floor stays 4: an older binary ignores them):
+//   campaigns        a campaign as written (purpose, sender, TLS policy, declared fields,
+//                    segment, subject and body templates, schedule, messages per minute),
+//                    its author, state, the SHA-256 of what an approval covers
+//                    (content_hash) and, once approved, the hash approved, by whom and
+//                    when (the approval holds while the two hashes are equal); while
+//                    sending: the last contact id done (cursor) and the node sending it
+//                    (lease_owner, lease_until)
+//   campaign_sends   one row per contact the campaign reached: queued (its message id),
+//                    withdrawn (queued, then the authorisation was revoked before
+//                    delivery), or suppressed and why
+constexpr std::array<const char*, 16> kMigrations = {
     R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -499,6 +510,47 @@ CREATE TABLE recipient_accounts (
   updated_at     INTEGER NOT NULL
 ) STRICT;
 ALTER TABLE secure_messages ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
+)sql",
+    R"sql(
+CREATE TABLE campaigns (
+  id            TEXT PRIMARY KEY NOT NULL,
+  name          TEXT NOT NULL,
+  purpose       TEXT NOT NULL,
+  sender        TEXT NOT NULL,
+  policy        TEXT NOT NULL,
+  fields        TEXT NOT NULL,
+  segment       TEXT NOT NULL,
+  subject       TEXT NOT NULL,
+  body          TEXT NOT NULL,
+  scheduled_at  INTEGER,
+  per_minute    INTEGER NOT NULL CHECK (per_minute >= 1),
+  author        TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('draft', 'sending', 'paused', 'sent',
+                                               'cancelled')),
+  content_hash  TEXT NOT NULL,
+  approved_hash TEXT,
+  approver      TEXT,
+  approved_at   INTEGER,
+  cursor        TEXT NOT NULL DEFAULT '',
+  lease_owner   TEXT,
+  lease_until   INTEGER,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  started_at    INTEGER,
+  finished_at   INTEGER
+) STRICT;
+CREATE TABLE campaign_sends (
+  campaign_id TEXT NOT NULL REFERENCES campaigns (id),
+  contact_id  TEXT NOT NULL,
+  outcome     TEXT NOT NULL CHECK (outcome IN ('queued', 'withdrawn', 'no_authorisation',
+                                               'revoked', 'expired', 'unsubscribed',
+                                               'bounced_before')),
+  message_id  TEXT,
+  at          INTEGER NOT NULL,
+  PRIMARY KEY (campaign_id, contact_id)
+) STRICT;
+CREATE INDEX campaign_sends_by_contact ON campaign_sends (contact_id) WHERE outcome = 'queued';
+CREATE INDEX mail_recipients_bounced ON mail_recipients (lower(address)) WHERE state = 'bounced';
 )sql",
 };
 
