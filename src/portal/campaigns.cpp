@@ -1,5 +1,5 @@
-// Campaigns in the portal (issue 11, C2, C3, C6; docs/PORTAL.md "Campaigns"): a form owner
-// writes one, a reviewer who is not its author approves exactly what they read (the content
+// Campaigns in the portal (issue 11, C2, C3, C6; docs/PORTAL.md, /portal/api/campaigns): a form
+// owner writes one, a reviewer who is not its author approves exactly what they read (the content
 // hash they were shown), and only then can it start; any edit voids the approval. Every
 // change is audited in the unit of work that makes it; a preview, which shows one contact's
 // fields, is audited before it is answered.

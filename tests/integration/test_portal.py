@@ -206,11 +206,21 @@ class SignInTest(unittest.TestCase):
         cls.key.close()
         cls.sp.close()
 
+    # Each test signs in from a loopback address of its own: together they make more
+    # credential checks than one address may (20 at once, 30 a minute).
+    _sources = iter(range(1, 255))
+
+    def setUp(self):
+        self.source = f"127.0.2.{next(SignInTest._sources)}"
+
+    def browser(self):
+        return Portal(self.sp, self.source)
+
     def reset_steps(self):
         self.sp.sql("UPDATE users SET totp_last_step = 0 WHERE email = 'bob@example.org'")
 
     def signed_in(self):
-        p = Portal(self.sp)
+        p = self.browser()
         p.sign_in("bob@example.org", self.secret, self.used, reset_steps=self.reset_steps)
         return p
 
@@ -218,14 +228,14 @@ class SignInTest(unittest.TestCase):
         answers = []
         for email, password in (("bob@example.org", "wrong password 123"),
                                 ("nobody@example.org", "wrong password 123")):
-            status, body, _ = Portal(self.sp).call("POST", "/portal/api/sign-in",
+            status, body, _ = self.browser().call("POST", "/portal/api/sign-in",
                                                    {"email": email, "password": password})
             answers.append((status, body))
         self.assertEqual(answers[0], answers[1])
         self.assertEqual(answers[0][0], 401)
 
     def test_password_then_code_rotates_the_session(self):
-        p = Portal(self.sp)
+        p = self.browser()
         status, body, _ = p.call("POST", "/portal/api/sign-in",
                                  {"email": "BOB@example.org", "password": PASSWORD})
         self.assertEqual(status, 200)
@@ -237,25 +247,25 @@ class SignInTest(unittest.TestCase):
         status, body, _ = p.call("POST", "/portal/api/sign-in/second-factor", {"code": code})
         self.assertEqual(status, 200)
         self.assertNotEqual(p.cookie, half)
-        stale = Portal(self.sp)
+        stale = self.browser()
         stale.cookie, stale.csrf = half, p.csrf
         self.assertEqual(stale.call("GET", "/portal/api/session")[0], 401)
         self.assertEqual(p.call("GET", "/portal/api/forms")[0], 200)
 
         # The same code again: refused (a code works once).
-        q = Portal(self.sp)
+        q = self.browser()
         q.call("POST", "/portal/api/sign-in", {"email": "bob@example.org", "password": PASSWORD})
         status, body, _ = q.call("POST", "/portal/api/sign-in/second-factor", {"code": code})
         self.assertEqual(status, 401)
 
     def test_recovery_code_works_once(self):
         code = self.codes[0]
-        p = Portal(self.sp)
+        p = self.browser()
         p.call("POST", "/portal/api/sign-in", {"email": "bob@example.org", "password": PASSWORD})
         status, _, _ = p.call("POST", "/portal/api/sign-in/second-factor",
                               {"recovery_code": code.lower().replace("-", " ")})
         self.assertEqual(status, 200)
-        q = Portal(self.sp)
+        q = self.browser()
         q.call("POST", "/portal/api/sign-in", {"email": "bob@example.org", "password": PASSWORD})
         status, _, _ = q.call("POST", "/portal/api/sign-in/second-factor", {"recovery_code": code})
         self.assertEqual(status, 401)
@@ -302,10 +312,10 @@ class SignInTest(unittest.TestCase):
     def test_lockout_delays_and_alerts_without_revealing_accounts(self):
         # Its own account, so the delays it builds up do not touch the other tests.
         key = StaffKey(self.sp.root, "locked@example.org")
-        Portal(self.sp).enrol(add_user(self.sp, "locked@example.org", "staff"), key)
+        self.browser().enrol(add_user(self.sp, "locked@example.org", "staff"), key)
         key.close()
         for email in ("locked@example.org", "ghost@example.org"):
-            p = Portal(self.sp)
+            p = self.browser()
             statuses = []
             alerts_before = sum(1 for r in audit_rows(self.sp)
                                 if r[2] == "alert.failed_sign_in_burst")

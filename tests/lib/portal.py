@@ -79,10 +79,12 @@ class StaffKey:
 
 
 class Portal:
-    """One browser's worth of state: the session cookie and the CSRF token."""
+    """One browser's worth of state: the session cookie and the CSRF token. `source`: the
+    loopback address it connects from (the server's credential budget is per address)."""
 
-    def __init__(self, sp):
+    def __init__(self, sp, source=None):
         self.sp = sp
+        self.source = source
         self.cookie = None
         self.csrf = None
         self.origin = f"https://localhost:{sp.https_port}"
@@ -100,7 +102,15 @@ class Portal:
             data = json.dumps(body)
         if data is not None or method != "GET":
             hdrs.setdefault("Content-Type", "application/json")
-        status, h, payload = self.sp.request(method, path, body=data, headers=hdrs)
+        if self.source is None:
+            status, h, payload = self.sp.request(method, path, body=data, headers=hdrs)
+        else:
+            conn = self.sp.connection(source=self.source)
+            try:
+                status, h, payload = self.sp.request(method, path, body=data, headers=hdrs,
+                                                     conn=conn)
+            finally:
+                conn.close()
         cookie = h.get("set-cookie")
         if cookie:
             m = re.match(r"__Host-sealpost-session=([^;]*)", cookie)
