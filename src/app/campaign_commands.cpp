@@ -7,6 +7,7 @@
 
 #include "app/cli_support.hpp"
 #include "campaigns/campaign.hpp"
+#include "campaigns/sender.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "mail/queue/status.hpp"
@@ -67,17 +68,7 @@ int run_campaign_status(const std::string& data_dir, const std::string& id) {
   if (!c) return fail_line(c.error().public_text());
   auto progress = (*store)->campaigns().progress_blocking(c->id);
   if (!progress) return fail_line(progress.error().public_text());
-  std::int64_t queued = 0;
-  std::int64_t suppressed = 0;
-  std::vector<std::pair<std::string, std::int64_t>> reasons;
-  for (const auto& [outcome, n] : progress->outcomes) {
-    if (outcome == "queued" || outcome == "withdrawn") {
-      queued += n;
-    } else {
-      suppressed += n;
-      reasons.emplace_back(outcome, n);
-    }
-  }
+  const campaigns::Tally counted = campaigns::tally(*progress);
   std::printf("campaign %s \"%s\"\n", c->id.c_str(), core::log_safe(c->name).c_str());
   std::printf("  purpose %s, from %s, policy %s, %lld a minute at most\n", c->purpose.c_str(),
               c->sender.c_str(), c->policy.c_str(), static_cast<long long>(c->per_minute));
@@ -89,20 +80,16 @@ int run_campaign_status(const std::string& data_dir, const std::string& id) {
           : "not approved as it stands");
   std::printf("  scheduled %s, started %s, finished %s\n", when(c->scheduled_at).c_str(),
               when(c->started_at).c_str(), when(c->finished_at).c_str());
-  std::int64_t withdrawn = 0;
-  for (const auto& [outcome, n] : progress->outcomes) {
-    if (outcome == "withdrawn") withdrawn = n;
-  }
   std::printf("  contacts: queued %lld (withdrawn since %lld), suppressed %lld (%s)\n",
-              static_cast<long long>(queued), static_cast<long long>(withdrawn),
-              static_cast<long long>(suppressed), counts_text(reasons).c_str());
+              static_cast<long long>(counted.queued), static_cast<long long>(counted.withdrawn),
+              static_cast<long long>(counted.suppressed), counts_text(counted.reasons).c_str());
   std::printf("  deliveries: %s\n", counts_text(progress->deliveries).c_str());
   if (c->started_at) {
     core::SystemClock clock;
     const std::int64_t end = c->finished_at.value_or(core::unix_seconds(clock.now()));
     const double minutes = std::max<double>(1.0, static_cast<double>(end - *c->started_at)) / 60.0;
     std::printf("  rate: %.1f messages a minute since it started\n",
-                static_cast<double>(queued) / minutes);
+                static_cast<double>(counted.queued) / minutes);
   }
   (*store)->close();
   return 0;
@@ -117,16 +104,13 @@ int run_campaign_stop(const std::string& data_dir, const std::string& id, bool c
   auto audit = CliAudit::open(dir, **store);
   if (!audit) return fail_line(audit.error().public_text());
   const std::string to = cancel ? "cancelled" : "paused";
-  const std::vector<std::string> from = cancel
-                                            ? std::vector<std::string>{"draft", "sending", "paused"}
-                                            : std::vector<std::string>{"sending"};
   core::SystemClock clock;
   bool moved = false;
   auto s = (*audit)->change(
       cancel ? "cancel campaign" : "pause campaign", cancel ? "campaign.cancel" : "campaign.pause",
       [&](store::Store& tx) -> core::Result<std::string> {
-        auto m = tx.campaigns().set_campaign_state_blocking(c->id, from, to,
-                                                            core::unix_seconds(clock.now()));
+        auto m =
+            tx.campaigns().set_campaign_state_blocking(c->id, to, core::unix_seconds(clock.now()));
         if (!m) return core::fail(m.error());
         if (!*m) {
           return core::fail(

@@ -23,15 +23,6 @@ void wipe(Values& values) {
   values.clear();
 }
 
-std::int64_t total(const std::vector<std::pair<std::string, std::int64_t>>& counts,
-                   std::string_view only = {}) {
-  std::int64_t n = 0;
-  for (const auto& [name, count] : counts) {
-    if (only.empty() || name == only) n += count;
-  }
-  return n;
-}
-
 // The named fields of `contact`, opened.
 core::Result<Values> open_fields(store::Store& store, const core::SecretBytes& key,
                                  const store::ContactRecord& contact,
@@ -74,6 +65,20 @@ std::optional<std::string> suppression_reason(const std::vector<store::Authorisa
   return "no_authorisation";
 }
 
+Tally tally(const store::CampaignProgress& progress) {
+  Tally t;
+  for (const auto& [outcome, n] : progress.outcomes) {
+    if (outcome == "queued" || outcome == "withdrawn") {
+      t.queued += n;
+      if (outcome == "withdrawn") t.withdrawn = n;
+    } else {
+      t.suppressed += n;
+      t.reasons.emplace_back(outcome, n);
+    }
+  }
+  return t;
+}
+
 core::Result<Rendered> render_for_blocking(store::Store& store,
                                            const core::SecretBytes& contacts_key,
                                            const CheckedCampaign& campaign,
@@ -99,6 +104,7 @@ core::Result<Audience> audience_blocking(store::Store& store, const core::Secret
   const bool everyone = matches_everyone(checked->segment);
   const std::vector<std::string> names = checked->segment.fields();
   Audience audience;
+  audience.everyone = everyone;
   std::string after;
   while (true) {
     auto page = store.contacts().list_contacts_blocking(after, 1000);
@@ -225,7 +231,7 @@ core::Status CampaignSender::send_page_blocking(const store::CampaignRecord& c,
   const auto halt = [&](std::string_view reason) -> core::Status {
     spdlog::warn("event=campaign_paused campaign={} reason={}", c.id, reason);
     auto committed = store_.transact_blocking("pause campaign", [&](store::Store& tx) {
-      auto moved = tx.campaigns().set_campaign_state_blocking(c.id, {"sending"}, "paused", now);
+      auto moved = tx.campaigns().set_campaign_state_blocking(c.id, "paused", now);
       if (!moved) return core::Status(core::fail(std::move(moved).error()));
       return auditor_.record_in_blocking(tx, "system", "campaign.pause",
                                          fmt::format("campaign:{} reason:{}", c.id, reason),
@@ -246,22 +252,20 @@ core::Status CampaignSender::send_page_blocking(const store::CampaignRecord& c,
   if (page->empty()) {
     auto progress = store_.campaigns().progress_blocking(c.id);
     if (!progress) return core::fail(std::move(progress).error());
-    const std::int64_t queued =
-        total(progress->outcomes, "queued") + total(progress->outcomes, "withdrawn");
-    const std::int64_t suppressed = total(progress->outcomes) - queued;
+    const Tally counted = tally(*progress);
     auto committed = store_.transact_blocking("finish campaign", [&](store::Store& tx) {
-      auto moved = tx.campaigns().set_campaign_state_blocking(c.id, {"sending"}, "sent", now);
+      auto moved = tx.campaigns().set_campaign_state_blocking(c.id, "sent", now);
       if (!moved) return core::Status(core::fail(std::move(moved).error()));
       if (!*moved) return core::ok();  // paused or cancelled meanwhile
-      return auditor_.record_in_blocking(
-          tx, "system", "campaign.sent",
-          fmt::format("campaign:{} queued:{} suppressed:{}", c.id, queued, suppressed), "local",
-          "ok");
+      return auditor_.record_in_blocking(tx, "system", "campaign.sent",
+                                         fmt::format("campaign:{} queued:{} suppressed:{}", c.id,
+                                                     counted.queued, counted.suppressed),
+                                         "local", "ok");
     });
     if (!committed) return committed;
     ++report.finished;
-    spdlog::info("event=campaign_sent campaign={} queued={} suppressed={}", c.id, queued,
-                 suppressed);
+    spdlog::info("event=campaign_sent campaign={} queued={} suppressed={}", c.id, counted.queued,
+                 counted.suppressed);
     return auditor_.settle_blocking();
   }
 

@@ -118,11 +118,22 @@ core::Result<Rendered> render_for_blocking(store::Store& store,
                                            const CheckedCampaign& campaign,
                                            const store::ContactRecord& contact);
 
+// A campaign's outcomes summed: contacts it queued a message for (withdrawn ones included),
+// of those withdrawn since, and the suppressed ones, with each reason's count.
+struct Tally {
+  std::int64_t queued = 0;
+  std::int64_t withdrawn = 0;
+  std::int64_t suppressed = 0;
+  std::vector<std::pair<std::string, std::int64_t>> reasons;
+};
+Tally tally(const store::CampaignProgress& progress);
+
 // Who a campaign would reach now (the approval page's numbers): every contact, those in
 // its segment, and of those the ones with an authorisation for its purpose in force. Reads
 // every contact a page at a time (and, unless the segment is "all", opens the fields the
 // segment uses): O(contacts). Blocks.
 struct Audience {
+  bool everyone = false;  // the segment is "all"
   std::int64_t contacts = 0;
   std::int64_t in_segment = 0;
   std::int64_t authorised = 0;

@@ -240,7 +240,7 @@ Reply campaign_audience(Shared& s, Call& call) {
   return json_reply(Status::ok, json{{"contacts", audience->contacts},
                                      {"in_segment", audience->in_segment},
                                      {"authorised", audience->authorised},
-                                     {"everyone", c.segment == "all"}});
+                                     {"everyone", audience->everyone}});
 }
 
 Reply preview_campaign(Shared& s, Call& call) {
@@ -315,7 +315,6 @@ Reply set_campaign_state(Shared& s, Call& call) {
   if (auto* r = std::get_if<Reply>(&asked)) return *r;
   const store::CampaignRecord& c = std::get<Asked>(asked).campaign;
   const std::string& wanted = std::get<Asked>(asked).value;
-  std::vector<std::string> from;
   std::string action;
   if (wanted == "sending") {
     if (!campaigns::approval_holds(c)) {
@@ -327,13 +326,10 @@ Reply set_campaign_state(Shared& s, Call& call) {
       return error_reply(Status::conflict,
                          "Campaigns need [server] public_origin for their unsubscribe links.");
     }
-    from = {"draft", "paused"};
     action = c.state == "paused" ? "campaign.resume" : "campaign.start";
   } else if (wanted == "paused") {
-    from = {"sending"};
     action = "campaign.pause";
   } else if (wanted == "cancelled") {
-    from = {"draft", "sending", "paused"};
     action = "campaign.cancel";
   } else {
     return error_reply(Status::unprocessable,
@@ -342,7 +338,7 @@ Reply set_campaign_state(Shared& s, Call& call) {
   auto refused = s.change(
       call, "set campaign state", action,
       [&](store::Store& tx, std::optional<Reply>& refusal) -> core::Result<Recorded> {
-        auto moved = tx.campaigns().set_campaign_state_blocking(c.id, from, wanted, call.now);
+        auto moved = tx.campaigns().set_campaign_state_blocking(c.id, wanted, call.now);
         if (!moved) return core::fail(moved.error());
         if (!*moved) {
           refusal = error_reply(Status::conflict,

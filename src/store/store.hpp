@@ -573,12 +573,11 @@ class CampaignStore {
                                                        const std::string& content_hash,
                                                        const std::string& approver,
                                                        std::int64_t now) = 0;
-  // Moves the campaign from one of `from` to `to` (false when it was in none of them).
-  // Entering `sending` sets started_at once; `sent` and `cancelled` set finished_at and
-  // release the lease.
-  virtual core::Result<bool> set_campaign_state_blocking(const std::string& id,
-                                                         const std::vector<std::string>& from,
-                                                         const std::string& to,
+  // Moves the campaign to `to` from the states that may lead there: `sending` from draft or
+  // paused (sets started_at once), `paused` and `sent` from sending, `cancelled` from draft,
+  // sending or paused (`sent` and `cancelled` set finished_at and release the lease). False
+  // when it was in none of them; invalid_input for any other `to`.
+  virtual core::Result<bool> set_campaign_state_blocking(const std::string& id, std::string_view to,
                                                          std::int64_t now) = 0;
   // Campaigns in `sending` whose schedule is due at `now`, ids only.
   virtual core::Result<std::vector<std::string>> due_campaigns_blocking(std::int64_t now) = 0;

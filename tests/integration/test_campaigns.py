@@ -218,6 +218,7 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual(status, 200, audience)
         self.assertEqual((audience["contacts"], audience["in_segment"], audience["authorised"]),
                          (6, 5, 3))
+        self.assertFalse(audience["everyone"])
         status, preview, _ = reviewer.call("POST", f"/portal/api/campaigns/{cid}/preview",
                                            {"email": f"ann@tls.{ZONE}"})
         self.assertEqual(status, 200, preview)

@@ -36,6 +36,20 @@ constexpr const char* kUpdate =
 constexpr const char* kApprove =
     "UPDATE campaigns SET approved_hash = ?2, approver = ?3, approved_at = ?4, updated_at = ?4 "
     "WHERE id = ?1 AND content_hash = ?2 AND state IN ('draft', 'paused')";
+// The state machine: each target state and the states that may lead to it.
+constexpr const char* kToSending =
+    "UPDATE campaigns SET state = 'sending', updated_at = ?2, started_at = COALESCE(started_at, "
+    "?2) "
+    "WHERE id = ?1 AND state IN ('draft', 'paused')";
+constexpr const char* kToPaused =
+    "UPDATE campaigns SET state = 'paused', updated_at = ?2 WHERE id = ?1 AND state = 'sending'";
+constexpr const char* kToSent =
+    "UPDATE campaigns SET state = 'sent', updated_at = ?2, finished_at = ?2, lease_owner = NULL, "
+    "lease_until = NULL WHERE id = ?1 AND state = 'sending'";
+constexpr const char* kToCancelled =
+    "UPDATE campaigns SET state = 'cancelled', updated_at = ?2, finished_at = ?2, "
+    "lease_owner = NULL, lease_until = NULL "
+    "WHERE id = ?1 AND state IN ('draft', 'sending', 'paused')";
 constexpr const char* kDue =
     "SELECT id FROM campaigns WHERE state = 'sending' AND (scheduled_at IS NULL OR "
     "scheduled_at <= ?1) ORDER BY created_at, id";
@@ -184,25 +198,17 @@ core::Result<bool> SqlCampaigns::approve_campaign_blocking(const std::string& id
 }
 
 core::Result<bool> SqlCampaigns::set_campaign_state_blocking(const std::string& id,
-                                                             const std::vector<std::string>& from,
-                                                             const std::string& to,
+                                                             std::string_view to,
                                                              std::int64_t now) {
-  if (from.empty() || from.size() > 5) {
-    return core::fail(core::ErrorKind::internal, kStoreInternal, "campaign state: bad from list");
+  const char* query = to == "sending"     ? sql::kToSending
+                      : to == "paused"    ? sql::kToPaused
+                      : to == "sent"      ? sql::kToSent
+                      : to == "cancelled" ? sql::kToCancelled
+                                          : nullptr;
+  if (query == nullptr) {
+    return core::fail(core::ErrorKind::invalid_input, kStoreInternal, "campaign state: unknown");
   }
-  // The states are the code's own constants; bound all the same.
-  std::string in;
-  std::vector<Param> params{Param{std::string_view(id)}, Param{std::string_view(to)}, Param{now}};
-  for (std::size_t i = 0; i < from.size(); ++i) {
-    in += fmt::format("{}?{}", i == 0 ? "" : ", ", i + 4);
-    params.emplace_back(std::string_view(from[i]));
-  }
-  const bool ends = to == "sent" || to == "cancelled";
-  const std::string query = fmt::format(
-      "UPDATE campaigns SET state = ?2, updated_at = ?3{}{} WHERE id = ?1 AND state IN ({})",
-      to == "sending" ? ", started_at = COALESCE(started_at, ?3)" : "",
-      ends ? ", finished_at = ?3, lease_owner = NULL, lease_until = NULL" : "", in);
-  auto r = db_.execute("set campaign state", query.c_str(), params);
+  auto r = db_.execute("set campaign state", query, {Param{std::string_view(id)}, Param{now}});
   if (!r) return core::fail(std::move(r).error());
   return *r == 1;
 }

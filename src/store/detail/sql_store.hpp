@@ -356,9 +356,8 @@ class SqlCampaigns final : public CampaignStore {
                                                const std::string& content_hash,
                                                const std::string& approver,
                                                std::int64_t now) override;
-  core::Result<bool> set_campaign_state_blocking(const std::string& id,
-                                                 const std::vector<std::string>& from,
-                                                 const std::string& to, std::int64_t now) override;
+  core::Result<bool> set_campaign_state_blocking(const std::string& id, std::string_view to,
+                                                 std::int64_t now) override;
   core::Result<std::vector<std::string>> due_campaigns_blocking(std::int64_t now) override;
   core::Result<bool> lease_campaign_blocking(const std::string& id, const std::string& owner,
                                              std::int64_t now, std::int64_t until) override;

@@ -74,13 +74,14 @@ TEST_F(StoreCampaigns, WrittenReadBackAndEditedWhileDraftOnly) {
   EXPECT_FALSE(cs().approve_campaign_blocking("c1", "h1", "reviewer@clinic.example", 130).value());
   ASSERT_TRUE(cs().approve_campaign_blocking("c1", "h2", "reviewer@clinic.example", 130).value());
 
-  ASSERT_TRUE(cs().set_campaign_state_blocking("c1", {"draft", "paused"}, "sending", 140).value());
+  ASSERT_TRUE(cs().set_campaign_state_blocking("c1", "sending", 140).value());
   EXPECT_FALSE(cs().update_campaign_blocking(c, 150).value()) << "not while sending";
-  EXPECT_FALSE(cs().set_campaign_state_blocking("c1", {"draft"}, "sending", 150).value());
+  EXPECT_FALSE(cs().set_campaign_state_blocking("c1", "sending", 150).value());
+  EXPECT_FALSE(cs().set_campaign_state_blocking("c1", "draft", 150)) << "no way back to draft";
   auto sending = cs().find_campaign_blocking("c1").value().value();
   EXPECT_EQ(sending.state, "sending");
   EXPECT_EQ(sending.started_at, 140);
-  ASSERT_TRUE(cs().set_campaign_state_blocking("c1", {"sending"}, "cancelled", 160).value());
+  ASSERT_TRUE(cs().set_campaign_state_blocking("c1", "cancelled", 160).value());
   auto ended = cs().find_campaign_blocking("c1").value().value();
   EXPECT_EQ(ended.finished_at, 160);
   EXPECT_EQ(cs().list_campaigns_blocking(10).value().size(), 1u);
@@ -92,8 +93,8 @@ TEST_F(StoreCampaigns, DueLeaseCursorAndEachContactOnce) {
   ASSERT_TRUE(cs().add_campaign_blocking(later));
   ASSERT_TRUE(cs().add_campaign_blocking(campaign("c2", 101)));
   EXPECT_TRUE(cs().due_campaigns_blocking(2000).value().empty()) << "drafts are never due";
-  ASSERT_TRUE(cs().set_campaign_state_blocking("c1", {"draft"}, "sending", 200).value());
-  ASSERT_TRUE(cs().set_campaign_state_blocking("c2", {"draft"}, "sending", 200).value());
+  ASSERT_TRUE(cs().set_campaign_state_blocking("c1", "sending", 200).value());
+  ASSERT_TRUE(cs().set_campaign_state_blocking("c2", "sending", 200).value());
   EXPECT_EQ(cs().due_campaigns_blocking(500).value(), std::vector<std::string>{"c2"});
   EXPECT_EQ(cs().due_campaigns_blocking(1000).value(), (std::vector<std::string>{"c1", "c2"}));
 
